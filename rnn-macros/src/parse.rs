@@ -1,0 +1,435 @@
+//! Syntax: tokens → [`ModelDef`].
+//!
+//! The grammar is `#[attrs] [vis] struct Name < layer, … [,] >` where a layer is
+//! `name(arg, …)` and an argument is either an expression or `key = expression`.
+//! Layer names, arity, sizes and options are deliberately left loosely typed here so
+//! that [`crate::check`] can report every semantic mistake of a spec at once; only
+//! genuine syntax errors stop parsing, and then only the first one is reported.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{token, Attribute, Expr, Ident, Token, Visibility};
+
+use crate::spec::Header;
+
+/// A syntactically valid `model!` input, not yet checked.
+pub struct ModelDef {
+    /// Attributes, visibility and name of the struct.
+    pub header: Header,
+    /// The `<` opening the layer list.
+    pub lt: Token![<],
+    /// Every entry of the layer list in written order, `input(...)` included.
+    pub layers: Vec<LayerDef>,
+    /// The `>` closing the layer list.
+    pub gt: Token![>],
+}
+
+/// One entry of the layer list, such as `lstm(8, return_sequences = true)`.
+pub struct LayerDef {
+    /// The layer name as written; not necessarily a known one.
+    pub name: Ident,
+    /// The arguments in written order.
+    pub args: Vec<Arg>,
+    /// From the name to the closing parenthesis where the platform can join spans,
+    /// otherwise the name's span.
+    pub span: Span,
+}
+
+/// One argument of a layer.
+pub enum Arg {
+    /// A positional argument, e.g. the `8` of `lstm(8)`.
+    Positional(Expr),
+    /// A named option, e.g. `return_sequences = true`.
+    Named {
+        /// The option name.
+        key: Ident,
+        /// The value after `=`.
+        value: Expr,
+    },
+}
+
+/// A syntax error, with the struct header when parsing got that far.
+pub struct ParseFailure {
+    /// The header, if it was parsed before the error.
+    pub header: Option<Header>,
+    /// The syntax error.
+    pub error: syn::Error,
+}
+
+impl ParseFailure {
+    /// The compile error, followed by a placeholder struct when the header is known so
+    /// that code using the model does not drown the real error in unresolved names.
+    pub fn into_tokens(self) -> TokenStream {
+        let mut out = self.error.to_compile_error();
+        if let Some(header) = &self.header {
+            out.extend(crate::codegen::fallback(header));
+        }
+        out
+    }
+}
+
+/// Parses the input of `model!`.
+#[allow(
+    clippy::result_large_err,
+    reason = "fails at most once per macro expansion, and the header must survive the failure"
+)]
+pub fn parse(input: TokenStream) -> Result<ModelDef, ParseFailure> {
+    let mut header = None;
+    let result = (|stream: ParseStream| parse_model(stream, &mut header)).parse2(input);
+    result.map_err(|error| ParseFailure { header, error })
+}
+
+fn parse_model(input: ParseStream, header_out: &mut Option<Header>) -> syn::Result<ModelDef> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    let vis: Visibility = input.parse()?;
+    if !input.peek(Token![struct]) {
+        return Err(input
+            .error("expected `struct`: write `struct Name < input(20, 1), lstm(50), dense(1) >`"));
+    }
+    input.parse::<Token![struct]>()?;
+    if !input.peek(Ident) {
+        return Err(input.error("expected the model's name after `struct`"));
+    }
+    let name: Ident = input.parse()?;
+    let header = Header { attrs, vis, name };
+    *header_out = Some(header.clone());
+
+    if !input.peek(Token![<]) {
+        return Err(input.error(format!(
+            "expected `<` after `{}`: write `struct {0} < input(20, 1), lstm(50), dense(1) >`",
+            header.name
+        )));
+    }
+    let lt: Token![<] = input.parse()?;
+
+    let mut layers = Vec::new();
+    let gt = loop {
+        if input.peek(Token![>]) {
+            break input.parse::<Token![>]>()?;
+        }
+        if input.is_empty() {
+            return Err(unclosed(lt));
+        }
+        layers.push(input.parse::<LayerDef>()?);
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        } else if input.is_empty() {
+            return Err(unclosed(lt));
+        } else if !input.peek(Token![>]) {
+            return Err(input.error("expected `,` or `>` after a layer"));
+        }
+    };
+
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after `>`: the model spec ends at `>`"));
+    }
+    Ok(ModelDef {
+        header,
+        lt,
+        layers,
+        gt,
+    })
+}
+
+// Points at the `<`: at the end of input there is no token to blame but the opener.
+fn unclosed(lt: Token![<]) -> syn::Error {
+    syn::Error::new(
+        lt.span,
+        "unclosed layer list: expected `>` after the last layer",
+    )
+}
+
+impl Parse for LayerDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // Keywords are accepted as names so that `type(3)` is reported as an unknown
+        // layer by `check` rather than as a bare syntax error.
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error("expected a layer such as `lstm(8)`"));
+        }
+        let name = input.call(Ident::parse_any)?;
+        if !input.peek(token::Paren) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "`{name}` needs its arguments in parentheses, e.g. `{}`",
+                    example(&name)
+                ),
+            ));
+        }
+        let content;
+        let paren = syn::parenthesized!(content in input);
+        let args = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
+        let span = name.span().join(paren.span.close()).unwrap_or(name.span());
+        Ok(LayerDef {
+            name,
+            args: args.into_iter().collect(),
+            span,
+        })
+    }
+}
+
+fn example(name: &Ident) -> String {
+    match name.to_string().as_str() {
+        "input" => "input(20, 1)".to_owned(),
+        "dense" => "dense(1)".to_owned(),
+        other => format!("{other}(8)"),
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // `==` and `=>` also start with `=`; they belong to (invalid) expressions.
+        let named = input.peek(Ident::peek_any)
+            && input.peek2(Token![=])
+            && !input.peek2(Token![==])
+            && !input.peek2(Token![=>]);
+        if named {
+            let key = input.call(Ident::parse_any)?;
+            input.parse::<Token![=]>()?;
+            let value = input.parse()?;
+            Ok(Arg::Named { key, value })
+        } else {
+            input.parse().map(Arg::Positional)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    // Spans are only distinguishable when proc-macro2 tracks locations (its
+    // `span-locations` feature); otherwise every span prints as `Span` and the span
+    // comparisons below hold trivially. Inputs meant for span checks are parsed from
+    // strings because `quote!` gives every token the same call-site span.
+    fn tokens(src: &str) -> TokenStream {
+        src.parse().expect("test input must lex")
+    }
+
+    fn fail(src: &str) -> ParseFailure {
+        match parse(tokens(src)) {
+            Ok(_) => panic!("expected a syntax error for {src}"),
+            Err(failure) => failure,
+        }
+    }
+
+    fn ok(src: &str) -> ModelDef {
+        match parse(tokens(src)) {
+            Ok(def) => def,
+            Err(failure) => panic!("{src}: {}", failure.error),
+        }
+    }
+
+    /// The span of the `nth` token (0-based) whose text is `text`.
+    fn tok(ts: &TokenStream, text: &str, nth: usize) -> Span {
+        fn walk(ts: &TokenStream, text: &str, found: &mut Vec<Span>) {
+            for tt in ts.clone() {
+                if let proc_macro2::TokenTree::Group(g) = &tt {
+                    walk(&g.stream(), text, found);
+                } else if tt.to_string() == text {
+                    found.push(tt.span());
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(ts, text, &mut found);
+        found[nth]
+    }
+
+    fn assert_at(err: &syn::Error, expected: Span) {
+        assert_eq!(
+            format!("{:?}", err.span()),
+            format!("{expected:?}"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parses_a_full_spec() {
+        let def = ok(
+            "/// Docs.\n#[derive(Clone)] pub struct SineNet < input(20, 1), \
+                      lstm(50, return_sequences = true), dense(1, activation = relu), >",
+        );
+        assert_eq!(def.header.name, "SineNet");
+        assert_eq!(def.header.attrs.len(), 2);
+        assert!(matches!(def.header.vis, Visibility::Public(_)));
+        let names: Vec<String> = def.layers.iter().map(|l| l.name.to_string()).collect();
+        assert_eq!(names, ["input", "lstm", "dense"]);
+        assert_eq!(def.layers[0].args.len(), 2);
+        match &def.layers[1].args[..] {
+            [Arg::Positional(_), Arg::Named { key, value }] => {
+                assert_eq!(key, "return_sequences");
+                assert_eq!(quote!(#value).to_string(), "true");
+            }
+            _ => panic!("unexpected args"),
+        }
+    }
+
+    #[test]
+    fn accepts_private_and_restricted_visibility_and_empty_lists() {
+        let def = ok("struct A < >");
+        assert!(matches!(def.header.vis, Visibility::Inherited));
+        assert!(def.layers.is_empty());
+        let def = ok("pub(crate) struct B < input(1, 1), gru(2) >");
+        assert!(matches!(def.header.vis, Visibility::Restricted(_)));
+    }
+
+    #[test]
+    fn keeps_semantically_wrong_arguments_for_check() {
+        let def = ok("struct A < type(), lstm(-3, 1.5, \"x\", N, true = 2), dense(1, relu) >");
+        assert_eq!(def.layers[0].name, "type");
+        assert_eq!(def.layers[1].args.len(), 5);
+        assert!(matches!(&def.layers[1].args[4], Arg::Named { key, .. } if key == "true"));
+        assert!(matches!(
+            def.layers[2].args[1],
+            Arg::Positional(Expr::Path(_))
+        ));
+    }
+
+    #[test]
+    fn equality_is_not_an_option() {
+        let def = ok("struct A < lstm(a == b) >");
+        assert!(matches!(
+            def.layers[0].args[0],
+            Arg::Positional(Expr::Binary(_))
+        ));
+    }
+
+    #[test]
+    fn layer_span_starts_at_the_name() {
+        let src = "struct A < input(1, 1) >";
+        let ts = tokens(src);
+        let def = parse(ts.clone()).ok().expect("valid");
+        let span = format!("{:?}", def.layers[0].span);
+        let name = format!("{:?}", tok(&ts, "input", 0));
+        // With locations the layer spans `input(1, 1)`; without, both print `Span`.
+        assert_eq!(span.split("..").next(), name.split("..").next());
+    }
+
+    #[test]
+    fn missing_struct() {
+        let ts = tokens("pub Net < input(1, 1) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert!(err.header.is_none());
+        assert!(err.error.to_string().starts_with("expected `struct`"));
+        assert_at(&err.error, tok(&ts, "Net", 0));
+    }
+
+    #[test]
+    fn empty_input() {
+        let err = fail("");
+        assert!(err.header.is_none());
+        assert!(err.error.to_string().contains("expected `struct`"));
+    }
+
+    #[test]
+    fn missing_name() {
+        let ts = tokens("struct < input(1, 1) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(
+            err.error.to_string(),
+            "expected the model's name after `struct`"
+        );
+        assert_at(&err.error, tok(&ts, "<", 0));
+    }
+
+    #[test]
+    fn missing_lt_keeps_the_header() {
+        let ts = tokens("pub struct Net input(1, 1) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(
+            err.error.to_string(),
+            "expected `<` after `Net`: write `struct Net < input(20, 1), lstm(50), dense(1) >`"
+        );
+        assert_at(&err.error, tok(&ts, "input", 0));
+        assert_eq!(err.header.expect("header").name, "Net");
+    }
+
+    #[test]
+    fn missing_gt_points_at_lt() {
+        for src in [
+            "struct N < input(1, 1), lstm(2)",
+            "struct N < input(1, 1), lstm(2),",
+        ] {
+            let ts = tokens(src);
+            let err = parse(ts.clone()).err().expect("error");
+            assert_eq!(
+                err.error.to_string(),
+                "unclosed layer list: expected `>` after the last layer"
+            );
+            assert_at(&err.error, tok(&ts, "<", 0));
+            assert!(err.header.is_some());
+        }
+    }
+
+    #[test]
+    fn missing_comma() {
+        let ts = tokens("struct N < input(1, 1) lstm(2) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(err.error.to_string(), "expected `,` or `>` after a layer");
+        assert_at(&err.error, tok(&ts, "lstm", 0));
+    }
+
+    #[test]
+    fn missing_comma_between_arguments() {
+        let ts = tokens("struct N < input(1 1), lstm(2) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(err.error.to_string(), "expected `,`");
+        assert_at(&err.error, tok(&ts, "1", 1));
+    }
+
+    #[test]
+    fn missing_parentheses() {
+        let ts = tokens("struct N < input(1, 1), lstm, dense(1) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(
+            err.error.to_string(),
+            "`lstm` needs its arguments in parentheses, e.g. `lstm(8)`"
+        );
+        assert_at(&err.error, tok(&ts, "lstm", 0));
+        let err = fail("struct N < input[20, 1] >");
+        assert_eq!(
+            err.error.to_string(),
+            "`input` needs its arguments in parentheses, e.g. `input(20, 1)`"
+        );
+    }
+
+    #[test]
+    fn garbage_in_the_layer_list() {
+        let ts = tokens("struct N < input(1, 1), 5, lstm(2) >");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(err.error.to_string(), "expected a layer such as `lstm(8)`");
+        assert_at(&err.error, tok(&ts, "5", 0));
+    }
+
+    #[test]
+    fn garbage_after_gt() {
+        let ts = tokens("struct N < input(1, 1), lstm(2) > ;");
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(
+            err.error.to_string(),
+            "unexpected tokens after `>`: the model spec ends at `>`"
+        );
+        assert_at(&err.error, tok(&ts, ";", 0));
+    }
+
+    #[test]
+    fn bad_option_syntax() {
+        let ts = tokens("struct N < input(1, 1), lstm(2, return_sequences =) >");
+        let err = parse(ts).err().expect("error");
+        assert!(err.error.to_string().contains("expected an expression"));
+    }
+
+    #[test]
+    fn into_tokens_emits_the_error() {
+        let out = fail("struct N < input(1, 1) lstm(2) >")
+            .into_tokens()
+            .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        let out = fail("Nope").into_tokens().to_string();
+        assert!(out.contains("compile_error"), "{out}");
+    }
+}

@@ -1,0 +1,100 @@
+//! The one error type of the runtime.
+
+use std::path::PathBuf;
+
+/// Everything a user of a generated model can get wrong at run time.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input array does not have the shape the model was declared with.
+    #[error("{what} has shape {got:?}, but the model expects {expected}")]
+    Shape {
+        /// Which argument (`x`, `y`, …).
+        what: &'static str,
+        /// The expected shape in words, e.g. `[batch, 20, 1]`.
+        expected: String,
+        /// The shape that was passed.
+        got: Vec<usize>,
+    },
+    /// `x` and `y` hold different numbers of samples.
+    #[error("x has {x} samples but y has {y}; they must match")]
+    SampleCount {
+        /// Samples in `x`.
+        x: usize,
+        /// Samples in `y`.
+        y: usize,
+    },
+    /// There is nothing to train on or evaluate.
+    #[error("{0} holds no samples")]
+    Empty(&'static str),
+    /// A training option is out of its range.
+    #[error("invalid training option: {0}")]
+    Config(String),
+    /// Gradients or optimiser state belong to a model with another parameter layout.
+    #[error("gradients have {got} values, but the model has {expected} parameters")]
+    GradsMismatch {
+        /// The model's parameter count.
+        expected: usize,
+        /// Values in the gradients passed.
+        got: usize,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid safetensors.
+    #[error("{path}: not a valid safetensors file: {source}")]
+    SafeTensors {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
+    /// A tensor the model needs is absent from a file.
+    #[error("{path}: tensor `{name}` is missing")]
+    MissingTensor {
+        /// The file.
+        path: PathBuf,
+        /// The parameter name, e.g. `0.weight_ih`.
+        name: String,
+    },
+    /// A file holds a tensor that the model does not have.
+    #[error("{path}: tensor `{name}` is not a parameter of this model")]
+    UnexpectedTensor {
+        /// The file.
+        path: PathBuf,
+        /// The unknown tensor's name.
+        name: String,
+    },
+    /// A tensor in a file has the wrong shape.
+    #[error("{path}: tensor `{name}` has shape {got:?}, expected {expected:?}")]
+    TensorShape {
+        /// The file.
+        path: PathBuf,
+        /// The parameter name.
+        name: String,
+        /// The model's shape for it.
+        expected: Vec<usize>,
+        /// The file's shape for it.
+        got: Vec<usize>,
+    },
+    /// A tensor in a file is not float32.
+    #[error("{path}: tensor `{name}` has dtype {got}, expected F32")]
+    TensorDtype {
+        /// The file.
+        path: PathBuf,
+        /// The parameter name.
+        name: String,
+        /// The file's dtype.
+        got: String,
+    },
+}
+
+/// `Result` with the runtime's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,67 @@
+//! Gradients of every parameter of a model, in one flat buffer.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::network::{ParamSpec, Params};
+
+/// d loss / d parameter for every parameter tensor of a model, in canonical order.
+///
+/// Stored flat so that zeroing, optimiser updates and norms are single loops; the
+/// tensors are reached by name through [`get`](Grads::get).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grads {
+    specs: &'static [ParamSpec],
+    data: Vec<f32>,
+}
+
+impl Grads {
+    /// All-zero gradients for model type `M`.
+    pub fn zeros<M: Params>() -> Self {
+        Grads {
+            specs: M::param_specs(),
+            data: vec![0.0; M::PARAMS],
+        }
+    }
+
+    /// The parameter tensors these gradients belong to.
+    pub fn specs(&self) -> &'static [ParamSpec] {
+        self.specs
+    }
+
+    /// Every gradient value, canonical order.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Every gradient value, mutably.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Sets every value to zero.
+    pub fn zero(&mut self) {
+        self.data.fill(0.0);
+    }
+
+    /// Each tensor's name with its flat values, canonical order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static ParamSpec, &[f32])> + '_ {
+        let mut at = 0;
+        self.specs.iter().map(move |spec| {
+            let values = &self.data[at..at + spec.len()];
+            at += spec.len();
+            (spec, values)
+        })
+    }
+
+    /// One gradient tensor by parameter name, shaped as the parameter.
+    pub fn get(&self, name: &str) -> Option<ndarray::ArrayViewD<'_, f32>> {
+        let (spec, values) = self.iter().find(|(spec, _)| spec.name == name)?;
+        ndarray::ArrayViewD::from_shape(spec.shape, values).ok()
+    }
+
+    /// Writes the gradients to a safetensors file under the parameters' names.
+    pub fn save_safetensors(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::io::save_tensors(path.as_ref(), self.iter())
+    }
+}

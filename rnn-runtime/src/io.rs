@@ -1,0 +1,135 @@
+//! Parameters and gradients in safetensors files, under PyTorch-style names.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::error::{Error, Result};
+use crate::network::{ParamSpec, Params};
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn st_error(path: &Path) -> impl FnOnce(safetensors::SafeTensorError) -> Error + '_ {
+    move |source| Error::SafeTensors {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one:
+/// a temporary file in the same directory, flushed and synced, renamed over the target.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(source) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error(path)(source));
+    }
+    // Persist the rename itself; not every platform can sync a directory, so best effort.
+    if let Ok(d) = fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Saves named f32 tensors to a safetensors file atomically.
+pub(crate) fn save_tensors<'a>(
+    path: &Path,
+    tensors: impl Iterator<Item = (&'static ParamSpec, &'a [f32])>,
+) -> Result<()> {
+    let owned: Vec<(&'static ParamSpec, Vec<u8>)> = tensors
+        .map(|(spec, values)| (spec, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = owned
+        .iter()
+        .map(|(spec, bytes)| {
+            TensorView::new(Dtype::F32, spec.shape.to_vec(), bytes).map(|v| (spec.name, v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(st_error(path))?;
+    let bytes = safetensors::serialize(views, &None).map_err(st_error(path))?;
+    write_atomic(path, &bytes)
+}
+
+/// Saves every parameter of `model` under its canonical name.
+pub fn save_params<M: Params>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let mut values = Vec::with_capacity(M::param_specs().len());
+    model.visit_params(&mut |t| values.push(t.to_vec()));
+    save_tensors(path, M::param_specs().iter().zip(values.iter().map(Vec::as_slice)))
+}
+
+/// Reads every tensor `specs` names from a safetensors file, checking names, dtypes and
+/// shapes, and refusing tensors that are not in `specs`. Returns the values in `specs`
+/// order.
+pub(crate) fn read_tensors(path: &Path, specs: &[ParamSpec]) -> Result<Vec<Vec<f32>>> {
+    let bytes = fs::read(path).map_err(io_error(path))?;
+    let file = SafeTensors::deserialize(&bytes).map_err(st_error(path))?;
+    let mut names: Vec<String> = file.names().into_iter().cloned().collect();
+    names.sort();
+    if let Some(extra) = names.iter().find(|n| !specs.iter().any(|s| s.name == n.as_str())) {
+        return Err(Error::UnexpectedTensor {
+            path: path.to_path_buf(),
+            name: extra.clone(),
+        });
+    }
+    specs
+        .iter()
+        .map(|spec| {
+            let view = file.tensor(spec.name).map_err(|_| Error::MissingTensor {
+                path: path.to_path_buf(),
+                name: spec.name.to_string(),
+            })?;
+            if view.dtype() != Dtype::F32 {
+                return Err(Error::TensorDtype {
+                    path: path.to_path_buf(),
+                    name: spec.name.to_string(),
+                    got: format!("{:?}", view.dtype()),
+                });
+            }
+            if view.shape() != spec.shape {
+                return Err(Error::TensorShape {
+                    path: path.to_path_buf(),
+                    name: spec.name.to_string(),
+                    expected: spec.shape.to_vec(),
+                    got: view.shape().to_vec(),
+                });
+            }
+            Ok(view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect())
+        })
+        .collect()
+}
+
+/// Loads every parameter of `model` from a safetensors file. Every name, dtype and
+/// shape is checked before anything changes: on error the model is untouched.
+pub fn load_params<M: Params>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    let values = read_tensors(path.as_ref(), M::param_specs())?;
+    let mut next = values.iter();
+    model.visit_params_mut(&mut |t| {
+        if let Some(v) = next.next() {
+            t.copy_from_slice(v);
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! What the recurrent cells share: their four parameter tensors, the input
+//! projection of a whole sequence, and the weight gradients after BPTT.
+
+use crate::gemm::{add_column_sums, gemm, Op};
+use crate::init::{glorot_uniform, orthogonal};
+use crate::rng::Rng;
+
+/// Parameters of a recurrent cell with `G` gates, `I` inputs and `H` units, laid out
+/// as PyTorch's: `weight_ih [G·H, I]`, `weight_hh [G·H, H]`, `bias_ih [G·H]`,
+/// `bias_hh [G·H]`, gate blocks of `H` rows each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellParams<const I: usize, const H: usize, const G: usize> {
+    pub(crate) weight_ih: Vec<f32>,
+    pub(crate) weight_hh: Vec<f32>,
+    pub(crate) bias_ih: Vec<f32>,
+    pub(crate) bias_hh: Vec<f32>,
+}
+
+impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
+    /// Rows of the stacked gate matrices.
+    pub const GATE_ROWS: usize = G * H;
+    /// Number of scalar parameters: the same as PyTorch's for this cell.
+    pub const PARAMS: usize = G * H * (I + H) + 2 * G * H;
+
+    /// Keras's defaults: glorot-uniform input kernel, orthogonal recurrent kernel,
+    /// zero biases.
+    pub fn init(rng: &mut Rng) -> Self {
+        let weight_ih = glorot_uniform(rng, I, G * H, G * H * I);
+        let weight_hh = orthogonal(rng, G * H, H);
+        CellParams {
+            weight_ih,
+            weight_hh,
+            bias_ih: vec![0.0; G * H],
+            bias_hh: vec![0.0; G * H],
+        }
+    }
+
+    /// Calls `f` on each tensor in canonical order.
+    pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
+        f(&self.weight_ih);
+        f(&self.weight_hh);
+        f(&self.bias_ih);
+        f(&self.bias_hh);
+    }
+
+    /// Calls `f` on each tensor, mutably, in canonical order.
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+        f(&mut self.weight_ih);
+        f(&mut self.weight_hh);
+        f(&mut self.bias_ih);
+        f(&mut self.bias_hh);
+    }
+
+    /// `out[r] = x[r] · weight_ihᵀ + bias_ih (+ bias_hh)` for all `rows` rows at once:
+    /// one GEMM for the whole sequence instead of one per step.
+    pub(crate) fn project_inputs(&self, x: &[f32], rows: usize, with_bias_hh: bool, out: &mut [f32]) {
+        let gh = G * H;
+        gemm(rows, I, gh, 1.0, x, Op::N, &self.weight_ih, Op::T, 0.0, out);
+        for row in out[..rows * gh].chunks_exact_mut(gh) {
+            row.iter_mut().zip(&self.bias_ih).for_each(|(v, b)| *v += b);
+            if with_bias_hh {
+                row.iter_mut().zip(&self.bias_hh).for_each(|(v, b)| *v += b);
+            }
+        }
+    }
+
+    /// `out[B, G·H] (+)= h[B, H] · weight_hhᵀ`: the recurrent projection of one step.
+    pub(crate) fn project_hidden(&self, h: &[f32], batch: usize, beta: f32, out: &mut [f32]) {
+        gemm(batch, H, G * H, 1.0, h, Op::N, &self.weight_hh, Op::T, beta, out);
+    }
+
+    /// `dh[B, H] (+)= d_hidden_pre[B, G·H] · weight_hh`: the gradient carried to the
+    /// previous step.
+    pub(crate) fn backprop_hidden(&self, d_pre: &[f32], batch: usize, beta: f32, dh: &mut [f32]) {
+        gemm(batch, G * H, H, 1.0, d_pre, Op::N, &self.weight_hh, Op::N, beta, dh);
+    }
+
+    /// Adds the parameter gradients of a whole sequence to `grads` (this cell's block
+    /// of `PARAMS` values, canonical order), one GEMM per weight over all time steps.
+    ///
+    /// `x` is the `[T·B, I]` input, `h` the `[T·B, H]` outputs, `d_in` and `d_hid` the
+    /// gradients of the input- and hidden-side pre-activations (`[T·B, G·H]`; the same
+    /// slice for cells where they coincide).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn accumulate_grads(
+        &self,
+        x: &[f32],
+        h: &[f32],
+        d_in: &[f32],
+        d_hid: &[f32],
+        steps: usize,
+        batch: usize,
+        grads: &mut [f32],
+    ) {
+        let (gh, rows) = (G * H, steps * batch);
+        assert_eq!(grads.len(), Self::PARAMS, "gradient block of a recurrent cell");
+        let (g_wih, rest) = grads.split_at_mut(gh * I);
+        let (g_whh, rest) = rest.split_at_mut(gh * H);
+        let (g_bih, g_bhh) = rest.split_at_mut(gh);
+        gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
+        // h_{t-1} is zero at t = 0, so step 0 adds nothing to weight_hh.
+        let later = (steps.saturating_sub(1)) * batch;
+        gemm(gh, later, H, 1.0, &d_hid[batch * gh..], Op::T, h, Op::N, 1.0, g_whh);
+        add_column_sums(&d_in[..rows * gh], g_bih);
+        add_column_sums(&d_hid[..rows * gh], g_bhh);
+    }
+
+    /// `dx[T·B, I] = d_in[T·B, G·H] · weight_ih`: the gradient for the layer below.
+    pub(crate) fn backprop_inputs(&self, d_in: &[f32], rows: usize, dx: &mut [f32]) {
+        gemm(rows, G * H, I, 1.0, d_in, Op::N, &self.weight_ih, Op::N, 0.0, dx);
+    }
+
+    /// `out[r] = bias_ih[r] + bias_hh[r] + weight_ih[r]·x + weight_hh[r]·h` for one
+    /// sample: plain dot products beat a GEMM call at batch 1.
+    pub(crate) fn gates_one(&self, x: &[f32; I], h: &[f32; H], split_hidden: Option<&mut [f32]>, out: &mut [f32]) {
+        use crate::gemm::matvec_add;
+        out.copy_from_slice(&self.bias_ih);
+        matvec_add(&self.weight_ih, x, out);
+        match split_hidden {
+            Some(hid) => {
+                hid.copy_from_slice(&self.bias_hh);
+                matvec_add(&self.weight_hh, h, hid);
+            }
+            None => {
+                out.iter_mut().zip(&self.bias_hh).for_each(|(v, b)| *v += b);
+                matvec_add(&self.weight_hh, h, out);
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Layer kernels: forward, backward (BPTT) and single-sample steps per layer kind.
+//!
+//! Sequences are kept time-major (`[T, B, width]`, row-major) inside the kernels so
+//! that the rows of one time step are contiguous: every per-step matrix product and
+//! gate loop then runs over one contiguous block. Buffers live in per-layer `*Buffers`
+//! structs that grow on first use and are reused by every later batch, so training
+//! allocates nothing after its first batch.
+//!
+//! Shapes are const generics (`I` inputs, `H` or `N` units): the macro instantiates
+//! each layer with literal sizes, and the kernels see them as constants.
+
+mod cell;
+mod dense;
+mod gru;
+mod lstm;
+mod simple_rnn;
+
+pub use cell::CellParams;
+pub use dense::{DenseBuffers, DenseLayer};
+pub use gru::{GruLayer, GruState};
+pub use lstm::{LstmLayer, LstmState};
+pub use simple_rnn::{SimpleRnnLayer, SimpleRnnState};
+
+/// Work buffers of any recurrent layer, sized on first use and reused afterwards.
+///
+/// One type serves every cell kind; a cell leaves the fields it does not need empty.
+#[derive(Clone, Debug, Default)]
+pub struct RecurrentBuffers {
+    steps: usize,
+    batch: usize,
+    inputs: usize,
+    units: usize,
+    /// Gate activations `[T, B, G·H]`.
+    gates: Vec<f32>,
+    /// Per-step cell state (LSTM `c`) or recurrent candidate term (GRU `W_hn h + b_hn`),
+    /// `[T, B, H]`.
+    state: Vec<f32>,
+    /// LSTM `tanh(c)`, `[T, B, H]`.
+    tanh_c: Vec<f32>,
+    /// GRU recurrent projection of one step, `[B, 3H]`.
+    hidden_proj: Vec<f32>,
+    /// Hidden states `[T, B, H]`: the layer's output.
+    h: Vec<f32>,
+    /// Gradient of the input-side pre-activations `[T, B, G·H]`.
+    d_in: Vec<f32>,
+    /// Gradient of the hidden-side pre-activations `[T, B, G·H]` (GRU only; the other
+    /// cells share `d_in`).
+    d_hid: Vec<f32>,
+    /// Gradient of the hidden state at the current step `[B, H]`.
+    dh: Vec<f32>,
+    /// Gradient carried to the previous step's hidden state `[B, H]`.
+    dh_carry: Vec<f32>,
+    /// Gradient carried to the previous step's cell state `[B, H]` (LSTM).
+    dc_carry: Vec<f32>,
+    /// Gradient of the layer's input `[T, B, I]`.
+    dx: Vec<f32>,
+}
+
+impl RecurrentBuffers {
+    fn set_shape(&mut self, steps: usize, batch: usize, inputs: usize, units: usize) {
+        self.steps = steps;
+        self.batch = batch;
+        self.inputs = inputs;
+        self.units = units;
+    }
+
+    /// Hidden states of every step of the last forward pass, `[T, B, H]`.
+    pub fn hidden(&self) -> &[f32] {
+        &self.h[..self.steps * self.batch * self.units]
+    }
+
+    /// Hidden state after the last step of the last forward pass, `[B, H]`.
+    pub fn last_hidden(&self) -> &[f32] {
+        let step = self.batch * self.units;
+        &self.h[(self.steps.max(1) - 1) * step..self.steps * step]
+    }
+
+    /// Gradient of the input from the last backward pass, `[T, B, I]`.
+    pub fn input_grad(&self) -> &[f32] {
+        &self.dx[..self.steps * self.batch * self.inputs]
+    }
+}
+
+/// The gradient arriving at a recurrent layer's output.
+#[derive(Clone, Copy, Debug)]
+pub enum SeqGrad<'a> {
+    /// Only the last hidden state was used downstream: `[B, H]`.
+    Last(&'a [f32]),
+    /// Every hidden state was used downstream: `[T, B, H]`, time-major.
+    All(&'a [f32]),
+}
+
+impl SeqGrad<'_> {
+    /// Writes the gradient for step `t` of `steps` (`[B, H]`) plus `carry` into `out`.
+    fn at_step(self, t: usize, steps: usize, carry: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        let here = match self {
+            SeqGrad::Last(d) if t + 1 == steps => Some(&d[..n]),
+            SeqGrad::Last(_) => None,
+            SeqGrad::All(d) => Some(&d[t * n..(t + 1) * n]),
+        };
+        match here {
+            Some(d) => out
+                .iter_mut()
+                .zip(d.iter().zip(carry))
+                .for_each(|(o, (a, b))| *o = a + b),
+            None => out.copy_from_slice(carry),
+        }
+    }
+}
+
+/// Grows `buf` to at least `len` elements and returns its first `len`.
+pub(crate) fn ensure(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
+}
+
+/// Copies a batch-major `[batch, steps, width]` block into time-major order in `out`.
+pub fn to_time_major(x: &[f32], batch: usize, steps: usize, width: usize, out: &mut Vec<f32>) {
+    let out = ensure(out, batch * steps * width);
+    for b in 0..batch {
+        for t in 0..steps {
+            let src = (b * steps + t) * width;
+            let dst = (t * batch + b) * width;
+            out[dst..dst + width].copy_from_slice(&x[src..src + width]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod gradcheck;

@@ -1,0 +1,204 @@
+//! The training loop: mini-batch gradient descent with seeded shuffling.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ndarray::{s, ArrayView2, ArrayView3, Axis};
+
+use crate::adam::{Adam, Optimizer};
+use crate::error::{Error, Result};
+use crate::loss::mse_grad;
+use crate::network::{check_x, check_y, evaluate, gather_x, gather_y, Network};
+use crate::rng::Rng;
+
+/// Training options, built like Keras's `fit` arguments:
+/// `Fit::new(Adam::new(1e-3)).epochs(100).batch_size(32)`.
+#[derive(Clone, Debug)]
+pub struct Fit<O = Adam> {
+    optimizer: O,
+    epochs: usize,
+    batch_size: usize,
+    shuffle: bool,
+    seed: u64,
+    validation_split: f32,
+    verbose: bool,
+}
+
+impl<O: Optimizer> Fit<O> {
+    /// Options with Keras's defaults: 1 epoch, batch size 32, shuffling each epoch,
+    /// no validation split, progress bar on a terminal. The shuffle seed is 0 unless
+    /// set, so runs are reproducible.
+    pub fn new(optimizer: O) -> Self {
+        Fit {
+            optimizer,
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            verbose: true,
+        }
+    }
+
+    /// Number of passes over the training data.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Samples per gradient step; the last batch of an epoch may be smaller.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Whether to shuffle the training samples before each epoch (default true).
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// Seed of the shuffling order.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Fraction in [0, 1) of the samples, taken from the end before shuffling as
+    /// Keras does, held out to report a validation loss after each epoch.
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+
+    /// Whether to draw a progress bar (only ever drawn on a terminal; default true).
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// The optimiser, with its state after training.
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+}
+
+/// Per-epoch losses of a [`fit`] run, as Keras's `History.history`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Mean training loss of each epoch, over its batches as they were trained.
+    pub loss: Vec<f32>,
+    /// Validation loss after each epoch; empty without a validation split.
+    pub val_loss: Vec<f32>,
+}
+
+/// Number of training samples for `n` samples and a validation fraction, as Keras:
+/// the first `floor(n · (1 - split))`.
+fn train_count(n: usize, split: f32) -> Result<usize> {
+    if !(0.0..1.0).contains(&split) {
+        return Err(Error::Config(format!(
+            "validation_split must be in [0, 1), got {split}"
+        )));
+    }
+    let n_train = (n as f64 * (1.0 - split as f64)).floor() as usize;
+    if n_train == 0 {
+        return Err(Error::Config(format!(
+            "validation_split {split} leaves no training samples out of {n}"
+        )));
+    }
+    if split > 0.0 && n_train == n {
+        return Err(Error::Config(format!(
+            "validation_split {split} leaves no validation samples out of {n}"
+        )));
+    }
+    Ok(n_train)
+}
+
+fn progress_bar(verbose: bool, steps: u64) -> ProgressBar {
+    if !verbose {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Trains `model` on `(x, y)` with MSE; see [`Fit`].
+pub fn fit<M: Network, O: Optimizer>(
+    model: &mut M,
+    x: ArrayView3<'_, f32>,
+    y: ArrayView2<'_, f32>,
+    mut opts: Fit<O>,
+) -> Result<History> {
+    check_x::<M>(&x)?;
+    let n = x.len_of(Axis(0));
+    check_y::<M>(n, &y)?;
+    if n == 0 {
+        return Err(Error::Empty("x"));
+    }
+    if opts.batch_size == 0 {
+        return Err(Error::Config("batch_size must be at least 1".into()));
+    }
+    let n_train = train_count(n, opts.validation_split)?;
+    let (x_val, y_val) = (x.slice(s![n_train.., .., ..]), y.slice(s![n_train.., ..]));
+
+    let batch = opts.batch_size.min(n_train);
+    let steps_per_epoch = n_train.div_ceil(batch);
+    let mut rng = Rng::new(opts.seed);
+    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut ws = M::Workspace::default();
+    let mut grads = vec![0.0f32; M::PARAMS];
+    let mut xb = Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES);
+    let mut yb = Vec::with_capacity(batch * M::OUTPUTS);
+    let mut d_out = vec![0.0f32; batch * M::OUTPUTS];
+    let mut history = History::default();
+    let bar = progress_bar(opts.verbose, (opts.epochs * steps_per_epoch) as u64);
+
+    for epoch in 0..opts.epochs {
+        bar.set_prefix(format!("epoch {}/{}", epoch + 1, opts.epochs));
+        if opts.shuffle {
+            rng.shuffle(&mut order);
+        }
+        let mut loss_sum = 0.0f64;
+        for idx in order.chunks(batch) {
+            gather_x(&x, idx, &mut xb);
+            gather_y(&y, idx, &mut yb);
+            let d_out = &mut d_out[..idx.len() * M::OUTPUTS];
+            let out = model.forward_batch(&xb, idx.len(), &mut ws);
+            let loss = mse_grad(out, &yb, d_out);
+            grads.fill(0.0);
+            model.backward_batch(d_out, &mut ws, &mut grads);
+            opts.optimizer.update(model, &grads)?;
+            loss_sum += loss as f64 * idx.len() as f64;
+            bar.inc(1);
+        }
+        let loss = (loss_sum / n_train as f64) as f32;
+        history.loss.push(loss);
+        if n_train < n {
+            let val = evaluate(model, x_val, y_val)?;
+            history.val_loss.push(val);
+            bar.set_message(format!("loss {loss:.3e} val_loss {val:.3e}"));
+        } else {
+            bar.set_message(format!("loss {loss:.3e}"));
+        }
+    }
+    bar.finish();
+    Ok(history)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::train_count;
+
+    #[test]
+    fn validation_split_follows_keras_and_refuses_empty_sides() {
+        assert_eq!(train_count(10, 0.0).ok(), Some(10));
+        assert_eq!(train_count(10, 0.2).ok(), Some(8));
+        assert!(train_count(10, 1.0).is_err());
+        assert!(train_count(10, -0.1).is_err());
+        assert!(train_count(10, 0.05).is_err());
+        assert!(train_count(1, 0.5).is_err());
+    }
+}
