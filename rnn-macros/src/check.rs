@@ -43,61 +43,7 @@ const INT_SUFFIXES: [&str; 12] = [
 /// its own span (iterate it with `IntoIterator`).
 pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut errors = Errors::default();
-    let is_input = |entry: &&LayerDef| entry.name.unraw() == "input";
-    let mut inputs = def.layers.iter().filter(is_input);
-    let input = inputs.next();
-    for duplicate in inputs {
-        errors.push(
-            duplicate.name.span(),
-            "duplicate `input`: a model has exactly one input; remove this one",
-        );
-    }
-    let layer_defs: Vec<&LayerDef> = def.layers.iter().filter(|e| !is_input(e)).collect();
-
-    let shape = match input {
-        Some(input) => {
-            if let Some(first) = def.layers.first().filter(|first| !is_input(first)) {
-                errors.push(
-                    input.name.span(),
-                    format!(
-                        "`{}` must come first, before layer 0 `{}`",
-                        render_layer(input),
-                        render_layer(first)
-                    ),
-                );
-            }
-            check_input(input, &mut errors)
-        }
-        None => {
-            // A misspelled `input` is reported as an unknown layer with a suggestion.
-            let misspelled = |first: &&&LayerDef| {
-                suggest(&first.name.unraw().to_string(), &LAYER_NAMES) == Some("input")
-            };
-            if let Some(first) = layer_defs.first().filter(|first| !misspelled(first)) {
-                errors.push(
-                    first.name.span(),
-                    "missing `input(timesteps, features)`: start the list with it, e.g. `input(20, 1)`",
-                );
-            }
-            (None, None)
-        }
-    };
-
-    if layer_defs.is_empty() {
-        match input {
-            Some(input) => errors.push(
-                def.gt.span,
-                format!(
-                    "the model has no layers after `{}`; add some, e.g. `lstm(8), dense(1)`",
-                    render_layer(input)
-                ),
-            ),
-            None => errors.push(
-                def.lt.span,
-                "empty model: write e.g. `< input(20, 1), lstm(8), dense(1) >`",
-            ),
-        }
-    }
+    let (shape, layer_defs) = split_input(def, &mut errors);
 
     let mut layers: Vec<Resolved> = Vec::with_capacity(layer_defs.len());
     for (index, layer_def) in layer_defs.into_iter().enumerate() {
@@ -112,6 +58,70 @@ pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
 
     errors.finish()?;
     build(def, shape, &layers)
+}
+
+/// `(timesteps, features)`, each `None` when missing or invalid.
+type Shape = (Option<usize>, Option<usize>);
+
+/// Checks the `input` entry and the list's overall form, and returns the input shape
+/// with the remaining entries: the layers, numbered from 0 in this order.
+fn split_input<'a>(def: &'a ModelDef, errors: &mut Errors) -> (Shape, Vec<&'a LayerDef>) {
+    let is_input = |entry: &&LayerDef| entry.name.unraw() == "input";
+    let mut inputs = def.layers.iter().filter(is_input);
+    let input = inputs.next();
+    let layers: Vec<&LayerDef> = def.layers.iter().filter(|e| !is_input(e)).collect();
+
+    let shape = match input {
+        Some(input) => {
+            if let Some(first) = def.layers.first().filter(|entry| !is_input(entry)) {
+                errors.push(
+                    input.name.span(),
+                    format!(
+                        "`{}` must come first, before layer 0 `{}`",
+                        render_layer(input),
+                        render_layer(first)
+                    ),
+                );
+            }
+            check_input(input, errors)
+        }
+        None => {
+            // A misspelled `input` is reported as an unknown layer with a suggestion.
+            let misspelled = |first: &&&LayerDef| {
+                suggest(&first.name.unraw().to_string(), &LAYER_NAMES) == Some("input")
+            };
+            if let Some(first) = layers.first().filter(|first| !misspelled(first)) {
+                errors.push(
+                    first.name.span(),
+                    "missing `input(timesteps, features)`: start the list with it, e.g. `input(20, 1)`",
+                );
+            }
+            (None, None)
+        }
+    };
+    for duplicate in inputs {
+        errors.push(
+            duplicate.name.span(),
+            "duplicate `input`: a model has exactly one input; remove this one",
+        );
+    }
+
+    if layers.is_empty() {
+        match input {
+            Some(input) => errors.push(
+                def.gt.span,
+                format!(
+                    "the model has no layers after `{}`; add some, e.g. `lstm(8), dense(1)`",
+                    render_layer(input)
+                ),
+            ),
+            None => errors.push(
+                def.lt.span,
+                "empty model: write e.g. `< input(20, 1), lstm(8), dense(1) >`",
+            ),
+        }
+    }
+    (shape, layers)
 }
 
 /// A layer-list entry other than `input`, resolved as far as its own errors allow.
@@ -162,7 +172,7 @@ impl Errors {
     }
 }
 
-fn check_input(input: &LayerDef, errors: &mut Errors) -> (Option<usize>, Option<usize>) {
+fn check_input(input: &LayerDef, errors: &mut Errors) -> Shape {
     let label = format!("`{}`", render_layer(input));
     for arg in &input.args {
         if let Arg::Named { key, .. } = arg {
@@ -489,12 +499,7 @@ fn invalid_size(
 
 /// Checks that `layer` can consume what precedes it: the input sequence for layer 0,
 /// otherwise the output of `prev`.
-fn check_feed(
-    layer: &Resolved,
-    prev: Option<&Resolved>,
-    shape: (Option<usize>, Option<usize>),
-    errors: &mut Errors,
-) {
+fn check_feed(layer: &Resolved, prev: Option<&Resolved>, shape: Shape, errors: &mut Errors) {
     let Some(kind) = layer.kind else { return };
     let at = layer.def.name.span();
     let Some(prev) = prev else {
@@ -593,11 +598,7 @@ fn check_budget(layers: &[Resolved], features: Option<usize>, errors: &mut Error
 }
 
 /// Assembles the model once no error was found, so every part is known.
-fn build(
-    def: &ModelDef,
-    shape: (Option<usize>, Option<usize>),
-    layers: &[Resolved],
-) -> Result<Model, syn::Error> {
+fn build(def: &ModelDef, shape: Shape, layers: &[Resolved]) -> Result<Model, syn::Error> {
     let incomplete = || syn::Error::new(def.header.name.span(), "internal error: incomplete model");
     let (Some(timesteps), Some(features)) = shape else {
         return Err(incomplete());
@@ -1342,9 +1343,9 @@ mod tests {
         assert_eq!(
             messages(&errs),
             [
-                "duplicate `input`: a model has exactly one input; remove this one",
                 "`input(0, 1)` must come first, before layer 0 `lstn(5)`",
                 "timesteps of `input(0, 1)` must be positive, found `0`",
+                "duplicate `input`: a model has exactly one input; remove this one",
                 "unknown layer `lstn`; did you mean `lstm`?",
                 "unknown option `activaton` for `lstm`; recurrent layers only take \
                  `return_sequences`",
@@ -1354,9 +1355,9 @@ mod tests {
                 "unknown activation `softmax`; expected one of `linear`, `relu`, `tanh`, `sigmoid`",
             ]
         );
-        assert_at(&errs[0], tok(&ts, "input", 1));
-        assert_at(&errs[1], tok(&ts, "input", 0));
-        assert_at(&errs[2], tok(&ts, "0", 0));
+        assert_at(&errs[0], tok(&ts, "input", 0));
+        assert_at(&errs[1], tok(&ts, "0", 0));
+        assert_at(&errs[2], tok(&ts, "input", 1));
         assert_at(&errs[3], tok(&ts, "lstn", 0));
         assert_at(&errs[4], tok(&ts, "activaton", 0));
         assert_at(&errs[5], toks(&ts, "-", 0, "4"));
