@@ -129,5 +129,3 @@ pub fn to_time_major(x: &[f32], batch: usize, steps: usize, width: usize, out: &
     }
 }
 
-#[cfg(test)]
-mod gradcheck;
