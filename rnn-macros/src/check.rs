@@ -182,17 +182,10 @@ fn check_input(input: &LayerDef, errors: &mut Errors) -> Shape {
             );
         }
     }
-    match sizes(
-        input,
-        &label,
-        &["timesteps", "features"],
-        "input(20, 1)",
-        errors,
-    )[..]
-    {
-        [timesteps, features] => (timesteps, features),
-        _ => (None, None),
-    }
+    let names = ["timesteps", "features"];
+    let sizes = sizes(input, &label, &names, "input(20, 1)", errors);
+    let size = |i: usize| sizes.get(i).copied().flatten();
+    (size(0), size(1))
 }
 
 fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved<'a> {
@@ -210,8 +203,8 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
         "gru" => LayerKind::Gru,
         "simple_rnn" => LayerKind::SimpleRnn,
         "dense" => {
-            layer.kind = Some(LayerKind::Dense(dense_options(&layer, errors)));
             layer.units = single_size(&layer, "dense(1)", errors);
+            layer.kind = Some(LayerKind::Dense(dense_options(&layer, errors)));
             return layer;
         }
         _ => {
@@ -224,9 +217,8 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
         }
     };
     layer.kind = Some(recurrent);
+    layer.units = single_size(&layer, &format!("{name}(8)"), errors);
     recurrent_options(&mut layer, errors);
-    let example = format!("{name}(8)");
-    layer.units = single_size(&layer, &example, errors);
     layer
 }
 

@@ -6,13 +6,20 @@
 //! that [`crate::check`] can report every semantic mistake of a spec at once; only
 //! genuine syntax errors stop parsing, and then only the first one is reported.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{token, Attribute, Expr, Ident, Token, Visibility};
 
 use crate::spec::Header;
+
+/// Deepest accepted nesting of brackets anywhere in the input.
+pub const MAX_NESTING: usize = 16;
+
+/// Most tokens accepted in the arguments of one layer or in one `#[key = value]`
+/// attribute.
+pub const MAX_EXPR_TOKENS: usize = 64;
 
 /// A syntactically valid `model!` input, not yet checked.
 pub struct ModelDef {
@@ -76,12 +83,77 @@ impl ParseFailure {
     reason = "fails at most once per macro expansion, and the header must survive the failure"
 )]
 pub fn parse(input: TokenStream) -> Result<ModelDef, ParseFailure> {
+    if let Err(error) = check_nesting(input.clone()) {
+        return Err(ParseFailure {
+            header: None,
+            error,
+        });
+    }
     let mut header = None;
     let result = (|stream: ParseStream| parse_model(stream, &mut header)).parse2(input);
     result.map_err(|error| ParseFailure { header, error })
 }
 
+// syn parses expressions by recursion, so hostile input such as a thousand nested
+// parentheses or `- - - … 1` would overflow the compiler's stack. Real specs stay far
+// below these limits; together they bound every recursion of the macro.
+fn check_nesting(input: TokenStream) -> syn::Result<()> {
+    let mut stack = vec![input.into_iter()];
+    while let Some(tokens) = stack.last_mut() {
+        match tokens.next() {
+            None => {
+                stack.pop();
+            }
+            Some(TokenTree::Group(group)) if stack.len() > MAX_NESTING => {
+                return Err(syn::Error::new(
+                    group.span_open(),
+                    format!("brackets are nested more than {MAX_NESTING} deep"),
+                ));
+            }
+            Some(TokenTree::Group(group)) => stack.push(group.stream().into_iter()),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Tokens in `tokens`, groups counted with their contents.
+fn count_tokens(tokens: TokenStream) -> usize {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(group) => 1 + count_tokens(group.stream()),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Rejects `#[key = value]` attributes too long to parse safely; other attribute forms
+/// keep their tokens verbatim.
+fn check_attributes(input: ParseStream) -> syn::Result<()> {
+    let mut cursor = input.cursor();
+    while let Some((_, after_pound)) = cursor.punct().filter(|(p, _)| p.as_char() == '#') {
+        let Some((content, span, next)) = after_pound.group(Delimiter::Bracket) else {
+            break;
+        };
+        let tokens = content.token_stream();
+        let is_name_value = tokens
+            .clone()
+            .into_iter()
+            .any(|tt| matches!(tt, TokenTree::Punct(p) if p.as_char() == '='));
+        if is_name_value && count_tokens(tokens) > MAX_EXPR_TOKENS {
+            return Err(syn::Error::new(
+                span.join(),
+                format!("attribute too long for `model!`: more than {MAX_EXPR_TOKENS} tokens"),
+            ));
+        }
+        cursor = next;
+    }
+    Ok(())
+}
+
 fn parse_model(input: ParseStream, header_out: &mut Option<Header>) -> syn::Result<ModelDef> {
+    check_attributes(input)?;
     let attrs = input.call(Attribute::parse_outer)?;
     let vis: Visibility = input.parse()?;
     if !input.peek(Token![struct]) {
@@ -160,6 +232,14 @@ impl Parse for LayerDef {
         }
         let content;
         let paren = syn::parenthesized!(content in input);
+        if count_tokens(content.cursor().token_stream()) > MAX_EXPR_TOKENS {
+            return Err(syn::Error::new(
+                paren.span.join(),
+                format!(
+                    "the arguments of `{name}` are too long: more than {MAX_EXPR_TOKENS} tokens"
+                ),
+            ));
+        }
         let args = Punctuated::<Arg, Token![,]>::parse_terminated(&content)?;
         let span = name.span().join(paren.span.close()).unwrap_or(name.span());
         Ok(LayerDef {
@@ -421,6 +501,57 @@ mod tests {
         let ts = tokens("struct N < input(1, 1), lstm(2, return_sequences =) >");
         let err = parse(ts).err().expect("error");
         assert!(err.error.to_string().contains("expected an expression"));
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+        let err = fail(&format!("struct N < input(1, 1), lstm({deep}) >"));
+        assert_eq!(
+            err.error.to_string(),
+            "brackets are nested more than 16 deep"
+        );
+        assert!(err.header.is_none());
+
+        let ts = tokens(&format!(
+            "struct N < input(1, 1), lstm({}1) >",
+            "- ".repeat(5000)
+        ));
+        let err = parse(ts.clone()).err().expect("error");
+        assert_eq!(
+            err.error.to_string(),
+            "the arguments of `lstm` are too long: more than 64 tokens"
+        );
+        assert!(err.header.is_some());
+        let parens = match tok_tree(&ts, "lstm") {
+            Some(proc_macro2::TokenTree::Group(g)) => g.span(),
+            _ => panic!("no group"),
+        };
+        assert_at(&err.error, parens);
+
+        let err = fail(&format!(
+            "#[doc = {}1] struct N < input(1, 1), lstm(1) >",
+            "|| ".repeat(5000)
+        ));
+        assert_eq!(
+            err.error.to_string(),
+            "attribute too long for `model!`: more than 64 tokens"
+        );
+
+        // Exactly at the limits is fine.
+        let nested = format!("{}1{}", "(".repeat(15), ")".repeat(15));
+        ok(&format!("struct N < input({nested}, 1) >"));
+        ok(&format!(
+            "struct N < lstm({}1) >",
+            "-".repeat(MAX_EXPR_TOKENS - 1)
+        ));
+    }
+
+    /// The token right after the first token whose text is `before`.
+    fn tok_tree(ts: &TokenStream, before: &str) -> Option<proc_macro2::TokenTree> {
+        let mut tokens = ts.clone().into_iter();
+        tokens.find(|tt| tt.to_string() == before)?;
+        tokens.next()
     }
 
     #[test]
