@@ -204,7 +204,7 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
         "simple_rnn" => LayerKind::SimpleRnn,
         "dense" => {
             layer.units = single_size(&layer, "dense(1)", errors);
-            layer.kind = Some(LayerKind::Dense(dense_options(&layer, errors)));
+            layer.kind = Some(LayerKind::Dense(dense_options(def, errors)));
             return layer;
         }
         _ => {
@@ -222,22 +222,28 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
     layer
 }
 
-/// The named options of a layer, with repeats reported and dropped.
-fn options<'a>(def: &'a LayerDef, errors: &mut Errors) -> Vec<(&'a Ident, &'a Expr)> {
-    let mut seen: Vec<(&Ident, &Expr)> = Vec::new();
+/// Calls `f` on each named option of `def` in written order; a repeat is reported
+/// instead.
+fn for_each_option<'a>(
+    def: &'a LayerDef,
+    errors: &mut Errors,
+    mut f: impl FnMut(&'a Ident, &'a Expr, &mut Errors),
+) {
+    let mut seen: Vec<&Ident> = Vec::new();
     for arg in &def.args {
-        if let Arg::Named { key, value } = arg {
-            if seen.iter().any(|(k, _)| k.unraw() == key.unraw()) {
-                errors.push(
-                    key.span(),
-                    format!("option `{}` is given twice; keep one", key.unraw()),
-                );
-            } else {
-                seen.push((key, value));
-            }
+        let Arg::Named { key, value } = arg else {
+            continue;
+        };
+        if seen.iter().any(|k| k.unraw() == key.unraw()) {
+            errors.push(
+                key.span(),
+                format!("option `{}` is given twice; keep one", key.unraw()),
+            );
+        } else {
+            seen.push(key);
+            f(key, value, errors);
         }
     }
-    seen
 }
 
 /// Reports an unknown option; true when it looks like a misspelling of `valid`.
@@ -262,81 +268,86 @@ fn unknown_option(
     near.is_some()
 }
 
-fn recurrent_options<'a>(layer: &mut Resolved<'a>, errors: &mut Errors) {
-    for (key, value) in options(layer.def, errors) {
+fn recurrent_options(layer: &mut Resolved, errors: &mut Errors) {
+    let def = layer.def;
+    for_each_option(def, errors, |key, value, errors| {
         if key.unraw() != "return_sequences" {
-            let name = &layer.def.name;
-            if unknown_option(key, name, "return_sequences", "recurrent layers", errors) {
+            if unknown_option(
+                key,
+                &def.name,
+                "return_sequences",
+                "recurrent layers",
+                errors,
+            ) {
                 // Probably meant `return_sequences`, with a value we cannot trust.
                 layer.return_sequences = None;
             }
-            continue;
+            return;
         }
         layer.return_sequences_key = Some(key);
         layer.return_sequences = match value {
-            Expr::Lit(lit) => match &lit.lit {
-                Lit::Bool(b) => Some(b.value),
-                _ => None,
-            },
-            _ => None,
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Some(b.value),
+            _ => {
+                let text = render(value.to_token_stream());
+                let message =
+                    format!("`return_sequences` expects `true` or `false`, found `{text}`");
+                errors.push_spanned(value, message);
+                None
+            }
         };
-        if layer.return_sequences.is_none() {
-            errors.push_spanned(
-                value,
-                format!(
-                    "`return_sequences` expects `true` or `false`, found `{}`",
-                    render(value.to_token_stream())
-                ),
-            );
-        }
-    }
+    });
 }
 
-fn dense_options(layer: &Resolved, errors: &mut Errors) -> Activation {
+fn dense_options(def: &LayerDef, errors: &mut Errors) -> Activation {
     let mut activation = Activation::Linear;
-    for (key, value) in options(layer.def, errors) {
+    for_each_option(def, errors, |key, value, errors| {
         if key.unraw() != "activation" {
-            unknown_option(key, &layer.def.name, "activation", "dense layers", errors);
-            continue;
+            unknown_option(key, &def.name, "activation", "dense layers", errors);
+            return;
         }
-        let names = ACTIVATIONS.map(|(name, _)| name);
-        let written = match value {
-            Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
-            _ => None,
-        };
-        let Some(written) = written else {
-            let text = render(value.to_token_stream());
-            let hint = match value {
-                Expr::Lit(lit) => match &lit.lit {
-                    Lit::Str(s) if names.contains(&s.value().as_str()) => {
-                        format!("; write `{}` without quotes", s.value())
-                    }
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            errors.push_spanned(
-                value,
-                format!(
-                    "`activation` expects one of {}, found `{text}`{hint}",
-                    list(&names)
-                ),
-            );
-            continue;
-        };
-        let written = written.unraw().to_string();
-        match ACTIVATIONS.iter().find(|(name, _)| *name == written) {
-            Some((_, found)) => activation = *found,
-            None => {
-                let hint = match suggest(&written, &names) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("expected one of {}", list(&names)),
-                };
-                errors.push_spanned(value, format!("unknown activation `{written}`; {hint}"));
-            }
+        match parse_activation(value) {
+            Ok(found) => activation = found,
+            Err(message) => errors.push_spanned(value, message),
         }
-    }
+    });
     activation
+}
+
+/// The activation named by `value`, or the message explaining why there is none.
+fn parse_activation(value: &Expr) -> Result<Activation, String> {
+    let names = ACTIVATIONS.map(|(name, _)| name);
+    let written = match value {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
+        _ => None,
+    };
+    let Some(written) = written else {
+        let hint = match value {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) if names.contains(&s.value().as_str()) => {
+                format!("; write `{}` without quotes", s.value())
+            }
+            _ => String::new(),
+        };
+        let text = render(value.to_token_stream());
+        return Err(format!(
+            "`activation` expects one of {}, found `{text}`{hint}",
+            list(&names)
+        ));
+    };
+    let written = written.unraw().to_string();
+    match ACTIVATIONS.iter().find(|(name, _)| *name == written) {
+        Some((_, found)) => Ok(*found),
+        None => Err(match suggest(&written, &names) {
+            Some(near) => format!("unknown activation `{written}`; did you mean `{near}`?"),
+            None => format!(
+                "unknown activation `{written}`; expected one of {}",
+                list(&names)
+            ),
+        }),
+    }
 }
 
 fn single_size(layer: &Resolved, example: &str, errors: &mut Errors) -> Option<usize> {
@@ -1355,6 +1366,26 @@ mod tests {
         assert_at(&errs[5], toks(&ts, "-", 0, "4"));
         assert_at(&errs[6], tok(&ts, "gru", 0));
         assert_at(&errs[7], tok(&ts, "softmax", 0));
+    }
+
+    #[test]
+    fn several_errors_in_one_layer_come_in_written_order() {
+        let (ts, errs) =
+            errors("input(2, 1), lstm(0, return_sequences = 2, return_sequences = true, foo = 1)");
+        assert_eq!(
+            messages(&errs),
+            [
+                "units of layer 0 `lstm(0, return_sequences = 2, return_sequences = true, \
+                 foo = 1)` must be positive, found `0`",
+                "`return_sequences` expects `true` or `false`, found `2`",
+                "option `return_sequences` is given twice; keep one",
+                "unknown option `foo` for `lstm`; recurrent layers only take `return_sequences`",
+            ]
+        );
+        assert_at(&errs[0], tok(&ts, "0", 0));
+        assert_at(&errs[1], tok(&ts, "2", 1));
+        assert_at(&errs[2], tok(&ts, "return_sequences", 1));
+        assert_at(&errs[3], tok(&ts, "foo", 0));
     }
 
     #[test]
