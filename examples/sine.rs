@@ -16,7 +16,9 @@ model! {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs = match std::env::args().nth(1) {
-        Some(arg) => arg.parse().map_err(|e| format!("EPOCHS must be a number: {e}"))?,
+        Some(arg) => arg
+            .parse()
+            .map_err(|e| format!("EPOCHS must be a number: {e}"))?,
         None => 100,
     };
     let (x, y) = sine_windows(4096, SineNet::TIMESTEPS);
@@ -29,7 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let start = Instant::now();
-    let history = net.fit(&x, &y, Fit::new(Adam::new(1e-3)).epochs(epochs).batch_size(32))?;
+    let history = net.fit(
+        &x,
+        &y,
+        Fit::new(Adam::new(1e-3)).epochs(epochs).batch_size(32),
+    )?;
     let seconds = start.elapsed().as_secs_f64();
     for (epoch, loss) in history.loss.iter().enumerate() {
         if epoch == 0 || (epoch + 1) % 10 == 0 {
@@ -45,7 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let predictions = net.predict(&x)?;
     println!("  window   predicted       truth");
     for i in [0, 1000, 2000, 3000, 4095] {
-        println!("  {i:>6}  {:>10.6}  {:>10.6}", predictions[[i, 0]], y[[i, 0]]);
+        println!(
+            "  {i:>6}  {:>10.6}  {:>10.6}",
+            predictions[[i, 0]],
+            y[[i, 0]]
+        );
     }
     net.save_safetensors("sine.safetensors")?;
     println!("weights saved to sine.safetensors");

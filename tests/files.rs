@@ -25,7 +25,12 @@ fn write_edited(path: &Path, edit: impl FnOnce(&mut Vec<(String, Dtype, Vec<usiz
         let spec = specs[at];
         at += 1;
         let bytes = t.iter().flat_map(|v| v.to_le_bytes()).collect();
-        tensors.push((spec.name.to_string(), Dtype::F32, spec.shape.to_vec(), bytes));
+        tensors.push((
+            spec.name.to_string(),
+            Dtype::F32,
+            spec.shape.to_vec(),
+            bytes,
+        ));
     });
     edit(&mut tensors);
     let views: Vec<(String, TensorView<'_>)> = tensors
@@ -52,18 +57,34 @@ fn each_kind_of_mismatch_names_the_tensor() {
         t.remove(1);
     });
     let err = load_error(&p);
-    assert!(matches!(&err, Error::MissingTensor { name, .. } if name == "0.weight_hh"), "{err}");
-    assert!(err.to_string().ends_with("tensor `0.weight_hh` is missing"), "{err}");
+    assert!(
+        matches!(&err, Error::MissingTensor { name, .. } if name == "0.weight_hh"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with("tensor `0.weight_hh` is missing"),
+        "{err}"
+    );
 
-    write_edited(&p, |t| t.push(("2.weight".into(), Dtype::F32, vec![1], vec![0; 4])));
+    write_edited(&p, |t| {
+        t.push(("2.weight".into(), Dtype::F32, vec![1], vec![0; 4]))
+    });
     let err = load_error(&p);
-    assert!(err.to_string().ends_with("tensor `2.weight` is not a parameter of this model"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("tensor `2.weight` is not a parameter of this model"),
+        "{err}"
+    );
 
     write_edited(&p, |t| {
         t[0].2 = vec![2, 6];
     });
     let err = load_error(&p);
-    assert!(err.to_string().ends_with("tensor `0.weight_ih` has shape [2, 6], expected [6, 2]"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("tensor `0.weight_ih` has shape [2, 6], expected [6, 2]"),
+        "{err}"
+    );
 
     write_edited(&p, |t| {
         let (_, dtype, shape, bytes) = &mut t[4];
@@ -72,7 +93,11 @@ fn each_kind_of_mismatch_names_the_tensor() {
         bytes.resize(16, 0);
     });
     let err = load_error(&p);
-    assert!(err.to_string().ends_with("tensor `1.weight` has dtype F64, expected F32"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("tensor `1.weight` has dtype F64, expected F32"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -101,9 +126,14 @@ fn saving_replaces_the_file_whole_and_leaves_no_temporary() {
     let mut back = Small::new(3);
     back.load_safetensors(&p).unwrap();
     assert_eq!(back, second);
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("w.safetensors")]);
-    let err = second.save_safetensors(dir.join("no/such/dir/w.safetensors")).unwrap_err();
+    let err = second
+        .save_safetensors(dir.join("no/such/dir/w.safetensors"))
+        .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

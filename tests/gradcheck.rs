@@ -15,7 +15,9 @@ const ABS_TOL: f64 = 5e-5;
 const REL_TOL: f64 = 2e-3;
 
 fn random_batch<M: Network>(rng: &mut Rng, batch: usize) -> (Array3<f32>, Array2<f32>) {
-    let x = Array3::from_shape_fn((batch, M::TIMESTEPS, M::FEATURES), |_| rng.uniform(-1.0, 1.0) as f32);
+    let x = Array3::from_shape_fn((batch, M::TIMESTEPS, M::FEATURES), |_| {
+        rng.uniform(-1.0, 1.0) as f32
+    });
     let y = Array2::from_shape_fn((batch, M::OUTPUTS), |_| rng.uniform(-1.0, 1.0) as f32);
     (x, y)
 }
@@ -25,7 +27,10 @@ fn random_batch<M: Network>(rng: &mut Rng, batch: usize) -> (Array3<f32>, Array2
 fn check<M: Network>(seed: u64) {
     let mut rng = Rng::new(seed);
     let mut model = M::init(seed);
-    model.visit_params_mut(&mut |t| t.iter_mut().for_each(|v| *v += rng.uniform(-0.3, 0.3) as f32));
+    model.visit_params_mut(&mut |t| {
+        t.iter_mut()
+            .for_each(|v| *v += rng.uniform(-0.3, 0.3) as f32)
+    });
     let (x, y) = random_batch::<M>(&mut rng, 3);
     let (_, grads) = loss_and_grads(&model, x.view(), y.view()).expect("grads");
     let analytic = grads.as_slice().to_vec();
@@ -53,7 +58,10 @@ fn check<M: Network>(seed: u64) {
         }
         at += spec.len();
     }
-    assert!(analytic.iter().any(|g| g.abs() > 1e-3), "gradients should not all vanish");
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-3),
+        "gradients should not all vanish"
+    );
 }
 
 fn nudge<M: Params>(model: &mut M, index: usize, delta: f32) {

@@ -6,14 +6,20 @@ model! { struct Seed < input(20, 1), lstm(50), dense(1) > }
 model! { struct Cells < input(4, 3), gru(6, return_sequences = true), simple_rnn(5), dense(2, activation = relu) > }
 
 fn param<M: Params>(m: &M, name: &str) -> Vec<f32> {
-    m.param(name).unwrap_or_else(|| panic!("no {name}")).iter().copied().collect()
+    m.param(name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .iter()
+        .copied()
+        .collect()
 }
 
 /// Columns of a row-major `[rows, cols]` matrix are orthonormal.
 fn assert_orthonormal_columns(w: &[f32], rows: usize, cols: usize) {
     for a in 0..cols {
         for b in 0..cols {
-            let dot: f64 = (0..rows).map(|r| w[r * cols + a] as f64 * w[r * cols + b] as f64).sum();
+            let dot: f64 = (0..rows)
+                .map(|r| w[r * cols + a] as f64 * w[r * cols + b] as f64)
+                .sum();
             let want = if a == b { 1.0 } else { 0.0 };
             assert!((dot - want).abs() < 1e-5, "columns {a}, {b}: {dot}");
         }
@@ -34,7 +40,9 @@ fn lstm_follows_keras_defaults() {
     }
     assert!(param(&net, "0.bias_hh").iter().all(|&v| v == 0.0));
     let dense_limit = (6.0f32 / 51.0).sqrt();
-    assert!(param(&net, "1.weight").iter().all(|v| v.abs() <= dense_limit));
+    assert!(param(&net, "1.weight")
+        .iter()
+        .all(|v| v.abs() <= dense_limit));
     assert_eq!(param(&net, "1.bias"), vec![0.0]);
 }
 

@@ -108,9 +108,32 @@ macro_rules! parity_case {
 
 parity_case!(p1_lstm, "p1_lstm", P1, input(4, 3), lstm(5), dense(2));
 parity_case!(p2_gru, "p2_gru", P2, input(3, 2), gru(4), dense(1));
-parity_case!(p3_simple_rnn, "p3_simple_rnn", P3, input(5, 2), simple_rnn(3), dense(1));
-parity_case!(p4_stacked, "p4_stacked", P4, input(4, 2), lstm(4, return_sequences = true), lstm(3), dense(1));
-parity_case!(p5_activation, "p5_activation", P5, input(3, 2), gru(4), dense(3, activation = tanh), dense(1));
+parity_case!(
+    p3_simple_rnn,
+    "p3_simple_rnn",
+    P3,
+    input(5, 2),
+    simple_rnn(3),
+    dense(1)
+);
+parity_case!(
+    p4_stacked,
+    "p4_stacked",
+    P4,
+    input(4, 2),
+    lstm(4, return_sequences = true),
+    lstm(3),
+    dense(1)
+);
+parity_case!(
+    p5_activation,
+    "p5_activation",
+    P5,
+    input(3, 2),
+    gru(4),
+    dense(3, activation = tanh),
+    dense(1)
+);
 
 model! {
     /// The Keras-trained seed model's architecture.
@@ -122,7 +145,8 @@ model! {
 #[test]
 fn keras_seed_predictions_match() {
     let mut net = KerasSeed::new(0);
-    net.load_safetensors(fixture("keras_seed/weights.safetensors")).expect("load");
+    net.load_safetensors(fixture("keras_seed/weights.safetensors"))
+        .expect("load");
     let io = read_all(&fixture("keras_seed/io.safetensors"));
     let x = io["x"].clone().into_dimensionality::<Ix3>().unwrap();
     let want = &io["y"];
@@ -135,6 +159,11 @@ fn keras_seed_predictions_match() {
             one[t][0] = x[[b, t, 0]];
         }
         let got = net.predict_one(&one);
-        assert!((got[0] - want[[0]]).abs() <= 1e-5, "sample {b}: {} vs {}", got[0], want[[0]]);
+        assert!(
+            (got[0] - want[[0]]).abs() <= 1e-5,
+            "sample {b}: {} vs {}",
+            got[0],
+            want[[0]]
+        );
     }
 }

@@ -11,7 +11,10 @@ model! {
 }
 
 fn options(epochs: usize) -> Fit<Adam> {
-    Fit::new(Adam::new(1e-2)).epochs(epochs).batch_size(32).verbose(false)
+    Fit::new(Adam::new(1e-2))
+        .epochs(epochs)
+        .batch_size(32)
+        .verbose(false)
 }
 
 #[test]
@@ -25,7 +28,11 @@ fn a_short_run_converges_and_is_deterministic() {
     assert!(history.val_loss.is_empty());
     assert!(after < 1e-3, "MSE after 15 epochs: {after}");
     assert!(after < before / 50.0, "MSE {before} → {after}");
-    assert!(history.loss[14] < history.loss[0] / 10.0, "{:?}", history.loss);
+    assert!(
+        history.loss[14] < history.loss[0] / 10.0,
+        "{:?}",
+        history.loss
+    );
 
     let mut again = Sine::new(7);
     let history2 = again.fit(&x, &y, options(15)).unwrap();
@@ -43,7 +50,9 @@ fn validation_split_reports_a_validation_loss_on_the_held_out_tail() {
     let mut net = Sine::new(3);
     let history = net.fit(&x, &y, options(2).validation_split(0.25)).unwrap();
     assert_eq!(history.val_loss.len(), 2);
-    let tail = net.evaluate(x.slice(s![150.., .., ..]), y.slice(s![150.., ..])).unwrap();
+    let tail = net
+        .evaluate(x.slice(s![150.., .., ..]), y.slice(s![150.., ..]))
+        .unwrap();
     assert_eq!(history.val_loss[1], tail);
 }
 
@@ -51,8 +60,20 @@ fn validation_split_reports_a_validation_loss_on_the_held_out_tail() {
 fn a_last_batch_smaller_than_the_others_and_a_batch_larger_than_the_data_work() {
     let (x, y) = sine_windows(45, 10);
     let mut net = Sine::new(3);
-    assert_eq!(net.fit(&x, &y, options(2).batch_size(32)).unwrap().loss.len(), 2);
-    assert_eq!(net.fit(&x, &y, options(1).batch_size(1000)).unwrap().loss.len(), 1);
+    assert_eq!(
+        net.fit(&x, &y, options(2).batch_size(32))
+            .unwrap()
+            .loss
+            .len(),
+        2
+    );
+    assert_eq!(
+        net.fit(&x, &y, options(1).batch_size(1000))
+            .unwrap()
+            .loss
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -61,7 +82,11 @@ fn any_memory_layout_gives_the_same_result() {
     let net = Sine::new(5);
     let want = net.forward(x.view()).unwrap();
     // The same data stored time-major and viewed through a permutation.
-    let x_tm = x.view().permuted_axes([1, 0, 2]).as_standard_layout().into_owned();
+    let x_tm = x
+        .view()
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .into_owned();
     let x_view = x_tm.view().permuted_axes([1, 0, 2]);
     assert!(!x_view.is_standard_layout());
     assert_eq!(net.forward(x_view).unwrap(), want);
@@ -69,23 +94,46 @@ fn any_memory_layout_gives_the_same_result() {
     let reversed = x.slice(s![..;-1, .., ..]);
     let got = net.forward(reversed).unwrap();
     assert_eq!(got.slice(s![..;-1, ..]), want);
-    assert_eq!(net.evaluate(reversed, y.slice(s![..;-1, ..])).unwrap(), net.evaluate(&x, &y).unwrap());
+    assert_eq!(
+        net.evaluate(reversed, y.slice(s![..;-1, ..])).unwrap(),
+        net.evaluate(&x, &y).unwrap()
+    );
 }
 
 #[test]
 fn wrong_shapes_are_typed_errors_that_name_the_argument() {
     let net = Sine::new(1);
-    let err = net.forward(Array3::<f32>::zeros((4, 9, 1)).view()).unwrap_err();
+    let err = net
+        .forward(Array3::<f32>::zeros((4, 9, 1)).view())
+        .unwrap_err();
     assert!(matches!(err, Error::Shape { what: "x", .. }), "{err:?}");
-    assert_eq!(err.to_string(), "x has shape [4, 9, 1], but the model expects [batch, 10, 1]");
+    assert_eq!(
+        err.to_string(),
+        "x has shape [4, 9, 1], but the model expects [batch, 10, 1]"
+    );
     let x = Array3::<f32>::zeros((4, 10, 1));
     let err = net.evaluate(&x, &Array2::<f32>::zeros((4, 2))).unwrap_err();
-    assert_eq!(err.to_string(), "y has shape [4, 2], but the model expects [batch, 1]");
-    let err = net.loss_and_grads(&x, &Array2::<f32>::zeros((3, 1))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "y has shape [4, 2], but the model expects [batch, 1]"
+    );
+    let err = net
+        .loss_and_grads(&x, &Array2::<f32>::zeros((3, 1)))
+        .unwrap_err();
     assert!(matches!(err, Error::SampleCount { x: 4, y: 3 }), "{err:?}");
-    let err = net.evaluate(&Array3::<f32>::zeros((0, 10, 1)), &Array2::<f32>::zeros((0, 1))).unwrap_err();
+    let err = net
+        .evaluate(
+            &Array3::<f32>::zeros((0, 10, 1)),
+            &Array2::<f32>::zeros((0, 1)),
+        )
+        .unwrap_err();
     assert!(matches!(err, Error::Empty("x")), "{err:?}");
-    assert_eq!(net.forward(&Array3::<f32>::zeros((0, 10, 1))).unwrap().dim(), (0, 1));
+    assert_eq!(
+        net.forward(&Array3::<f32>::zeros((0, 10, 1)))
+            .unwrap()
+            .dim(),
+        (0, 1)
+    );
 }
 
 #[test]
@@ -111,7 +159,11 @@ fn bad_training_options_are_refused_before_anything_changes() {
     for (opts, message) in cases {
         assert_eq!(net.fit(&x, &y, opts).unwrap_err().to_string(), message);
     }
-    let empty = net.fit(&Array3::<f32>::zeros((0, 10, 1)), &Array2::<f32>::zeros((0, 1)), options(1));
+    let empty = net.fit(
+        &Array3::<f32>::zeros((0, 10, 1)),
+        &Array2::<f32>::zeros((0, 1)),
+        options(1),
+    );
     assert!(matches!(empty, Err(Error::Empty("x"))));
     assert_eq!(net, before);
     assert_eq!(net.fit(&x, &y, options(0)).unwrap().loss, Vec::<f32>::new());

@@ -39,7 +39,10 @@ impl Activation {
                 .zip(y)
                 .for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 }),
             Activation::Tanh => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
-            Activation::Sigmoid => grad.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
+            Activation::Sigmoid => grad
+                .iter_mut()
+                .zip(y)
+                .for_each(|(g, &y)| *g *= y * (1.0 - y)),
         }
     }
 }
@@ -113,7 +116,10 @@ mod tests {
         for x in grid().map(|x| x * 4.0) {
             let want = (x as f64).exp();
             let got = exp(x) as f64;
-            assert!(((got - want) / want).abs() < 3e-7, "exp({x}) = {got}, want {want}");
+            assert!(
+                ((got - want) / want).abs() < 3e-7,
+                "exp({x}) = {got}, want {want}"
+            );
         }
         assert!(exp(-1e4) >= 0.0 && exp(-1e4) < 1e-37);
         assert!(exp(1e4).is_finite());
@@ -124,7 +130,10 @@ mod tests {
     fn tanh_and_sigmoid_match_f64_and_saturate() {
         for x in grid() {
             let t = (x as f64).tanh();
-            assert!((tanh(x) as f64 - t).abs() <= 2e-7 + 2e-7 * t.abs(), "tanh({x})");
+            assert!(
+                (tanh(x) as f64 - t).abs() <= 2e-7 + 2e-7 * t.abs(),
+                "tanh({x})"
+            );
             let s = 1.0 / (1.0 + (-(x as f64)).exp());
             assert!((sigmoid(x) as f64 - s).abs() <= 2e-7, "sigmoid({x})");
         }

@@ -33,7 +33,10 @@ pub(crate) fn gemm(
     beta: f32,
     c: &mut [f32],
 ) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm shapes");
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "gemm shapes"
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -120,8 +123,16 @@ mod tests {
         for i in 0..m {
             for j in 0..n {
                 for p in 0..k {
-                    let av = if ta == Op::N { a[i * k + p] } else { a[p * m + i] };
-                    let bv = if tb == Op::N { b[p * n + j] } else { b[j * k + p] };
+                    let av = if ta == Op::N {
+                        a[i * k + p]
+                    } else {
+                        a[p * m + i]
+                    };
+                    let bv = if tb == Op::N {
+                        b[p * n + j]
+                    } else {
+                        b[j * k + p]
+                    };
                     c[i * n + j] += av * bv;
                 }
             }
@@ -156,6 +167,9 @@ mod tests {
         add_column_sums(&w, &mut acc);
         assert_eq!(acc, [5.0, 7.0, 9.0]);
         let long: Vec<f32> = (0..19).map(|i| i as f32).collect();
-        assert_eq!(dot(&long, &long), (0..19).map(|i| (i * i) as f32).sum::<f32>());
+        assert_eq!(
+            dot(&long, &long),
+            (0..19).map(|i| (i * i) as f32).sum::<f32>()
+        );
     }
 }

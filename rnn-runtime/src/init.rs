@@ -5,7 +5,9 @@ use crate::rng::Rng;
 /// Glorot (Xavier) uniform: U(-l, l) with `l = sqrt(6 / (fan_in + fan_out))`.
 pub fn glorot_uniform(rng: &mut Rng, fan_in: usize, fan_out: usize, len: usize) -> Vec<f32> {
     let limit = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt();
-    (0..len).map(|_| rng.uniform(-limit, limit) as f32).collect()
+    (0..len)
+        .map(|_| rng.uniform(-limit, limit) as f32)
+        .collect()
 }
 
 /// A `[rows, cols]` row-major matrix with orthonormal columns (`rows >= cols`).
@@ -24,7 +26,12 @@ pub fn orthogonal(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
             let proj: f64 = prev.iter().zip(col.iter()).map(|(a, b)| a * b).sum();
             col.iter_mut().zip(prev).for_each(|(c, p)| *c -= proj * p);
         }
-        let norm = col.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        let norm = col
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt()
+            .max(f64::MIN_POSITIVE);
         col.iter_mut().for_each(|c| *c /= norm);
     }
     let mut out = vec![0.0f32; rows * cols];
@@ -72,7 +79,9 @@ mod tests {
         let mut rng = Rng::new(6);
         let m = orthogonal(&mut rng, 2, 5);
         let dot = |a: usize, b: usize| -> f64 {
-            (0..5).map(|c| m[a * 5 + c] as f64 * m[b * 5 + c] as f64).sum()
+            (0..5)
+                .map(|c| m[a * 5 + c] as f64 * m[b * 5 + c] as f64)
+                .sum()
         };
         assert!((dot(0, 0) - 1.0).abs() < 1e-6 && dot(0, 1).abs() < 1e-6);
     }

@@ -30,7 +30,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let written = (|| {
         let mut file = fs::File::create(&tmp)?;
@@ -73,7 +76,12 @@ pub fn save_params<M: Params>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let mut values = Vec::with_capacity(M::param_specs().len());
     model.visit_params(&mut |t| values.push(t.to_vec()));
-    save_tensors(path, M::param_specs().iter().zip(values.iter().map(Vec::as_slice)))
+    save_tensors(
+        path,
+        M::param_specs()
+            .iter()
+            .zip(values.iter().map(Vec::as_slice)),
+    )
 }
 
 /// Reads every tensor `specs` names from a safetensors file, checking names, dtypes and
@@ -84,7 +92,10 @@ pub(crate) fn read_tensors(path: &Path, specs: &[ParamSpec]) -> Result<Vec<Vec<f
     let file = SafeTensors::deserialize(&bytes).map_err(st_error(path))?;
     let mut names: Vec<String> = file.names().into_iter().cloned().collect();
     names.sort();
-    if let Some(extra) = names.iter().find(|n| !specs.iter().any(|s| s.name == n.as_str())) {
+    if let Some(extra) = names
+        .iter()
+        .find(|n| !specs.iter().any(|s| s.name == n.as_str()))
+    {
         return Err(Error::UnexpectedTensor {
             path: path.to_path_buf(),
             name: extra.clone(),

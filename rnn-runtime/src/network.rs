@@ -153,7 +153,11 @@ pub fn forward<M: Network>(model: &M, x: ArrayView3<'_, f32>) -> Result<Array2<f
 }
 
 /// Mean squared error of the model on `(x, y)`, averaged over all output elements.
-pub fn evaluate<M: Network>(model: &M, x: ArrayView3<'_, f32>, y: ArrayView2<'_, f32>) -> Result<f32> {
+pub fn evaluate<M: Network>(
+    model: &M,
+    x: ArrayView3<'_, f32>,
+    y: ArrayView2<'_, f32>,
+) -> Result<f32> {
     check_x::<M>(&x)?;
     let n = x.len_of(ndarray::Axis(0));
     check_y::<M>(n, &y)?;

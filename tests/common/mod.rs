@@ -8,7 +8,9 @@ use ndarray::ArrayD;
 
 /// `tests/fixtures/<rel>` inside the repository.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// Every f32 tensor of a safetensors file, by name.
@@ -44,7 +46,10 @@ pub fn worst<'a>(
 }
 
 /// Largest relative error `|got - want| / max(|want|, 1e-12)`, for reporting.
-pub fn max_rel<'a>(got: impl IntoIterator<Item = &'a f32>, want: impl IntoIterator<Item = &'a f32>) -> f64 {
+pub fn max_rel<'a>(
+    got: impl IntoIterator<Item = &'a f32>,
+    want: impl IntoIterator<Item = &'a f32>,
+) -> f64 {
     got.into_iter()
         .zip(want)
         .map(|(&g, &w)| (g as f64 - w as f64).abs() / (w as f64).abs().max(1e-12))

@@ -53,7 +53,13 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
 
     /// `out[r] = x[r] · weight_ihᵀ + bias_ih (+ bias_hh)` for all `rows` rows at once:
     /// one GEMM for the whole sequence instead of one per step.
-    pub(crate) fn project_inputs(&self, x: &[f32], rows: usize, with_bias_hh: bool, out: &mut [f32]) {
+    pub(crate) fn project_inputs(
+        &self,
+        x: &[f32],
+        rows: usize,
+        with_bias_hh: bool,
+        out: &mut [f32],
+    ) {
         let gh = G * H;
         gemm(rows, I, gh, 1.0, x, Op::N, &self.weight_ih, Op::T, 0.0, out);
         for row in out[..rows * gh].chunks_exact_mut(gh) {
@@ -66,13 +72,35 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
 
     /// `out[B, G·H] (+)= h[B, H] · weight_hhᵀ`: the recurrent projection of one step.
     pub(crate) fn project_hidden(&self, h: &[f32], batch: usize, beta: f32, out: &mut [f32]) {
-        gemm(batch, H, G * H, 1.0, h, Op::N, &self.weight_hh, Op::T, beta, out);
+        gemm(
+            batch,
+            H,
+            G * H,
+            1.0,
+            h,
+            Op::N,
+            &self.weight_hh,
+            Op::T,
+            beta,
+            out,
+        );
     }
 
     /// `dh[B, H] (+)= d_hidden_pre[B, G·H] · weight_hh`: the gradient carried to the
     /// previous step.
     pub(crate) fn backprop_hidden(&self, d_pre: &[f32], batch: usize, beta: f32, dh: &mut [f32]) {
-        gemm(batch, G * H, H, 1.0, d_pre, Op::N, &self.weight_hh, Op::N, beta, dh);
+        gemm(
+            batch,
+            G * H,
+            H,
+            1.0,
+            d_pre,
+            Op::N,
+            &self.weight_hh,
+            Op::N,
+            beta,
+            dh,
+        );
     }
 
     /// Adds the parameter gradients of a whole sequence to `grads` (this cell's block
@@ -93,26 +121,58 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         grads: &mut [f32],
     ) {
         let (gh, rows) = (G * H, steps * batch);
-        assert_eq!(grads.len(), Self::PARAMS, "gradient block of a recurrent cell");
+        assert_eq!(
+            grads.len(),
+            Self::PARAMS,
+            "gradient block of a recurrent cell"
+        );
         let (g_wih, rest) = grads.split_at_mut(gh * I);
         let (g_whh, rest) = rest.split_at_mut(gh * H);
         let (g_bih, g_bhh) = rest.split_at_mut(gh);
         gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
         // h_{t-1} is zero at t = 0, so step 0 adds nothing to weight_hh.
         let later = (steps.saturating_sub(1)) * batch;
-        gemm(gh, later, H, 1.0, &d_hid[batch * gh..], Op::T, h, Op::N, 1.0, g_whh);
+        gemm(
+            gh,
+            later,
+            H,
+            1.0,
+            &d_hid[batch * gh..],
+            Op::T,
+            h,
+            Op::N,
+            1.0,
+            g_whh,
+        );
         add_column_sums(&d_in[..rows * gh], g_bih);
         add_column_sums(&d_hid[..rows * gh], g_bhh);
     }
 
     /// `dx[T·B, I] = d_in[T·B, G·H] · weight_ih`: the gradient for the layer below.
     pub(crate) fn backprop_inputs(&self, d_in: &[f32], rows: usize, dx: &mut [f32]) {
-        gemm(rows, G * H, I, 1.0, d_in, Op::N, &self.weight_ih, Op::N, 0.0, dx);
+        gemm(
+            rows,
+            G * H,
+            I,
+            1.0,
+            d_in,
+            Op::N,
+            &self.weight_ih,
+            Op::N,
+            0.0,
+            dx,
+        );
     }
 
     /// `out[r] = bias_ih[r] + bias_hh[r] + weight_ih[r]·x + weight_hh[r]·h` for one
     /// sample: plain dot products beat a GEMM call at batch 1.
-    pub(crate) fn gates_one(&self, x: &[f32; I], h: &[f32; H], split_hidden: Option<&mut [f32]>, out: &mut [f32]) {
+    pub(crate) fn gates_one(
+        &self,
+        x: &[f32; I],
+        h: &[f32; H],
+        split_hidden: Option<&mut [f32]>,
+        out: &mut [f32],
+    ) {
         use crate::gemm::matvec_add;
         out.copy_from_slice(&self.bias_ih);
         matvec_add(&self.weight_ih, x, out);

@@ -74,7 +74,14 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
     /// Backward pass after [`forward`](Self::forward) on the same buffers and input:
     /// adds the gradients to `grads` (`weight` then `bias`) and, if `need_dx`, leaves
     /// the input gradient in the buffers.
-    pub fn backward(&self, x: &[f32], dy: &[f32], grads: &mut [f32], bufs: &mut DenseBuffers, need_dx: bool) {
+    pub fn backward(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        grads: &mut [f32],
+        bufs: &mut DenseBuffers,
+        need_dx: bool,
+    ) {
         let batch = bufs.batch;
         assert_eq!(grads.len(), Self::PARAMS, "gradient block of a dense layer");
         let dz = ensure(&mut bufs.dz, batch * N);

@@ -159,7 +159,11 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
-    pub fn step_one<'s, const G: usize>(&self, x: &[f32; I], s: &'s mut GruState<H, G>) -> &'s [f32; H] {
+    pub fn step_one<'s, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut GruState<H, G>,
+    ) -> &'s [f32; H] {
         self.cell
             .gates_one(x, &s.h, Some(&mut s.hidden_side[..]), &mut s.input_side[..]);
         let h_prev = s.h;

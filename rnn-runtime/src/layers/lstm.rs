@@ -63,7 +63,8 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
             let g_t = &mut gates[t * batch * gh..(t + 1) * batch * gh];
             let (h_past, h_now) = h.split_at_mut(t * bh);
             if t > 0 {
-                self.cell.project_hidden(&h_past[(t - 1) * bh..], batch, 1.0, g_t);
+                self.cell
+                    .project_hidden(&h_past[(t - 1) * bh..], batch, 1.0, g_t);
             }
             for row in g_t.chunks_exact_mut(gh) {
                 let (ifg, o) = row.split_at_mut(3 * H);
@@ -168,7 +169,11 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
-    pub fn step_one<'s, const G: usize>(&self, x: &[f32; I], s: &'s mut LstmState<H, G>) -> &'s [f32; H] {
+    pub fn step_one<'s, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut LstmState<H, G>,
+    ) -> &'s [f32; H] {
         let gates = &mut s.gates[..];
         self.cell.gates_one(x, &s.h, None, gates);
         let (ifg, o) = gates.split_at_mut(3 * H);

@@ -128,4 +128,3 @@ pub fn to_time_major(x: &[f32], batch: usize, steps: usize, width: usize, out: &
         }
     }
 }
-

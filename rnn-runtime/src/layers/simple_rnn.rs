@@ -58,7 +58,8 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
             let (past, now) = h.split_at_mut(t * bh);
             let now = &mut now[..bh];
             if t > 0 {
-                self.cell.project_hidden(&past[(t - 1) * bh..], batch, 1.0, now);
+                self.cell
+                    .project_hidden(&past[(t - 1) * bh..], batch, 1.0, now);
             }
             tanh_slice(now);
         }

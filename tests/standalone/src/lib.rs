@@ -24,6 +24,18 @@ mod tests {
         for (a, b) in one.iter().zip(y.row(0).iter()) {
             assert!((a - b).abs() < 1e-5);
         }
-        assert_eq!(super::Everything::PARAMS, 4 * 5 * (3 + 5) + 8 * 5 + 3 * 4 * (5 + 4) + 6 * 4 + 3 * (4 + 3) + 2 * 3 + 4 * 3 + 4 + 2 * 4 + 2);
+        assert_eq!(
+            super::Everything::PARAMS,
+            4 * 5 * (3 + 5)
+                + 8 * 5
+                + 3 * 4 * (5 + 4)
+                + 6 * 4
+                + 3 * (4 + 3)
+                + 2 * 3
+                + 4 * 3
+                + 4
+                + 2 * 4
+                + 2
+        );
     }
 }
