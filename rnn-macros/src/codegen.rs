@@ -139,13 +139,20 @@ pub fn expand(model: &Model) -> TokenStream {
     let outputs = lit(model.layers[last].units);
     let counts: Vec<usize> = model.layers.iter().map(param_count).collect();
     let params = lit(counts.iter().sum());
-    let fields: Vec<_> = (0..model.layers.len()).map(|i| format_ident!("l{}", i)).collect();
+    let fields: Vec<_> = (0..model.layers.len())
+        .map(|i| format_ident!("l{}", i))
+        .collect();
 
-    let field_defs = model.layers.iter().zip(&fields).enumerate().map(|(i, (layer, f))| {
-        let ty = layer_type(layer);
-        let doc = format!("Layer {i}: `{}`.", describe(layer));
-        quote!(#[doc = #doc] pub #f: #ty,)
-    });
+    let field_defs = model
+        .layers
+        .iter()
+        .zip(&fields)
+        .enumerate()
+        .map(|(i, (layer, f))| {
+            let ty = layer_type(layer);
+            let doc = format!("Layer {i}: `{}`.", describe(layer));
+            quote!(#[doc = #doc] pub #f: #ty,)
+        });
     let buffer_defs = model.layers.iter().zip(&fields).map(|(layer, f)| {
         let ty = buffers_type(layer);
         quote!(#f: #ty,)
@@ -182,16 +189,23 @@ pub fn expand(model: &Model) -> TokenStream {
         }
     });
 
-    let forward_calls = model.layers.iter().zip(&fields).enumerate().map(|(i, (layer, f))| {
-        let input = input_of(model, i);
-        if layer.kind.is_recurrent() {
-            quote!(self.#f.forward_seq(#input, #steps, batch, &mut ws.#f);)
-        } else {
-            quote!(self.#f.forward(#input, batch, &mut ws.#f);)
-        }
-    });
+    let forward_calls = model
+        .layers
+        .iter()
+        .zip(&fields)
+        .enumerate()
+        .map(|(i, (layer, f))| {
+            let input = input_of(model, i);
+            if layer.kind.is_recurrent() {
+                quote!(self.#f.forward_seq(#input, #steps, batch, &mut ws.#f);)
+            } else {
+                quote!(self.#f.forward(#input, batch, &mut ws.#f);)
+            }
+        });
 
-    let grad_blocks: Vec<_> = (0..model.layers.len()).map(|i| format_ident!("g{}", i)).collect();
+    let grad_blocks: Vec<_> = (0..model.layers.len())
+        .map(|i| format_ident!("g{}", i))
+        .collect();
     let splits = grad_blocks.iter().zip(&counts).map(|(g, &n)| {
         let n = lit(n);
         quote!(let (#g, grads) = grads.split_at_mut(#n);)
@@ -231,9 +245,12 @@ pub fn expand(model: &Model) -> TokenStream {
         quote!(let h = self.#f.step_one(h, &mut #s);)
     });
     let last_state = states.last();
-    let dense_one = model.layers.iter().zip(&fields).filter(|(l, _)| !l.kind.is_recurrent()).map(
-        |(_, f)| quote!(let y = self.#f.forward_one(&y);),
-    );
+    let dense_one = model
+        .layers
+        .iter()
+        .zip(&fields)
+        .filter(|(l, _)| !l.kind.is_recurrent())
+        .map(|(_, f)| quote!(let y = self.#f.forward_one(&y);));
     let visits = fields.iter().map(|f| quote!(self.#f.visit(f);));
     let visits_mut = fields.iter().map(|f| quote!(self.#f.visit_mut(f);));
 

@@ -18,7 +18,7 @@ pub struct Fit<O = Adam> {
     batch_size: usize,
     shuffle: bool,
     seed: u64,
-    validation_split: f32,
+    validation_split: f64,
     verbose: bool,
 }
 
@@ -64,7 +64,7 @@ impl<O: Optimizer> Fit<O> {
 
     /// Fraction in [0, 1) of the samples, taken from the end before shuffling as
     /// Keras does, held out to report a validation loss after each epoch.
-    pub fn validation_split(mut self, fraction: f32) -> Self {
+    pub fn validation_split(mut self, fraction: f64) -> Self {
         self.validation_split = fraction;
         self
     }
@@ -92,13 +92,13 @@ pub struct History {
 
 /// Number of training samples for `n` samples and a validation fraction, as Keras:
 /// the first `floor(n · (1 - split))`.
-fn train_count(n: usize, split: f32) -> Result<usize> {
+fn train_count(n: usize, split: f64) -> Result<usize> {
     if !(0.0..1.0).contains(&split) {
         return Err(Error::Config(format!(
             "validation_split must be in [0, 1), got {split}"
         )));
     }
-    let n_train = (n as f64 * (1.0 - split as f64)).floor() as usize;
+    let n_train = (n as f64 * (1.0 - split)).floor() as usize;
     if n_train == 0 {
         return Err(Error::Config(format!(
             "validation_split {split} leaves no training samples out of {n}"
@@ -198,7 +198,8 @@ mod tests {
         assert_eq!(train_count(10, 0.2).ok(), Some(8));
         assert!(train_count(10, 1.0).is_err());
         assert!(train_count(10, -0.1).is_err());
-        assert!(train_count(10, 0.05).is_err());
+        assert_eq!(train_count(10, 0.05).ok(), Some(9));
+        assert!(train_count(10, 1e-20).is_err());
         assert!(train_count(1, 0.5).is_err());
     }
 }
