@@ -4,6 +4,8 @@
 //! [`parse`] (tokens → [`parse::ModelDef`]), [`check`] (→ [`spec::Model`], every error
 //! collected with its span) and [`codegen`] (→ tokens).
 
+#![deny(missing_docs)]
+
 mod check;
 mod codegen;
 mod parse;

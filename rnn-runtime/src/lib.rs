@@ -29,6 +29,8 @@
 //! Layers, optimiser, loss and file I/O are ordinary runtime code shared by every model;
 //! the generated code is thin glue that calls them with literal sizes.
 
+#![deny(missing_docs)]
+
 pub mod activation;
 mod adam;
 mod error;

@@ -1,6 +1,7 @@
 //! What the recurrent cells share: their four parameter tensors, the input
 //! projection of a whole sequence, and the weight gradients after BPTT.
 
+use super::{ensure, RecurrentBuffers};
 use crate::gemm::{add_column_sums, gemm, Op};
 use crate::init::{glorot_uniform, orthogonal};
 use crate::rng::Rng;
@@ -110,7 +111,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
     /// gradients of the input- and hidden-side pre-activations (`[T·B, G·H]`; the same
     /// slice for cells where they coincide).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn accumulate_grads(
+    fn accumulate_grads(
         &self,
         x: &[f32],
         h: &[f32],
@@ -148,20 +149,41 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         add_column_sums(&d_hid[..rows * gh], g_bhh);
     }
 
-    /// `dx[T·B, I] = d_in[T·B, G·H] · weight_ih`: the gradient for the layer below.
-    pub(crate) fn backprop_inputs(&self, d_in: &[f32], rows: usize, dx: &mut [f32]) {
-        gemm(
-            rows,
-            G * H,
-            I,
-            1.0,
-            d_in,
-            Op::N,
-            &self.weight_ih,
-            Op::N,
-            0.0,
-            dx,
-        );
+    /// The end of every cell's BPTT, once the pre-activation gradients of all steps
+    /// are in `bufs.d_in` (and `bufs.d_hid` where the hidden side differs): the weight
+    /// gradients, then, if `need_dx`, `dx[T·B, I] = d_in · weight_ih` for the layer below.
+    pub(crate) fn finish_backward(
+        &self,
+        x: &[f32],
+        bufs: &mut RecurrentBuffers,
+        separate_hidden: bool,
+        grads: &mut [f32],
+        need_dx: bool,
+    ) {
+        let (steps, batch) = (bufs.steps, bufs.batch);
+        let (rows, gh) = (steps * batch, G * H);
+        let d_in = &bufs.d_in[..rows * gh];
+        let d_hid = if separate_hidden {
+            &bufs.d_hid[..rows * gh]
+        } else {
+            d_in
+        };
+        self.accumulate_grads(x, &bufs.h[..rows * H], d_in, d_hid, steps, batch, grads);
+        if need_dx {
+            let dx = ensure(&mut bufs.dx, rows * I);
+            gemm(
+                rows,
+                gh,
+                I,
+                1.0,
+                d_in,
+                Op::N,
+                &self.weight_ih,
+                Op::N,
+                0.0,
+                dx,
+            );
+        }
     }
 
     /// `out[r] = bias_ih[r] + bias_hh[r] + weight_ih[r]·x + weight_hh[r]·h` for one

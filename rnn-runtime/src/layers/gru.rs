@@ -149,13 +149,7 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
                 self.cell.backprop_hidden(dh_t, batch, 1.0, dh_carry);
             }
         }
-        let h = &bufs.h[..rows * H];
-        self.cell
-            .accumulate_grads(x, h, d_in, d_hid, steps, batch, grads);
-        if need_dx {
-            let dx = ensure(&mut bufs.dx, rows * I);
-            self.cell.backprop_inputs(d_in, rows, dx);
-        }
+        self.cell.finish_backward(x, bufs, true, grads, need_dx);
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.

@@ -39,6 +39,15 @@ impl<const H: usize, const G: usize> Default for LstmState<H, G> {
     }
 }
 
+/// Activates one sample's `[i, f, g, o]` pre-activations in place: σ, σ, tanh, σ.
+fn activate_gates<const H: usize>(row: &mut [f32]) {
+    let (ifg, o) = row.split_at_mut(3 * H);
+    let (i_f, g) = ifg.split_at_mut(2 * H);
+    sigmoid_slice(i_f);
+    tanh_slice(g);
+    sigmoid_slice(o);
+}
+
 impl<const I: usize, const H: usize> LstmLayer<I, H> {
     /// Number of scalar parameters.
     pub const PARAMS: usize = CellParams::<I, H, 4>::PARAMS;
@@ -66,13 +75,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
                 self.cell
                     .project_hidden(&h_past[(t - 1) * bh..], batch, 1.0, g_t);
             }
-            for row in g_t.chunks_exact_mut(gh) {
-                let (ifg, o) = row.split_at_mut(3 * H);
-                let (i_f, g) = ifg.split_at_mut(2 * H);
-                sigmoid_slice(i_f);
-                tanh_slice(g);
-                sigmoid_slice(o);
-            }
+            g_t.chunks_exact_mut(gh).for_each(activate_gates::<H>);
             let (c_past, c_now) = c.split_at_mut(t * bh);
             let c_now = &mut c_now[..bh];
             let tc_now = &mut tanh_c[t * bh..(t + 1) * bh];
@@ -159,13 +162,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
                 self.cell.backprop_hidden(dg_t, batch, 0.0, dh_carry);
             }
         }
-        let h = &bufs.h[..rows * H];
-        self.cell
-            .accumulate_grads(x, h, d_gates, d_gates, steps, batch, grads);
-        if need_dx {
-            let dx = ensure(&mut bufs.dx, rows * I);
-            self.cell.backprop_inputs(d_gates, rows, dx);
-        }
+        self.cell.finish_backward(x, bufs, false, grads, need_dx);
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
@@ -176,11 +173,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
     ) -> &'s [f32; H] {
         let gates = &mut s.gates[..];
         self.cell.gates_one(x, &s.h, None, gates);
-        let (ifg, o) = gates.split_at_mut(3 * H);
-        let (i_f, g) = ifg.split_at_mut(2 * H);
-        sigmoid_slice(i_f);
-        tanh_slice(g);
-        sigmoid_slice(o);
+        activate_gates::<H>(gates);
         for j in 0..H {
             s.c[j] = gates[H + j] * s.c[j] + gates[j] * gates[2 * H + j];
         }

@@ -91,13 +91,7 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
                 self.cell.backprop_hidden(d_t, batch, 0.0, dh_carry);
             }
         }
-        let h = &bufs.h[..rows * H];
-        self.cell
-            .accumulate_grads(x, h, d_pre, d_pre, steps, batch, grads);
-        if need_dx {
-            let dx = ensure(&mut bufs.dx, rows * I);
-            self.cell.backprop_inputs(d_pre, rows, dx);
-        }
+        self.cell.finish_backward(x, bufs, false, grads, need_dx);
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
