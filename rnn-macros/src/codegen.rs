@@ -130,6 +130,30 @@ fn output_of(model: &Model) -> TokenStream {
     }
 }
 
+/// `#[derive(Clone, Debug, PartialEq)]`, less any of them the user derives already
+/// (a second derive of the same trait would be a conflicting implementation).
+fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
+    let mut user = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        // A derive list that does not parse is left for the compiler to report.
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(last) = meta.path.segments.last() {
+                user.push(last.ident.to_string());
+            }
+            Ok(())
+        });
+    }
+    let ours: Vec<_> = ["Clone", "Debug", "PartialEq"]
+        .into_iter()
+        .filter(|t| !user.iter().any(|u| u == t))
+        .map(|t| format_ident!("{}", t))
+        .collect();
+    if ours.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(#[derive(#(::rnn_runtime::__private::#ours),*)])
+}
+
 /// Expands a checked model.
 pub fn expand(model: &Model) -> TokenStream {
     let Header { attrs, vis, name } = &model.header;
@@ -255,16 +279,17 @@ pub fn expand(model: &Model) -> TokenStream {
     let visits_mut = fields.iter().map(|f| quote!(self.#f.visit_mut(f);));
 
     let output_expr = output_of(model);
+    let derives = standard_derives(attrs);
     let ws_doc = format!("Work buffers of [`{name}`]'s batch forward and backward passes.");
     quote! {
         #(#attrs)*
-        #[derive(Clone, Debug, PartialEq)]
+        #derives
         #vis struct #name {
             #(#field_defs)*
         }
 
         #[doc = #ws_doc]
-        #[derive(Debug, ::rnn_runtime::__private::Default)]
+        #[derive(::rnn_runtime::__private::Debug, ::rnn_runtime::__private::Default)]
         #vis struct #workspace {
             input: ::rnn_runtime::__private::Vec<f32>,
             #(#buffer_defs)*

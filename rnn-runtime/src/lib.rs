@@ -78,8 +78,11 @@ pub use rnn_macros::model;
 pub mod __private {
     //! Items generated code names; not part of the public API.
     pub use crate::layers::to_time_major;
+    pub use core::clone::Clone;
+    pub use core::cmp::PartialEq;
     pub use core::convert::{AsRef, Into};
     pub use core::default::Default;
+    pub use core::fmt::Debug;
     pub use core::ops::FnMut;
     pub use core::unreachable;
     pub use std::path::Path;

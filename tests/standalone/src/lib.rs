@@ -9,10 +9,24 @@
     pub struct Everything < input(6, 3), lstm(5, return_sequences = true), gru(4, return_sequences = true), simple_rnn(3), dense(4, activation = relu), dense(2) >
 }
 
+::rnn_runtime::model! {
+    /// A model whose user derives some of the traits the macro derives otherwise.
+    #[derive(Clone, Debug)]
+    pub(crate) struct UserDerives < input(2, 1), gru(2), dense(1, activation = sigmoid) >
+}
+
 #[cfg(test)]
 mod tests {
     use ::rnn_runtime::ndarray::Array3;
     use ::std::prelude::rust_2021::*;
+
+    #[test]
+    fn user_derives_replace_the_macros_own() {
+        let a = super::UserDerives::new(3);
+        let b = ::std::clone::Clone::clone(&a);
+        assert_eq!(a, b);
+        assert!(::std::format!("{a:?}").starts_with("UserDerives"));
+    }
 
     #[test]
     fn the_generated_model_runs_with_only_the_runtime_in_scope() {
