@@ -60,6 +60,16 @@ pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     build(def, shape, &layers)
 }
 
+/// `(timesteps, features, outputs)` of a spec with errors, when all three can still be
+/// read: lets the fallback struct keep its typed `predict_one` and true consts, so
+/// that code using them adds no errors of its own.
+pub fn partial_shape(def: &ModelDef) -> Option<(usize, usize, usize)> {
+    let mut ignored = Errors::default();
+    let ((timesteps, features), layers) = split_input(def, &mut ignored);
+    let last = resolve(layers.last()?, layers.len() - 1, &mut ignored);
+    Some((timesteps?, features?, last.units?))
+}
+
 /// `(timesteps, features)`, each `None` when missing or invalid.
 type Shape = (Option<usize>, Option<usize>);
 
@@ -218,6 +228,17 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
     };
     layer.kind = Some(recurrent);
     layer.units = single_size(&layer, &format!("{name}(8)"), errors);
+    if def
+        .args
+        .iter()
+        .filter(|a| matches!(a, Arg::Positional(_)))
+        .count()
+        > 1
+    {
+        // An extra argument such as `lstm(8, true)` may have meant `return_sequences`,
+        // so the layer's output kind is unknown unless the option is written too.
+        layer.return_sequences = None;
+    }
     recurrent_options(&mut layer, errors);
     layer
 }

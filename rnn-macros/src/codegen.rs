@@ -442,48 +442,95 @@ pub fn expand(model: &Model) -> TokenStream {
     }
 }
 
-/// What a spec with errors still expands to, beside its `compile_error!`s: the struct
-/// and the names of its public API, so that the user's other code does not add a
-/// cascade of secondary errors to the real one. Bodies are never run: the crate does
-/// not compile.
-pub fn fallback(header: &Header) -> TokenStream {
+/// What a spec with errors still expands to, beside its `compile_error!`s: the struct,
+/// its derives and trait impls, and the names of its public API, so that the user's
+/// other code does not add a cascade of secondary errors to the real one. `shape` is
+/// `(timesteps, features, outputs)` where the spec still tells them: then the consts
+/// are true and `predict_one` is typed. Bodies are never run: the crate does not
+/// compile.
+pub fn fallback(header: &Header, shape: Option<(usize, usize, usize)>) -> TokenStream {
     let Header { attrs, vis, name } = header;
+    let derives = standard_derives(attrs);
+    let never = quote!(::rnn_runtime::__private::unreachable!());
+    let (consts, predict_one) = match shape {
+        Some((t, f, out)) => {
+            let (t, f, out) = (lit(t), lit(f), lit(out));
+            (
+                quote!((#t, #f, #out)),
+                quote! {
+                    pub fn predict_one(&self, x: &[[f32; #f]; #t]) -> [f32; #out] { #never }
+                },
+            )
+        }
+        None => (
+            quote!((0, 0, 0)),
+            quote! {
+                pub fn predict_one<X: ?Sized, R>(&self, x: &X) -> R { #never }
+            },
+        ),
+    };
     quote! {
         #(#attrs)*
+        #derives
         #vis struct #name {}
 
-        #[allow(dead_code, unused_variables, clippy::all)]
+        #[allow(dead_code, unused_variables, missing_docs, clippy::all)]
         impl #name {
-            pub const TIMESTEPS: usize = 0;
-            pub const FEATURES: usize = 0;
-            pub const OUTPUTS: usize = 0;
+            pub const TIMESTEPS: usize = #consts.0;
+            pub const FEATURES: usize = #consts.1;
+            pub const OUTPUTS: usize = #consts.2;
             pub const PARAMS: usize = 0;
             pub fn new(seed: u64) -> Self {
                 #name {}
             }
-            pub fn predict_one<X: ?Sized, R>(&self, x: &X) -> R {
-                ::rnn_runtime::__private::unreachable!()
-            }
+            #predict_one
             pub fn forward<X>(&self, x: X) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array2<f32>> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
             }
             pub fn predict<X>(&self, x: X) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array2<f32>> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
             }
             pub fn evaluate<X, Y>(&self, x: X, y: Y) -> ::rnn_runtime::Result<f32> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
             }
             pub fn loss_and_grads<X, Y>(&self, x: X, y: Y) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
             }
             pub fn fit<X, Y, O>(&mut self, x: X, y: Y, options: ::rnn_runtime::Fit<O>) -> ::rnn_runtime::Result<::rnn_runtime::History> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
             }
             pub fn save_safetensors<P>(&self, path: P) -> ::rnn_runtime::Result<()> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
             }
             pub fn load_safetensors<P>(&mut self, path: P) -> ::rnn_runtime::Result<()> {
-                ::rnn_runtime::__private::unreachable!()
+                #never
+            }
+        }
+
+        #[allow(unused_variables, clippy::all)]
+        impl ::rnn_runtime::Params for #name {
+            const PARAMS: usize = 0;
+            fn param_specs() -> &'static [::rnn_runtime::ParamSpec] {
+                &[]
+            }
+            fn visit_params(&self, f: &mut dyn ::rnn_runtime::__private::FnMut(&[f32])) {}
+            fn visit_params_mut(&mut self, f: &mut dyn ::rnn_runtime::__private::FnMut(&mut [f32])) {}
+        }
+
+        #[allow(unused_variables, clippy::all)]
+        impl ::rnn_runtime::Network for #name {
+            const TIMESTEPS: usize = #consts.0;
+            const FEATURES: usize = #consts.1;
+            const OUTPUTS: usize = #consts.2;
+            type Workspace = ();
+            fn init(seed: u64) -> Self {
+                #name {}
+            }
+            fn forward_batch<'w>(&self, x: &[f32], batch: usize, ws: &'w mut ()) -> &'w [f32] {
+                #never
+            }
+            fn backward_batch(&self, d_out: &[f32], ws: &mut (), grads: &mut [f32]) {
+                #never
             }
         }
     }

@@ -29,7 +29,7 @@ fn expand(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         Ok(model) => codegen::expand(&model),
         Err(err) => {
             let mut out = err.to_compile_error();
-            out.extend(codegen::fallback(&def.header));
+            out.extend(codegen::fallback(&def.header, check::partial_shape(&def)));
             out
         }
     }

@@ -71,7 +71,7 @@ impl ParseFailure {
     pub fn into_tokens(self) -> TokenStream {
         let mut out = self.error.to_compile_error();
         if let Some(header) = &self.header {
-            out.extend(crate::codegen::fallback(header));
+            out.extend(crate::codegen::fallback(header, None));
         }
         out
     }

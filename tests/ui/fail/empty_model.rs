@@ -1,0 +1,8 @@
+// An empty layer list is reported on the `<`.
+use rnn_runtime::model;
+
+model! {
+    struct Net < >
+}
+
+fn main() {}
