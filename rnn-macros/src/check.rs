@@ -797,6 +797,23 @@ mod tests {
         src.parse().expect("test input must lex")
     }
 
+    #[test]
+    fn partial_shape_reads_what_errors_leave() {
+        let shape = |layers: &str| {
+            let def = parse(tokens(&format!("struct Net < {layers} >"))).ok()?;
+            partial_shape(&def)
+        };
+        assert_eq!(
+            shape("input(20, 3), lstm(8, activation = relu), dense(2)"),
+            Some((20, 3, 2))
+        );
+        assert_eq!(shape("input(20, 3), lstn(8), gru(4)"), Some((20, 3, 4)));
+        assert_eq!(shape("input(20, 0), lstm(8), dense(2)"), None);
+        assert_eq!(shape("input(20, 3), lstm(8), dense(0)"), None);
+        assert_eq!(shape("lstm(8), dense(1)"), None);
+        assert_eq!(shape("input(20, 3)"), None);
+    }
+
     fn run(ts: TokenStream) -> Result<Model, syn::Error> {
         match parse(ts) {
             Ok(def) => check(&def),
