@@ -8,6 +8,7 @@
 
 mod check;
 mod codegen;
+mod diagnostics;
 mod parse;
 mod spec;
 
