@@ -75,6 +75,9 @@ macro_rules! parity_case {
             for name in &names {
                 assert_eq!(saved[name].as_slice().unwrap(), grads.get(name).unwrap().as_slice().unwrap());
             }
+            let mut loaded = rnn_runtime::Grads::zeros::<$name>();
+            loaded.load_safetensors(dir.join("grads.safetensors")).expect("load grads");
+            assert_eq!(loaded, grads);
 
             let mut adam = Adam::new(f("lr")).betas(f("beta1"), f("beta2")).eps(f("eps"));
             adam.step(&mut model, &grads).expect("step");

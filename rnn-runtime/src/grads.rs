@@ -64,4 +64,16 @@ impl Grads {
     pub fn save_safetensors(&self, path: impl AsRef<Path>) -> Result<()> {
         crate::io::save_tensors(path.as_ref(), self.iter())
     }
+
+    /// Reads gradients of the same model from a safetensors file. Every name, dtype
+    /// and shape is checked first: on error `self` is unchanged.
+    pub fn load_safetensors(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let values = crate::io::read_tensors(path.as_ref(), self.specs)?;
+        let mut at = 0;
+        for v in values {
+            self.data[at..at + v.len()].copy_from_slice(&v);
+            at += v.len();
+        }
+        Ok(())
+    }
 }
