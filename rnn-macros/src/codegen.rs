@@ -157,6 +157,11 @@ fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
 /// Expands a checked model.
 pub fn expand(model: &Model) -> TokenStream {
     let Header { attrs, vis, name } = &model.header;
+    if !model.layers.first().is_some_and(|l| l.kind.is_recurrent()) {
+        // `check` refuses such a model; never index into it here.
+        let message = "internal error: a model must start with a recurrent layer";
+        return syn::Error::new(name.span(), message).to_compile_error();
+    }
     let workspace = format_ident!("{}Workspace", name);
     let (steps, features) = (lit(model.timesteps), lit(model.features));
     let last = model.layers.len() - 1;
