@@ -5,6 +5,8 @@
 //! branch-free `exp` (range reduction to [-ln2/2, ln2/2] and a degree-7 polynomial,
 //! relative error below 2e-7) so that loops over slices compile to packed SIMD code.
 
+use crate::simd::multiversion;
+
 /// Activation of a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Activation {
@@ -57,7 +59,8 @@ pub fn exp(x: f32) -> f32 {
     // Adding and subtracting 1.5 · 2^23 rounds to the nearest integer without a call.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0 / 5040.0;
     let p = p * r + 1.0 / 720.0;
@@ -67,7 +70,13 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // The low bits of `shifted` hold n as an integer: 2^n from integer operations
+    // only, where `n as i32` would be a saturating, scalar conversion.
+    let biased = shifted
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
+    let scale = f32::from_bits(biased << 23);
     p * scale
 }
 
@@ -93,14 +102,26 @@ pub fn tanh(x: f32) -> f32 {
     }
 }
 
-/// [`sigmoid`] of every element, in place.
-pub fn sigmoid_slice(v: &mut [f32]) {
+/// [`sigmoid`] of every element, in place; inlined into multiversioned kernels.
+#[inline(always)]
+pub(crate) fn sigmoid_in_place(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = sigmoid(*x));
 }
 
-/// [`tanh`] of every element, in place.
-pub fn tanh_slice(v: &mut [f32]) {
+/// [`tanh`] of every element, in place; inlined into multiversioned kernels.
+#[inline(always)]
+pub(crate) fn tanh_in_place(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = tanh(*x));
+}
+
+multiversion! {
+    /// [`sigmoid`] of every element, in place, with AVX2 where the CPU has it.
+    pub fn sigmoid_slice(v: &mut [f32]) => sigmoid_in_place
+}
+
+multiversion! {
+    /// [`tanh`] of every element, in place, with AVX2 where the CPU has it.
+    pub fn tanh_slice(v: &mut [f32]) => tanh_in_place
 }
 
 #[cfg(test)]

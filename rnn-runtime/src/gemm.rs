@@ -79,6 +79,145 @@ pub(crate) fn gemm(
     }
 }
 
+/// `c[m×n] (+)= a[m×k] · b[k×n]`, all row-major and unpacked, for the small products
+/// of one recurrent step, where packing both operands on every call (as a general
+/// GEMM does) costs as much as the multiply. `b` is expected to be a weight matrix
+/// laid out once per optimiser step; `accumulate` chooses `+=` over `=`.
+pub(crate) fn gemm_step(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    accumulate: bool,
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "gemm_step shapes"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the feature was just detected and the slices are long enough.
+        return unsafe { step_avx512::gemm(m, k, n, a, b, accumulate, c) };
+    }
+    gemm(
+        m,
+        k,
+        n,
+        1.0,
+        a,
+        Op::N,
+        b,
+        Op::N,
+        if accumulate { 1.0 } else { 0.0 },
+        c,
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+mod step_avx512 {
+    //! A register-tiled AVX-512 kernel that reads its operands in place: tiles of
+    //! `ROWS` rows × 64 columns of `c` stay in 16 zmm registers while `k` runs, with
+    //! the last columns masked.
+
+    use std::arch::x86_64::*;
+
+    const ROWS: usize = 4;
+    const LANES: usize = 16;
+    const COLS: usize = 4 * LANES;
+
+    /// # Safety
+    /// The CPU must support AVX-512F, and `a`, `b`, `c` must hold `m·k`, `k·n`, `m·n`
+    /// values.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        accumulate: bool,
+        c: &mut [f32],
+    ) {
+        let mut i = 0;
+        while i + ROWS <= m {
+            // SAFETY: rows i..i + ROWS exist; forwarded from the caller.
+            unsafe { tile::<ROWS>(i, k, n, a, b, accumulate, c) };
+            i += ROWS;
+        }
+        while i < m {
+            // SAFETY: as above, one row.
+            unsafe { tile::<1>(i, k, n, a, b, accumulate, c) };
+            i += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn mask(width: usize, q: usize) -> __mmask16 {
+        let cols = width.saturating_sub(q * LANES).min(LANES);
+        ((1u32 << cols) - 1) as __mmask16
+    }
+
+    /// # Safety
+    /// As [`gemm`], with rows `i0..i0 + R` inside `m`.
+    #[inline(always)]
+    unsafe fn tile<const R: usize>(
+        i0: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        accumulate: bool,
+        c: &mut [f32],
+    ) {
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let mut j = 0;
+        while j < n {
+            let width = (n - j).min(COLS);
+            let masks = [
+                mask(width, 0),
+                mask(width, 1),
+                mask(width, 2),
+                mask(width, 3),
+            ];
+            // SAFETY (whole block): every load and store is masked to columns j..j +
+            // width < n of rows inside the matrices; broadcasts read a[(i0 + r)·k + p]
+            // with r < R and p < k.
+            unsafe {
+                let mut acc = [[_mm512_setzero_ps(); 4]; R];
+                for p in 0..k {
+                    let row = b.add(p * n + j);
+                    let bv = [
+                        _mm512_maskz_loadu_ps(masks[0], row),
+                        _mm512_maskz_loadu_ps(masks[1], row.add(LANES)),
+                        _mm512_maskz_loadu_ps(masks[2], row.add(2 * LANES)),
+                        _mm512_maskz_loadu_ps(masks[3], row.add(3 * LANES)),
+                    ];
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        let av = _mm512_set1_ps(*a.add((i0 + r) * k + p));
+                        for q in 0..4 {
+                            acc_r[q] = _mm512_fmadd_ps(av, bv[q], acc_r[q]);
+                        }
+                    }
+                }
+                for (r, acc_r) in acc.iter().enumerate() {
+                    let out = c.add((i0 + r) * n + j);
+                    for q in 0..4 {
+                        let dst = out.add(q * LANES);
+                        let mut v = acc_r[q];
+                        if accumulate {
+                            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(masks[q], dst));
+                        }
+                        _mm512_mask_storeu_ps(dst, masks[q], v);
+                    }
+                }
+            }
+            j += COLS;
+        }
+    }
+}
+
 /// Adds the column sums of `rows` (`[r, n]` row-major) to `acc` (`[n]`).
 pub(crate) fn add_column_sums(rows: &[f32], acc: &mut [f32]) {
     let n = acc.len();
@@ -89,29 +228,109 @@ pub(crate) fn add_column_sums(rows: &[f32], acc: &mut [f32]) {
     }
 }
 
-/// Dot product with independent partial sums, so that it vectorises.
-#[inline]
+/// Dot product with eight independent partial sums, so that it vectorises.
+#[inline(always)]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
-    let chunks = a.len().min(b.len()) / 8 * 8;
-    for (ca, cb) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
-        for i in 0..8 {
-            acc[i] += ca[i] * cb[i];
+    let n = a.len().min(b.len());
+    let whole = n / 8 * 8;
+    for (ca, cb) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += ca[l] * cb[l];
         }
     }
-    let mut tail = 0.0;
-    for (x, y) in a[chunks..].iter().zip(&b[chunks..]) {
-        tail += x * y;
-    }
+    finish_dot(acc, &a[whole..n], &b[whole..n])
+}
+
+/// Adds the lanes of a partial dot product and its scalar tail.
+#[inline(always)]
+fn finish_dot(acc: [f32; 8], a_tail: &[f32], b_tail: &[f32]) -> f32 {
+    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
     acc.iter().sum::<f32>() + tail
 }
 
-/// `out[r] += Σ_c w[r, c] · x[c]` for a row-major `w` of shape `[out.len(), x.len()]`.
-#[inline]
-pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
+/// Portable version of [`matvec_add`]: one [`dot`] per row.
+#[inline(always)]
+fn matvec_add_portable(w: &[f32], x: &[f32], out: &mut [f32]) {
     for (o, row) in out.iter_mut().zip(w.chunks_exact(x.len().max(1))) {
         *o += dot(row, x);
     }
+}
+
+/// AVX2 + FMA version of [`matvec_add`]: four rows at a time, so that each load of
+/// `x` feeds four independent multiply-add chains.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn matvec_add_avx2(w: &[f32], x: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    fn sum_lanes(v: __m256) -> f32 {
+        let pairs = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let quads = _mm_add_ps(pairs, _mm_movehl_ps(pairs, pairs));
+        _mm_cvtss_f32(_mm_add_ss(quads, _mm_shuffle_ps::<1>(quads, quads)))
+    }
+
+    let k = x.len();
+    if k == 0 {
+        return;
+    }
+    let whole = k / 8 * 8;
+    let tail = |row: &[f32]| -> f32 {
+        row[whole..]
+            .iter()
+            .zip(&x[whole..])
+            .map(|(a, b)| a * b)
+            .sum()
+    };
+    let blocks = out.len() / 4;
+    for (block, o) in w
+        .chunks_exact(4 * k)
+        .zip(out.chunks_exact_mut(4))
+        .take(blocks)
+    {
+        let rows = [
+            &block[..k],
+            &block[k..2 * k],
+            &block[2 * k..3 * k],
+            &block[3 * k..4 * k],
+        ];
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut c = 0;
+        while c < whole {
+            // SAFETY: c + 8 <= whole <= k, the length of `x` and of every row.
+            unsafe {
+                let xv = _mm256_loadu_ps(x.as_ptr().add(c));
+                for r in 0..4 {
+                    let wv = _mm256_loadu_ps(rows[r].as_ptr().add(c));
+                    acc[r] = _mm256_fmadd_ps(wv, xv, acc[r]);
+                }
+            }
+            c += 8;
+        }
+        for r in 0..4 {
+            o[r] += sum_lanes(acc[r]) + tail(rows[r]);
+        }
+    }
+    for (row, o) in w.chunks_exact(k).zip(out.iter_mut()).skip(blocks * 4) {
+        *o += dot(row, x);
+    }
+}
+
+/// `out[r] += Σ_c w[r, c] · x[c]` for a row-major `w` of shape `[out.len(), x.len()]`:
+/// the matrix-vector product of single-sample inference, where a GEMM call costs
+/// more than it computes.
+pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
+    assert!(w.len() >= out.len() * x.len(), "matvec shapes");
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the features were just detected.
+        return unsafe { matvec_add_avx2(w, x, out) };
+    }
+    matvec_add_portable(w, x, out)
 }
 
 #[cfg(test)]
@@ -153,6 +372,35 @@ mod tests {
                 for (g, w) in c.iter().zip(&want) {
                     assert!((g - (2.0 * w + 0.5)).abs() < 1e-5);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn step_gemm_matches_the_definition_for_every_remainder() {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (5, 7, 3),
+            (4, 50, 200),
+            (33, 13, 70),
+            (2, 200, 50),
+            (3, 4, 129),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+            let want = naive(m, k, n, &a, Op::N, &b, Op::N);
+            let mut c = vec![0.5; m * n];
+            gemm_step(m, k, n, &a, &b, true, &mut c);
+            for (g, w) in c.iter().zip(&want) {
+                assert!(
+                    (g - (w + 0.5)).abs() < 1e-4,
+                    "{m}x{k}x{n}: {g} vs {}",
+                    w + 0.5
+                );
+            }
+            gemm_step(m, k, n, &a, &b, false, &mut c);
+            for (g, w) in c.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-4, "{m}x{k}x{n}");
             }
         }
     }

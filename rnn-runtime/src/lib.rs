@@ -42,6 +42,7 @@ pub mod layers;
 mod loss;
 mod network;
 pub mod rng;
+mod simd;
 mod train;
 
 pub use activation::Activation;

@@ -88,6 +88,8 @@ pub struct History {
     pub loss: Vec<f32>,
     /// Validation loss after each epoch; empty without a validation split.
     pub val_loss: Vec<f32>,
+    /// Wall-clock seconds of each epoch, validation included.
+    pub seconds: Vec<f64>,
 }
 
 /// Number of training samples for `n` samples and a validation fraction, as Keras:
@@ -157,6 +159,7 @@ pub fn fit<M: Network, O: Optimizer>(
     let bar = progress_bar(opts.verbose, (opts.epochs * steps_per_epoch) as u64);
 
     for epoch in 0..opts.epochs {
+        let started = std::time::Instant::now();
         bar.set_prefix(format!("epoch {}/{}", epoch + 1, opts.epochs));
         if opts.shuffle {
             rng.shuffle(&mut order);
@@ -183,6 +186,7 @@ pub fn fit<M: Network, O: Optimizer>(
         } else {
             bar.set_message(format!("loss {loss:.3e}"));
         }
+        history.seconds.push(started.elapsed().as_secs_f64());
     }
     bar.finish();
     Ok(history)

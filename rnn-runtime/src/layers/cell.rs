@@ -2,7 +2,7 @@
 //! projection of a whole sequence, and the weight gradients after BPTT.
 
 use super::{ensure, RecurrentBuffers};
-use crate::gemm::{add_column_sums, gemm, Op};
+use crate::gemm::{add_column_sums, gemm, gemm_step, Op};
 use crate::init::{glorot_uniform, orthogonal};
 use crate::rng::Rng;
 
@@ -71,37 +71,34 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         }
     }
 
-    /// `out[B, G·H] (+)= h[B, H] · weight_hhᵀ`: the recurrent projection of one step.
-    pub(crate) fn project_hidden(&self, h: &[f32], batch: usize, beta: f32, out: &mut [f32]) {
-        gemm(
-            batch,
-            H,
-            G * H,
-            1.0,
-            h,
-            Op::N,
-            &self.weight_hh,
-            Op::T,
-            beta,
-            out,
-        );
+    /// Lays out `weight_hhᵀ` (`[H, G·H]`) in `out`, once per forward pass (so once per
+    /// optimiser step in training), for [`project_hidden`](Self::project_hidden).
+    pub(crate) fn pack_hidden(&self, out: &mut Vec<f32>) {
+        let gh = G * H;
+        let out = ensure(out, H * gh);
+        for (r, row) in self.weight_hh.chunks_exact(H).enumerate() {
+            for (k, &w) in row.iter().enumerate() {
+                out[k * gh + r] = w;
+            }
+        }
+    }
+
+    /// `out[B, G·H] += h[B, H] · weight_hhᵀ`: the recurrent projection of one step,
+    /// from the layout of [`pack_hidden`](Self::pack_hidden).
+    pub(crate) fn project_hidden(&self, packed: &[f32], h: &[f32], batch: usize, out: &mut [f32]) {
+        gemm_step(batch, H, G * H, h, packed, true, out);
     }
 
     /// `dh[B, H] (+)= d_hidden_pre[B, G·H] · weight_hh`: the gradient carried to the
     /// previous step.
-    pub(crate) fn backprop_hidden(&self, d_pre: &[f32], batch: usize, beta: f32, dh: &mut [f32]) {
-        gemm(
-            batch,
-            G * H,
-            H,
-            1.0,
-            d_pre,
-            Op::N,
-            &self.weight_hh,
-            Op::N,
-            beta,
-            dh,
-        );
+    pub(crate) fn backprop_hidden(
+        &self,
+        d_pre: &[f32],
+        batch: usize,
+        accumulate: bool,
+        dh: &mut [f32],
+    ) {
+        gemm_step(batch, G * H, H, d_pre, &self.weight_hh, accumulate, dh);
     }
 
     /// Adds the parameter gradients of a whole sequence to `grads` (this cell's block

@@ -1,8 +1,9 @@
 //! LSTM as PyTorch's `nn.LSTM`: gates i, f, g, o.
 
 use super::{ensure, CellParams, RecurrentBuffers, SeqGrad};
-use crate::activation::{sigmoid_slice, tanh_slice};
+use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::rng::Rng;
+use crate::simd::multiversion;
 
 /// An LSTM layer with `I` inputs and `H` units.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,13 +40,131 @@ impl<const H: usize, const G: usize> Default for LstmState<H, G> {
     }
 }
 
-/// Activates one sample's `[i, f, g, o]` pre-activations in place: σ, σ, tanh, σ.
-fn activate_gates<const H: usize>(row: &mut [f32]) {
-    let (ifg, o) = row.split_at_mut(3 * H);
-    let (i_f, g) = ifg.split_at_mut(2 * H);
-    sigmoid_slice(i_f);
-    tanh_slice(g);
-    sigmoid_slice(o);
+multiversion! {
+    /// The element-wise part of one LSTM step for every row: activates `gates`
+    /// (`[rows, 4H]`, pre-activations in, `[σ(i), σ(f), tanh(g), σ(o)]` out) and
+    /// writes `c`, `tanh(c)` and `h` (`[rows, H]`). An empty `c_prev` means zero.
+    fn forward_step(
+        gates: &mut [f32],
+        c_prev: &[f32],
+        c: &mut [f32],
+        tanh_c: &mut [f32],
+        h: &mut [f32],
+        units: usize,
+    ) => forward_step_body
+}
+
+#[inline(always)]
+fn forward_step_body(
+    gates: &mut [f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+    units: usize,
+) {
+    // The transcendental work runs as two long passes over whole blocks, which
+    // vectorise without per-row remainders: σ over every gate, with tanh(g) taken as
+    // 2σ(2g) − 1, then tanh over every cell state.
+    let n = units;
+    let g_columns = |gates: &mut [f32], f: &dyn Fn(f32) -> f32| {
+        for row in gates.chunks_exact_mut(4 * n) {
+            row[2 * n..3 * n].iter_mut().for_each(|v| *v = f(*v));
+        }
+    };
+    g_columns(gates, &|v| 2.0 * v);
+    sigmoid_in_place(gates);
+    g_columns(gates, &|v| 2.0 * v - 1.0);
+    for (b, row) in gates.chunks_exact(4 * n).enumerate() {
+        let (i, rest) = row.split_at(n);
+        let (f, g) = (&rest[..n], &rest[n..2 * n]);
+        let cn = &mut c[b * n..(b + 1) * n];
+        if c_prev.is_empty() {
+            for j in 0..n {
+                cn[j] = i[j] * g[j];
+            }
+        } else {
+            let cp = &c_prev[b * n..(b + 1) * n];
+            for j in 0..n {
+                cn[j] = f[j] * cp[j] + i[j] * g[j];
+            }
+        }
+    }
+    tanh_c.copy_from_slice(c);
+    tanh_in_place(tanh_c);
+    for (b, row) in gates.chunks_exact(4 * n).enumerate() {
+        let o = &row[3 * n..4 * n];
+        let (tc, hn) = (&tanh_c[b * n..(b + 1) * n], &mut h[b * n..(b + 1) * n]);
+        for j in 0..n {
+            hn[j] = o[j] * tc[j];
+        }
+    }
+}
+
+multiversion! {
+    /// The element-wise part of one BPTT step for every row: from the activated
+    /// `gates`, `tanh(c)`, `c_prev` (empty: zero) and the gradient `dh` of this step's
+    /// hidden state, writes the gate pre-activation gradients `d_gates` and replaces
+    /// `dc` (gradient of this step's cell state, carried from the next step) by the
+    /// gradient of the previous cell state.
+    fn backward_step(
+        gates: &[f32],
+        tanh_c: &[f32],
+        c_prev: &[f32],
+        dh: &[f32],
+        dc: &mut [f32],
+        d_gates: &mut [f32],
+        units: usize,
+    ) => backward_step_body
+}
+
+#[inline(always)]
+fn backward_step_body(
+    gates: &[f32],
+    tanh_c: &[f32],
+    c_prev: &[f32],
+    dh: &[f32],
+    dc: &mut [f32],
+    d_gates: &mut [f32],
+    units: usize,
+) {
+    let n = units;
+    let rows = gates
+        .chunks_exact(4 * n)
+        .zip(d_gates.chunks_exact_mut(4 * n));
+    for (b, (row, drow)) in rows.enumerate() {
+        let (i, rest) = row.split_at(n);
+        let (f, rest) = rest.split_at(n);
+        let (g, o) = rest.split_at(n);
+        let (di, rest) = drow.split_at_mut(n);
+        let (df, rest) = rest.split_at_mut(n);
+        let (dg, d_o) = rest.split_at_mut(n);
+        let span = b * n..(b + 1) * n;
+        let (tc, dh, dc) = (
+            &tanh_c[span.clone()],
+            &dh[span.clone()],
+            &mut dc[span.clone()],
+        );
+        let (o, d_o) = (&o[..n], &mut d_o[..n]);
+        for j in 0..n {
+            let dct = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
+            d_o[j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
+            di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
+            dg[j] = dct * i[j] * (1.0 - g[j] * g[j]);
+            dc[j] = dct;
+        }
+        if c_prev.is_empty() {
+            df.fill(0.0);
+        } else {
+            let cp = &c_prev[span];
+            for j in 0..n {
+                df[j] = dc[j] * cp[j] * f[j] * (1.0 - f[j]);
+            }
+        }
+        for j in 0..n {
+            dc[j] *= f[j];
+        }
+    }
 }
 
 impl<const I: usize, const H: usize> LstmLayer<I, H> {
@@ -63,6 +182,8 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
         let (rows, gh, bh) = (steps * batch, 4 * H, batch * H);
         bufs.set_shape(steps, batch, I, H);
+        self.cell.pack_hidden(&mut bufs.weight_hh_t);
+        let packed = &bufs.weight_hh_t;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let c = ensure(&mut bufs.state, rows * H);
         let tanh_c = ensure(&mut bufs.tanh_c, rows * H);
@@ -73,37 +194,18 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
             let (h_past, h_now) = h.split_at_mut(t * bh);
             if t > 0 {
                 self.cell
-                    .project_hidden(&h_past[(t - 1) * bh..], batch, 1.0, g_t);
+                    .project_hidden(packed, &h_past[(t - 1) * bh..], batch, g_t);
             }
-            g_t.chunks_exact_mut(gh).for_each(activate_gates::<H>);
             let (c_past, c_now) = c.split_at_mut(t * bh);
-            let c_now = &mut c_now[..bh];
-            let tc_now = &mut tanh_c[t * bh..(t + 1) * bh];
-            let h_now = &mut h_now[..bh];
-            for b in 0..batch {
-                let row = &g_t[b * gh..(b + 1) * gh];
-                let (i, rest) = row.split_at(H);
-                let (f, rest) = rest.split_at(H);
-                let (g, o) = rest.split_at(H);
-                let cn = &mut c_now[b * H..(b + 1) * H];
-                if t > 0 {
-                    let cp = &c_past[(t - 1) * bh + b * H..(t - 1) * bh + (b + 1) * H];
-                    for j in 0..H {
-                        cn[j] = f[j] * cp[j] + i[j] * g[j];
-                    }
-                } else {
-                    for j in 0..H {
-                        cn[j] = i[j] * g[j];
-                    }
-                }
-                let tc = &mut tc_now[b * H..(b + 1) * H];
-                tc.copy_from_slice(cn);
-                tanh_slice(tc);
-                let hn = &mut h_now[b * H..(b + 1) * H];
-                for j in 0..H {
-                    hn[j] = o[j] * tc[j];
-                }
-            }
+            let c_prev = if t > 0 { &c_past[(t - 1) * bh..] } else { &[] };
+            forward_step(
+                g_t,
+                c_prev,
+                &mut c_now[..bh],
+                &mut tanh_c[t * bh..(t + 1) * bh],
+                &mut h_now[..bh],
+                H,
+            );
         }
     }
 
@@ -132,34 +234,14 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
             let g_t = &bufs.gates[t * batch * gh..(t + 1) * batch * gh];
             let dg_t = &mut d_gates[t * batch * gh..(t + 1) * batch * gh];
             let tc_t = &bufs.tanh_c[t * bh..(t + 1) * bh];
-            for b in 0..batch {
-                let row = &g_t[b * gh..(b + 1) * gh];
-                let (i, rest) = row.split_at(H);
-                let (f, rest) = rest.split_at(H);
-                let (g, o) = rest.split_at(H);
-                let drow = &mut dg_t[b * gh..(b + 1) * gh];
-                let (di, rest) = drow.split_at_mut(H);
-                let (df, rest) = rest.split_at_mut(H);
-                let (dg, d_o) = rest.split_at_mut(H);
-                let tc = &tc_t[b * H..(b + 1) * H];
-                let dh_b = &dh[b * H..(b + 1) * H];
-                let dc_b = &mut dc[b * H..(b + 1) * H];
-                for j in 0..H {
-                    let c_prev = if t > 0 {
-                        bufs.state[(t - 1) * bh + b * H + j]
-                    } else {
-                        0.0
-                    };
-                    let dct = dc_b[j] + dh_b[j] * o[j] * (1.0 - tc[j] * tc[j]);
-                    d_o[j] = dh_b[j] * tc[j] * o[j] * (1.0 - o[j]);
-                    di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
-                    df[j] = dct * c_prev * f[j] * (1.0 - f[j]);
-                    dg[j] = dct * i[j] * (1.0 - g[j] * g[j]);
-                    dc_b[j] = dct * f[j];
-                }
-            }
+            let c_prev = if t > 0 {
+                &bufs.state[(t - 1) * bh..t * bh]
+            } else {
+                &[]
+            };
+            backward_step(g_t, tc_t, c_prev, dh, dc, dg_t, H);
             if t > 0 {
-                self.cell.backprop_hidden(dg_t, batch, 0.0, dh_carry);
+                self.cell.backprop_hidden(dg_t, batch, false, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
@@ -171,17 +253,10 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         x: &[f32; I],
         s: &'s mut LstmState<H, G>,
     ) -> &'s [f32; H] {
-        let gates = &mut s.gates[..];
-        self.cell.gates_one(x, &s.h, None, gates);
-        activate_gates::<H>(gates);
-        for j in 0..H {
-            s.c[j] = gates[H + j] * s.c[j] + gates[j] * gates[2 * H + j];
-        }
-        let mut tc = s.c;
-        tanh_slice(&mut tc);
-        for j in 0..H {
-            s.h[j] = gates[3 * H + j] * tc[j];
-        }
+        self.cell.gates_one(x, &s.h, None, &mut s.gates);
+        let c_prev = s.c;
+        let mut tanh_c = [0.0; H];
+        forward_step(&mut s.gates, &c_prev, &mut s.c, &mut tanh_c, &mut s.h, H);
         &s.h
     }
 

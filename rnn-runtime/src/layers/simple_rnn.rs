@@ -51,6 +51,8 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
         let (rows, bh) = (steps * batch, batch * H);
         bufs.set_shape(steps, batch, I, H);
+        self.cell.pack_hidden(&mut bufs.weight_hh_t);
+        let packed = &bufs.weight_hh_t;
         // Pre-activations are computed in the output buffer and activated in place.
         let h = ensure(&mut bufs.h, rows * H);
         self.cell.project_inputs(x, rows, true, h);
@@ -59,7 +61,7 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
             let now = &mut now[..bh];
             if t > 0 {
                 self.cell
-                    .project_hidden(&past[(t - 1) * bh..], batch, 1.0, now);
+                    .project_hidden(packed, &past[(t - 1) * bh..], batch, now);
             }
             tanh_slice(now);
         }
@@ -88,7 +90,7 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
                 *d = g * (1.0 - h * h);
             }
             if t > 0 {
-                self.cell.backprop_hidden(d_t, batch, 0.0, dh_carry);
+                self.cell.backprop_hidden(d_t, batch, false, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);

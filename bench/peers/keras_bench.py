@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""The seed workload as the seed's Keras program; prints one JSON line (bench/peers/SCHEMA.md).
+
+    python3 bench/peers/keras_bench.py [--threads N] [--grid]
+
+Keras 3 on the TensorFlow backend (tensorflow-cpu):
+Sequential([Input((T, 1)), LSTM(H), Dense(1)]), compile(optimizer=Adam(1e-3), loss="mse")
+(Adam's defaults: betas 0.9, 0.999; eps 1e-7), fit(x, y, epochs, batch_size,
+shuffle=True, verbose=0), Keras's default initialisation, float32. A callback times
+each epoch. Predictions are timed with a direct call `model(x, training=False)` on a
+tensor made once beforehand, the result forced with `.numpy()` (not `model.predict`,
+which builds a data pipeline per call).
+
+Logs go to stderr (with, for information, the same predictions through tf.function);
+stdout gets the JSON line only.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HEADLINE = dict(samples=4096, timesteps=20, units=50, batch=32, epochs=6)
+GRID = [(20, 50, 32), (100, 50, 32), (20, 256, 32), (100, 256, 32), (20, 50, 1), (20, 50, 256)]
+GRID_SAMPLES, GRID_EPOCHS = 1024, 4
+SEED = 42
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def sine_windows(samples, steps):
+    """x[i] = s[i..i+T] as [N, T, 1], y[i] = s[i+T] as [N, 1]; s[t] = sin(0.1 t) (in f64, stored f32)."""
+    s = np.sin(0.1 * np.arange(samples + steps, dtype=np.float64)).astype(np.float32)
+    x = np.lib.stride_tricks.sliding_window_view(s, steps)[:samples, :, None].copy()
+    y = s[steps : steps + samples, None].copy()
+    return x, y
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op and inter-op threads")
+    p.add_argument("--grid", action="store_true", help="also run the grid")
+    args = p.parse_args()
+
+    import tensorflow as tf
+
+    # Must come before TensorFlow creates its thread pools (the first op).
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+
+    import keras
+    from keras import layers
+
+    log(f"keras {keras.__version__}, tensorflow {tf.__version__}, backend {keras.backend.backend()}, "
+        f"threads intra {tf.config.threading.get_intra_op_parallelism_threads()} "
+        f"inter {tf.config.threading.get_inter_op_parallelism_threads()}")
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+            log(f"  epoch {epoch + 1}: {self.seconds[-1]:.4f} s, loss {logs.get('loss', float('nan')):.3e}")
+
+    def train(samples, timesteps, units, batch, epochs):
+        """Trains a fresh model; returns (median seconds of epochs 2..=epochs, last epoch's loss, model)."""
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(SEED)
+        x, y = sine_windows(samples, timesteps)
+        model = keras.Sequential([keras.Input((timesteps, 1)), layers.LSTM(units), layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        timer = EpochTimer()
+        history = model.fit(x, y, epochs=epochs, batch_size=batch, shuffle=True, verbose=0,
+                            callbacks=[timer])
+        return statistics.median(timer.seconds[1:]), float(history.history["loss"][-1]), model
+
+    def time_us(warmup, calls, f):
+        for _ in range(warmup):
+            f()
+        samples = []
+        for _ in range(calls):
+            start = time.perf_counter_ns()
+            f()
+            samples.append((time.perf_counter_ns() - start) / 1e3)
+        return statistics.median(samples)
+
+    h = HEADLINE
+    log(f"training the seed workload (N = {h['samples']}, {h['epochs']} epochs)")
+    train_s, final_loss, model = train(h["samples"], h["timesteps"], h["units"], h["batch"], h["epochs"])
+
+    x, _ = sine_windows(256, h["timesteps"])
+    one = tf.constant(x[:1])
+    many = tf.constant(x)
+    b1 = time_us(50, 1000, lambda: model(one, training=False).numpy())
+    b256 = time_us(10, 200, lambda: model(many, training=False).numpy())
+    # For information only (stderr, not the JSON): the same calls traced once by tf.function,
+    # which removes the eager per-op (and per-time-step) overhead of a plain call.
+    traced = tf.function(lambda v: model(v, training=False))
+    log(f"predict, eager model(x): b1 {b1:.1f} µs, b256 {b256:.1f} µs; "
+        f"tf.function: b1 {time_us(50, 1000, lambda: traced(one).numpy()):.1f} µs, "
+        f"b256 {time_us(10, 200, lambda: traced(many).numpy()):.1f} µs")
+
+    out = {
+        "system": "keras",
+        "version": keras.__version__,
+        "threads": args.threads,
+        "train_s_per_epoch": train_s,
+        "final_loss": final_loss,
+        "predict_b1_us": b1,
+        "predict_b256_us": b256,
+    }
+    if args.grid:
+        points = []
+        for t, units, batch in GRID:
+            log(f"grid: T = {t}, H = {units}, batch = {batch}")
+            seconds, _, _ = train(GRID_SAMPLES, t, units, batch, GRID_EPOCHS)
+            points.append({"timesteps": t, "units": units, "batch": batch,
+                           "samples": GRID_SAMPLES, "train_s_per_epoch": seconds})
+        out["grid"] = points
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The seed workload in idiomatic PyTorch; prints one JSON line (bench/peers/SCHEMA.md).
+
+    python3 bench/peers/pytorch_bench.py [--threads N] [--grid]
+
+Model: nn.LSTM(1, H, batch_first=True) -> nn.Linear(H, 1) on the last hidden state,
+torch.optim.Adam(lr=1e-3) with its defaults (betas 0.9, 0.999; eps 1e-8), nn.MSELoss,
+float32, PyTorch's default initialisation.
+
+Training loop (chosen for being both idiomatic and fast): the whole data set is
+one pair of tensors in memory; each epoch draws `torch.randperm(N)` and walks it in
+slices of `batch`, gathering each batch with advanced indexing (`x[idx]`). No
+DataLoader: with a TensorDataset and default collation it would build every batch from
+`batch` single-sample tensors in Python, which costs more than the LSTM step itself
+at these sizes. The last batch of an epoch may be smaller. The epoch loss is summed
+in a tensor (`loss.detach() * n`) and read once per epoch, so there is no extra
+`.item()` per step.
+
+Logs go to stderr; stdout gets the JSON line only.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+HEADLINE = dict(samples=4096, timesteps=20, units=50, batch=32, epochs=6)
+GRID = [(20, 50, 32), (100, 50, 32), (20, 256, 32), (100, 256, 32), (20, 50, 1), (20, 50, 256)]
+GRID_SAMPLES, GRID_EPOCHS = 1024, 4
+SEED = 42
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def sine_windows(samples, steps):
+    """x[i] = s[i..i+T] as [N, T, 1], y[i] = s[i+T] as [N, 1]; s[t] = sin(0.1 t) (in f64, stored f32)."""
+    s = torch.sin(0.1 * torch.arange(samples + steps, dtype=torch.float64)).to(torch.float32)
+    x = s.unfold(0, steps, 1)[:samples].unsqueeze(-1).contiguous()
+    y = s[steps : steps + samples].unsqueeze(-1).contiguous()
+    return x, y
+
+
+class Net(nn.Module):
+    def __init__(self, units):
+        super().__init__()
+        self.lstm = nn.LSTM(1, units, batch_first=True)
+        self.fc = nn.Linear(units, 1)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x)  # h: [num_layers = 1, batch, units]
+        return self.fc(h[-1])
+
+
+def train(samples, timesteps, units, batch, epochs):
+    """Trains a fresh model; returns (median seconds of epochs 2..=epochs, last epoch's mean loss, model)."""
+    torch.manual_seed(SEED)
+    x, y = sine_windows(samples, timesteps)
+    model = Net(units)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.MSELoss()
+    seconds, last_loss = [], float("nan")
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        perm = torch.randperm(samples)
+        total = torch.zeros(())
+        for i in range(0, samples, batch):
+            idx = perm[i : i + batch]
+            xb, yb = x[idx], y[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * idx.numel()
+        last_loss = total.item() / samples
+        seconds.append(time.perf_counter() - start)
+        log(f"  epoch {epoch + 1}/{epochs}: {seconds[-1]:.4f} s, loss {last_loss:.3e}")
+    return statistics.median(seconds[1:]), last_loss, model
+
+
+def time_us(warmup, calls, f):
+    for _ in range(warmup):
+        f()
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter_ns()
+        f()
+        samples.append((time.perf_counter_ns() - start) / 1e3)
+    return statistics.median(samples)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op (and inter-op) threads")
+    p.add_argument("--grid", action="store_true", help="also run the grid")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(args.threads)
+    except RuntimeError as e:  # only settable once, before any inter-op work has started
+        log(f"set_num_interop_threads: {e}")
+    log(f"torch {torch.__version__}, intra-op threads {torch.get_num_threads()}, "
+        f"inter-op threads {torch.get_num_interop_threads()}")
+
+    h = HEADLINE
+    log(f"training the seed workload (N = {h['samples']}, {h['epochs']} epochs)")
+    train_s, final_loss, model = train(h["samples"], h["timesteps"], h["units"], h["batch"], h["epochs"])
+
+    model.eval()
+    x, _ = sine_windows(256, h["timesteps"])
+    one = x[:1].clone()
+    with torch.no_grad():
+        b1 = time_us(50, 1000, lambda: model(one))
+        b256 = time_us(10, 200, lambda: model(x))
+
+    out = {
+        "system": "pytorch",
+        "version": torch.__version__,
+        "threads": args.threads,
+        "train_s_per_epoch": train_s,
+        "final_loss": final_loss,
+        "predict_b1_us": b1,
+        "predict_b256_us": b256,
+    }
+    if args.grid:
+        points = []
+        for t, units, batch in GRID:
+            log(f"grid: T = {t}, H = {units}, batch = {batch}")
+            seconds, _, _ = train(GRID_SAMPLES, t, units, batch, GRID_EPOCHS)
+            points.append({"timesteps": t, "units": units, "batch": batch,
+                           "samples": GRID_SAMPLES, "train_s_per_epoch": seconds})
+        out["grid"] = points
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Runs the seed workload on rnn and its peers and prints a Markdown summary.
+#
+#   bench/peers/run.sh                     # threads 1 and 2, 2 rounds, with the grid
+#   THREADS=1 ROUNDS=3 GRID=0 bench/peers/run.sh
+#
+# Environment:
+#   THREADS     thread counts to run, space-separated (default "1 2")
+#   ROUNDS      rounds per thread count; each round runs every system once, in
+#               alternation (default 2)
+#   GRID        1 passes --grid, 0 does not (default 1)
+#   SYSTEMS     systems to run (default "rnn pytorch keras burn candle"); a system that
+#               is not available (not built, build failed) is skipped with a message
+#   SKIP_SETUP  1: neither pip-install nor build; use what is there (default 0)
+#   PYTHON      the interpreter that creates the venv (default python3)
+#
+# Each JSON line goes to bench/peers/results/<system>-t<N>-r<round>.json, its stderr
+# to results/logs/; earlier results of the systems in SYSTEMS (available or not) at
+# the thread counts being run are removed first. Then bench/peers/table.py prints the
+# medians over rounds and writes results/summary.json.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+PEERS=bench/peers
+VENV=$PEERS/.venv
+RESULTS=$PEERS/results
+THREADS=${THREADS:-"1 2"}
+ROUNDS=${ROUNDS:-2}
+GRID=${GRID:-1}
+SYSTEMS=${SYSTEMS:-"rnn pytorch keras burn candle"}
+SKIP_SETUP=${SKIP_SETUP:-0}
+PYTHON=${PYTHON:-python3}
+
+say() { printf '[run.sh] %s\n' "$*" >&2; }
+wants() { [[ " $SYSTEMS " == *" $1 "* ]]; }
+
+# The target directory of the Cargo project whose manifest is $1 (CARGO_TARGET_DIR and
+# workspace settings included).
+target_dir() {
+    cargo metadata --format-version 1 --no-deps --manifest-path "$1" 2>/dev/null |
+        "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+# --- Python peers ---------------------------------------------------------------
+python_ok=0
+if wants pytorch || wants keras; then
+    if [[ $SKIP_SETUP != 1 ]]; then
+        if [[ ! -x $VENV/bin/python ]]; then
+            say "creating $VENV"
+            "$PYTHON" -m venv "$VENV"
+        fi
+        stamp=$VENV/.requirements.installed
+        if ! cmp -s "$PEERS/requirements.txt" "$stamp"; then
+            say "installing $PEERS/requirements.txt (torch pulls several GB of CUDA wheels)"
+            "$VENV/bin/pip" install --quiet -r "$PEERS/requirements.txt"
+            cp "$PEERS/requirements.txt" "$stamp"
+        fi
+    fi
+    if [[ -x $VENV/bin/python ]]; then
+        python_ok=1
+    else
+        say "no $VENV: skipping pytorch and keras"
+    fi
+fi
+
+# --- Rust: rnn and the rust peers -----------------------------------------------
+rnn_bin=""
+if wants rnn; then
+    built=1
+    if [[ $SKIP_SETUP != 1 ]]; then
+        say "cargo build --release --example seed_bench"
+        cargo build --release --example seed_bench || built=0
+    fi
+    candidate=$(target_dir Cargo.toml)/release/examples/seed_bench
+    if [[ $built == 1 && -x $candidate ]]; then
+        rnn_bin=$candidate
+    else
+        say "rnn: seed_bench not built: skipping rnn"
+    fi
+fi
+
+rust_peer_dir=""
+if (wants burn || wants candle) && [[ -f $PEERS/rust/Cargo.toml ]]; then
+    built=1
+    if [[ $SKIP_SETUP != 1 ]]; then
+        say "cargo build --release in $PEERS/rust"
+        (cd "$PEERS/rust" && cargo build --release) || built=0
+    fi
+    if [[ $built == 1 ]]; then
+        rust_peer_dir=$(target_dir "$PEERS/rust/Cargo.toml")/release
+    else
+        say "the rust peers failed to build: skipping burn and candle"
+    fi
+elif wants burn || wants candle; then
+    say "no $PEERS/rust/Cargo.toml: skipping burn and candle"
+fi
+
+# --- Which systems run, and how ---------------------------------------------------
+# Sets CMD to the command line of system $1 (without --threads/--grid); fails if the
+# system is not available.
+command_for() {
+    CMD=()
+    case $1 in
+        rnn) [[ -n $rnn_bin ]] && CMD=("$rnn_bin") ;;
+        pytorch) [[ $python_ok == 1 ]] && CMD=("$VENV/bin/python" "$PEERS/pytorch_bench.py") ;;
+        keras) [[ $python_ok == 1 ]] && CMD=("$VENV/bin/python" "$PEERS/keras_bench.py") ;;
+        burn | candle)
+            [[ -n $rust_peer_dir && -x $rust_peer_dir/${1}_bench ]] && CMD=("$rust_peer_dir/${1}_bench") ;;
+        *) say "unknown system $1" ;;
+    esac
+    ((${#CMD[@]} > 0))
+}
+
+available=()
+for system in $SYSTEMS; do
+    if command_for "$system"; then
+        available+=("$system")
+    else
+        [[ $system == burn || $system == candle ]] && [[ -n $rust_peer_dir ]] &&
+            say "$system: no ${system}_bench in $rust_peer_dir: skipping $system"
+    fi
+done
+if ((${#available[@]} == 0)); then
+    say "no system available to run"
+    exit 1
+fi
+say "systems: ${available[*]}; threads: $THREADS; rounds: $ROUNDS; grid: $GRID"
+
+mkdir -p "$RESULTS/logs"
+for threads in $THREADS; do
+    for system in $SYSTEMS; do # unavailable ones too: no stale result stands in for them
+        rm -f "$RESULTS/$system-t$threads-r"*.json
+    done
+done
+
+grid_flag=()
+[[ $GRID != 0 ]] && grid_flag=(--grid)
+
+failed=0
+for threads in $THREADS; do
+    for round in $(seq 1 "$ROUNDS"); do
+        for system in "${available[@]}"; do
+            command_for "$system"
+            name=$system-t$threads-r$round
+            say "$name: ${CMD[*]} --threads $threads ${grid_flag[*]}"
+            start=$SECONDS
+            stdout=$RESULTS/logs/$name.stdout
+            if RAYON_NUM_THREADS=$threads "${CMD[@]}" --threads "$threads" "${grid_flag[@]}" \
+                >"$stdout" 2>"$RESULTS/logs/$name.log"; then
+                line=$(grep -v '^[[:space:]]*$' "$stdout" | tail -n 1 || true)
+                if printf '%s' "$line" | "$PYTHON" -c 'import json, sys; json.loads(sys.stdin.read())' 2>/dev/null; then
+                    printf '%s\n' "$line" >"$RESULTS/$name.json"
+                    say "$name: done in $((SECONDS - start)) s"
+                else
+                    say "$name: no JSON line on stdout (see $stdout): skipped"
+                    failed=$((failed + 1))
+                fi
+            else
+                say "$name: failed (exit $?, see $RESULTS/logs/$name.log): skipped"
+                failed=$((failed + 1))
+            fi
+        done
+    done
+done
+((failed > 0)) && say "$failed run(s) failed"
+
+"$PYTHON" "$PEERS/table.py" "$RESULTS"

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Summarises benchmark JSON lines (bench/peers/SCHEMA.md) into Markdown tables.
+
+    python3 bench/peers/table.py bench/peers/results
+
+Reads every `<system>-t<N>-r<round>.json` in the folder (one JSON object each),
+takes per system and thread count the median over rounds of every number (each grid
+point separately), prints Markdown tables to stdout, and writes the medians to
+`<folder>/summary.json` for the chart program. Ratios are peer / rnn: how many
+times slower than rnn (below 1: faster). Standard library only.
+"""
+
+import datetime
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+ORDER = ["rnn", "pytorch", "keras", "burn", "candle"]
+METRICS = ["train_s_per_epoch", "final_loss", "predict_b1_us", "predict_b256_us"]
+NAME = re.compile(r"^(?P<system>[A-Za-z0-9_]+)-t(?P<threads>\d+)-r(?P<round>\d+)\.json$")
+
+
+def load(folder):
+    """{threads: {system: [result, ...]}} from the folder's result files."""
+    runs = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        m = NAME.match(path.name)
+        if not m:
+            continue  # summary.json and anything else
+        try:
+            result = json.loads(path.read_text().strip().splitlines()[-1])
+        except (ValueError, IndexError) as e:
+            print(f"table.py: skipping {path}: {e}", file=sys.stderr)
+            continue
+        system = result.get("system", m["system"])
+        threads = int(result.get("threads", m["threads"]))
+        runs.setdefault(threads, {}).setdefault(system, []).append(result)
+    return runs
+
+
+def median_of(values):
+    values = [v for v in values if isinstance(v, (int, float))]
+    return statistics.median(values) if values else None
+
+
+def summarise(results):
+    """Medians over rounds of one system at one thread count."""
+    s = {"version": results[-1].get("version", "?"), "rounds": len(results)}
+    for k in METRICS:
+        s[k] = median_of([r.get(k) for r in results])
+    points = {}
+    for r in results:
+        for p in r.get("grid") or []:
+            key = (p["timesteps"], p["units"], p["batch"])
+            points.setdefault(key, {"samples": p.get("samples"), "values": []})["values"].append(
+                p.get("train_s_per_epoch"))
+    if points:
+        s["grid"] = [
+            {"timesteps": t, "units": u, "batch": b, "samples": v["samples"],
+             "train_s_per_epoch": median_of(v["values"]), "rounds": len(v["values"])}
+            for (t, u, b), v in points.items()
+        ]
+    return s
+
+
+def ratio(value, base):
+    if value is None or base is None or base == 0:
+        return None
+    return value / base
+
+
+def sig(x, digits=3):
+    """A number with `digits` significant digits, plain notation where it stays short."""
+    if x is None:
+        return "–"
+    if x == 0:
+        return "0"
+    text = f"{x:#.{digits}g}"  # '#': keep trailing zeros, so columns read alike
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        exp = int(exp)
+        if -4 <= exp < 6:
+            return f"{x:.{max(digits - 1 - exp, 0)}f}"
+        return f"{mantissa.rstrip('.')}e{exp}"
+    return text.rstrip(".")
+
+
+def fmt_ratio(r):
+    return "–" if r is None else f"{sig(r)}×"
+
+
+def system_order(systems):
+    return sorted(systems, key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s))
+
+
+def markdown(summary):
+    out = []
+    for threads in sorted(summary):
+        systems = summary[threads]
+        names = system_order(systems)
+        base = systems.get("rnn")
+        out.append(f"## {threads} thread{'s' if threads != 1 else ''}\n")
+        out.append("Seed workload: N = 4096, T = 20, H = 50, batch 32; median of epochs 2..=6, "
+                   "then median over rounds. × rnn = peer / rnn (how many times slower).\n")
+        out.append("| system | version | rounds | train s/epoch | × rnn | predict b1 µs | × rnn "
+                   "| predict b256 µs | × rnn | final loss |")
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name in names:
+            s = systems[name]
+            cells = [name, str(s["version"]), str(s["rounds"])]
+            for k in ("train_s_per_epoch", "predict_b1_us", "predict_b256_us"):
+                cells.append(sig(s[k], 4))
+                cells.append(fmt_ratio(ratio(s[k], base and base[k])))
+            cells.append(sig(s["final_loss"], 3))
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+
+        gridded = [n for n in names if systems[n].get("grid")]
+        if gridded:
+            keys = []
+            for n in gridded:
+                for p in systems[n]["grid"]:
+                    key = (p["timesteps"], p["units"], p["batch"])
+                    if key not in keys:
+                        keys.append(key)
+            lookup = {n: {(p["timesteps"], p["units"], p["batch"]): p["train_s_per_epoch"]
+                          for p in systems[n]["grid"]} for n in gridded}
+            samples = {p.get("samples") for n in gridded for p in systems[n]["grid"]}
+            out.append(f"Grid (N = {', '.join(str(s) for s in sorted(samples, key=str))}; "
+                       "train s/epoch, median of epochs 2..=4; in parentheses × rnn):\n")
+            out.append("| T | H | batch | " + " | ".join(gridded) + " |")
+            out.append("| ---: | ---: | ---: | " + " | ".join("---:" for _ in gridded) + " |")
+            for key in keys:
+                cells = [str(k) for k in key]
+                b = lookup.get("rnn", {}).get(key)
+                for n in gridded:
+                    v = lookup[n].get(key)
+                    if v is None:
+                        cells.append("–")
+                    elif n == "rnn" or b is None:
+                        cells.append(sig(v, 4))
+                    else:
+                        cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, b))})")
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+    return "\n".join(out)
+
+
+def with_ratios(summary):
+    """summary.json: the medians, with ratios to rnn beside them."""
+    doc = {"generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "ratio": "peer / rnn (how many times slower than rnn)",
+           "threads": {}}
+    for threads in sorted(summary):
+        systems = summary[threads]
+        base = systems.get("rnn")
+        entry = {}
+        for name in system_order(systems):
+            s = dict(systems[name])
+            s["ratio_to_rnn"] = {k: ratio(s[k], base and base[k])
+                                 for k in ("train_s_per_epoch", "predict_b1_us", "predict_b256_us")}
+            if s.get("grid"):
+                base_grid = {(p["timesteps"], p["units"], p["batch"]): p["train_s_per_epoch"]
+                             for p in (base or {}).get("grid") or []}
+                s["grid"] = [dict(p, ratio_to_rnn=ratio(p["train_s_per_epoch"],
+                                                        base_grid.get((p["timesteps"], p["units"], p["batch"]))))
+                             for p in s["grid"]]
+            entry[name] = s
+        doc["threads"][str(threads)] = entry
+    return doc
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: table.py RESULTS_DIR")
+    folder = Path(sys.argv[1])
+    runs = load(folder)
+    if not runs:
+        sys.exit(f"table.py: no <system>-t<N>-r<round>.json files in {folder}")
+    summary = {t: {name: summarise(rs) for name, rs in systems.items()} for t, systems in runs.items()}
+    print(markdown(summary))
+    (folder / "summary.json").write_text(json.dumps(with_ratios(summary), indent=2) + "\n")
+    print(f"(medians written to {folder / 'summary.json'})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

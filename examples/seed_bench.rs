@@ -1,0 +1,132 @@
+//! The seed workload as a benchmark: prints one JSON line in the format of
+//! `bench/peers/SCHEMA.md`, so that this project and its peers are measured alike.
+//!
+//! `cargo run --release --example seed_bench -- [--threads N] [--grid]`
+
+use std::time::Instant;
+
+use rnn::sine_windows;
+use rnn_runtime::{model, Adam, Fit, Network};
+
+model! { struct Seed < input(20, 1), lstm(50), dense(1) > }
+model! { struct LongSeq < input(100, 1), lstm(50), dense(1) > }
+model! { struct Wide < input(20, 1), lstm(256), dense(1) > }
+model! { struct WideLong < input(100, 1), lstm(256), dense(1) > }
+
+/// `(T, H, batch, run)`: a grid point and the training run that measures it.
+type GridPoint = (
+    usize,
+    usize,
+    usize,
+    fn() -> Result<(f64, f32), rnn_runtime::Error>,
+);
+
+/// Trains `M` for `epochs` epochs and returns the median seconds of epochs 2..=last,
+/// with the last epoch's mean loss.
+fn train<M: Network>(
+    samples: usize,
+    batch: usize,
+    epochs: usize,
+) -> Result<(f64, f32), rnn_runtime::Error> {
+    let (x, y) = sine_windows(samples, M::TIMESTEPS);
+    let mut net = M::init(42);
+    let options = Fit::new(Adam::new(1e-3))
+        .epochs(epochs)
+        .batch_size(batch)
+        .verbose(false);
+    let history = rnn_runtime::fit(&mut net, x.view(), y.view(), options)?;
+    let last = history.loss.last().copied().unwrap_or(f32::NAN);
+    Ok((median(history.seconds[1..].to_vec()), last))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Median microseconds of `calls` runs of `f` after `warmup` runs.
+fn time_us(warmup: usize, calls: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        f();
+    }
+    let samples = (0..calls)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    median(samples)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut threads = 1usize;
+    let mut grid = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--threads" => threads = args.next().ok_or("--threads needs a value")?.parse()?,
+            "--grid" => grid = true,
+            other => {
+                return Err(
+                    format!("unknown argument {other}; expected --threads N, --grid").into(),
+                )
+            }
+        }
+    }
+
+    eprintln!("training the seed workload (N = 4096, 6 epochs)");
+    let (train_s, final_loss) = train::<Seed>(4096, 32, 6)?;
+
+    let net = Seed::new(42);
+    let (x, _) = sine_windows(256, 20);
+    let mut one = [[0.0f32; 1]; 20];
+    for (t, row) in one.iter_mut().enumerate() {
+        row[0] = x[[0, t, 0]];
+    }
+    let b1 = time_us(50, 1000, || {
+        std::hint::black_box(net.predict_one(std::hint::black_box(&one)));
+    });
+    let b256 = time_us(10, 200, || {
+        let out = net
+            .forward(std::hint::black_box(x.view()))
+            .expect("shapes are right");
+        std::hint::black_box(out);
+    });
+
+    let mut json = serde_json::json!({
+        "system": "rnn",
+        "version": env!("CARGO_PKG_VERSION"),
+        "threads": threads,
+        "train_s_per_epoch": train_s,
+        "final_loss": final_loss,
+        "predict_b1_us": b1,
+        "predict_b256_us": b256,
+    });
+    if grid {
+        let mut points = Vec::new();
+        let cases: [GridPoint; 6] = [
+            (20, 50, 32, || train::<Seed>(1024, 32, 4)),
+            (100, 50, 32, || train::<LongSeq>(1024, 32, 4)),
+            (20, 256, 32, || train::<Wide>(1024, 32, 4)),
+            (100, 256, 32, || train::<WideLong>(1024, 32, 4)),
+            (20, 50, 1, || train::<Seed>(1024, 1, 4)),
+            (20, 50, 256, || train::<Seed>(1024, 256, 4)),
+        ];
+        for (t, h, batch, run) in cases {
+            eprintln!("grid: T = {t}, H = {h}, batch = {batch}");
+            let (seconds, _) = run()?;
+            points.push(serde_json::json!({
+                "timesteps": t, "units": h, "batch": batch, "samples": 1024,
+                "train_s_per_epoch": seconds,
+            }));
+        }
+        json["grid"] = serde_json::Value::Array(points);
+    }
+    println!("{json}");
+    Ok(())
+}
