@@ -4,6 +4,8 @@
 //! once and lets `matrixmultiply` handle transposes through strides, so no transposed
 //! copy is ever made.
 
+use crate::simd::multiversion;
+
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -101,18 +103,42 @@ pub(crate) fn gemm_step(
         // SAFETY: the feature was just detected and the slices are long enough.
         return unsafe { step_avx512::gemm(m, k, n, a, b, accumulate, c) };
     }
-    gemm(
-        m,
-        k,
-        n,
-        1.0,
-        a,
-        Op::N,
-        b,
-        Op::N,
-        if accumulate { 1.0 } else { 0.0 },
-        c,
-    );
+    if m <= 4 {
+        // A general GEMM packs both operands: for a few rows, streaming rows of `b` is
+        // cheaper.
+        return gemm_rows(m, k, n, a, b, accumulate, c);
+    }
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    gemm(m, k, n, 1.0, a, Op::N, b, Op::N, beta, c);
+}
+
+#[inline(always)]
+fn gemm_rows_body(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    accumulate: bool,
+    c: &mut [f32],
+) {
+    let rows = a.chunks_exact(k.max(1)).zip(c.chunks_exact_mut(n.max(1)));
+    for (a_row, c_row) in rows.take(m) {
+        if !accumulate {
+            c_row.fill(0.0);
+        }
+        for (&av, b_row) in a_row.iter().zip(b.chunks_exact(n.max(1))) {
+            c_row
+                .iter_mut()
+                .zip(b_row)
+                .for_each(|(cv, bv)| *cv += av * bv);
+        }
+    }
+}
+
+multiversion! {
+    /// `c (+)= a · b` one row at a time: axpy over contiguous rows of `b`.
+    fn gemm_rows(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], accumulate: bool, c: &mut [f32]) => gemm_rows_body
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -325,6 +351,11 @@ unsafe fn matvec_add_avx2(w: &[f32], x: &[f32], out: &mut [f32]) {
 /// more than it computes.
 pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
     assert!(w.len() >= out.len() * x.len(), "matvec shapes");
+    if let [x0] = x {
+        // One input feature: a scaled copy of the only column, which vectorises.
+        out.iter_mut().zip(w).for_each(|(o, w)| *o += w * x0);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the features were just detected.
@@ -389,18 +420,20 @@ mod tests {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
             let want = naive(m, k, n, &a, Op::N, &b, Op::N);
-            let mut c = vec![0.5; m * n];
-            gemm_step(m, k, n, &a, &b, true, &mut c);
-            for (g, w) in c.iter().zip(&want) {
-                assert!(
-                    (g - (w + 0.5)).abs() < 1e-4,
-                    "{m}x{k}x{n}: {g} vs {}",
-                    w + 0.5
-                );
-            }
-            gemm_step(m, k, n, &a, &b, false, &mut c);
-            for (g, w) in c.iter().zip(&want) {
-                assert!((g - w).abs() < 1e-4, "{m}x{k}x{n}");
+            // The dispatched kernel, and the portable one every CPU can fall back to.
+            type Kernel = fn(usize, usize, usize, &[f32], &[f32], bool, &mut [f32]);
+            let kernels: [(&str, Kernel); 2] =
+                [("dispatched", gemm_step), ("rows", gemm_rows_body)];
+            for (name, kernel) in kernels {
+                let mut c = vec![0.5; m * n];
+                kernel(m, k, n, &a, &b, true, &mut c);
+                for (g, w) in c.iter().zip(&want) {
+                    assert!((g - (w + 0.5)).abs() < 1e-4, "{name} {m}x{k}x{n}: {g}");
+                }
+                kernel(m, k, n, &a, &b, false, &mut c);
+                for (g, w) in c.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-4, "{name} {m}x{k}x{n}");
+                }
             }
         }
     }

@@ -9,12 +9,30 @@ use crate::rng::Rng;
 /// Parameters of a recurrent cell with `G` gates, `I` inputs and `H` units, laid out
 /// as PyTorch's: `weight_ih [G·H, I]`, `weight_hh [G·H, H]`, `bias_ih [G·H]`,
 /// `bias_hh [G·H]`, gate blocks of `H` rows each.
+///
+/// The kernels also keep both weights transposed (`[I, G·H]`, `[H, G·H]`), the layout
+/// in which one sample's or one step's product streams whole rows. Every change to
+/// the parameters goes through [`init`](Self::init) or [`visit_mut`](Self::visit_mut),
+/// which lay the transposes out again: once per optimiser step, never per call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellParams<const I: usize, const H: usize, const G: usize> {
     pub(crate) weight_ih: Vec<f32>,
     pub(crate) weight_hh: Vec<f32>,
     pub(crate) bias_ih: Vec<f32>,
     pub(crate) bias_hh: Vec<f32>,
+    weight_ih_t: Vec<f32>,
+    weight_hh_t: Vec<f32>,
+}
+
+/// `[rows, cols]` row-major → `[cols, rows]` row-major, into `out`.
+fn transpose_into(m: &[f32], cols: usize, out: &mut Vec<f32>) {
+    let rows = m.len() / cols.max(1);
+    out.resize(m.len(), 0.0);
+    for (r, row) in m.chunks_exact(cols.max(1)).enumerate() {
+        for (k, &v) in row.iter().enumerate() {
+            out[k * rows + r] = v;
+        }
+    }
 }
 
 impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
@@ -28,12 +46,22 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
     pub fn init(rng: &mut Rng) -> Self {
         let weight_ih = glorot_uniform(rng, I, G * H, G * H * I);
         let weight_hh = orthogonal(rng, G * H, H);
-        CellParams {
+        let mut cell = CellParams {
             weight_ih,
             weight_hh,
             bias_ih: vec![0.0; G * H],
             bias_hh: vec![0.0; G * H],
-        }
+            weight_ih_t: Vec::new(),
+            weight_hh_t: Vec::new(),
+        };
+        cell.lay_out();
+        cell
+    }
+
+    /// Lays out the transposed weights after a change.
+    fn lay_out(&mut self) {
+        transpose_into(&self.weight_ih, I, &mut self.weight_ih_t);
+        transpose_into(&self.weight_hh, H, &mut self.weight_hh_t);
     }
 
     /// Calls `f` on each tensor in canonical order.
@@ -50,6 +78,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         f(&mut self.weight_hh);
         f(&mut self.bias_ih);
         f(&mut self.bias_hh);
+        self.lay_out();
     }
 
     /// `out[r] = x[r] · weight_ihᵀ + bias_ih (+ bias_hh)` for all `rows` rows at once:
@@ -71,22 +100,9 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         }
     }
 
-    /// Lays out `weight_hhᵀ` (`[H, G·H]`) in `out`, once per forward pass (so once per
-    /// optimiser step in training), for [`project_hidden`](Self::project_hidden).
-    pub(crate) fn pack_hidden(&self, out: &mut Vec<f32>) {
-        let gh = G * H;
-        let out = ensure(out, H * gh);
-        for (r, row) in self.weight_hh.chunks_exact(H).enumerate() {
-            for (k, &w) in row.iter().enumerate() {
-                out[k * gh + r] = w;
-            }
-        }
-    }
-
-    /// `out[B, G·H] += h[B, H] · weight_hhᵀ`: the recurrent projection of one step,
-    /// from the layout of [`pack_hidden`](Self::pack_hidden).
-    pub(crate) fn project_hidden(&self, packed: &[f32], h: &[f32], batch: usize, out: &mut [f32]) {
-        gemm_step(batch, H, G * H, h, packed, true, out);
+    /// `out[B, G·H] += h[B, H] · weight_hhᵀ`: the recurrent projection of one step.
+    pub(crate) fn project_hidden(&self, h: &[f32], batch: usize, out: &mut [f32]) {
+        gemm_step(batch, H, G * H, h, &self.weight_hh_t, true, out);
     }
 
     /// `dh[B, H] (+)= d_hidden_pre[B, G·H] · weight_hh`: the gradient carried to the
@@ -183,8 +199,9 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         }
     }
 
-    /// `out[r] = bias_ih[r] + bias_hh[r] + weight_ih[r]·x + weight_hh[r]·h` for one
-    /// sample: plain dot products beat a GEMM call at batch 1.
+    /// `out = bias_ih + bias_hh + weight_ih·x + weight_hh·h` for one sample, or with
+    /// `split_hidden` the hidden side `bias_hh + weight_hh·h` there instead. Uses the
+    /// transposed weights, so each input streams one contiguous row.
     pub(crate) fn gates_one(
         &self,
         x: &[f32; I],
@@ -192,18 +209,19 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         split_hidden: Option<&mut [f32]>,
         out: &mut [f32],
     ) {
-        use crate::gemm::matvec_add;
+        let gh = G * H;
         out.copy_from_slice(&self.bias_ih);
-        matvec_add(&self.weight_ih, x, out);
-        match split_hidden {
+        gemm_step(1, I, gh, x, &self.weight_ih_t, true, out);
+        let hidden = match split_hidden {
             Some(hid) => {
                 hid.copy_from_slice(&self.bias_hh);
-                matvec_add(&self.weight_hh, h, hid);
+                hid
             }
             None => {
                 out.iter_mut().zip(&self.bias_hh).for_each(|(v, b)| *v += b);
-                matvec_add(&self.weight_hh, h, out);
+                out
             }
-        }
+        };
+        gemm_step(1, H, gh, h, &self.weight_hh_t, true, hidden);
     }
 }

@@ -73,8 +73,6 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
         let (rows, gh, bh) = (steps * batch, 3 * H, batch * H);
         bufs.set_shape(steps, batch, I, H);
-        self.cell.pack_hidden(&mut bufs.weight_hh_t);
-        let packed = &bufs.weight_hh_t;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let hn_all = ensure(&mut bufs.state, rows * H);
         let hid = ensure(&mut bufs.hidden_proj, batch * gh);
@@ -87,7 +85,7 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
             let (h_past, h_now) = h.split_at_mut(t * bh);
             let h_prev = (t > 0).then(|| &h_past[(t - 1) * bh..]);
             if let Some(hp) = h_prev {
-                self.cell.project_hidden(packed, hp, batch, hid);
+                self.cell.project_hidden(hp, batch, hid);
             }
             for b in 0..batch {
                 let xi = &mut gates[(t * batch + b) * gh..(t * batch + b + 1) * gh];

@@ -182,8 +182,6 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
         let (rows, gh, bh) = (steps * batch, 4 * H, batch * H);
         bufs.set_shape(steps, batch, I, H);
-        self.cell.pack_hidden(&mut bufs.weight_hh_t);
-        let packed = &bufs.weight_hh_t;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let c = ensure(&mut bufs.state, rows * H);
         let tanh_c = ensure(&mut bufs.tanh_c, rows * H);
@@ -194,7 +192,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
             let (h_past, h_now) = h.split_at_mut(t * bh);
             if t > 0 {
                 self.cell
-                    .project_hidden(packed, &h_past[(t - 1) * bh..], batch, g_t);
+                    .project_hidden(&h_past[(t - 1) * bh..], batch, g_t);
             }
             let (c_past, c_now) = c.split_at_mut(t * bh);
             let c_prev = if t > 0 { &c_past[(t - 1) * bh..] } else { &[] };

@@ -41,8 +41,6 @@ pub struct RecurrentBuffers {
     hidden_proj: Vec<f32>,
     /// Hidden states `[T, B, H]`: the layer's output.
     h: Vec<f32>,
-    /// `weight_hhᵀ`, laid out once per forward pass for the per-step products.
-    weight_hh_t: Vec<f32>,
     /// Gradient of the input-side pre-activations `[T, B, G·H]`.
     d_in: Vec<f32>,
     /// Gradient of the hidden-side pre-activations `[T, B, G·H]` (GRU only; the other

@@ -51,8 +51,6 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
         let (rows, bh) = (steps * batch, batch * H);
         bufs.set_shape(steps, batch, I, H);
-        self.cell.pack_hidden(&mut bufs.weight_hh_t);
-        let packed = &bufs.weight_hh_t;
         // Pre-activations are computed in the output buffer and activated in place.
         let h = ensure(&mut bufs.h, rows * H);
         self.cell.project_inputs(x, rows, true, h);
@@ -60,8 +58,7 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
             let (past, now) = h.split_at_mut(t * bh);
             let now = &mut now[..bh];
             if t > 0 {
-                self.cell
-                    .project_hidden(packed, &past[(t - 1) * bh..], batch, now);
+                self.cell.project_hidden(&past[(t - 1) * bh..], batch, now);
             }
             tanh_slice(now);
         }
