@@ -143,15 +143,15 @@ multiversion! {
 
 #[cfg(target_arch = "x86_64")]
 mod step_avx512 {
-    //! A register-tiled AVX-512 kernel that reads its operands in place: tiles of
-    //! `ROWS` rows × 64 columns of `c` stay in 16 zmm registers while `k` runs, with
-    //! the last columns masked.
+    //! A register-tiled AVX-512 kernel that reads its operands in place: a tile of
+    //! `R` rows × `Q` vectors of 16 columns of `c` stays in zmm registers while `k`
+    //! runs, the last columns masked. Tiles are wide for a single row, where the
+    //! accumulators' chains must be many to hide the multiply-add latency, and four
+    //! rows tall otherwise, where each loaded vector of `b` serves four rows.
 
     use std::arch::x86_64::*;
 
-    const ROWS: usize = 4;
     const LANES: usize = 16;
-    const COLS: usize = 4 * LANES;
 
     /// # Safety
     /// The CPU must support AVX-512F, and `a`, `b`, `c` must hold `m·k`, `k·n`, `m·n`
@@ -167,15 +167,47 @@ mod step_avx512 {
         c: &mut [f32],
     ) {
         let mut i = 0;
-        while i + ROWS <= m {
-            // SAFETY: rows i..i + ROWS exist; forwarded from the caller.
-            unsafe { tile::<ROWS>(i, k, n, a, b, accumulate, c) };
-            i += ROWS;
+        while i + 4 <= m {
+            // SAFETY: rows i..i + 4 exist; forwarded from the caller.
+            unsafe { row_block::<4, 4>(i, k, n, a, b, accumulate, c) };
+            i += 4;
         }
         while i < m {
             // SAFETY: as above, one row.
-            unsafe { tile::<1>(i, k, n, a, b, accumulate, c) };
+            unsafe { row_block::<1, 8>(i, k, n, a, b, accumulate, c) };
             i += 1;
+        }
+    }
+
+    /// Rows `i0..i0 + R`, every column: full tiles of `Q` vectors, then one tile just
+    /// wide enough for what is left.
+    #[inline(always)]
+    unsafe fn row_block<const R: usize, const Q: usize>(
+        i0: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        accumulate: bool,
+        c: &mut [f32],
+    ) {
+        let mut j = 0;
+        while j < n {
+            let width = (n - j).min(Q * LANES);
+            // SAFETY (all arms): forwarded; the tile covers columns j..j + width <= n.
+            unsafe {
+                match width.div_ceil(LANES) {
+                    1 => tile::<R, 1>(i0, j, width, k, n, a, b, accumulate, c),
+                    2 => tile::<R, 2>(i0, j, width, k, n, a, b, accumulate, c),
+                    3 => tile::<R, 3>(i0, j, width, k, n, a, b, accumulate, c),
+                    4 => tile::<R, 4>(i0, j, width, k, n, a, b, accumulate, c),
+                    5 => tile::<R, 5>(i0, j, width, k, n, a, b, accumulate, c),
+                    6 => tile::<R, 6>(i0, j, width, k, n, a, b, accumulate, c),
+                    7 => tile::<R, 7>(i0, j, width, k, n, a, b, accumulate, c),
+                    _ => tile::<R, 8>(i0, j, width, k, n, a, b, accumulate, c),
+                }
+            }
+            j += width;
         }
     }
 
@@ -185,11 +217,16 @@ mod step_avx512 {
         ((1u32 << cols) - 1) as __mmask16
     }
 
+    /// One tile: rows `i0..i0 + R`, columns `j..j + width` with `width <= Q·16`.
+    ///
     /// # Safety
-    /// As [`gemm`], with rows `i0..i0 + R` inside `m`.
+    /// As [`gemm`], with the tile inside the matrices.
     #[inline(always)]
-    unsafe fn tile<const R: usize>(
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<const R: usize, const Q: usize>(
         i0: usize,
+        j: usize,
+        width: usize,
         k: usize,
         n: usize,
         a: &[f32],
@@ -198,48 +235,34 @@ mod step_avx512 {
         c: &mut [f32],
     ) {
         let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-        let mut j = 0;
-        while j < n {
-            let width = (n - j).min(COLS);
-            let masks = [
-                mask(width, 0),
-                mask(width, 1),
-                mask(width, 2),
-                mask(width, 3),
-            ];
-            // SAFETY (whole block): every load and store is masked to columns j..j +
-            // width < n of rows inside the matrices; broadcasts read a[(i0 + r)·k + p]
-            // with r < R and p < k.
-            unsafe {
-                let mut acc = [[_mm512_setzero_ps(); 4]; R];
-                for p in 0..k {
-                    let row = b.add(p * n + j);
-                    let bv = [
-                        _mm512_maskz_loadu_ps(masks[0], row),
-                        _mm512_maskz_loadu_ps(masks[1], row.add(LANES)),
-                        _mm512_maskz_loadu_ps(masks[2], row.add(2 * LANES)),
-                        _mm512_maskz_loadu_ps(masks[3], row.add(3 * LANES)),
-                    ];
-                    for (r, acc_r) in acc.iter_mut().enumerate() {
-                        let av = _mm512_set1_ps(*a.add((i0 + r) * k + p));
-                        for q in 0..4 {
-                            acc_r[q] = _mm512_fmadd_ps(av, bv[q], acc_r[q]);
-                        }
-                    }
-                }
-                for (r, acc_r) in acc.iter().enumerate() {
-                    let out = c.add((i0 + r) * n + j);
-                    for q in 0..4 {
-                        let dst = out.add(q * LANES);
-                        let mut v = acc_r[q];
-                        if accumulate {
-                            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(masks[q], dst));
-                        }
-                        _mm512_mask_storeu_ps(dst, masks[q], v);
+        let masks: [__mmask16; Q] = std::array::from_fn(|q| mask(width, q));
+        // SAFETY (whole block): every load and store is masked to columns
+        // j..j + width <= n of rows inside the matrices; broadcasts read
+        // a[(i0 + r)·k + p] with r < R and p < k.
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); Q]; R];
+            for p in 0..k {
+                let row = b.add(p * n + j);
+                let bv: [__m512; Q] =
+                    std::array::from_fn(|q| _mm512_maskz_loadu_ps(masks[q], row.add(q * LANES)));
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(*a.add((i0 + r) * k + p));
+                    for q in 0..Q {
+                        acc_r[q] = _mm512_fmadd_ps(av, bv[q], acc_r[q]);
                     }
                 }
             }
-            j += COLS;
+            for (r, acc_r) in acc.iter().enumerate() {
+                let out = c.add((i0 + r) * n + j);
+                for q in 0..Q {
+                    let dst = out.add(q * LANES);
+                    let mut v = acc_r[q];
+                    if accumulate {
+                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(masks[q], dst));
+                    }
+                    _mm512_mask_storeu_ps(dst, masks[q], v);
+                }
+            }
         }
     }
 }
