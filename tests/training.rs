@@ -173,3 +173,49 @@ fn bad_training_options_are_refused_before_anything_changes() {
     assert_eq!(net.fit(&x, &y, options(0)).unwrap().loss, Vec::<f32>::new());
     assert_eq!(net, before, "zero epochs train nothing");
 }
+
+#[test]
+fn training_is_bit_identical_with_one_thread_or_many() {
+    // Batch 48 is split into shards that run in parallel; the split and the order
+    // of the reduction do not depend on the threads.
+    let (x, y) = sine_windows(192, 10);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut net = Sine::new(11);
+            let history = net.fit(&x, &y, options(3).batch_size(48)).unwrap();
+            let predictions = net.predict(&x).unwrap();
+            (net, history.loss, predictions)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        let many = run(threads);
+        assert_eq!(one.0, many.0, "parameters with {threads} threads");
+        assert_eq!(one.1, many.1, "losses with {threads} threads");
+        assert_eq!(one.2, many.2, "predictions with {threads} threads");
+    }
+}
+
+#[test]
+fn a_sample_gets_the_same_output_alone_or_in_any_batch() {
+    let (x, _) = sine_windows(150, 10);
+    let net = Sine::new(2);
+    let all = net.forward(&x).unwrap();
+    for i in [0, 63, 64, 149] {
+        let alone = net.forward(x.slice(s![i..i + 1, .., ..])).unwrap();
+        assert_eq!(alone.row(0), all.row(i), "sample {i}");
+        let mut one = [[0.0f32; 1]; 10];
+        for (t, v) in one.iter_mut().enumerate() {
+            v[0] = x[[i, t, 0]];
+        }
+        let single = net.predict_one(&one);
+        assert!(
+            (single[0] - all[[i, 0]]).abs() < 1e-6,
+            "predict_one of sample {i}"
+        );
+    }
+}

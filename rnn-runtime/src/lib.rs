@@ -42,6 +42,7 @@ pub mod layers;
 mod loss;
 mod network;
 pub mod rng;
+mod shards;
 mod simd;
 mod train;
 

@@ -1,10 +1,12 @@
 //! The trait every generated model implements, and the batch API built on it.
 
 use ndarray::{Array2, ArrayView2, ArrayView3};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grads::Grads;
 use crate::loss::mse;
+use crate::shards::ShardedGrads;
 
 /// Name and shape of one parameter tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +67,7 @@ pub trait Params {
 ///
 /// Implemented by `model!`; the methods with bodies here are the runtime half of the
 /// generated inherent methods of the same names.
-pub trait Network: Params + Sized {
+pub trait Network: Params + Sized + Sync {
     /// Time steps of one sample.
     const TIMESTEPS: usize;
     /// Features per time step.
@@ -73,7 +75,7 @@ pub trait Network: Params + Sized {
     /// Width of the output.
     const OUTPUTS: usize;
     /// Work buffers of the forward and backward passes.
-    type Workspace: Default;
+    type Workspace: Default + Send;
 
     /// A new model with Keras's default initialisation from `seed`.
     fn init(seed: u64) -> Self;
@@ -88,8 +90,10 @@ pub trait Network: Params + Sized {
     fn backward_batch(&self, d_out: &[f32], ws: &mut Self::Workspace, grads: &mut [f32]);
 }
 
-/// Samples per forward chunk in [`forward`]: bounds the memory of large predictions.
-const CHUNK: usize = 256;
+/// Samples per forward chunk in [`forward`]: chunks run in parallel, and bound the
+/// memory of large predictions. Every sample's output is the same whatever the chunk
+/// it falls in, so the result does not depend on the number of threads.
+const CHUNK: usize = 64;
 
 /// Checks `x` against `[batch, T, F]`.
 pub(crate) fn check_x<M: Network>(x: &ArrayView3<'_, f32>) -> Result<()> {
@@ -140,14 +144,18 @@ pub(crate) fn gather_y(y: &ArrayView2<'_, f32>, idx: &[usize], out: &mut Vec<f32
 pub fn forward<M: Network>(model: &M, x: ArrayView3<'_, f32>) -> Result<Array2<f32>> {
     check_x::<M>(&x)?;
     let n = x.len_of(ndarray::Axis(0));
-    let mut out = Vec::with_capacity(n * M::OUTPUTS);
-    let mut ws = M::Workspace::default();
-    let mut xb = Vec::new();
     let idx: Vec<usize> = (0..n).collect();
-    for chunk in idx.chunks(CHUNK) {
-        gather_x(&x, chunk, &mut xb);
-        out.extend_from_slice(model.forward_batch(&xb, chunk.len(), &mut ws));
-    }
+    let chunks: Vec<Vec<f32>> = idx
+        .par_chunks(CHUNK)
+        .map_init(
+            || (M::Workspace::default(), Vec::new()),
+            |(ws, xb), chunk| {
+                gather_x(&x, chunk, xb);
+                model.forward_batch(xb, chunk.len(), ws).to_vec()
+            },
+        )
+        .collect();
+    let out = chunks.concat();
     Ok(Array2::from_shape_vec((n, M::OUTPUTS), out)
         .expect("forward_batch returns OUTPUTS values per sample"))
 }
@@ -185,11 +193,7 @@ pub fn loss_and_grads<M: Network>(
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
     gather_x(&x, &idx, &mut xb);
     gather_y(&y, &idx, &mut yb);
-    let mut ws = M::Workspace::default();
     let mut grads = Grads::zeros::<M>();
-    let mut d_out = vec![0.0; n * M::OUTPUTS];
-    let out = model.forward_batch(&xb, n, &mut ws);
-    let loss = crate::loss::mse_grad(out, &yb, &mut d_out);
-    model.backward_batch(&d_out, &mut ws, grads.as_mut_slice());
+    let loss = ShardedGrads::<M>::new().loss_and_grads(model, &xb, &yb, n, grads.as_mut_slice());
     Ok((loss, grads))
 }

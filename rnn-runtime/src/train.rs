@@ -5,9 +5,9 @@ use ndarray::{s, ArrayView2, ArrayView3, Axis};
 
 use crate::adam::{Adam, Optimizer};
 use crate::error::{Error, Result};
-use crate::loss::mse_grad;
 use crate::network::{check_x, check_y, evaluate, gather_x, gather_y, Network};
 use crate::rng::Rng;
+use crate::shards::ShardedGrads;
 
 /// Training options, built like Keras's `fit` arguments:
 /// `Fit::new(Adam::new(1e-3)).epochs(100).batch_size(32)`.
@@ -150,11 +150,10 @@ pub fn fit<M: Network, O: Optimizer>(
     let steps_per_epoch = n_train.div_ceil(batch);
     let mut rng = Rng::new(opts.seed);
     let mut order: Vec<usize> = (0..n_train).collect();
-    let mut ws = M::Workspace::default();
+    let mut sharded = ShardedGrads::<M>::new();
     let mut grads = vec![0.0f32; M::PARAMS];
     let mut xb = Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES);
     let mut yb = Vec::with_capacity(batch * M::OUTPUTS);
-    let mut d_out = vec![0.0f32; batch * M::OUTPUTS];
     let mut history = History::default();
     let bar = progress_bar(opts.verbose, (opts.epochs * steps_per_epoch) as u64);
 
@@ -168,11 +167,7 @@ pub fn fit<M: Network, O: Optimizer>(
         for idx in order.chunks(batch) {
             gather_x(&x, idx, &mut xb);
             gather_y(&y, idx, &mut yb);
-            let d_out = &mut d_out[..idx.len() * M::OUTPUTS];
-            let out = model.forward_batch(&xb, idx.len(), &mut ws);
-            let loss = mse_grad(out, &yb, d_out);
-            grads.fill(0.0);
-            model.backward_batch(d_out, &mut ws, &mut grads);
+            let loss = sharded.loss_and_grads(model, &xb, &yb, idx.len(), &mut grads);
             opts.optimizer.update(model, &grads)?;
             loss_sum += loss as f64 * idx.len() as f64;
             bar.inc(1);
