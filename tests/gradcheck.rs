@@ -86,6 +86,7 @@ model! { struct Relu < input(3, 2), lstm(3), dense(4, activation = relu), dense(
 model! { struct Tanh < input(3, 2), gru(3), dense(3, activation = tanh), dense(2, activation = linear) > }
 model! { struct Sigmoid < input(3, 2), simple_rnn(3), dense(3, activation = sigmoid), dense(1) > }
 model! { struct SingleStep < input(1, 2), lstm(3), dense(1) > }
+model! { struct OneFeature < input(4, 1), gru(3, return_sequences = true), lstm(3), dense(1) > }
 
 #[test]
 fn lstm() {
@@ -134,4 +135,8 @@ fn dense_sigmoid() {
 #[test]
 fn one_time_step() {
     check::<SingleStep>(12);
+}
+#[test]
+fn one_input_feature() {
+    check::<OneFeature>(13);
 }

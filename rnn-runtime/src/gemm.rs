@@ -267,14 +267,42 @@ mod step_avx512 {
     }
 }
 
-/// Adds the column sums of `rows` (`[r, n]` row-major) to `acc` (`[n]`).
-pub(crate) fn add_column_sums(rows: &[f32], acc: &mut [f32]) {
+#[inline(always)]
+fn add_column_sums_body(rows: &[f32], acc: &mut [f32]) {
     let n = acc.len();
-    for row in rows.chunks_exact(n) {
-        for (a, v) in acc.iter_mut().zip(row) {
-            *a += v;
-        }
+    for row in rows.chunks_exact(n.max(1)) {
+        acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
     }
+}
+
+multiversion! {
+    /// Adds the column sums of `rows` (`[r, n]` row-major) to `acc` (`[n]`).
+    pub(crate) fn add_column_sums(rows: &[f32], acc: &mut [f32]) => add_column_sums_body
+}
+
+#[inline(always)]
+fn add_to_rows_body(rows: &mut [f32], v: &[f32]) {
+    for row in rows.chunks_exact_mut(v.len().max(1)) {
+        row.iter_mut().zip(v).for_each(|(r, v)| *r += v);
+    }
+}
+
+multiversion! {
+    /// Adds `v` (`[n]`) to every row of `rows` (`[r, n]` row-major).
+    pub(crate) fn add_to_rows(rows: &mut [f32], v: &[f32]) => add_to_rows_body
+}
+
+#[inline(always)]
+fn outer_product_body(col: &[f32], row: &[f32], out: &mut [f32]) {
+    for (&c, out_row) in col.iter().zip(out.chunks_exact_mut(row.len().max(1))) {
+        out_row.iter_mut().zip(row).for_each(|(o, r)| *o = c * r);
+    }
+}
+
+multiversion! {
+    /// `out[i, j] = col[i] · row[j]`: a product with one inner dimension, where a GEMM
+    /// call would spend its time packing.
+    pub(crate) fn outer_product(col: &[f32], row: &[f32], out: &mut [f32]) => outer_product_body
 }
 
 /// Dot product with eight independent partial sums, so that it vectorises.

@@ -2,7 +2,7 @@
 //! projection of a whole sequence, and the weight gradients after BPTT.
 
 use super::{ensure, RecurrentBuffers};
-use crate::gemm::{add_column_sums, gemm, gemm_step, Op};
+use crate::gemm::{add_column_sums, add_to_rows, gemm, gemm_step, outer_product, Op};
 use crate::init::{glorot_uniform, orthogonal};
 use crate::rng::Rng;
 
@@ -91,12 +91,15 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         out: &mut [f32],
     ) {
         let gh = G * H;
-        gemm(rows, I, gh, 1.0, x, Op::N, &self.weight_ih, Op::T, 0.0, out);
-        for row in out[..rows * gh].chunks_exact_mut(gh) {
-            row.iter_mut().zip(&self.bias_ih).for_each(|(v, b)| *v += b);
-            if with_bias_hh {
-                row.iter_mut().zip(&self.bias_hh).for_each(|(v, b)| *v += b);
-            }
+        let out = &mut out[..rows * gh];
+        if I == 1 {
+            outer_product(&x[..rows], &self.weight_ih_t, out);
+        } else {
+            gemm(rows, I, gh, 1.0, x, Op::N, &self.weight_ih, Op::T, 0.0, out);
+        }
+        add_to_rows(out, &self.bias_ih);
+        if with_bias_hh {
+            add_to_rows(out, &self.bias_hh);
         }
     }
 

@@ -2,8 +2,9 @@
 //! reset gate applied after the recurrent matrix product.
 
 use super::{ensure, CellParams, RecurrentBuffers, SeqGrad};
-use crate::activation::{sigmoid_slice, tanh};
+use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::rng::Rng;
+use crate::simd::multiversion;
 
 /// A GRU layer with `I` inputs and `H` units.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,22 +40,127 @@ impl<const H: usize, const G: usize> Default for GruState<H, G> {
     }
 }
 
-/// The GRU update for one sample at one step, on pre-activations already summed where
-/// the equations allow: `xi` holds the input side `[r, z, n]` and becomes the
-/// activated gates; `hid` the hidden side, whose `n` block is kept for BPTT.
+multiversion! {
+    /// The element-wise part of one GRU step for every row. `gates` (`[rows, 3H]`)
+    /// holds the input side of the pre-activations `[r, z, n]` and becomes the
+    /// activated gates; `hidden` the hidden side `W_h· h + b_h·`. Writes `h`, and the
+    /// hidden side of `n` to `hidden_n` for BPTT. An empty `h_prev` means zero.
+    fn forward_step(
+        gates: &mut [f32],
+        hidden: &[f32],
+        h_prev: &[f32],
+        h: &mut [f32],
+        hidden_n: &mut [f32],
+        units: usize,
+    ) => forward_step_body
+}
+
 #[inline(always)]
-fn update<const H: usize>(xi: &mut [f32], hid: &[f32], h_prev: Option<&[f32]>, h_out: &mut [f32]) {
-    let (rz, n) = xi.split_at_mut(2 * H);
-    rz.iter_mut().zip(&hid[..2 * H]).for_each(|(v, h)| *v += h);
-    sigmoid_slice(rz);
-    let (r, z) = rz.split_at(H);
-    let hn = &hid[2 * H..3 * H];
-    for j in 0..H {
-        n[j] = tanh(n[j] + r[j] * hn[j]);
+fn forward_step_body(
+    gates: &mut [f32],
+    hidden: &[f32],
+    h_prev: &[f32],
+    h: &mut [f32],
+    hidden_n: &mut [f32],
+    units: usize,
+) {
+    let n = units;
+    let rows = gates
+        .chunks_exact_mut(3 * n)
+        .zip(hidden.chunks_exact(3 * n));
+    for (b, (xi, hd)) in rows.enumerate() {
+        let (rz, gn) = xi.split_at_mut(2 * n);
+        rz.iter_mut().zip(&hd[..2 * n]).for_each(|(v, h)| *v += h);
+        sigmoid_in_place(rz);
+        let (r, z) = rz.split_at(n);
+        let hn = &hd[2 * n..3 * n];
+        let gn = &mut gn[..n];
+        for j in 0..n {
+            gn[j] += r[j] * hn[j];
+        }
+        tanh_in_place(gn);
+        let span = b * n..(b + 1) * n;
+        hidden_n[span.clone()].copy_from_slice(hn);
+        let out = &mut h[span.clone()];
+        if h_prev.is_empty() {
+            for j in 0..n {
+                out[j] = (1.0 - z[j]) * gn[j];
+            }
+        } else {
+            let hp = &h_prev[span];
+            for j in 0..n {
+                out[j] = (1.0 - z[j]) * gn[j] + z[j] * hp[j];
+            }
+        }
     }
-    match h_prev {
-        Some(hp) => (0..H).for_each(|j| h_out[j] = (1.0 - z[j]) * n[j] + z[j] * hp[j]),
-        None => (0..H).for_each(|j| h_out[j] = (1.0 - z[j]) * n[j]),
+}
+
+multiversion! {
+    /// The element-wise part of one GRU BPTT step for every row: from the activated
+    /// `gates`, the hidden side of `n`, `h_prev` (empty: zero) and `dh`, writes the
+    /// gradients of the input- and hidden-side pre-activations and, in `carry`, the
+    /// direct part `dh · z` of the previous hidden state's gradient.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_step(
+        gates: &[f32],
+        hidden_n: &[f32],
+        h_prev: &[f32],
+        dh: &[f32],
+        d_in: &mut [f32],
+        d_hid: &mut [f32],
+        carry: &mut [f32],
+        units: usize,
+    ) => backward_step_body
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_step_body(
+    gates: &[f32],
+    hidden_n: &[f32],
+    h_prev: &[f32],
+    dh: &[f32],
+    d_in: &mut [f32],
+    d_hid: &mut [f32],
+    carry: &mut [f32],
+    units: usize,
+) {
+    let n = units;
+    let rows = gates.chunks_exact(3 * n).zip(
+        d_in.chunks_exact_mut(3 * n)
+            .zip(d_hid.chunks_exact_mut(3 * n)),
+    );
+    for (b, (row, (dx, dhd))) in rows.enumerate() {
+        let (r, rest) = row.split_at(n);
+        let (z, g) = (&rest[..n], &rest[n..2 * n]);
+        let span = b * n..(b + 1) * n;
+        let (hn, dh, carry) = (
+            &hidden_n[span.clone()],
+            &dh[span.clone()],
+            &mut carry[span.clone()],
+        );
+        let (dxr, rest) = dx.split_at_mut(n);
+        let (dxz, dxn) = rest.split_at_mut(n);
+        let (dhr, rest) = dhd.split_at_mut(n);
+        let (dhz, dhn) = rest.split_at_mut(n);
+        let hp = if h_prev.is_empty() {
+            None
+        } else {
+            Some(&h_prev[span])
+        };
+        for j in 0..n {
+            let h_prev = hp.map_or(0.0, |hp| hp[j]);
+            let da_n = dh[j] * (1.0 - z[j]) * (1.0 - g[j] * g[j]);
+            let da_r = da_n * hn[j] * r[j] * (1.0 - r[j]);
+            let da_z = dh[j] * (h_prev - g[j]) * z[j] * (1.0 - z[j]);
+            dxr[j] = da_r;
+            dxz[j] = da_z;
+            dxn[j] = da_n;
+            dhr[j] = da_r;
+            dhz[j] = da_z;
+            dhn[j] = da_n * r[j];
+            carry[j] = dh[j] * z[j];
+        }
     }
 }
 
@@ -87,13 +193,15 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
             if let Some(hp) = h_prev {
                 self.cell.project_hidden(hp, batch, hid);
             }
-            for b in 0..batch {
-                let xi = &mut gates[(t * batch + b) * gh..(t * batch + b + 1) * gh];
-                let hd = &hid[b * gh..(b + 1) * gh];
-                let hp = h_prev.map(|hp| &hp[b * H..(b + 1) * H]);
-                update::<H>(xi, hd, hp, &mut h_now[b * H..(b + 1) * H]);
-                hn_all[(t * batch + b) * H..(t * batch + b + 1) * H].copy_from_slice(&hd[2 * H..]);
-            }
+            let h_prev = h_prev.unwrap_or(&[]);
+            forward_step(
+                &mut gates[t * batch * gh..(t + 1) * batch * gh],
+                hid,
+                h_prev,
+                &mut h_now[..bh],
+                &mut hn_all[t * bh..(t + 1) * bh],
+                H,
+            );
         }
     }
 
@@ -115,35 +223,22 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         dh_carry.fill(0.0);
         for t in (0..steps).rev() {
             d_out.at_step(t, steps, dh_carry, dh);
-            for b in 0..batch {
-                let at = (t * batch + b) * gh;
-                let (r, rest) = bufs.gates[at..at + gh].split_at(H);
-                let (z, n) = rest.split_at(H);
-                let hn = &bufs.state[(t * batch + b) * H..(t * batch + b + 1) * H];
-                let (dxr, rest) = d_in[at..at + gh].split_at_mut(H);
-                let (dxz, dxn) = rest.split_at_mut(H);
-                let (dhr, rest) = d_hid[at..at + gh].split_at_mut(H);
-                let (dhz, dhn) = rest.split_at_mut(H);
-                let dh_b = &dh[b * H..(b + 1) * H];
-                let carry = &mut dh_carry[b * H..(b + 1) * H];
-                for j in 0..H {
-                    let h_prev = if t > 0 {
-                        bufs.h[((t - 1) * batch + b) * H + j]
-                    } else {
-                        0.0
-                    };
-                    let da_n = dh_b[j] * (1.0 - z[j]) * (1.0 - n[j] * n[j]);
-                    let da_r = da_n * hn[j] * r[j] * (1.0 - r[j]);
-                    let da_z = dh_b[j] * (h_prev - n[j]) * z[j] * (1.0 - z[j]);
-                    dxr[j] = da_r;
-                    dxz[j] = da_z;
-                    dxn[j] = da_n;
-                    dhr[j] = da_r;
-                    dhz[j] = da_z;
-                    dhn[j] = da_n * r[j];
-                    carry[j] = dh_b[j] * z[j];
-                }
-            }
+            let h_prev = if t > 0 {
+                &bufs.h[(t - 1) * bh..t * bh]
+            } else {
+                &[]
+            };
+            let span = t * batch * gh..(t + 1) * batch * gh;
+            backward_step(
+                &bufs.gates[span.clone()],
+                &bufs.state[t * bh..(t + 1) * bh],
+                h_prev,
+                dh,
+                &mut d_in[span.clone()],
+                &mut d_hid[span],
+                dh_carry,
+                H,
+            );
             if t > 0 {
                 let dh_t = &d_hid[t * batch * gh..(t + 1) * batch * gh];
                 self.cell.backprop_hidden(dh_t, batch, true, dh_carry);
@@ -161,7 +256,15 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         self.cell
             .gates_one(x, &s.h, Some(&mut s.hidden_side[..]), &mut s.input_side[..]);
         let h_prev = s.h;
-        update::<H>(&mut s.input_side, &s.hidden_side, Some(&h_prev), &mut s.h);
+        let mut hidden_n = [0.0; H];
+        forward_step(
+            &mut s.input_side,
+            &s.hidden_side,
+            &h_prev,
+            &mut s.h,
+            &mut hidden_n,
+            H,
+        );
         &s.h
     }
 
