@@ -13,7 +13,7 @@ trap 'cp "$backup" "$example"; rm -f "$backup"' EXIT
 
 cargo build --release --quiet --example sine
 times=()
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5; do
   if [ $((i % 2)) -eq 1 ]; then
     sed -i 's/lstm(50)/lstm(51)/' "$example"
   else
@@ -24,5 +24,5 @@ for i in 1 2 3 4; do
   end=$(date +%s.%N)
   times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')")
 done
-median=$(printf '%s\n' "${times[@]}" | sort -g | sed -n 2p)
+median=$(printf '%s\n' "${times[@]}" | sort -g | sed -n 3p)
 printf '{"rebuild_after_spec_change_s": %.2f, "runs_s": [%s]}\n' "$median" "$(IFS=,; echo "${times[*]}")"
