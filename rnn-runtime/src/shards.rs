@@ -79,7 +79,8 @@ impl<M: Network> ShardedGrads<M> {
             model.backward_batch(d_out, &mut shard.ws, &mut shard.grads);
         };
         let shards = &mut self.shards[..count];
-        if count == 1 {
+        if count == 1 || rayon::current_num_threads() == 1 {
+            // The same shards in the same order; only no hand-off to a pool thread.
             shards.iter_mut().enumerate().for_each(run);
         } else {
             shards.par_iter_mut().enumerate().for_each(run);
