@@ -166,16 +166,30 @@ mod step_avx512 {
         accumulate: bool,
         c: &mut [f32],
     ) {
-        let mut i = 0;
-        while i + 4 <= m {
-            // SAFETY: rows i..i + 4 exist; forwarded from the caller.
-            unsafe { row_block::<4, 4>(i, k, n, a, b, accumulate, c) };
-            i += 4;
+        if m < 4 {
+            for i in 0..m {
+                // SAFETY: row i exists; forwarded from the caller.
+                unsafe { row_block::<1, 8>(i, k, n, a, b, accumulate, c) };
+            }
+            return;
         }
-        while i < m {
-            // SAFETY: as above, one row.
-            unsafe { row_block::<1, 8>(i, k, n, a, b, accumulate, c) };
-            i += 1;
+        // Column panels outermost: a panel of `b` (k × 64) is read once from memory
+        // and then from cache by every block of four rows.
+        let mut j = 0;
+        while j < n {
+            let width = (n - j).min(4 * LANES);
+            let mut i = 0;
+            while i + 4 <= m {
+                // SAFETY: rows i..i + 4 and columns j..j + width exist.
+                unsafe { tile_of_width::<4>(i, j, width, k, n, a, b, accumulate, c) };
+                i += 4;
+            }
+            while i < m {
+                // SAFETY: as above, one row.
+                unsafe { tile_of_width::<1>(i, j, width, k, n, a, b, accumulate, c) };
+                i += 1;
+            }
+            j += width;
         }
     }
 
@@ -194,20 +208,39 @@ mod step_avx512 {
         let mut j = 0;
         while j < n {
             let width = (n - j).min(Q * LANES);
-            // SAFETY (all arms): forwarded; the tile covers columns j..j + width <= n.
-            unsafe {
-                match width.div_ceil(LANES) {
-                    1 => tile::<R, 1>(i0, j, width, k, n, a, b, accumulate, c),
-                    2 => tile::<R, 2>(i0, j, width, k, n, a, b, accumulate, c),
-                    3 => tile::<R, 3>(i0, j, width, k, n, a, b, accumulate, c),
-                    4 => tile::<R, 4>(i0, j, width, k, n, a, b, accumulate, c),
-                    5 => tile::<R, 5>(i0, j, width, k, n, a, b, accumulate, c),
-                    6 => tile::<R, 6>(i0, j, width, k, n, a, b, accumulate, c),
-                    7 => tile::<R, 7>(i0, j, width, k, n, a, b, accumulate, c),
-                    _ => tile::<R, 8>(i0, j, width, k, n, a, b, accumulate, c),
-                }
-            }
+            // SAFETY: forwarded; the tile covers columns j..j + width <= n.
+            unsafe { tile_of_width::<R>(i0, j, width, k, n, a, b, accumulate, c) };
             j += width;
+        }
+    }
+
+    /// The tile for rows `i0..i0 + R` and columns `j..j + width`, with just enough
+    /// vectors for `width` (at most 8 · 16).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_of_width<const R: usize>(
+        i0: usize,
+        j: usize,
+        width: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        b: &[f32],
+        accumulate: bool,
+        c: &mut [f32],
+    ) {
+        // SAFETY (all arms): forwarded.
+        unsafe {
+            match width.div_ceil(LANES) {
+                1 => tile::<R, 1>(i0, j, width, k, n, a, b, accumulate, c),
+                2 => tile::<R, 2>(i0, j, width, k, n, a, b, accumulate, c),
+                3 => tile::<R, 3>(i0, j, width, k, n, a, b, accumulate, c),
+                4 => tile::<R, 4>(i0, j, width, k, n, a, b, accumulate, c),
+                5 => tile::<R, 5>(i0, j, width, k, n, a, b, accumulate, c),
+                6 => tile::<R, 6>(i0, j, width, k, n, a, b, accumulate, c),
+                7 => tile::<R, 7>(i0, j, width, k, n, a, b, accumulate, c),
+                _ => tile::<R, 8>(i0, j, width, k, n, a, b, accumulate, c),
+            }
         }
     }
 

@@ -24,13 +24,21 @@ pub struct CellParams<const I: usize, const H: usize, const G: usize> {
     weight_hh_t: Vec<f32>,
 }
 
-/// `[rows, cols]` row-major → `[cols, rows]` row-major, into `out`.
+/// `[rows, cols]` row-major → `[cols, rows]` row-major, into `out`, in square
+/// blocks so that reads and writes both stay within a few cache lines.
 fn transpose_into(m: &[f32], cols: usize, out: &mut Vec<f32>) {
-    let rows = m.len() / cols.max(1);
+    const BLOCK: usize = 32;
+    let cols = cols.max(1);
+    let rows = m.len() / cols;
     out.resize(m.len(), 0.0);
-    for (r, row) in m.chunks_exact(cols.max(1)).enumerate() {
-        for (k, &v) in row.iter().enumerate() {
-            out[k * rows + r] = v;
+    for r0 in (0..rows).step_by(BLOCK) {
+        for c0 in (0..cols).step_by(BLOCK) {
+            for c in c0..(c0 + BLOCK).min(cols) {
+                let dst = &mut out[c * rows..(c + 1) * rows];
+                for r in r0..(r0 + BLOCK).min(rows) {
+                    dst[r] = m[r * cols + c];
+                }
+            }
         }
     }
 }
