@@ -1,7 +1,9 @@
 //! The seed workload as a benchmark: prints one JSON line in the format of
 //! `bench/peers/SCHEMA.md`, so that this project and its peers are measured alike.
 //!
-//! `cargo run --release --example seed_bench -- [--threads N] [--grid]`
+//! `cargo run --release --example seed_bench -- [--threads N] [--grid]`, or `-- --peak`
+//! for the single-core peak of f32 multiply-adds that the GFLOP/s figures are read
+//! against.
 
 use std::time::Instant;
 
@@ -63,6 +65,67 @@ fn time_us(warmup: usize, calls: usize, mut f: impl FnMut()) -> f64 {
     median(samples)
 }
 
+/// Single-core peak of packed f32 multiply-add in GFLOP/s, measured with a loop of
+/// independent FMA chains (enough of them to hide the latency), using the widest
+/// vectors the CPU has. Returns the figure and the instruction set used.
+#[cfg(target_arch = "x86_64")]
+fn fma_peak() -> (f64, &'static str) {
+    use std::arch::x86_64::*;
+    const CHAINS: usize = 12;
+    const ROUNDS: usize = 20_000_000;
+
+    #[target_feature(enable = "avx512f")]
+    fn avx512() -> f32 {
+        let mut acc = [_mm512_set1_ps(1.0); CHAINS];
+        let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        for _ in 0..ROUNDS / 16 {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, a, b);
+            }
+        }
+        acc.iter().map(|v| _mm512_reduce_add_ps(*v)).sum()
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2() -> f32 {
+        let mut acc = [_mm256_set1_ps(1.0); CHAINS];
+        let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+        for _ in 0..ROUNDS / 8 {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut lanes = [0.0f32; 8];
+        acc.iter()
+            .map(|v| {
+                // SAFETY: `lanes` holds eight floats.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), *v) };
+                lanes.iter().sum::<f32>()
+            })
+            .sum()
+    }
+
+    let start = Instant::now();
+    let (sink, isa) = if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the feature was just detected.
+        (unsafe { avx512() }, "avx512")
+    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the features were just detected.
+        (unsafe { avx2() }, "avx2+fma")
+    } else {
+        return (f64::NAN, "none");
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+    // Every round is CHAINS vector FMAs of 2 flops per lane, ROUNDS lanes in all.
+    ((2 * CHAINS * ROUNDS) as f64 / seconds / 1e9, isa)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fma_peak() -> (f64, &'static str) {
+    (f64::NAN, "none")
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = 1usize;
     let mut grid = false;
@@ -71,10 +134,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match arg.as_str() {
             "--threads" => threads = args.next().ok_or("--threads needs a value")?.parse()?,
             "--grid" => grid = true,
+            "--peak" => {
+                let (gflops, isa) = fma_peak();
+                let json = serde_json::json!({"fma_peak_gflops_one_core": gflops, "isa": isa});
+                println!("{json}");
+                return Ok(());
+            }
             other => {
-                return Err(
-                    format!("unknown argument {other}; expected --threads N, --grid").into(),
+                return Err(format!(
+                    "unknown argument {other}; expected --threads N, --grid, --peak"
                 )
+                .into())
             }
         }
     }
