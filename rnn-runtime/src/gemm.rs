@@ -314,6 +314,20 @@ multiversion! {
 }
 
 #[inline(always)]
+fn add_weighted_column_sums_body(rows: &[f32], weights: &[f32], acc: &mut [f32]) {
+    let n = acc.len();
+    for (row, &w) in rows.chunks_exact(n.max(1)).zip(weights) {
+        acc.iter_mut().zip(row).for_each(|(a, v)| *a += w * v);
+    }
+}
+
+multiversion! {
+    /// `acc[j] += Σ_r weights[r] · rows[r, j]`: a product whose output has one column,
+    /// where a GEMM call would spend its time packing.
+    pub(crate) fn add_weighted_column_sums(rows: &[f32], weights: &[f32], acc: &mut [f32]) => add_weighted_column_sums_body
+}
+
+#[inline(always)]
 fn add_to_rows_body(rows: &mut [f32], v: &[f32]) {
     for row in rows.chunks_exact_mut(v.len().max(1)) {
         row.iter_mut().zip(v).for_each(|(r, v)| *r += v);
@@ -326,16 +340,18 @@ multiversion! {
 }
 
 #[inline(always)]
-fn outer_product_body(col: &[f32], row: &[f32], out: &mut [f32]) {
+fn outer_product_plus_body(col: &[f32], row: &[f32], plus: &[f32], out: &mut [f32]) {
     for (&c, out_row) in col.iter().zip(out.chunks_exact_mut(row.len().max(1))) {
-        out_row.iter_mut().zip(row).for_each(|(o, r)| *o = c * r);
+        for ((o, r), p) in out_row.iter_mut().zip(row).zip(plus) {
+            *o = c * r + p;
+        }
     }
 }
 
 multiversion! {
-    /// `out[i, j] = col[i] · row[j]`: a product with one inner dimension, where a GEMM
-    /// call would spend its time packing.
-    pub(crate) fn outer_product(col: &[f32], row: &[f32], out: &mut [f32]) => outer_product_body
+    /// `out[i, j] = col[i] · row[j] + plus[j]`: a product with one inner dimension and
+    /// its bias, where a GEMM call would spend its time packing.
+    pub(crate) fn outer_product_plus(col: &[f32], row: &[f32], plus: &[f32], out: &mut [f32]) => outer_product_plus_body
 }
 
 /// Dot product with eight independent partial sums, so that it vectorises.

@@ -2,7 +2,9 @@
 //! projection of a whole sequence, and the weight gradients after BPTT.
 
 use super::{ensure, RecurrentBuffers};
-use crate::gemm::{add_column_sums, add_to_rows, gemm, gemm_step, outer_product, Op};
+use crate::gemm::{
+    add_column_sums, add_to_rows, add_weighted_column_sums, gemm, gemm_step, outer_product_plus, Op,
+};
 use crate::init::{glorot_uniform, orthogonal};
 use crate::rng::Rng;
 
@@ -22,6 +24,7 @@ pub struct CellParams<const I: usize, const H: usize, const G: usize> {
     pub(crate) bias_hh: Vec<f32>,
     weight_ih_t: Vec<f32>,
     weight_hh_t: Vec<f32>,
+    bias_sum: Vec<f32>,
 }
 
 /// `[rows, cols]` row-major → `[cols, rows]` row-major, into `out`, in square
@@ -61,15 +64,20 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
             bias_hh: vec![0.0; G * H],
             weight_ih_t: Vec::new(),
             weight_hh_t: Vec::new(),
+            bias_sum: Vec::new(),
         };
         cell.lay_out();
         cell
     }
 
-    /// Lays out the transposed weights after a change.
-    fn lay_out(&mut self) {
+    /// Lays out the transposed weights and the summed biases after a change; every
+    /// code path that writes the parameters directly must call it.
+    pub(crate) fn lay_out(&mut self) {
         transpose_into(&self.weight_ih, I, &mut self.weight_ih_t);
         transpose_into(&self.weight_hh, H, &mut self.weight_hh_t);
+        self.bias_sum.clear();
+        let sums = self.bias_ih.iter().zip(&self.bias_hh).map(|(a, b)| a + b);
+        self.bias_sum.extend(sums);
     }
 
     /// Calls `f` on each tensor in canonical order.
@@ -100,14 +108,16 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
     ) {
         let gh = G * H;
         let out = &mut out[..rows * gh];
+        let bias = if with_bias_hh {
+            &self.bias_sum
+        } else {
+            &self.bias_ih
+        };
         if I == 1 {
-            outer_product(&x[..rows], &self.weight_ih_t, out);
+            outer_product_plus(&x[..rows], &self.weight_ih_t, bias, out);
         } else {
             gemm(rows, I, gh, 1.0, x, Op::N, &self.weight_ih, Op::T, 0.0, out);
-        }
-        add_to_rows(out, &self.bias_ih);
-        if with_bias_hh {
-            add_to_rows(out, &self.bias_hh);
+            add_to_rows(out, bias);
         }
     }
 
@@ -154,7 +164,11 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         let (g_wih, rest) = grads.split_at_mut(gh * I);
         let (g_whh, rest) = rest.split_at_mut(gh * H);
         let (g_bih, g_bhh) = rest.split_at_mut(gh);
-        gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
+        if I == 1 {
+            add_weighted_column_sums(&d_in[..rows * gh], &x[..rows], g_wih);
+        } else {
+            gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
+        }
         // h_{t-1} is zero at t = 0, so step 0 adds nothing to weight_hh.
         let later = (steps.saturating_sub(1)) * batch;
         gemm(

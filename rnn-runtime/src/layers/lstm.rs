@@ -175,6 +175,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
     pub fn init(rng: &mut Rng) -> Self {
         let mut cell = CellParams::init(rng);
         cell.bias_ih[H..2 * H].fill(1.0);
+        cell.lay_out();
         LstmLayer { cell }
     }
 
