@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 ORDER = ["rnn", "pytorch", "keras", "burn", "candle"]
-METRICS = ["train_s_per_epoch", "final_loss", "predict_b1_us", "predict_b256_us"]
+METRICS = ["train_s_per_epoch", "final_loss", "predict_b1_us", "predict_b256_us",
+           "predict_b1_us_tf_function", "predict_b256_us_tf_function"]
 NAME = re.compile(r"^(?P<system>[A-Za-z0-9_]+)-t(?P<threads>\d+)-r(?P<round>\d+)\.json$")
 
 
@@ -116,6 +117,14 @@ def markdown(summary):
             cells.append(sig(s["final_loss"], 3))
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
+        for name in names:
+            s = systems[name]
+            if s.get("predict_b1_us_tf_function") is not None:
+                b1, b256 = s["predict_b1_us_tf_function"], s["predict_b256_us_tf_function"]
+                out.append(f"{name} through `tf.function` (traced once): predict b1 {sig(b1, 4)} µs "
+                           f"({fmt_ratio(ratio(b1, base and base['predict_b1_us']))} rnn), "
+                           f"b256 {sig(b256, 4)} µs "
+                           f"({fmt_ratio(ratio(b256, base and base['predict_b256_us']))} rnn).\n")
 
         gridded = [n for n in names if systems[n].get("grid")]
         if gridded:
