@@ -153,6 +153,17 @@ mod step_avx512 {
 
     const LANES: usize = 16;
 
+    /// The operands of one product: `a` (`[m, k]`) and `b` (`[k, n]`), and whether
+    /// the result adds to `c` or replaces it.
+    #[derive(Clone, Copy)]
+    struct Operands<'a> {
+        k: usize,
+        n: usize,
+        a: &'a [f32],
+        b: &'a [f32],
+        accumulate: bool,
+    }
+
     /// # Safety
     /// The CPU must support AVX-512F, and `a`, `b`, `c` must hold `m·k`, `k·n`, `m·n`
     /// values.
@@ -166,10 +177,17 @@ mod step_avx512 {
         accumulate: bool,
         c: &mut [f32],
     ) {
+        let ops = Operands {
+            k,
+            n,
+            a,
+            b,
+            accumulate,
+        };
         if m < 4 {
             for i in 0..m {
                 // SAFETY: row i exists; forwarded from the caller.
-                unsafe { row_block::<1, 8>(i, k, n, a, b, accumulate, c) };
+                unsafe { row_block::<1, 8>(i, ops, c) };
             }
             return;
         }
@@ -181,12 +199,12 @@ mod step_avx512 {
             let mut i = 0;
             while i + 4 <= m {
                 // SAFETY: rows i..i + 4 and columns j..j + width exist.
-                unsafe { tile_of_width::<4>(i, j, width, k, n, a, b, accumulate, c) };
+                unsafe { tile_of_width::<4>(i, j, width, ops, c) };
                 i += 4;
             }
             while i < m {
                 // SAFETY: as above, one row.
-                unsafe { tile_of_width::<1>(i, j, width, k, n, a, b, accumulate, c) };
+                unsafe { tile_of_width::<1>(i, j, width, ops, c) };
                 i += 1;
             }
             j += width;
@@ -198,18 +216,14 @@ mod step_avx512 {
     #[inline(always)]
     unsafe fn row_block<const R: usize, const Q: usize>(
         i0: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        accumulate: bool,
+        ops: Operands<'_>,
         c: &mut [f32],
     ) {
         let mut j = 0;
-        while j < n {
-            let width = (n - j).min(Q * LANES);
+        while j < ops.n {
+            let width = (ops.n - j).min(Q * LANES);
             // SAFETY: forwarded; the tile covers columns j..j + width <= n.
-            unsafe { tile_of_width::<R>(i0, j, width, k, n, a, b, accumulate, c) };
+            unsafe { tile_of_width::<R>(i0, j, width, ops, c) };
             j += width;
         }
     }
@@ -217,29 +231,24 @@ mod step_avx512 {
     /// The tile for rows `i0..i0 + R` and columns `j..j + width`, with just enough
     /// vectors for `width` (at most 8 · 16).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn tile_of_width<const R: usize>(
         i0: usize,
         j: usize,
         width: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        accumulate: bool,
+        ops: Operands<'_>,
         c: &mut [f32],
     ) {
         // SAFETY (all arms): forwarded.
         unsafe {
             match width.div_ceil(LANES) {
-                1 => tile::<R, 1>(i0, j, width, k, n, a, b, accumulate, c),
-                2 => tile::<R, 2>(i0, j, width, k, n, a, b, accumulate, c),
-                3 => tile::<R, 3>(i0, j, width, k, n, a, b, accumulate, c),
-                4 => tile::<R, 4>(i0, j, width, k, n, a, b, accumulate, c),
-                5 => tile::<R, 5>(i0, j, width, k, n, a, b, accumulate, c),
-                6 => tile::<R, 6>(i0, j, width, k, n, a, b, accumulate, c),
-                7 => tile::<R, 7>(i0, j, width, k, n, a, b, accumulate, c),
-                _ => tile::<R, 8>(i0, j, width, k, n, a, b, accumulate, c),
+                1 => tile::<R, 1>(i0, j, width, ops, c),
+                2 => tile::<R, 2>(i0, j, width, ops, c),
+                3 => tile::<R, 3>(i0, j, width, ops, c),
+                4 => tile::<R, 4>(i0, j, width, ops, c),
+                5 => tile::<R, 5>(i0, j, width, ops, c),
+                6 => tile::<R, 6>(i0, j, width, ops, c),
+                7 => tile::<R, 7>(i0, j, width, ops, c),
+                _ => tile::<R, 8>(i0, j, width, ops, c),
             }
         }
     }
@@ -255,18 +264,20 @@ mod step_avx512 {
     /// # Safety
     /// As [`gemm`], with the tile inside the matrices.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn tile<const R: usize, const Q: usize>(
         i0: usize,
         j: usize,
         width: usize,
-        k: usize,
-        n: usize,
-        a: &[f32],
-        b: &[f32],
-        accumulate: bool,
+        ops: Operands<'_>,
         c: &mut [f32],
     ) {
+        let Operands {
+            k,
+            n,
+            a,
+            b,
+            accumulate,
+        } = ops;
         let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
         let masks: [__mmask16; Q] = std::array::from_fn(|q| mask(width, q));
         // SAFETY (whole block): every load and store is masked to columns
@@ -300,50 +311,32 @@ mod step_avx512 {
     }
 }
 
-#[inline(always)]
-fn add_column_sums_body(rows: &[f32], acc: &mut [f32]) {
-    let n = acc.len();
-    for row in rows.chunks_exact(n.max(1)) {
-        acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-    }
-}
-
 multiversion! {
     /// Adds the column sums of `rows` (`[r, n]` row-major) to `acc` (`[n]`).
-    pub(crate) fn add_column_sums(rows: &[f32], acc: &mut [f32]) => add_column_sums_body
-}
-
-#[inline(always)]
-fn add_weighted_column_sums_body(rows: &[f32], weights: &[f32], acc: &mut [f32]) {
-    let n = acc.len();
-    for (row, &w) in rows.chunks_exact(n.max(1)).zip(weights) {
-        acc.iter_mut().zip(row).for_each(|(a, v)| *a += w * v);
+    pub(crate) fn add_column_sums(rows: &[f32], acc: &mut [f32]) {
+        let n = acc.len();
+        for row in rows.chunks_exact(n.max(1)) {
+            acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+        }
     }
 }
 
 multiversion! {
     /// `acc[j] += Σ_r weights[r] · rows[r, j]`: a product whose output has one column,
     /// where a GEMM call would spend its time packing.
-    pub(crate) fn add_weighted_column_sums(rows: &[f32], weights: &[f32], acc: &mut [f32]) => add_weighted_column_sums_body
-}
-
-#[inline(always)]
-fn add_to_rows_body(rows: &mut [f32], v: &[f32]) {
-    for row in rows.chunks_exact_mut(v.len().max(1)) {
-        row.iter_mut().zip(v).for_each(|(r, v)| *r += v);
+    pub(crate) fn add_weighted_column_sums(rows: &[f32], weights: &[f32], acc: &mut [f32]) {
+        let n = acc.len();
+        for (row, &w) in rows.chunks_exact(n.max(1)).zip(weights) {
+            acc.iter_mut().zip(row).for_each(|(a, v)| *a += w * v);
+        }
     }
 }
 
 multiversion! {
     /// Adds `v` (`[n]`) to every row of `rows` (`[r, n]` row-major).
-    pub(crate) fn add_to_rows(rows: &mut [f32], v: &[f32]) => add_to_rows_body
-}
-
-#[inline(always)]
-fn outer_product_plus_body(col: &[f32], row: &[f32], plus: &[f32], out: &mut [f32]) {
-    for (&c, out_row) in col.iter().zip(out.chunks_exact_mut(row.len().max(1))) {
-        for ((o, r), p) in out_row.iter_mut().zip(row).zip(plus) {
-            *o = c * r + p;
+    pub(crate) fn add_to_rows(rows: &mut [f32], v: &[f32]) {
+        for row in rows.chunks_exact_mut(v.len().max(1)) {
+            row.iter_mut().zip(v).for_each(|(r, v)| *r += v);
         }
     }
 }
@@ -351,7 +344,13 @@ fn outer_product_plus_body(col: &[f32], row: &[f32], plus: &[f32], out: &mut [f3
 multiversion! {
     /// `out[i, j] = col[i] · row[j] + plus[j]`: a product with one inner dimension and
     /// its bias, where a GEMM call would spend its time packing.
-    pub(crate) fn outer_product_plus(col: &[f32], row: &[f32], plus: &[f32], out: &mut [f32]) => outer_product_plus_body
+    pub(crate) fn outer_product_plus(col: &[f32], row: &[f32], plus: &[f32], out: &mut [f32]) {
+        for (&c, out_row) in col.iter().zip(out.chunks_exact_mut(row.len().max(1))) {
+            for ((o, r), p) in out_row.iter_mut().zip(row).zip(plus) {
+                *o = c * r + p;
+            }
+        }
+    }
 }
 
 /// Dot product with eight independent partial sums, so that it vectorises.

@@ -3,39 +3,55 @@
 //! The default x86-64 target only guarantees SSE2, so loops compiled for it run four
 //! lanes at a time. [`multiversion!`] compiles a kernel body three times — for the
 //! baseline, for AVX2 + FMA and for AVX-512 — and picks one per call from the CPU's
-//! features (a cached atomic load). Bodies use plain `*` and `+` (Rust never contracts them into FMA),
-//! so both versions compute bit-identical results and a model trains the same on any
-//! x86-64 machine.
+//! features (a cached atomic load). Bodies use plain `*` and `+` (Rust never contracts
+//! them into FMA), so every version computes bit-identical results and a model trains
+//! the same on any x86-64 machine.
 
-/// Defines `$vis fn $name(args) -> ret` that runs `$body(args)` compiled for AVX-512
-/// or for AVX2 and FMA when the CPU has them, and for the baseline target otherwise. `$body` must be
-/// `#[inline(always)]`, so that it is compiled inside each version.
+/// Defines `$vis fn $name(args) -> ret` whose body runs compiled for AVX-512, or for
+/// AVX2 and FMA, when the CPU has them, and for the baseline target otherwise.
+///
+/// The body is either a block, or `=> path` naming an `#[inline(always)]` function
+/// with the same arguments (for bodies that are also used on their own).
 macro_rules! multiversion {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+            $crate::simd::multiversion!(@dispatch body, ($($arg: $ty),*) $(-> $ret)?)
+        }
+    };
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    $body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    $body($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has every feature `avx512` was compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU has every feature `avx2` was compiled for.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $body($($arg),*)
+            $crate::simd::multiversion!(@dispatch $body, ($($arg: $ty),*) $(-> $ret)?)
         }
     };
+    (@dispatch $body:path, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx512($($arg: $ty),*) $(-> $ret)? {
+                $body($($arg),*)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx2($($arg: $ty),*) $(-> $ret)? {
+                $body($($arg),*)
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has every feature `avx512` was compiled for.
+                return unsafe { avx512($($arg),*) };
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has every feature `avx2` was compiled for.
+                return unsafe { avx2($($arg),*) };
+            }
+        }
+        $body($($arg),*)
+    }};
 }
 
 pub(crate) use multiversion;

@@ -52,47 +52,37 @@ multiversion! {
         h: &mut [f32],
         hidden_n: &mut [f32],
         units: usize,
-    ) => forward_step_body
-}
-
-#[inline(always)]
-fn forward_step_body(
-    gates: &mut [f32],
-    hidden: &[f32],
-    h_prev: &[f32],
-    h: &mut [f32],
-    hidden_n: &mut [f32],
-    units: usize,
-) {
-    let n = units;
-    let rows = gates
-        .chunks_exact_mut(3 * n)
-        .zip(hidden.chunks_exact(3 * n));
-    for (b, (xi, hd)) in rows.enumerate() {
-        let (rz, gn) = xi.split_at_mut(2 * n);
-        rz.iter_mut().zip(&hd[..2 * n]).for_each(|(v, h)| *v += h);
-        sigmoid_in_place(rz);
-        let (r, z) = rz.split_at(n);
-        let hn = &hd[2 * n..3 * n];
-        let gn = &mut gn[..n];
-        for j in 0..n {
-            gn[j] += r[j] * hn[j];
-        }
-        tanh_in_place(gn);
-        let span = b * n..(b + 1) * n;
-        hidden_n[span.clone()].copy_from_slice(hn);
-        let out = &mut h[span.clone()];
-        if h_prev.is_empty() {
+    ) {
+        let n = units;
+        let rows = gates
+            .chunks_exact_mut(3 * n)
+            .zip(hidden.chunks_exact(3 * n));
+        for (b, (xi, hd)) in rows.enumerate() {
+            let (rz, gn) = xi.split_at_mut(2 * n);
+            rz.iter_mut().zip(&hd[..2 * n]).for_each(|(v, h)| *v += h);
+            sigmoid_in_place(rz);
+            let (r, z) = rz.split_at(n);
+            let hn = &hd[2 * n..3 * n];
+            let gn = &mut gn[..n];
             for j in 0..n {
-                out[j] = (1.0 - z[j]) * gn[j];
+                gn[j] += r[j] * hn[j];
             }
-        } else {
-            let hp = &h_prev[span];
-            for j in 0..n {
-                out[j] = (1.0 - z[j]) * gn[j] + z[j] * hp[j];
+            tanh_in_place(gn);
+            let span = b * n..(b + 1) * n;
+            hidden_n[span.clone()].copy_from_slice(hn);
+            let out = &mut h[span.clone()];
+            if h_prev.is_empty() {
+                for j in 0..n {
+                    out[j] = (1.0 - z[j]) * gn[j];
+                }
+            } else {
+                let hp = &h_prev[span];
+                for j in 0..n {
+                    out[j] = (1.0 - z[j]) * gn[j] + z[j] * hp[j];
+                }
             }
-        }
     }
+}
 }
 
 multiversion! {
@@ -110,58 +100,45 @@ multiversion! {
         d_hid: &mut [f32],
         carry: &mut [f32],
         units: usize,
-    ) => backward_step_body
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn backward_step_body(
-    gates: &[f32],
-    hidden_n: &[f32],
-    h_prev: &[f32],
-    dh: &[f32],
-    d_in: &mut [f32],
-    d_hid: &mut [f32],
-    carry: &mut [f32],
-    units: usize,
-) {
-    let n = units;
-    let rows = gates.chunks_exact(3 * n).zip(
-        d_in.chunks_exact_mut(3 * n)
-            .zip(d_hid.chunks_exact_mut(3 * n)),
-    );
-    for (b, (row, (dx, dhd))) in rows.enumerate() {
-        let (r, rest) = row.split_at(n);
-        let (z, g) = (&rest[..n], &rest[n..2 * n]);
-        let span = b * n..(b + 1) * n;
-        let (hn, dh, carry) = (
-            &hidden_n[span.clone()],
-            &dh[span.clone()],
-            &mut carry[span.clone()],
+    ) {
+        let n = units;
+        let rows = gates.chunks_exact(3 * n).zip(
+            d_in.chunks_exact_mut(3 * n)
+                .zip(d_hid.chunks_exact_mut(3 * n)),
         );
-        let (dxr, rest) = dx.split_at_mut(n);
-        let (dxz, dxn) = rest.split_at_mut(n);
-        let (dhr, rest) = dhd.split_at_mut(n);
-        let (dhz, dhn) = rest.split_at_mut(n);
-        let hp = if h_prev.is_empty() {
-            None
-        } else {
-            Some(&h_prev[span])
-        };
-        for j in 0..n {
-            let h_prev = hp.map_or(0.0, |hp| hp[j]);
-            let da_n = dh[j] * (1.0 - z[j]) * (1.0 - g[j] * g[j]);
-            let da_r = da_n * hn[j] * r[j] * (1.0 - r[j]);
-            let da_z = dh[j] * (h_prev - g[j]) * z[j] * (1.0 - z[j]);
-            dxr[j] = da_r;
-            dxz[j] = da_z;
-            dxn[j] = da_n;
-            dhr[j] = da_r;
-            dhz[j] = da_z;
-            dhn[j] = da_n * r[j];
-            carry[j] = dh[j] * z[j];
-        }
+        for (b, (row, (dx, dhd))) in rows.enumerate() {
+            let (r, rest) = row.split_at(n);
+            let (z, g) = (&rest[..n], &rest[n..2 * n]);
+            let span = b * n..(b + 1) * n;
+            let (hn, dh, carry) = (
+                &hidden_n[span.clone()],
+                &dh[span.clone()],
+                &mut carry[span.clone()],
+            );
+            let (dxr, rest) = dx.split_at_mut(n);
+            let (dxz, dxn) = rest.split_at_mut(n);
+            let (dhr, rest) = dhd.split_at_mut(n);
+            let (dhz, dhn) = rest.split_at_mut(n);
+            let hp = if h_prev.is_empty() {
+                None
+            } else {
+                Some(&h_prev[span])
+            };
+            for j in 0..n {
+                let h_prev = hp.map_or(0.0, |hp| hp[j]);
+                let da_n = dh[j] * (1.0 - z[j]) * (1.0 - g[j] * g[j]);
+                let da_r = da_n * hn[j] * r[j] * (1.0 - r[j]);
+                let da_z = dh[j] * (h_prev - g[j]) * z[j] * (1.0 - z[j]);
+                dxr[j] = da_r;
+                dxz[j] = da_z;
+                dxn[j] = da_n;
+                dhr[j] = da_r;
+                dhz[j] = da_z;
+                dhn[j] = da_n * r[j];
+                carry[j] = dh[j] * z[j];
+            }
     }
+}
 }
 
 impl<const I: usize, const H: usize> GruLayer<I, H> {

@@ -51,54 +51,44 @@ multiversion! {
         tanh_c: &mut [f32],
         h: &mut [f32],
         units: usize,
-    ) => forward_step_body
+    ) {
+        // The transcendental work runs as two long passes over whole blocks, which
+        // vectorise without per-row remainders: σ over every gate, with tanh(g) taken as
+        // 2σ(2g) − 1, then tanh over every cell state.
+        let n = units;
+        let g_columns = |gates: &mut [f32], f: &dyn Fn(f32) -> f32| {
+            for row in gates.chunks_exact_mut(4 * n) {
+                row[2 * n..3 * n].iter_mut().for_each(|v| *v = f(*v));
+            }
+        };
+        g_columns(gates, &|v| 2.0 * v);
+        sigmoid_in_place(gates);
+        g_columns(gates, &|v| 2.0 * v - 1.0);
+        for (b, row) in gates.chunks_exact(4 * n).enumerate() {
+            let (i, rest) = row.split_at(n);
+            let (f, g) = (&rest[..n], &rest[n..2 * n]);
+            let cn = &mut c[b * n..(b + 1) * n];
+            if c_prev.is_empty() {
+                for j in 0..n {
+                    cn[j] = i[j] * g[j];
+                }
+            } else {
+                let cp = &c_prev[b * n..(b + 1) * n];
+                for j in 0..n {
+                    cn[j] = f[j] * cp[j] + i[j] * g[j];
+                }
+            }
+        }
+        tanh_c.copy_from_slice(c);
+        tanh_in_place(tanh_c);
+        for (b, row) in gates.chunks_exact(4 * n).enumerate() {
+            let o = &row[3 * n..4 * n];
+            let (tc, hn) = (&tanh_c[b * n..(b + 1) * n], &mut h[b * n..(b + 1) * n]);
+            for j in 0..n {
+                hn[j] = o[j] * tc[j];
+            }
+    }
 }
-
-#[inline(always)]
-fn forward_step_body(
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
-    units: usize,
-) {
-    // The transcendental work runs as two long passes over whole blocks, which
-    // vectorise without per-row remainders: σ over every gate, with tanh(g) taken as
-    // 2σ(2g) − 1, then tanh over every cell state.
-    let n = units;
-    let g_columns = |gates: &mut [f32], f: &dyn Fn(f32) -> f32| {
-        for row in gates.chunks_exact_mut(4 * n) {
-            row[2 * n..3 * n].iter_mut().for_each(|v| *v = f(*v));
-        }
-    };
-    g_columns(gates, &|v| 2.0 * v);
-    sigmoid_in_place(gates);
-    g_columns(gates, &|v| 2.0 * v - 1.0);
-    for (b, row) in gates.chunks_exact(4 * n).enumerate() {
-        let (i, rest) = row.split_at(n);
-        let (f, g) = (&rest[..n], &rest[n..2 * n]);
-        let cn = &mut c[b * n..(b + 1) * n];
-        if c_prev.is_empty() {
-            for j in 0..n {
-                cn[j] = i[j] * g[j];
-            }
-        } else {
-            let cp = &c_prev[b * n..(b + 1) * n];
-            for j in 0..n {
-                cn[j] = f[j] * cp[j] + i[j] * g[j];
-            }
-        }
-    }
-    tanh_c.copy_from_slice(c);
-    tanh_in_place(tanh_c);
-    for (b, row) in gates.chunks_exact(4 * n).enumerate() {
-        let o = &row[3 * n..4 * n];
-        let (tc, hn) = (&tanh_c[b * n..(b + 1) * n], &mut h[b * n..(b + 1) * n]);
-        for j in 0..n {
-            hn[j] = o[j] * tc[j];
-        }
-    }
 }
 
 multiversion! {
@@ -115,56 +105,45 @@ multiversion! {
         dc: &mut [f32],
         d_gates: &mut [f32],
         units: usize,
-    ) => backward_step_body
-}
-
-#[inline(always)]
-fn backward_step_body(
-    gates: &[f32],
-    tanh_c: &[f32],
-    c_prev: &[f32],
-    dh: &[f32],
-    dc: &mut [f32],
-    d_gates: &mut [f32],
-    units: usize,
-) {
-    let n = units;
-    let rows = gates
-        .chunks_exact(4 * n)
-        .zip(d_gates.chunks_exact_mut(4 * n));
-    for (b, (row, drow)) in rows.enumerate() {
-        let (i, rest) = row.split_at(n);
-        let (f, rest) = rest.split_at(n);
-        let (g, o) = rest.split_at(n);
-        let (di, rest) = drow.split_at_mut(n);
-        let (df, rest) = rest.split_at_mut(n);
-        let (dg, d_o) = rest.split_at_mut(n);
-        let span = b * n..(b + 1) * n;
-        let (tc, dh, dc) = (
-            &tanh_c[span.clone()],
-            &dh[span.clone()],
-            &mut dc[span.clone()],
-        );
-        let (o, d_o) = (&o[..n], &mut d_o[..n]);
-        for j in 0..n {
-            let dct = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
-            d_o[j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
-            di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
-            dg[j] = dct * i[j] * (1.0 - g[j] * g[j]);
-            dc[j] = dct;
-        }
-        if c_prev.is_empty() {
-            df.fill(0.0);
-        } else {
-            let cp = &c_prev[span];
+    ) {
+        let n = units;
+        let rows = gates
+            .chunks_exact(4 * n)
+            .zip(d_gates.chunks_exact_mut(4 * n));
+        for (b, (row, drow)) in rows.enumerate() {
+            let (i, rest) = row.split_at(n);
+            let (f, rest) = rest.split_at(n);
+            let (g, o) = rest.split_at(n);
+            let (di, rest) = drow.split_at_mut(n);
+            let (df, rest) = rest.split_at_mut(n);
+            let (dg, d_o) = rest.split_at_mut(n);
+            let span = b * n..(b + 1) * n;
+            let (tc, dh, dc) = (
+                &tanh_c[span.clone()],
+                &dh[span.clone()],
+                &mut dc[span.clone()],
+            );
+            let (o, d_o) = (&o[..n], &mut d_o[..n]);
             for j in 0..n {
-                df[j] = dc[j] * cp[j] * f[j] * (1.0 - f[j]);
+                let dct = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
+                d_o[j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
+                di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
+                dg[j] = dct * i[j] * (1.0 - g[j] * g[j]);
+                dc[j] = dct;
             }
-        }
-        for j in 0..n {
-            dc[j] *= f[j];
-        }
+            if c_prev.is_empty() {
+                df.fill(0.0);
+            } else {
+                let cp = &c_prev[span];
+                for j in 0..n {
+                    df[j] = dc[j] * cp[j] * f[j] * (1.0 - f[j]);
+                }
+            }
+            for j in 0..n {
+                dc[j] *= f[j];
+            }
     }
+}
 }
 
 impl<const I: usize, const H: usize> LstmLayer<I, H> {
