@@ -149,7 +149,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    eprintln!("training the seed workload (N = 4096, 6 epochs)");
+    // The runtime trains and predicts on the rayon pool: size it as asked.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| format!("cannot size the thread pool: {e}"))?;
+    eprintln!("training the seed workload (N = 4096, 6 epochs, {threads} threads)");
     let (train_s, final_loss) = train::<Seed>(4096, 32, 6)?;
 
     let net = Seed::new(42);
