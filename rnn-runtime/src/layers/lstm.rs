@@ -56,14 +56,13 @@ multiversion! {
         // vectorise without per-row remainders: σ over every gate, with tanh(g) taken as
         // 2σ(2g) − 1, then tanh over every cell state.
         let n = units;
-        let g_columns = |gates: &mut [f32], f: &dyn Fn(f32) -> f32| {
-            for row in gates.chunks_exact_mut(4 * n) {
-                row[2 * n..3 * n].iter_mut().for_each(|v| *v = f(*v));
-            }
-        };
-        g_columns(gates, &|v| 2.0 * v);
+        for row in gates.chunks_exact_mut(4 * n) {
+            row[2 * n..3 * n].iter_mut().for_each(|v| *v *= 2.0);
+        }
         sigmoid_in_place(gates);
-        g_columns(gates, &|v| 2.0 * v - 1.0);
+        for row in gates.chunks_exact_mut(4 * n) {
+            row[2 * n..3 * n].iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+        }
         for (b, row) in gates.chunks_exact(4 * n).enumerate() {
             let (i, rest) = row.split_at(n);
             let (f, g) = (&rest[..n], &rest[n..2 * n]);
