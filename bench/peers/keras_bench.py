@@ -21,23 +21,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import argparse
-import json
 import statistics
-import sys
 import time
 
 import numpy as np
 
-HEADLINE = dict(samples=4096, timesteps=20, units=50, batch=32, epochs=6)
-GRID = [(20, 50, 32), (100, 50, 32), (20, 256, 32), (100, 256, 32), (20, 50, 1), (20, 50, 256)]
-GRID_SAMPLES, GRID_EPOCHS = 1024, 4
-SEED = 42
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
+from common import HEADLINE, SEED, emit, log, parse_args, time_us, train_headline
 
 def sine_windows(samples, steps):
     """x[i] = s[i..i+T] as [N, T, 1], y[i] = s[i+T] as [N, 1]; s[t] = sin(0.1 t) (in f64, stored f32)."""
@@ -48,10 +37,7 @@ def sine_windows(samples, steps):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op and inter-op threads")
-    p.add_argument("--grid", action="store_true", help="also run the grid")
-    args = p.parse_args()
+    args = parse_args(__doc__.splitlines()[0], "TensorFlow intra-op and inter-op threads")
 
     import tensorflow as tf
 
@@ -90,19 +76,9 @@ def main():
                             callbacks=[timer])
         return statistics.median(timer.seconds[1:]), float(history.history["loss"][-1]), model
 
-    def time_us(warmup, calls, f):
-        for _ in range(warmup):
-            f()
-        samples = []
-        for _ in range(calls):
-            start = time.perf_counter_ns()
-            f()
-            samples.append((time.perf_counter_ns() - start) / 1e3)
-        return statistics.median(samples)
 
+    train_s, final_loss, model = train_headline(train)
     h = HEADLINE
-    log(f"training the seed workload (N = {h['samples']}, {h['epochs']} epochs)")
-    train_s, final_loss, model = train(h["samples"], h["timesteps"], h["units"], h["batch"], h["epochs"])
 
     x, _ = sine_windows(256, h["timesteps"])
     one = tf.constant(x[:1])
@@ -129,15 +105,7 @@ def main():
         "predict_b1_us_tf_function": b1_traced,
         "predict_b256_us_tf_function": b256_traced,
     }
-    if args.grid:
-        points = []
-        for t, units, batch in GRID:
-            log(f"grid: T = {t}, H = {units}, batch = {batch}")
-            seconds, _, _ = train(GRID_SAMPLES, t, units, batch, GRID_EPOCHS)
-            points.append({"timesteps": t, "units": units, "batch": batch,
-                           "samples": GRID_SAMPLES, "train_s_per_epoch": seconds})
-        out["grid"] = points
-    print(json.dumps(out), flush=True)
+    emit(out, args.grid, train)
 
 
 if __name__ == "__main__":

@@ -19,24 +19,13 @@ in a tensor (`loss.detach() * n`) and read once per epoch, so there is no extra
 Logs go to stderr; stdout gets the JSON line only.
 """
 
-import argparse
-import json
 import statistics
-import sys
 import time
 
 import torch
 from torch import nn
 
-HEADLINE = dict(samples=4096, timesteps=20, units=50, batch=32, epochs=6)
-GRID = [(20, 50, 32), (100, 50, 32), (20, 256, 32), (100, 256, 32), (20, 50, 1), (20, 50, 256)]
-GRID_SAMPLES, GRID_EPOCHS = 1024, 4
-SEED = 42
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
+from common import HEADLINE, SEED, emit, log, parse_args, time_us, train_headline
 
 def sine_windows(samples, steps):
     """x[i] = s[i..i+T] as [N, T, 1], y[i] = s[i+T] as [N, 1]; s[t] = sin(0.1 t) (in f64, stored f32)."""
@@ -84,22 +73,9 @@ def train(samples, timesteps, units, batch, epochs):
     return statistics.median(seconds[1:]), last_loss, model
 
 
-def time_us(warmup, calls, f):
-    for _ in range(warmup):
-        f()
-    samples = []
-    for _ in range(calls):
-        start = time.perf_counter_ns()
-        f()
-        samples.append((time.perf_counter_ns() - start) / 1e3)
-    return statistics.median(samples)
-
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op (and inter-op) threads")
-    p.add_argument("--grid", action="store_true", help="also run the grid")
-    args = p.parse_args()
+    args = parse_args(__doc__.splitlines()[0], "torch intra-op (and inter-op) threads")
 
     torch.set_num_threads(args.threads)
     try:
@@ -109,9 +85,8 @@ def main():
     log(f"torch {torch.__version__}, intra-op threads {torch.get_num_threads()}, "
         f"inter-op threads {torch.get_num_interop_threads()}")
 
+    train_s, final_loss, model = train_headline(train)
     h = HEADLINE
-    log(f"training the seed workload (N = {h['samples']}, {h['epochs']} epochs)")
-    train_s, final_loss, model = train(h["samples"], h["timesteps"], h["units"], h["batch"], h["epochs"])
 
     model.eval()
     x, _ = sine_windows(256, h["timesteps"])
@@ -129,15 +104,7 @@ def main():
         "predict_b1_us": b1,
         "predict_b256_us": b256,
     }
-    if args.grid:
-        points = []
-        for t, units, batch in GRID:
-            log(f"grid: T = {t}, H = {units}, batch = {batch}")
-            seconds, _, _ = train(GRID_SAMPLES, t, units, batch, GRID_EPOCHS)
-            points.append({"timesteps": t, "units": units, "batch": batch,
-                           "samples": GRID_SAMPLES, "train_s_per_epoch": seconds})
-        out["grid"] = points
-    print(json.dumps(out), flush=True)
+    emit(out, args.grid, train)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""What the Python peer benchmarks share: the workload's sizes, timing, the command
+line and the JSON line of bench/peers/SCHEMA.md."""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+HEADLINE = dict(samples=4096, timesteps=20, units=50, batch=32, epochs=6)
+GRID = [(20, 50, 32), (100, 50, 32), (20, 256, 32), (100, 256, 32), (20, 50, 1), (20, 50, 256)]
+GRID_SAMPLES, GRID_EPOCHS = 1024, 4
+SEED = 42
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def parse_args(description, threads_help):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--threads", type=int, default=1, help=threads_help)
+    p.add_argument("--grid", action="store_true", help="also run the grid")
+    return p.parse_args()
+
+
+def time_us(warmup, calls, f):
+    """Median microseconds of `calls` runs of `f` after `warmup` runs."""
+    for _ in range(warmup):
+        f()
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter_ns()
+        f()
+        samples.append((time.perf_counter_ns() - start) / 1e3)
+    return statistics.median(samples)
+
+
+def train_headline(train):
+    """`train(samples, timesteps, units, batch, epochs)` on the headline sizes."""
+    h = HEADLINE
+    log(f"training the seed workload (N = {h['samples']}, {h['epochs']} epochs)")
+    return train(h["samples"], h["timesteps"], h["units"], h["batch"], h["epochs"])
+
+
+def emit(out, grid, train):
+    """Adds the grid to `out` when asked (`train` returns seconds first), prints the line."""
+    if grid:
+        points = []
+        for t, units, batch in GRID:
+            log(f"grid: T = {t}, H = {units}, batch = {batch}")
+            seconds = train(GRID_SAMPLES, t, units, batch, GRID_EPOCHS)[0]
+            points.append({"timesteps": t, "units": units, "batch": batch,
+                           "samples": GRID_SAMPLES, "train_s_per_epoch": seconds})
+        out["grid"] = points
+    print(json.dumps(out), flush=True)
