@@ -200,6 +200,16 @@ fn training_is_bit_identical_with_one_thread_or_many() {
     }
 }
 
+/// Whether the per-step products run in the AVX-512 kernel, which sums every output
+/// element in the same order whatever the number of rows. The fallbacks (a GEMM
+/// library for many rows, a row kernel for a few) may round differently by batch size.
+fn step_kernel_is_row_independent() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::env::var_os("RNN_PORTABLE").is_none() && std::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 #[test]
 fn a_sample_gets_the_same_output_alone_or_in_any_batch() {
     let (x, _) = sine_windows(150, 10);
@@ -207,7 +217,11 @@ fn a_sample_gets_the_same_output_alone_or_in_any_batch() {
     let all = net.forward(&x).unwrap();
     for i in [0, 63, 64, 149] {
         let alone = net.forward(x.slice(s![i..i + 1, .., ..])).unwrap();
-        assert_eq!(alone.row(0), all.row(i), "sample {i}");
+        if step_kernel_is_row_independent() {
+            assert_eq!(alone.row(0), all.row(i), "sample {i}");
+        } else {
+            assert!((alone[[0, 0]] - all[[i, 0]]).abs() < 1e-6, "sample {i}");
+        }
         let mut one = [[0.0f32; 1]; 10];
         for (t, v) in one.iter_mut().enumerate() {
             v[0] = x[[i, t, 0]];

@@ -167,6 +167,21 @@ mod tests {
     }
 
     #[test]
+    fn dispatched_slices_equal_the_scalar_functions_bit_for_bit() {
+        // Whatever instruction set the slice versions run with, each element is the
+        // same IEEE computation as the scalar function's.
+        let xs: Vec<f32> = grid().step_by(7).chain([-1e4, 1e4, 0.0, -0.0]).collect();
+        let mut s = xs.clone();
+        sigmoid_slice(&mut s);
+        let mut t = xs.clone();
+        tanh_slice(&mut t);
+        for ((x, s), t) in xs.iter().zip(&s).zip(&t) {
+            assert_eq!(s.to_bits(), sigmoid(*x).to_bits(), "sigmoid({x})");
+            assert_eq!(t.to_bits(), tanh(*x).to_bits(), "tanh({x})");
+        }
+    }
+
+    #[test]
     fn backprop_uses_the_output_derivative() {
         let y = [0.5f32, -0.5, 0.0];
         let mut g = [1.0f32; 3];

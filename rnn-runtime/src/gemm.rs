@@ -99,7 +99,7 @@ pub(crate) fn gemm_step(
         "gemm_step shapes"
     );
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
+    if crate::simd::accelerated() && std::is_x86_feature_detected!("avx512f") {
         // SAFETY: the feature was just detected and the slices are long enough.
         return unsafe { step_avx512::gemm(m, k, n, a, b, accumulate, c) };
     }
@@ -456,7 +456,10 @@ pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+    if crate::simd::accelerated()
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
         // SAFETY: the features were just detected.
         return unsafe { matvec_add_avx2(w, x, out) };
     }

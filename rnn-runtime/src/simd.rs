@@ -7,6 +7,15 @@
 //! them into FMA), so every version computes bit-identical results and a model trains
 //! the same on any x86-64 machine.
 
+/// Whether kernels may use instruction-set extensions found at run time: true unless
+/// the environment variable `RNN_PORTABLE` is set, which forces the baseline x86-64
+/// (SSE2) code and portable fallbacks everywhere — how the test suite checks the code
+/// paths that CPUs without AVX2 or AVX-512 take.
+pub(crate) fn accelerated() -> bool {
+    static ACCELERATED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ACCELERATED.get_or_init(|| std::env::var_os("RNN_PORTABLE").is_none())
+}
+
 /// Defines `$vis fn $name(args) -> ret` whose body runs compiled for AVX-512, or for
 /// AVX2 and FMA, when the CPU has them, and for the baseline target otherwise.
 ///
@@ -41,13 +50,15 @@ macro_rules! multiversion {
             fn avx2($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
-            if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has every feature `avx512` was compiled for.
-                return unsafe { avx512($($arg),*) };
-            }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has every feature `avx2` was compiled for.
-                return unsafe { avx2($($arg),*) };
+            if $crate::simd::accelerated() {
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has every feature `avx512` was compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU has every feature `avx2` was compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
             }
         }
         $body($($arg),*)
