@@ -235,15 +235,20 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         out: &mut [f32],
     ) {
         let gh = G * H;
-        out.copy_from_slice(&self.bias_ih);
-        gemm_step(1, I, gh, x, &self.weight_ih_t, true, out);
         let hidden = match split_hidden {
             Some(hid) => {
+                out.copy_from_slice(&self.bias_ih);
+                gemm_step(1, I, gh, x, &self.weight_ih_t, true, out);
                 hid.copy_from_slice(&self.bias_hh);
                 hid
             }
+            None if I == 1 => {
+                outer_product_plus(x, &self.weight_ih_t, &self.bias_sum, out);
+                out
+            }
             None => {
-                out.iter_mut().zip(&self.bias_hh).for_each(|(v, b)| *v += b);
+                out.copy_from_slice(&self.bias_sum);
+                gemm_step(1, I, gh, x, &self.weight_ih_t, true, out);
                 out
             }
         };
