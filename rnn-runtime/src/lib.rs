@@ -33,6 +33,7 @@
 
 pub mod activation;
 mod adam;
+pub mod dropout;
 mod error;
 mod gemm;
 mod grads;

@@ -1,0 +1,80 @@
+//! Dropout masks: inverted dropout with masks drawn from a counter-based key, so that
+//! a sample's mask depends only on (seed, layer, site, sample index) — never on how a
+//! batch is split into shards or on the number of threads.
+//!
+//! The stream is part of the library's contract (the parity fixtures replicate it in
+//! Python, `tests/fixtures/gen/common.py`): key
+//! `k = mix(mix(mix(mix(seed) ^ layer) ^ site) ^ sample)` with `mix(x)` the first
+//! output of SplitMix64 seeded with `x`; element `j` of the mask takes the `j`-th
+//! output `bits` of SplitMix64 seeded with `k`, `u = (bits >> 40) / 2^24`, and is `0`
+//! when `u < rate`, else `1 / (1 - rate)`.
+
+use crate::rng::Rng;
+
+/// Where in a layer a mask applies; part of the mask's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskSite {
+    /// A `dropout(rate)` layer, or a recurrent layer's input (`dropout = rate`).
+    Input = 0,
+    /// A recurrent layer's previous hidden state (`recurrent_dropout = rate`).
+    Recurrent = 1,
+    /// The input of a bidirectional layer's reverse direction.
+    ReverseInput = 2,
+    /// The previous hidden state of a bidirectional layer's reverse direction.
+    ReverseRecurrent = 3,
+}
+
+/// One SplitMix64 output for state `x`.
+fn mix(x: u64) -> u64 {
+    Rng::new(x).next_u64()
+}
+
+/// Writes one sample's mask into `out`: each element `0` (dropped, with probability
+/// `rate`) or `1 / (1 - rate)` (kept, scaled so the expected value is unchanged).
+pub fn dropout_mask(
+    seed: u64,
+    layer: u32,
+    site: MaskSite,
+    sample: u64,
+    rate: f32,
+    out: &mut [f32],
+) {
+    let key = mix(mix(mix(mix(seed) ^ u64::from(layer)) ^ site as u64) ^ sample);
+    let mut rng = Rng::new(key);
+    let keep = 1.0 / (1.0 - rate);
+    for v in out {
+        let u = (rng.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
+        *v = if u < rate { 0.0 } else { keep };
+    }
+}
+
+/// The per-step dropout seed of step `step` of a training run seeded with `seed`.
+pub fn step_seed(seed: u64, step: u64) -> u64 {
+    mix(mix(seed) ^ step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_matches_the_python_replica() {
+        // tests/fixtures/gen/common.py: dropout_mask(1, 2, 0, 0, 8, 0.5)
+        let mut m = [0.0; 8];
+        dropout_mask(1, 2, MaskSite::Input, 0, 0.5, &mut m);
+        assert_eq!(m, [2.0, 0.0, 2.0, 2.0, 0.0, 2.0, 0.0, 2.0]);
+    }
+
+    #[test]
+    fn rate_zero_keeps_everything_and_masks_differ_by_sample() {
+        let mut m = [0.0; 64];
+        dropout_mask(5, 0, MaskSite::Input, 3, 0.0, &mut m);
+        assert!(m.iter().all(|&v| v == 1.0));
+        let (mut a, mut b) = ([0.0; 64], [0.0; 64]);
+        dropout_mask(5, 0, MaskSite::Input, 0, 0.5, &mut a);
+        dropout_mask(5, 0, MaskSite::Input, 1, 0.5, &mut b);
+        assert_ne!(a, b);
+        let kept = a.iter().filter(|&&v| v > 0.0).count();
+        assert!((16..=48).contains(&kept), "{kept} of 64 kept at rate 0.5");
+    }
+}
