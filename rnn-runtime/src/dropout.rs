@@ -29,6 +29,62 @@ fn mix(x: u64) -> u64 {
     Rng::new(x).next_u64()
 }
 
+/// Which masks a training pass draws: the step's dropout seed and where the rows of
+/// this call sit in the whole batch.
+///
+/// A shard of a batch passes the batch index of its first row, so that every sample
+/// gets the mask it would get in an unsharded run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaskKey {
+    /// The step's dropout seed, e.g. from [`step_seed`].
+    pub seed: u64,
+    /// Index within the whole batch of the first sample passed.
+    pub first_sample: usize,
+}
+
+/// One sample's mask as an endless stream of elements: the `j`-th item is element `j`
+/// of the mask [`dropout_mask`] writes for the same key.
+///
+/// Lets a kernel scatter a mask straight into a strided layout (a time-major sequence)
+/// without a per-sample scratch buffer.
+#[derive(Clone, Debug)]
+pub struct MaskStream {
+    rng: Rng,
+    rate: f32,
+    keep: f32,
+}
+
+impl MaskStream {
+    /// The stream of the mask keyed by (`seed`, `layer`, `site`, `sample`).
+    pub fn new(seed: u64, layer: u32, site: MaskSite, sample: u64, rate: f32) -> Self {
+        let key = mix(mix(mix(mix(seed) ^ u64::from(layer)) ^ site as u64) ^ sample);
+        MaskStream {
+            rng: Rng::new(key),
+            rate,
+            keep: 1.0 / (1.0 - rate),
+        }
+    }
+
+    /// The next element of the mask: `0` or `1 / (1 - rate)`.
+    #[inline]
+    pub fn next_element(&mut self) -> f32 {
+        let u = (self.rng.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
+        if u < self.rate {
+            0.0
+        } else {
+            self.keep
+        }
+    }
+}
+
+impl Iterator for MaskStream {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        Some(self.next_element())
+    }
+}
+
 /// Writes one sample's mask into `out`: each element `0` (dropped, with probability
 /// `rate`) or `1 / (1 - rate)` (kept, scaled so the expected value is unchanged).
 pub fn dropout_mask(
@@ -39,13 +95,8 @@ pub fn dropout_mask(
     rate: f32,
     out: &mut [f32],
 ) {
-    let key = mix(mix(mix(mix(seed) ^ u64::from(layer)) ^ site as u64) ^ sample);
-    let mut rng = Rng::new(key);
-    let keep = 1.0 / (1.0 - rate);
-    for v in out {
-        let u = (rng.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
-        *v = if u < rate { 0.0 } else { keep };
-    }
+    let mut stream = MaskStream::new(seed, layer, site, sample, rate);
+    out.iter_mut().for_each(|v| *v = stream.next_element());
 }
 
 /// The per-step dropout seed of step `step` of a training run seeded with `seed`.
@@ -76,5 +127,19 @@ mod tests {
         assert_ne!(a, b);
         let kept = a.iter().filter(|&&v| v > 0.0).count();
         assert!((16..=48).contains(&kept), "{kept} of 64 kept at rate 0.5");
+    }
+
+    #[test]
+    fn stream_continues_the_mask_of_any_width() {
+        // A prefix of a wider mask is the narrower mask: the stream has no width input.
+        let mut wide = [0.0; 40];
+        dropout_mask(9, 3, MaskSite::Recurrent, 17, 0.3, &mut wide);
+        let mut narrow = [0.0; 7];
+        dropout_mask(9, 3, MaskSite::Recurrent, 17, 0.3, &mut narrow);
+        assert_eq!(narrow, wide[..7]);
+        let streamed: Vec<f32> = MaskStream::new(9, 3, MaskSite::Recurrent, 17, 0.3)
+            .take(40)
+            .collect();
+        assert_eq!(streamed, wide);
     }
 }

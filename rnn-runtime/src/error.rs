@@ -94,6 +94,26 @@ pub enum Error {
         /// The file's dtype.
         got: String,
     },
+    /// A token id is not below the vocabulary size of the model's embedding.
+    #[error(
+        "sample {sample}, step {step}: token id {id} is out of range for a vocabulary of {vocab}"
+    )]
+    TokenOutOfRange {
+        /// Index of the sample in the array passed.
+        sample: usize,
+        /// Time step within the sample.
+        step: usize,
+        /// The offending id.
+        id: u32,
+        /// The vocabulary size; valid ids are `0..vocab`.
+        vocab: usize,
+    },
+    /// A dropout rate is outside `[0, 1)`.
+    #[error("dropout rate {rate} is outside [0, 1)")]
+    DropoutRate {
+        /// The rate given.
+        rate: f32,
+    },
 }
 
 /// `Result` with the runtime's [`Error`].

@@ -10,6 +10,12 @@ pub fn glorot_uniform(rng: &mut Rng, fan_in: usize, fan_out: usize, len: usize) 
         .collect()
 }
 
+/// Uniform in `[low, high)`, as Keras's `RandomUniform` (the default embedding
+/// initialiser uses `[-0.05, 0.05)`).
+pub fn random_uniform(rng: &mut Rng, low: f64, high: f64, len: usize) -> Vec<f32> {
+    (0..len).map(|_| rng.uniform(low, high) as f32).collect()
+}
+
 /// A `[rows, cols]` row-major matrix with orthonormal columns (`rows >= cols`).
 ///
 /// As Keras's `Orthogonal`: a standard normal matrix, orthonormalised (modified

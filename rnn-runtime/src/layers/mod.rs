@@ -128,3 +128,11 @@ pub fn to_time_major(x: &[f32], batch: usize, steps: usize, width: usize, out: &
         }
     }
 }
+
+mod dropout;
+mod embedding;
+mod layout;
+
+pub use dropout::{DropoutBuffers, DropoutLayer};
+pub use embedding::{check_ids, EmbeddingBuffers, EmbeddingLayer};
+pub use layout::{ids_to_time_major, to_batch_major};
