@@ -17,23 +17,44 @@ use syn::ext::IdentExt;
 use syn::{Expr, Ident, Lit, UnOp};
 
 use crate::diagnostics::{group_digits, list, render, render_layer, suggest};
-use crate::parse::{Arg, LayerDef, ModelDef};
-use crate::spec::{Activation, Layer, LayerKind, Model};
+use crate::parse::{nested_layer, Arg, LayerDef, ModelDef};
+use crate::spec::{
+    Activation, Cell, CellActivation, Input, Layer, LayerKind, Model, PartialShape, Recurrent,
+};
 
-/// Largest accepted `units`, `timesteps` or `features`.
+/// Largest accepted `units`, `timesteps`, `features`, `vocab` or `dim`.
 pub const MAX_SIZE: usize = 1_000_000;
 
 /// Largest accepted total number of trainable parameters of a model.
 pub const MAX_PARAMS: u128 = 100_000_000;
 
 /// Every name that may start a layer-list entry, `input` included.
-const LAYER_NAMES: [&str; 5] = ["input", "lstm", "gru", "simple_rnn", "dense"];
+const LAYER_NAMES: [&str; 8] = [
+    "input",
+    "lstm",
+    "gru",
+    "simple_rnn",
+    "dense",
+    "bidirectional",
+    "embedding",
+    "dropout",
+];
+
+/// The layers `bidirectional` may wrap.
+const RECURRENT_NAMES: [&str; 3] = ["lstm", "gru", "simple_rnn"];
 
 const ACTIVATIONS: [(&str, Activation); 4] = [
     ("linear", Activation::Linear),
     ("relu", Activation::Relu),
     ("tanh", Activation::Tanh),
     ("sigmoid", Activation::Sigmoid),
+];
+
+const CELL_ACTIVATIONS: [(&str, CellActivation); 4] = [
+    ("tanh", CellActivation::Tanh),
+    ("sigmoid", CellActivation::Sigmoid),
+    ("relu", CellActivation::Relu),
+    ("linear", CellActivation::Linear),
 ];
 
 const INT_SUFFIXES: [&str; 12] = [
@@ -45,34 +66,49 @@ const INT_SUFFIXES: [&str; 12] = [
 pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut errors = Errors::default();
     let (shape, layer_defs) = split_input(def, &mut errors);
-
+    let inners = inner_layers(&layer_defs);
     let mut layers: Vec<Resolved> = Vec::with_capacity(layer_defs.len());
-    for (index, layer_def) in layer_defs.into_iter().enumerate() {
-        let layer = resolve(layer_def, index, &mut errors);
-        check_feed(&layer, layers.last(), shape, &mut errors);
-        layers.push(layer);
+    let mut flow = Vec::with_capacity(layer_defs.len());
+    for (index, (def, inner)) in layer_defs.iter().zip(&inners).enumerate() {
+        layers.push(resolve(def, inner.as_ref(), index, &mut errors));
+        let sequence = flow.last().copied().unwrap_or(Some(true));
+        flow.push(check_feed(&layers, sequence, shape, &mut errors));
     }
-    if let Some(last) = layers.last() {
-        check_last(last, &mut errors);
-    }
-    check_budget(&layers, shape.1, &mut errors);
+    check_has_recurrent(&layers, &mut errors);
+    check_budget(&layers, shape, &mut errors);
 
     errors.finish()?;
-    build(def, shape, &layers)
+    build(def, shape, &layers, &flow)
 }
 
-/// `(timesteps, features, outputs)` of a spec with errors, when all three can still be
-/// read: lets the fallback struct keep its typed `predict_one` and true consts, so
-/// that code using them adds no errors of its own.
-pub fn partial_shape(def: &ModelDef) -> Option<(usize, usize, usize)> {
+/// The shape of a spec with errors, when it can still be read: lets the fallback
+/// struct keep its typed `predict_one` and true consts, so that code using them adds
+/// no errors of its own.
+pub fn partial_shape(def: &ModelDef) -> Option<PartialShape> {
     let mut ignored = Errors::default();
-    let ((timesteps, features), layers) = split_input(def, &mut ignored);
-    let last = resolve(layers.last()?, layers.len() - 1, &mut ignored);
-    Some((timesteps?, features?, last.units?))
+    let (shape, layer_defs) = split_input(def, &mut ignored);
+    let inners = inner_layers(&layer_defs);
+    let layers: Vec<Resolved> = layer_defs
+        .iter()
+        .zip(&inners)
+        .enumerate()
+        .map(|(index, (def, inner))| resolve(def, inner.as_ref(), index, &mut ignored))
+        .collect();
+    let mut flow = Vec::with_capacity(layers.len());
+    for i in 0..layers.len() {
+        let sequence = flow.last().copied().unwrap_or(Some(true));
+        flow.push(check_feed(&layers[..=i], sequence, shape, &mut ignored));
+    }
+    Some(PartialShape {
+        timesteps: shape.0?,
+        input: shape.1?,
+        outputs: layers.last()?.units?,
+        sequence: (*flow.last()?)?,
+    })
 }
 
-/// `(timesteps, features)`, each `None` when missing or invalid.
-type Shape = (Option<usize>, Option<usize>);
+/// `(timesteps, input)`, each `None` when missing or invalid.
+type Shape = (Option<usize>, Option<Input>);
 
 /// Checks the `input` entry and the list's overall form, and returns the input shape
 /// with the remaining entries: the layers, numbered from 0 in this order.
@@ -135,19 +171,50 @@ fn split_input<'a>(def: &'a ModelDef, errors: &mut Errors) -> (Shape, Vec<&'a La
     (shape, layers)
 }
 
+/// The layer inside each `bidirectional(...)`, owned here so that resolved layers can
+/// borrow from it.
+fn inner_layers(defs: &[&LayerDef]) -> Vec<Option<LayerDef>> {
+    defs.iter()
+        .map(|def| {
+            if def.name.unraw() != "bidirectional" {
+                return None;
+            }
+            let mut positional = def.args.iter().filter_map(|a| match a {
+                Arg::Positional(expr) => Some(expr),
+                Arg::Named { .. } => None,
+            });
+            match (positional.next(), positional.next()) {
+                (Some(expr), None) => nested_layer(expr),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// What a layer does with the sequence structure of its input.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// Needs a sequence; passes one on only with `return_sequences = true`.
+    Recurrent,
+    /// Reads token ids: layer 0 after `input(T)` only.
+    Embedding,
+    /// Applies to every step of a sequence, or to one vector.
+    Elementwise,
+}
+
 /// A layer-list entry other than `input`, resolved as far as its own errors allow.
 struct Resolved<'a> {
     def: &'a LayerDef,
     /// Position after `input`.
     index: usize,
     /// `None` for an unknown layer name.
+    family: Option<Family>,
+    /// `None` when anything about the layer is invalid.
     kind: Option<LayerKind>,
-    /// `None` when the size is missing or invalid.
+    /// Output width per step; `None` when a size is missing or invalid.
     units: Option<usize>,
-    /// `None` when the option value is invalid; always `Some(false)` for dense.
+    /// `None` when the option value is invalid; `Some(false)` for other layers.
     return_sequences: Option<bool>,
-    /// The key of a written `return_sequences` option, for pointing at it.
-    return_sequences_key: Option<&'a Ident>,
 }
 
 impl Resolved<'_> {
@@ -193,29 +260,70 @@ fn check_input(input: &LayerDef, errors: &mut Errors) -> Shape {
             );
         }
     }
+    let positional = input
+        .args
+        .iter()
+        .filter(|a| matches!(a, Arg::Positional(_)))
+        .count();
+    if positional == 1 {
+        // `input(T)`: token ids, for an `embedding` layer 0.
+        let sizes = sizes(input, &label, &["timesteps"], "input(20, 1)", errors);
+        return (sizes.first().copied().flatten(), Some(Input::Tokens));
+    }
     let names = ["timesteps", "features"];
     let sizes = sizes(input, &label, &names, "input(20, 1)", errors);
     let size = |i: usize| sizes.get(i).copied().flatten();
-    (size(0), size(1))
+    (size(0), size(1).map(Input::Features))
 }
 
-fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved<'a> {
+fn resolve<'a>(
+    def: &'a LayerDef,
+    inner: Option<&'a LayerDef>,
+    index: usize,
+    errors: &mut Errors,
+) -> Resolved<'a> {
     let mut layer = Resolved {
         def,
         index,
+        family: None,
         kind: None,
         units: None,
         return_sequences: Some(false),
-        return_sequences_key: None,
     };
     let name = def.name.unraw().to_string();
-    let recurrent = match name.as_str() {
-        "lstm" => LayerKind::Lstm,
-        "gru" => LayerKind::Gru,
-        "simple_rnn" => LayerKind::SimpleRnn,
+    let cell = match name.as_str() {
+        "lstm" => Cell::Lstm,
+        "gru" => Cell::Gru,
+        "simple_rnn" => Cell::SimpleRnn,
+        "bidirectional" => {
+            resolve_bidirectional(&mut layer, inner, errors);
+            return layer;
+        }
         "dense" => {
+            layer.family = Some(Family::Elementwise);
             layer.units = single_size(&layer, "dense(1)", errors);
-            layer.kind = Some(LayerKind::Dense(dense_options(def, errors)));
+            let activation = dense_options(def, errors);
+            layer.kind = layer.units.map(|_| LayerKind::Dense(activation));
+            return layer;
+        }
+        "embedding" => {
+            layer.family = Some(Family::Embedding);
+            no_options(def, "embedding(1000, 16)", errors);
+            let label = layer.label();
+            let sizes = sizes(def, &label, &["vocab", "dim"], "embedding(1000, 16)", errors);
+            if let [Some(vocab), Some(dim)] = sizes[..] {
+                layer.units = Some(dim);
+                layer.kind = Some(LayerKind::Embedding { vocab });
+            }
+            return layer;
+        }
+        "dropout" => {
+            layer.family = Some(Family::Elementwise);
+            no_options(def, "dropout(0.2)", errors);
+            let label = layer.label();
+            let rate = single_positional(def, &label, "rate", "dropout(0.2)", errors)
+                .and_then(|expr| rate(expr, &format!("the rate of {label}"), errors));
+            layer.kind = rate.map(LayerKind::Dropout);
             return layer;
         }
         _ => {
@@ -227,8 +335,101 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
             return layer;
         }
     };
-    layer.kind = Some(recurrent);
-    layer.units = single_size(&layer, &format!("{name}(8)"), errors);
+    resolve_recurrent(&mut layer, def, cell, false, errors);
+    layer
+}
+
+/// `bidirectional(lstm(8, ...))`: the wrapped layer, resolved with its options.
+fn resolve_bidirectional<'a>(
+    layer: &mut Resolved<'a>,
+    inner: Option<&'a LayerDef>,
+    errors: &mut Errors,
+) {
+    let def = layer.def;
+    for arg in &def.args {
+        if let Arg::Named { key, .. } = arg {
+            errors.push(
+                key.span(),
+                format!(
+                    "`bidirectional` takes no options; write them on the wrapped layer, \
+                     e.g. `bidirectional(lstm(8, {} = ...))`",
+                    key.unraw()
+                ),
+            );
+        }
+    }
+    let positional: Vec<&Expr> = def
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            Arg::Positional(e) => Some(e),
+            Arg::Named { .. } => None,
+        })
+        .collect();
+    let wrapped = "`bidirectional` wraps one recurrent layer, e.g. `bidirectional(lstm(8))`";
+    let inner = match (positional.as_slice(), inner) {
+        ([_], Some(inner)) => inner,
+        ([], _) => {
+            errors.push(def.name.span(), format!("{wrapped}; it is empty"));
+            return;
+        }
+        ([one], None) => {
+            let text = render(one.to_token_stream());
+            errors.push_spanned(one, format!("{wrapped}, found `{text}`"));
+            return;
+        }
+        (more, _) => {
+            let extra: TokenStream = more[1..].iter().map(|e| e.to_token_stream()).collect();
+            errors.push_spanned(extra, format!("{wrapped}; remove the extra arguments"));
+            return;
+        }
+    };
+    layer.family = Some(Family::Recurrent);
+    let name = inner.name.unraw().to_string();
+    let cell = match name.as_str() {
+        "lstm" => Cell::Lstm,
+        "gru" => Cell::Gru,
+        "simple_rnn" => Cell::SimpleRnn,
+        _ => {
+            let hint = match suggest(&name, &RECURRENT_NAMES) {
+                Some(near) if near != name => format!("; did you mean `{near}`?"),
+                _ => String::new(),
+            };
+            errors.push(
+                inner.name.span(),
+                format!(
+                    "`bidirectional` wraps a recurrent layer ({}), found `{}`{hint}",
+                    list(&RECURRENT_NAMES),
+                    render_layer(inner)
+                ),
+            );
+            return;
+        }
+    };
+    let mut wrapped = Resolved {
+        def: inner,
+        index: layer.index,
+        family: None,
+        kind: None,
+        units: None,
+        return_sequences: Some(false),
+    };
+    resolve_recurrent(&mut wrapped, inner, cell, true, errors);
+    layer.kind = wrapped.kind;
+    layer.units = wrapped.units;
+    layer.return_sequences = wrapped.return_sequences;
+}
+
+/// Sizes and options of `lstm`, `gru` or `simple_rnn`, possibly inside `bidirectional`.
+fn resolve_recurrent(
+    layer: &mut Resolved,
+    def: &LayerDef,
+    cell: Cell,
+    bidirectional: bool,
+    errors: &mut Errors,
+) {
+    layer.family = Some(Family::Recurrent);
+    let hidden = single_size(layer, &format!("{}(8)", cell.name()), errors);
     if def
         .args
         .iter()
@@ -240,8 +441,36 @@ fn resolve<'a>(def: &'a LayerDef, index: usize, errors: &mut Errors) -> Resolved
         // so the layer's output kind is unknown unless the option is written too.
         layer.return_sequences = None;
     }
-    recurrent_options(&mut layer, errors);
-    layer
+    let options = recurrent_options(layer, def, cell, errors);
+    let directions = if bidirectional { 2 } else { 1 };
+    layer.units = hidden.map(|h| directions * h);
+    if let (Some(hidden), Some(options), Some(return_sequences)) =
+        (hidden, options, layer.return_sequences)
+    {
+        layer.kind = Some(LayerKind::Recurrent(Recurrent {
+            cell,
+            hidden,
+            bidirectional,
+            return_sequences,
+            ..options
+        }));
+    }
+}
+
+/// Refuses named options on a layer that has none.
+fn no_options(def: &LayerDef, example: &str, errors: &mut Errors) {
+    for arg in &def.args {
+        if let Arg::Named { key, .. } = arg {
+            errors.push(
+                key.span(),
+                format!(
+                    "`{}` takes no options; remove `{}` (write e.g. `{example}`)",
+                    def.name.unraw(),
+                    key.unraw()
+                ),
+            );
+        }
+    }
 }
 
 /// Calls `f` on each named option of `def` in written order; a repeat is reported
@@ -268,65 +497,202 @@ fn for_each_option<'a>(
     }
 }
 
-/// Reports an unknown option; true when it looks like a misspelling of `valid`.
-fn unknown_option(
+/// Reports an unknown option; returns the valid option it looks like a misspelling
+/// of, if any.
+fn unknown_option<'v>(
     key: &Ident,
     layer_name: &Ident,
-    valid: &str,
+    valid: &[&'v str],
     kinds: &str,
     errors: &mut Errors,
-) -> bool {
+) -> Option<&'v str> {
     let written = key.unraw().to_string();
-    let near = suggest(&written, &[valid]);
+    let near = suggest(&written, valid);
     let hint = match near {
         Some(near) => format!("did you mean `{near}`?"),
-        None => format!("{kinds} only take `{valid}`"),
+        None if valid.len() == 1 => format!("{kinds} only take `{}`", valid[0]),
+        None => format!("{kinds} take {}", list(valid)),
     };
     let layer_name = layer_name.unraw();
     errors.push(
         key.span(),
         format!("unknown option `{written}` for `{layer_name}`; {hint}"),
     );
-    near.is_some()
+    near
 }
 
-fn recurrent_options(layer: &mut Resolved, errors: &mut Errors) {
-    let def = layer.def;
-    for_each_option(def, errors, |key, value, errors| {
-        if key.unraw() != "return_sequences" {
-            if unknown_option(
-                key,
-                &def.name,
-                "return_sequences",
-                "recurrent layers",
-                errors,
-            ) {
-                // Probably meant `return_sequences`, with a value we cannot trust.
-                layer.return_sequences = None;
-            }
-            return;
-        }
-        layer.return_sequences_key = Some(key);
-        layer.return_sequences = match value {
-            Expr::Lit(syn::ExprLit {
-                lit: Lit::Bool(b), ..
-            }) => Some(b.value),
-            _ => {
-                let text = render(value.to_token_stream());
-                let message =
-                    format!("`return_sequences` expects `true` or `false`, found `{text}`");
-                errors.push_spanned(value, message);
-                None
-            }
-        };
+/// The options of a recurrent layer (every field but the sizes); `None` when one is
+/// invalid. Sets `layer.return_sequences`.
+fn recurrent_options(
+    layer: &mut Resolved,
+    def: &LayerDef,
+    cell: Cell,
+    errors: &mut Errors,
+) -> Option<Recurrent> {
+    let valid: &[&str] = match cell {
+        Cell::SimpleRnn => &["return_sequences", "activation", "dropout", "recurrent_dropout"],
+        _ => &[
+            "return_sequences",
+            "activation",
+            "recurrent_activation",
+            "dropout",
+            "recurrent_dropout",
+        ],
+    };
+    let mut options = Some(Recurrent {
+        cell,
+        hidden: 0,
+        bidirectional: false,
+        return_sequences: false,
+        activation: CellActivation::Tanh,
+        recurrent_activation: CellActivation::Sigmoid,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
     });
+    let label = format!("`{}`", render_layer(def));
+    for_each_option(def, errors, |key, value, errors| {
+        let written = key.unraw().to_string();
+        let fail = |options: &mut Option<Recurrent>| *options = None;
+        match written.as_str() {
+            "return_sequences" => {
+                layer.return_sequences = match value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Bool(b), ..
+                    }) => Some(b.value),
+                    _ => {
+                        let text = render(value.to_token_stream());
+                        let message =
+                            format!("`return_sequences` expects `true` or `false`, found `{text}`");
+                        errors.push_spanned(value, message);
+                        None
+                    }
+                };
+            }
+            "activation" | "recurrent_activation" if valid.contains(&written.as_str()) => {
+                match parse_cell_activation(&written, value) {
+                    Ok(found) => {
+                        if let Some(o) = options.as_mut() {
+                            if written == "activation" {
+                                o.activation = found;
+                            } else {
+                                o.recurrent_activation = found;
+                            }
+                        }
+                    }
+                    Err(message) => {
+                        errors.push_spanned(value, message);
+                        fail(&mut options);
+                    }
+                }
+            }
+            "dropout" | "recurrent_dropout" => {
+                match rate(value, &format!("`{written}` of {label}"), errors) {
+                    Some(r) => {
+                        if let Some(o) = options.as_mut() {
+                            if written == "dropout" {
+                                o.dropout = r;
+                            } else {
+                                o.recurrent_dropout = r;
+                            }
+                        }
+                    }
+                    None => fail(&mut options),
+                }
+            }
+            "recurrent_activation" => {
+                errors.push(
+                    key.span(),
+                    "`simple_rnn` has no gates and so no `recurrent_activation`; \
+                     set its one activation with `activation = ...`",
+                );
+                fail(&mut options);
+            }
+            _ => {
+                if unknown_option(key, &def.name, valid, "recurrent layers", errors)
+                    == Some("return_sequences")
+                {
+                    // Probably meant `return_sequences`, with a value we cannot trust.
+                    layer.return_sequences = None;
+                }
+                fail(&mut options);
+            }
+        }
+    });
+    options
+}
+
+/// The cell activation named by `value` for option `option`, or why there is none.
+fn parse_cell_activation(option: &str, value: &Expr) -> Result<CellActivation, String> {
+    let names = CELL_ACTIVATIONS.map(|(name, _)| name);
+    let written = match value {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
+        _ => None,
+    };
+    let Some(written) = written else {
+        let text = render(value.to_token_stream());
+        return Err(format!(
+            "`{option}` expects one of {}, found `{text}`",
+            list(&names)
+        ));
+    };
+    let written = written.unraw().to_string();
+    if let Some((_, found)) = CELL_ACTIVATIONS.iter().find(|(name, _)| *name == written) {
+        return Ok(*found);
+    }
+    if ACTIVATIONS.iter().any(|(name, _)| *name == written)
+        || ["softmax", "gelu", "elu", "softplus"].contains(&written.as_str())
+    {
+        return Err(format!(
+            "`{written}` is not available on recurrent layers; `{option}` expects one of {}",
+            list(&names)
+        ));
+    }
+    Err(match suggest(&written, &names) {
+        Some(near) => format!("unknown activation `{written}`; did you mean `{near}`?"),
+        None => format!(
+            "unknown activation `{written}`; `{option}` expects one of {}",
+            list(&names)
+        ),
+    })
+}
+
+/// A dropout rate: a number literal in [0, 1).
+fn rate(expr: &Expr, what: &str, errors: &mut Errors) -> Option<f32> {
+    let text = render(expr.to_token_stream());
+    let value = match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(f), ..
+        }) if ["", "f32", "f64"].contains(&f.suffix()) => f.base10_parse::<f64>().ok(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u128>().ok().map(|v| v as f64),
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => Some(-1.0),
+        _ => None,
+    };
+    match value {
+        Some(v) if (0.0..1.0).contains(&v) => Some(v as f32),
+        Some(_) => {
+            errors.push_spanned(
+                expr,
+                format!("{what} must be in [0, 1), found `{text}`"),
+            );
+            None
+        }
+        None => {
+            errors.push_spanned(
+                expr,
+                format!("{what} must be a number in [0, 1) such as `0.2`, found `{text}`"),
+            );
+            None
+        }
+    }
 }
 
 fn dense_options(def: &LayerDef, errors: &mut Errors) -> Activation {
     let mut activation = Activation::Linear;
     for_each_option(def, errors, |key, value, errors| {
         if key.unraw() != "activation" {
-            unknown_option(key, &def.name, "activation", "dense layers", errors);
+            unknown_option(key, &def.name, &["activation"], "dense layers", errors);
             return;
         }
         match parse_activation(value) {
@@ -336,7 +702,6 @@ fn dense_options(def: &LayerDef, errors: &mut Errors) -> Activation {
     });
     activation
 }
-
 /// The activation named by `value`, or the message explaining why there is none.
 fn parse_activation(value: &Expr) -> Result<Activation, String> {
     let names = ACTIVATIONS.map(|(name, _)| name);
@@ -369,6 +734,43 @@ fn parse_activation(value: &Expr) -> Result<Activation, String> {
                 list(&names)
             ),
         }),
+    }
+}
+
+/// The one positional argument `name` of `def`, reporting a missing or extra one.
+fn single_positional<'a>(
+    def: &'a LayerDef,
+    label: &str,
+    name: &str,
+    example: &str,
+    errors: &mut Errors,
+) -> Option<&'a Expr> {
+    let positional: Vec<&Expr> = def
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            Arg::Positional(expr) => Some(expr),
+            Arg::Named { .. } => None,
+        })
+        .collect();
+    let layer = def.name.unraw();
+    match positional.as_slice() {
+        [] => {
+            errors.push(
+                def.name.span(),
+                format!("{label} is missing `{name}`; write `{layer}({name})`, e.g. `{example}`"),
+            );
+            None
+        }
+        [one] => Some(one),
+        [one, extra @ ..] => {
+            let extra: TokenStream = extra.iter().map(|e| e.to_token_stream()).collect();
+            errors.push_spanned(
+                extra,
+                format!("{label} takes one argument, `{layer}({name})`; remove the extra argument"),
+            );
+            Some(one)
+        }
     }
 }
 
@@ -522,91 +924,143 @@ fn invalid_size(
     None
 }
 
-/// Checks that `layer` can consume what precedes it: the input sequence for layer 0,
-/// otherwise the output of `prev`.
-fn check_feed(layer: &Resolved, prev: Option<&Resolved>, shape: Shape, errors: &mut Errors) {
-    let Some(kind) = layer.kind else { return };
-    let at = layer.def.name.span();
-    let Some(prev) = prev else {
-        if !kind.is_recurrent() {
-            let shape = match shape {
-                (Some(t), Some(f)) => format!(" [{t}, {f}]"),
-                _ => String::new(),
-            };
-            errors.push(
-                at,
-                format!(
-                    "{} receives the whole input sequence{shape}; per-timestep dense \
-                     (many-to-many) is not supported yet, put a recurrent layer first",
-                    layer.label()
-                ),
-            );
-        }
-        return;
+/// Checks what the last of `layers` receives (`sequence`: whether that is a
+/// sequence, `None` where unknown), and returns whether it passes on a sequence.
+fn check_feed(
+    layers: &[Resolved],
+    sequence: Option<bool>,
+    shape: Shape,
+    errors: &mut Errors,
+) -> Option<bool> {
+    let Some((layer, before)) = layers.split_last() else {
+        return None;
     };
-    let Some(prev_kind) = prev.kind else { return };
-    let message = match (kind.is_recurrent(), prev_kind.is_recurrent(), prev.return_sequences) {
-        (true, false, _) => format!(
-            "{} cannot follow dense {}: dense output is not a sequence; put recurrent layers first",
-            layer.label(),
-            prev.label()
-        ),
-        (true, true, Some(false)) => format!(
-            "{} expects a sequence, but {} returns only its last state; add `return_sequences = true` to layer {}",
-            layer.label(),
-            prev.label(),
-            prev.index
-        ),
-        (false, true, Some(true)) => format!(
-            "{} receives the sequence returned by {}; per-timestep dense (many-to-many) \
-             is not supported yet, remove `return_sequences = true` from layer {}",
-            layer.label(),
-            prev.label(),
-            prev.index
-        ),
-        _ => return,
-    };
-    errors.push(at, message);
-}
-
-fn check_last(last: &Resolved, errors: &mut Errors) {
-    if let (Some(true), Some(key)) = (last.return_sequences, last.return_sequences_key) {
+    let i = layer.index;
+    if i == 0 && shape.1 == Some(Input::Tokens) && layer.family.is_some()
+        && layer.family != Some(Family::Embedding)
+    {
+        let t = shape.0.map_or("T".to_owned(), |t| t.to_string());
         errors.push(
-            key.span(),
+            layer.def.name.span(),
             format!(
-                "{} is the last layer but returns a sequence; sequence outputs \
-                 (many-to-many) are not supported yet, remove `return_sequences = true`",
-                last.label()
+                "`input({t})` declares token ids, which only an `embedding(vocab, dim)` \
+                 layer 0 can read; add one before {}, or write `input({t}, features)` \
+                 for real-valued input",
+                layer.label()
             ),
         );
     }
+    match layer.family {
+        None => None,
+        Some(Family::Embedding) => {
+            if i > 0 {
+                errors.push(
+                    layer.def.name.span(),
+                    format!(
+                        "{} must be layer 0, right after `input(T)`: it turns token ids \
+                         into vectors",
+                        layer.label()
+                    ),
+                );
+            } else if let Some(Input::Features(f)) = shape.1 {
+                let t = shape.0.map_or("T".to_owned(), |t| t.to_string());
+                errors.push(
+                    layer.def.name.span(),
+                    format!(
+                        "{} reads token ids, but the input has {f} features per step; \
+                         declare token input as `input({t})`",
+                        layer.label()
+                    ),
+                );
+            }
+            Some(true)
+        }
+        Some(Family::Recurrent) => {
+            if sequence == Some(false) {
+                if let Some(prev) = before.last() {
+                    not_a_sequence(layer, prev, errors);
+                }
+            }
+            layer.return_sequences
+        }
+        Some(Family::Elementwise) => sequence,
+    }
 }
 
-/// Trainable parameters of a layer with `inputs` inputs and `units` outputs.
-fn parameters(kind: LayerKind, inputs: usize, units: usize) -> u128 {
-    let (i, h) = (inputs as u128, units as u128);
-    let gates = match kind {
-        LayerKind::Lstm => 4,
-        LayerKind::Gru => 3,
-        LayerKind::SimpleRnn => 1,
-        LayerKind::Dense(_) => return h * i + h,
+/// A model needs at least one recurrent layer; reported only when every layer is known.
+fn check_has_recurrent(layers: &[Resolved], errors: &mut Errors) {
+    let known = layers.iter().all(|l| l.family.is_some());
+    if known && !layers.iter().any(|l| l.family == Some(Family::Recurrent)) {
+        if let Some(first) = layers.first() {
+            errors.push(
+                first.def.name.span(),
+                format!(
+                    "the model has no recurrent layer; add one of {}, e.g. `lstm(8)`",
+                    list(&RECURRENT_NAMES)
+                ),
+            );
+        }
+    }
+}
+
+/// A recurrent `layer` after `prev`, which passes on one vector per sample.
+fn not_a_sequence(layer: &Resolved, prev: &Resolved, errors: &mut Errors) {
+    let message = if prev.family == Some(Family::Recurrent) {
+        format!(
+            "{} expects a sequence, but {} returns only its last state; add \
+             `return_sequences = true` to layer {}",
+            layer.label(),
+            prev.label(),
+            prev.index
+        )
+    } else {
+        format!(
+            "{} expects a sequence, but {} passes on one vector per sample (what it \
+             receives is not a sequence); add `return_sequences = true` to the recurrent \
+             layer before it",
+            layer.label(),
+            prev.label()
+        )
     };
-    gates * h * i + gates * h * h + 2 * gates * h
+    errors.push(layer.def.name.span(), message);
 }
 
-fn check_budget(layers: &[Resolved], features: Option<usize>, errors: &mut Errors) {
+/// Trainable parameters of a layer of `kind` with `inputs` inputs per step.
+fn parameters(kind: LayerKind, inputs: usize, units: usize) -> u128 {
+    let (i, n) = (inputs as u128, units as u128);
+    match kind {
+        LayerKind::Recurrent(r) => {
+            let (h, gates) = (r.hidden as u128, r.cell.gates() as u128);
+            let directions = if r.bidirectional { 2 } else { 1 };
+            directions * (gates * h * i + gates * h * h + 2 * gates * h)
+        }
+        LayerKind::Dense(_) => n * i + n,
+        LayerKind::Embedding { vocab } => vocab as u128 * n,
+        LayerKind::Dropout(_) => 0,
+    }
+}
+
+fn check_budget(layers: &[Resolved], shape: Shape, errors: &mut Errors) {
     let mut total = 0u128;
     let mut biggest: Option<(&Resolved, u128)> = None;
-    let mut inputs = features;
+    let mut inputs = match shape.1 {
+        Some(Input::Features(f)) => Some(f),
+        Some(Input::Tokens) => Some(1),
+        None => None,
+    };
     for layer in layers {
-        if let (Some(kind), Some(i), Some(h)) = (layer.kind, inputs, layer.units) {
-            let count = parameters(kind, i, h);
+        let units = match layer.kind {
+            Some(LayerKind::Dropout(_)) => inputs,
+            _ => layer.units,
+        };
+        if let (Some(kind), Some(i), Some(n)) = (layer.kind, inputs, units) {
+            let count = parameters(kind, i, n);
             total += count;
             if biggest.is_none_or(|(_, most)| count > most) {
                 biggest = Some((layer, count));
             }
         }
-        inputs = layer.units;
+        inputs = units;
     }
     if let Some((layer, count)) = biggest.filter(|_| total > MAX_PARAMS) {
         errors.push(
@@ -623,32 +1077,46 @@ fn check_budget(layers: &[Resolved], features: Option<usize>, errors: &mut Error
 }
 
 /// Assembles the model once no error was found, so every part is known.
-fn build(def: &ModelDef, shape: Shape, layers: &[Resolved]) -> Result<Model, syn::Error> {
+fn build(
+    def: &ModelDef,
+    shape: Shape,
+    layers: &[Resolved],
+    flow: &[Option<bool>],
+) -> Result<Model, syn::Error> {
     let incomplete = || syn::Error::new(def.header.name.span(), "internal error: incomplete model");
-    let (Some(timesteps), Some(features)) = shape else {
+    let (Some(timesteps), Some(input)) = shape else {
         return Err(incomplete());
     };
-    let mut inputs = features;
+    let mut inputs = match input {
+        Input::Features(f) => f,
+        Input::Tokens => 1,
+    };
+    let mut sequence_in = true;
     let mut out = Vec::with_capacity(layers.len());
-    for layer in layers {
-        let (Some(kind), Some(units), Some(return_sequences)) =
-            (layer.kind, layer.units, layer.return_sequences)
-        else {
+    for (layer, &sequence_out) in layers.iter().zip(flow) {
+        let Some(kind) = layer.kind else {
             return Err(incomplete());
         };
+        let units = match kind {
+            LayerKind::Dropout(_) => inputs,
+            _ => layer.units.ok_or_else(incomplete)?,
+        };
+        let sequence_out = sequence_out.ok_or_else(incomplete)?;
         out.push(Layer {
             kind,
             units,
             inputs,
-            return_sequences,
+            sequence_in,
+            sequence_out,
             span: layer.def.span,
         });
         inputs = units;
+        sequence_in = sequence_out;
     }
     Ok(Model {
         header: def.header.clone(),
         timesteps,
-        features,
+        input,
         layers: out,
     })
 }
@@ -675,9 +1143,22 @@ mod tests {
         };
         assert_eq!(
             shape("input(20, 3), lstm(8, activation = relu), dense(2)"),
-            Some((20, 3, 2))
+            Some(PartialShape {
+                timesteps: 20,
+                input: Input::Features(3),
+                outputs: 2,
+                sequence: false
+            })
         );
-        assert_eq!(shape("input(20, 3), lstn(8), gru(4)"), Some((20, 3, 4)));
+        assert_eq!(
+            shape("input(20, 3), lstn(8), gru(4)"),
+            Some(PartialShape {
+                timesteps: 20,
+                input: Input::Features(3),
+                outputs: 4,
+                sequence: false
+            })
+        );
         assert_eq!(shape("input(20, 0), lstm(8), dense(2)"), None);
         assert_eq!(shape("input(20, 3), lstm(8), dense(0)"), None);
         assert_eq!(shape("lstm(8), dense(1)"), None);
@@ -760,59 +1241,84 @@ mod tests {
     fn shape(m: &Model) -> Vec<(LayerKind, usize, usize, bool)> {
         m.layers
             .iter()
-            .map(|l| (l.kind, l.inputs, l.units, l.return_sequences))
+            .map(|l| (l.kind, l.inputs, l.units, l.sequence_out))
             .collect()
     }
 
-    use LayerKind::{Dense, Gru, Lstm, SimpleRnn};
+    use LayerKind::Dense;
+
+    fn recurrent(cell: Cell, hidden: usize, return_sequences: bool) -> LayerKind {
+        LayerKind::Recurrent(Recurrent {
+            cell,
+            hidden,
+            bidirectional: false,
+            return_sequences,
+            activation: CellActivation::Tanh,
+            recurrent_activation: CellActivation::Sigmoid,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+        })
+    }
+
+    fn lstm(hidden: usize, return_sequences: bool) -> LayerKind {
+        recurrent(Cell::Lstm, hidden, return_sequences)
+    }
+
+    fn gru(hidden: usize, return_sequences: bool) -> LayerKind {
+        recurrent(Cell::Gru, hidden, return_sequences)
+    }
+
+    fn simple_rnn(hidden: usize, return_sequences: bool) -> LayerKind {
+        recurrent(Cell::SimpleRnn, hidden, return_sequences)
+    }
 
     #[test]
     fn fixture_specs() {
         let m = model("input(4, 3), lstm(5), dense(2)");
-        assert_eq!((m.timesteps, m.features), (4, 3));
+        assert_eq!((m.timesteps, m.features()), (4, 3));
         assert_eq!(m.header.name, "Net");
         assert_eq!(
             shape(&m),
             [
-                (Lstm, 3, 5, false),
+                (lstm(5, false), 3, 5, false),
                 (Dense(Activation::Linear), 5, 2, false)
             ]
         );
 
         let m = model("input(3, 2), gru(4), dense(1)");
-        assert_eq!((m.timesteps, m.features), (3, 2));
+        assert_eq!((m.timesteps, m.features()), (3, 2));
         assert_eq!(
             shape(&m),
-            [(Gru, 2, 4, false), (Dense(Activation::Linear), 4, 1, false)]
+            [(gru(4, false), 2, 4, false), (Dense(Activation::Linear), 4, 1, false)]
         );
 
         let m = model("input(5, 2), simple_rnn(3), dense(1)");
-        assert_eq!((m.timesteps, m.features), (5, 2));
+        assert_eq!((m.timesteps, m.features()), (5, 2));
         assert_eq!(
             shape(&m),
             [
-                (SimpleRnn, 2, 3, false),
+                (simple_rnn(3, false), 2, 3, false),
                 (Dense(Activation::Linear), 3, 1, false)
             ]
         );
 
         let m = model("input(4, 2), lstm(4, return_sequences = true), lstm(3), dense(1)");
-        assert_eq!((m.timesteps, m.features), (4, 2));
+        assert_eq!((m.timesteps, m.features()), (4, 2));
         assert_eq!(
             shape(&m),
             [
-                (Lstm, 2, 4, true),
-                (Lstm, 4, 3, false),
+                (lstm(4, true), 2, 4, true),
+                (lstm(3, false), 4, 3, false),
                 (Dense(Activation::Linear), 3, 1, false)
             ]
         );
 
         let m = model("input(3, 2), gru(4), dense(3, activation = tanh), dense(1)");
-        assert_eq!((m.timesteps, m.features), (3, 2));
+        assert_eq!((m.timesteps, m.features()), (3, 2));
         assert_eq!(
             shape(&m),
             [
-                (Gru, 2, 4, false),
+                (gru(4, false), 2, 4, false),
                 (Dense(Activation::Tanh), 4, 3, false),
                 (Dense(Activation::Linear), 3, 1, false)
             ]
@@ -830,11 +1336,11 @@ mod tests {
         assert_eq!(m.header.name, "SineNet");
         assert_eq!(m.header.attrs.len(), 2);
         assert!(matches!(m.header.vis, syn::Visibility::Restricted(_)));
-        assert_eq!((m.timesteps, m.features), (20, 1));
+        assert_eq!((m.timesteps, m.features()), (20, 1));
         assert_eq!(
             shape(&m),
             [
-                (Lstm, 1, 50, false),
+                (lstm(50, false), 1, 50, false),
                 (Dense(Activation::Linear), 50, 1, false)
             ]
         );
@@ -851,9 +1357,9 @@ mod tests {
         assert_eq!(
             shape(&m),
             [
-                (Lstm, 1, 3, true),
-                (Gru, 3, 4, true),
-                (SimpleRnn, 4, 5, false),
+                (lstm(3, true), 1, 3, true),
+                (gru(4, true), 3, 4, true),
+                (simple_rnn(5, false), 4, 5, false),
                 (Dense(Activation::Linear), 5, 6, false),
                 (Dense(Activation::Relu), 6, 7, false),
                 (Dense(Activation::Sigmoid), 7, 8, false),
@@ -863,13 +1369,13 @@ mod tests {
         );
         // A recurrent layer alone is a valid model, and so is an option before the size.
         let m = model("input(2, 1), gru(return_sequences = false, 3)");
-        assert_eq!(shape(&m), [(Gru, 1, 3, false)]);
+        assert_eq!(shape(&m), [(gru(3, false), 1, 3, false)]);
     }
 
     #[test]
     fn size_literal_forms() {
         let m = model("input(1_000_000, 0x10), lstm(3usize), dense(1u32)");
-        assert_eq!((m.timesteps, m.features), (MAX_SIZE, 16));
+        assert_eq!((m.timesteps, m.features()), (MAX_SIZE, 16));
         assert_eq!(m.layers[0].units, 3);
         assert_eq!(m.layers[1].units, 1);
     }
@@ -917,7 +1423,8 @@ mod tests {
         );
         assert_error(
             "input(20, 1), conv(5), dense(1)",
-            "unknown layer `conv`; expected one of `input`, `lstm`, `gru`, `simple_rnn`, `dense`",
+            "unknown layer `conv`; expected one of `input`, `lstm`, `gru`, `simple_rnn`, `dense`, \
+             `bidirectional`, `embedding`, `dropout`",
             "conv",
             0,
         );
@@ -926,9 +1433,16 @@ mod tests {
     #[test]
     fn unknown_options() {
         assert_error(
-            "input(20, 1), lstm(5, activation = relu), dense(1)",
-            "unknown option `activation` for `lstm`; recurrent layers only take `return_sequences`",
-            "activation",
+            "input(20, 1), lstm(5, activaton = relu), dense(1)",
+            "unknown option `activaton` for `lstm`; did you mean `activation`?",
+            "activaton",
+            0,
+        );
+        assert_error(
+            "input(20, 1), lstm(5, units = 3), dense(1)",
+            "unknown option `units` for `lstm`; recurrent layers take `return_sequences`, \
+             `activation`, `recurrent_activation`, `dropout`, `recurrent_dropout`",
+            "units",
             0,
         );
         assert_error(
@@ -1101,9 +1615,10 @@ mod tests {
         );
         assert_error(
             "input(20), lstm(3), dense(1)",
-            "`input(20)` is missing `features`; write `input(timesteps, features)`, \
-             e.g. `input(20, 1)`",
-            "input",
+            "`input(20)` declares token ids, which only an `embedding(vocab, dim)` layer 0 \
+             can read; add one before layer 0 `lstm(3)`, or write `input(20, features)` for \
+             real-valued input",
+            "lstm",
             0,
         );
         assert_error(
@@ -1187,41 +1702,178 @@ mod tests {
         );
         assert_error(
             "input(20, 1), dense(1)",
-            "layer 0 `dense(1)` receives the whole input sequence [20, 1]; per-timestep dense \
-             (many-to-many) is not supported yet, put a recurrent layer first",
+            "the model has no recurrent layer; add one of `lstm`, `gru`, `simple_rnn`, e.g. \
+             `lstm(8)`",
             "dense",
             0,
-        );
-        assert_error(
-            "input(2, 1), lstm(3, return_sequences = true), dense(1)",
-            "layer 1 `dense(1)` receives the sequence returned by layer 0 \
-             `lstm(3, return_sequences = true)`; per-timestep dense (many-to-many) is not \
-             supported yet, remove `return_sequences = true` from layer 0",
-            "dense",
-            0,
-        );
-        assert_error(
-            "input(2, 1), lstm(4, return_sequences = true), gru(3, return_sequences = true)",
-            "layer 1 `gru(3, return_sequences = true)` is the last layer but returns a sequence; \
-             sequence outputs (many-to-many) are not supported yet, remove \
-             `return_sequences = true`",
-            "return_sequences",
-            1,
         );
         assert_error(
             "input(2, 1), gru(3), dense(2), simple_rnn(4)",
-            "layer 2 `simple_rnn(4)` cannot follow dense layer 1 `dense(2)`: dense output is \
-             not a sequence; put recurrent layers first",
+            "layer 2 `simple_rnn(4)` expects a sequence, but layer 1 `dense(2)` passes on one \
+             vector per sample (what it receives is not a sequence); add \
+             `return_sequences = true` to the recurrent layer before it",
             "simple_rnn",
+            0,
+        );
+        assert_error(
+            "input(2, 1), lstm(3), dropout(0.1), lstm(2)",
+            "layer 2 `lstm(2)` expects a sequence, but layer 1 `dropout(0.1)` passes on one \
+             vector per sample (what it receives is not a sequence); add \
+             `return_sequences = true` to the recurrent layer before it",
+            "lstm",
+            1,
+        );
+    }
+
+    #[test]
+    fn sequence_outputs_and_per_step_dense() {
+        let m = model("input(5, 3), lstm(4, return_sequences = true), dense(2)");
+        assert!(m.sequence_output());
+        assert_eq!(
+            shape(&m),
+            [
+                (lstm(4, true), 3, 4, true),
+                (Dense(Activation::Linear), 4, 2, true)
+            ]
+        );
+        let m = model("input(5, 3), dense(6, activation = relu), gru(4, return_sequences = true)");
+        assert!(m.sequence_output());
+        assert_eq!(m.layers[0].sequence_in, true);
+        assert_eq!(m.layers[1].inputs, 6);
+        let m = model("input(5, 3), lstm(4), dense(2)");
+        assert!(!m.sequence_output());
+    }
+
+    #[test]
+    fn bidirectional_layers() {
+        let m = model("input(4, 3), bidirectional(lstm(3)), dense(2)");
+        let LayerKind::Recurrent(r) = m.layers[0].kind else {
+            panic!("recurrent")
+        };
+        assert!(r.bidirectional && !r.return_sequences);
+        assert_eq!((r.cell, r.hidden, m.layers[0].units), (Cell::Lstm, 3, 6));
+        assert_eq!(m.layers[1].inputs, 6);
+        assert_eq!(m.layers[0].param_count(), 2 * (12 * 3 + 12 * 3 + 24));
+        let m = model("input(4, 2), bidirectional(gru(3, return_sequences = true)), dense(1)");
+        assert!(m.sequence_output());
+
+        assert_error(
+            "input(4, 2), bidirectional(dense(3)), dense(1)",
+            "`bidirectional` wraps a recurrent layer (`lstm`, `gru`, `simple_rnn`), found \
+             `dense(3)`",
+            "dense",
+            0,
+        );
+        assert_error(
+            "input(4, 2), bidirectional(lstm(3), return_sequences = true), dense(1)",
+            "`bidirectional` takes no options; write them on the wrapped layer, e.g. \
+             `bidirectional(lstm(8, return_sequences = ...))`",
+            "return_sequences",
+            0,
+        );
+        assert_error(
+            "input(4, 2), bidirectional(8), dense(1)",
+            "`bidirectional` wraps one recurrent layer, e.g. `bidirectional(lstm(8))`, found `8`",
+            "8",
+            0,
+        );
+        assert_error(
+            "input(4, 2), bidirectional(lstm(-3)), dense(1)",
+            "units of layer 0 `lstm(-3)` must be positive, found `-3`",
+            "-",
+            0,
+        );
+    }
+
+    #[test]
+    fn embeddings() {
+        let m = model("input(6), embedding(10, 4), lstm(5), dense(3)");
+        assert_eq!(m.input, Input::Tokens);
+        assert_eq!(m.layers[0].kind, LayerKind::Embedding { vocab: 10 });
+        assert_eq!((m.layers[0].units, m.layers[1].inputs), (4, 4));
+        assert_eq!(m.layers[0].param_count(), 40);
+        assert_error(
+            "input(6, 2), embedding(10, 4), lstm(5)",
+            "layer 0 `embedding(10, 4)` reads token ids, but the input has 2 features per \
+             step; declare token input as `input(6)`",
+            "embedding",
+            0,
+        );
+        assert_error(
+            "input(6), embedding(10, 4), embedding(3, 2), lstm(5)",
+            "layer 1 `embedding(3, 2)` must be layer 0, right after `input(T)`: it turns token \
+             ids into vectors",
+            "embedding",
+            1,
+        );
+        assert_error(
+            "input(6), embedding(10), lstm(5)",
+            "layer 0 `embedding(10)` is missing `dim`; write `embedding(vocab, dim)`, e.g. \
+             `embedding(1000, 16)`",
+            "embedding",
+            0,
+        );
+    }
+
+    #[test]
+    fn dropout_and_cell_options() {
+        let m = model(
+            "input(4, 3), lstm(4, dropout = 0.25, recurrent_dropout = 0.5, activation = relu, \
+             recurrent_activation = tanh), dropout(0.2), dense(2)",
+        );
+        let LayerKind::Recurrent(r) = m.layers[0].kind else {
+            panic!("recurrent")
+        };
+        assert_eq!((r.dropout, r.recurrent_dropout), (0.25, 0.5));
+        assert_eq!(
+            (r.activation, r.recurrent_activation),
+            (CellActivation::Relu, CellActivation::Tanh)
+        );
+        assert_eq!(m.layers[1].kind, LayerKind::Dropout(0.2));
+        assert_eq!((m.layers[1].inputs, m.layers[1].units), (4, 4));
+        assert_eq!(m.layers[1].param_count(), 0);
+
+        assert_error(
+            "input(4, 3), lstm(4), dropout(1.0), dense(1)",
+            "the rate of layer 1 `dropout(1.0)` must be in [0, 1), found `1.0`",
+            "1.0",
+            0,
+        );
+        let (ts, err) = error("input(4, 3), lstm(4, recurrent_dropout = -0.1), dense(1)");
+        assert_eq!(
+            err.to_string(),
+            "`recurrent_dropout` of `lstm(4, recurrent_dropout = -0.1)` must be in [0, 1), \
+             found `-0.1`"
+        );
+        assert_at(&err, toks(&ts, "-", 0, "0.1"));
+        assert_error(
+            "input(4, 3), lstm(4), dropout(rate), dense(1)",
+            "the rate of layer 1 `dropout(rate)` must be a number in [0, 1) such as `0.2`, \
+             found `rate`",
+            "rate",
+            0,
+        );
+        assert_error(
+            "input(4, 3), gru(4, activation = softmax), dense(1)",
+            "`softmax` is not available on recurrent layers; `activation` expects one of \
+             `tanh`, `sigmoid`, `relu`, `linear`",
+            "softmax",
+            0,
+        );
+        assert_error(
+            "input(4, 3), simple_rnn(4, recurrent_activation = tanh), dense(1)",
+            "`simple_rnn` has no gates and so no `recurrent_activation`; set its one \
+             activation with `activation = ...`",
+            "recurrent_activation",
             0,
         );
     }
 
     #[test]
     fn parameter_budget() {
-        assert_eq!(parameters(Lstm, 3, 5), 4 * 5 * 3 + 4 * 5 * 5 + 2 * 4 * 5);
-        assert_eq!(parameters(Gru, 2, 4), 3 * 4 * 2 + 3 * 4 * 4 + 2 * 3 * 4);
-        assert_eq!(parameters(SimpleRnn, 2, 3), 3 * 2 + 3 * 3 + 2 * 3);
+        assert_eq!(parameters(lstm(5, false), 3, 5), 4 * 5 * 3 + 4 * 5 * 5 + 2 * 4 * 5);
+        assert_eq!(parameters(gru(4, false), 2, 4), 3 * 4 * 2 + 3 * 4 * 4 + 2 * 3 * 4);
+        assert_eq!(parameters(simple_rnn(3, false), 2, 3), 3 * 2 + 3 * 3 + 2 * 3);
         assert_eq!(parameters(Dense(Activation::Relu), 4, 3), 4 * 3 + 3);
 
         // 4*h*i + 4*h*h + 8*h with i = 1, h = 5000: 100_060_000, just over the limit.
@@ -1258,8 +1910,7 @@ mod tests {
                 "timesteps of `input(0, 1)` must be positive, found `0`",
                 "duplicate `input`: a model has exactly one input; remove this one",
                 "unknown layer `lstn`; did you mean `lstm`?",
-                "unknown option `activaton` for `lstm`; recurrent layers only take \
-                 `return_sequences`",
+                "unknown option `activaton` for `lstm`; did you mean `activation`?",
                 "units of layer 2 `gru(-4)` must be positive, found `-4`",
                 "layer 2 `gru(-4)` expects a sequence, but layer 1 `lstm(8, activaton = relu)` \
                  returns only its last state; add `return_sequences = true` to layer 1",
@@ -1287,7 +1938,8 @@ mod tests {
                  foo = 1)` must be positive, found `0`",
                 "`return_sequences` expects `true` or `false`, found `2`",
                 "option `return_sequences` is given twice; keep one",
-                "unknown option `foo` for `lstm`; recurrent layers only take `return_sequences`",
+                "unknown option `foo` for `lstm`; recurrent layers take `return_sequences`, \
+             `activation`, `recurrent_activation`, `dropout`, `recurrent_dropout`",
             ]
         );
         assert_at(&errs[0], tok(&ts, "0", 0));
@@ -1317,8 +1969,8 @@ mod tests {
         assert_eq!(errs.len(), 2, "{:?}", messages(&errs));
         assert_eq!(
             errs[1].to_string(),
-            "layer 0 `dense(1)` receives the whole input sequence; per-timestep dense \
-             (many-to-many) is not supported yet, put a recurrent layer first"
+            "the model has no recurrent layer; add one of `lstm`, `gru`, `simple_rnn`, e.g. \
+             `lstm(8)`"
         );
         assert_at(&errs[0], tok(&ts, "dense", 0));
         assert_at(&errs[1], tok(&ts, "dense", 0));

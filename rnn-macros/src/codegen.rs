@@ -1,94 +1,90 @@
 //! Code generation: [`Model`] → the struct, its inherent API and its runtime traits.
 //!
-//! The output is thin glue: one field per layer, holding that layer's parameter
+//! The output is thin glue: one field per layer with parameters, holding that layer's
 //! tensors in a runtime layer type instantiated with literal sizes, and one call per
-//! layer into the runtime's kernels in `forward_batch`, `backward_batch` and
-//! `predict_one`. Loops over time live in the kernels, so the generated code does
-//! not grow with the number of time steps.
+//! layer into the runtime's kernels in `forward_batch`, `backward_batch` and the
+//! single-sample paths. Loops over time live in the kernels, so the generated code
+//! does not grow with the number of time steps.
 //!
 //! Every path is absolute (`::rnn_runtime::…`), so the expansion works in any scope,
 //! `#![no_implicit_prelude]` included.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::spec::{Activation, Header, Layer, LayerKind, Model};
+use crate::spec::{
+    Activation, Cell, CellActivation, Header, Input, Layer, LayerKind, Model, PartialShape,
+    Recurrent,
+};
 
-/// Gates per recurrent cell kind.
-fn gates(kind: LayerKind) -> usize {
-    match kind {
-        LayerKind::Lstm => 4,
-        LayerKind::Gru => 3,
-        LayerKind::SimpleRnn => 1,
-        LayerKind::Dense(_) => 0,
-    }
-}
-
-/// Scalar parameters of a layer: PyTorch's count.
-fn param_count(layer: &Layer) -> usize {
-    let (i, h) = (layer.inputs, layer.units);
-    match layer.kind {
-        LayerKind::Dense(_) => h * i + h,
-        kind => {
-            let gh = gates(kind) * h;
-            gh * i + gh * h + 2 * gh
-        }
-    }
-}
-
-/// The layer as the user would write it, for documentation.
-fn describe(layer: &Layer) -> String {
-    let name = match layer.kind {
-        LayerKind::Lstm => "lstm",
-        LayerKind::Gru => "gru",
-        LayerKind::SimpleRnn => "simple_rnn",
-        LayerKind::Dense(_) => "dense",
-    };
-    let option = match layer.kind {
-        LayerKind::Dense(Activation::Linear) => "",
-        LayerKind::Dense(Activation::Relu) => ", activation = relu",
-        LayerKind::Dense(Activation::Tanh) => ", activation = tanh",
-        LayerKind::Dense(Activation::Sigmoid) => ", activation = sigmoid",
-        _ if layer.return_sequences => ", return_sequences = true",
-        _ => "",
-    };
-    format!("{name}({}{option})", layer.units)
-}
+mod single;
 
 fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
 
-/// The runtime type of a layer, e.g. `::rnn_runtime::layers::LstmLayer<1, 50>`.
-fn layer_type(layer: &Layer) -> TokenStream {
-    let (i, n) = (lit(layer.inputs), lit(layer.units));
-    let span = layer.span;
+fn lit_f32(v: f32) -> Literal {
+    Literal::f32_suffixed(v)
+}
+
+/// The layer as the user would write it, for documentation.
+fn describe(layer: &Layer) -> String {
     match layer.kind {
-        LayerKind::Lstm => quote_spanned!(span=> ::rnn_runtime::layers::LstmLayer<#i, #n>),
-        LayerKind::Gru => quote_spanned!(span=> ::rnn_runtime::layers::GruLayer<#i, #n>),
-        LayerKind::SimpleRnn => {
-            quote_spanned!(span=> ::rnn_runtime::layers::SimpleRnnLayer<#i, #n>)
+        LayerKind::Recurrent(r) => {
+            let mut options = Vec::new();
+            if r.return_sequences {
+                options.push("return_sequences = true".to_owned());
+            }
+            if r.activation != CellActivation::Tanh {
+                options.push(format!("activation = {}", cell_activation_name(r.activation)));
+            }
+            if r.recurrent_activation != CellActivation::Sigmoid {
+                options.push(format!(
+                    "recurrent_activation = {}",
+                    cell_activation_name(r.recurrent_activation)
+                ));
+            }
+            if r.dropout > 0.0 {
+                options.push(format!("dropout = {}", r.dropout));
+            }
+            if r.recurrent_dropout > 0.0 {
+                options.push(format!("recurrent_dropout = {}", r.recurrent_dropout));
+            }
+            let mut text = r.cell.name().to_owned() + "(" + &r.hidden.to_string();
+            for option in options {
+                text = text + ", " + &option;
+            }
+            text += ")";
+            if r.bidirectional {
+                format!("bidirectional({text})")
+            } else {
+                text
+            }
         }
-        LayerKind::Dense(_) => quote_spanned!(span=> ::rnn_runtime::layers::DenseLayer<#i, #n>),
+        LayerKind::Dense(a) => match activation_name(a) {
+            "linear" => format!("dense({})", layer.units),
+            name => format!("dense({}, activation = {name})", layer.units),
+        },
+        LayerKind::Embedding { vocab } => format!("embedding({vocab}, {})", layer.units),
+        LayerKind::Dropout(rate) => format!("dropout({rate})"),
     }
 }
 
-/// The single-sample state type of a recurrent layer.
-fn state_type(layer: &Layer) -> TokenStream {
-    let h = lit(layer.units);
-    let g = lit(gates(layer.kind) * layer.units);
-    match layer.kind {
-        LayerKind::Lstm => quote!(::rnn_runtime::layers::LstmState<#h, #g>),
-        LayerKind::Gru => quote!(::rnn_runtime::layers::GruState<#h, #g>),
-        _ => quote!(::rnn_runtime::layers::SimpleRnnState<#h>),
+fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::Linear => "linear",
+        Activation::Relu => "relu",
+        Activation::Tanh => "tanh",
+        Activation::Sigmoid => "sigmoid",
     }
 }
 
-fn buffers_type(layer: &Layer) -> TokenStream {
-    if layer.kind.is_recurrent() {
-        quote!(::rnn_runtime::layers::RecurrentBuffers)
-    } else {
-        quote!(::rnn_runtime::layers::DenseBuffers)
+fn cell_activation_name(a: CellActivation) -> &'static str {
+    match a {
+        CellActivation::Tanh => "tanh",
+        CellActivation::Sigmoid => "sigmoid",
+        CellActivation::Relu => "relu",
+        CellActivation::Linear => "linear",
     }
 }
 
@@ -101,32 +97,301 @@ fn activation(a: Activation) -> TokenStream {
     }
 }
 
-/// `ws.lN` buffers' output as seen by the layer after `index`, or the time-major input.
+fn cell_activation(a: CellActivation) -> TokenStream {
+    match a {
+        CellActivation::Tanh => quote!(::rnn_runtime::layers::CellActivation::Tanh),
+        CellActivation::Sigmoid => quote!(::rnn_runtime::layers::CellActivation::Sigmoid),
+        CellActivation::Relu => quote!(::rnn_runtime::layers::CellActivation::Relu),
+        CellActivation::Linear => quote!(::rnn_runtime::layers::CellActivation::Linear),
+    }
+}
+
+/// The runtime type of one direction of a recurrent layer, e.g. `LstmLayer<1, 50>`.
+fn cell_type(r: &Recurrent, inputs: usize) -> TokenStream {
+    let (i, h) = (lit(inputs), lit(r.hidden));
+    match r.cell {
+        Cell::Lstm => quote!(::rnn_runtime::layers::LstmLayer<#i, #h>),
+        Cell::Gru => quote!(::rnn_runtime::layers::GruLayer<#i, #h>),
+        Cell::SimpleRnn => quote!(::rnn_runtime::layers::SimpleRnnLayer<#i, #h>),
+    }
+}
+
+/// The runtime type of a layer's field; `None` for a layer without parameters.
+fn layer_type(layer: &Layer) -> Option<TokenStream> {
+    let (i, n) = (lit(layer.inputs), lit(layer.units));
+    let span = layer.span;
+    Some(match layer.kind {
+        LayerKind::Recurrent(r) if r.bidirectional => {
+            let cell = cell_type(&r, layer.inputs);
+            quote_spanned!(span=> ::rnn_runtime::layers::BidirectionalLayer<#cell>)
+        }
+        LayerKind::Recurrent(r) => {
+            let cell = cell_type(&r, layer.inputs);
+            quote_spanned!(span=> #cell)
+        }
+        LayerKind::Dense(_) => quote_spanned!(span=> ::rnn_runtime::layers::DenseLayer<#i, #n>),
+        LayerKind::Embedding { vocab } => {
+            let v = lit(vocab);
+            quote_spanned!(span=> ::rnn_runtime::layers::EmbeddingLayer<#v, #n>)
+        }
+        LayerKind::Dropout(_) => return None,
+    })
+}
+
+fn buffers_type(layer: &Layer) -> TokenStream {
+    match layer.kind {
+        LayerKind::Recurrent(r) if r.bidirectional => {
+            quote!(::rnn_runtime::layers::BidirectionalBuffers)
+        }
+        LayerKind::Recurrent(_) => quote!(::rnn_runtime::layers::RecurrentBuffers),
+        LayerKind::Dense(_) => quote!(::rnn_runtime::layers::DenseBuffers),
+        LayerKind::Embedding { .. } => quote!(::rnn_runtime::layers::EmbeddingBuffers),
+        LayerKind::Dropout(_) => quote!(::rnn_runtime::layers::DropoutBuffers),
+    }
+}
+
+/// The parameter tensors of a layer: PyTorch's names and shapes.
+fn tensors(layer: &Layer) -> Vec<(String, Vec<usize>)> {
+    match layer.kind {
+        LayerKind::Recurrent(r) => {
+            let gh = r.cell.gates() * r.hidden;
+            let one = |suffix: &str| {
+                vec![
+                    (format!("weight_ih{suffix}"), vec![gh, layer.inputs]),
+                    (format!("weight_hh{suffix}"), vec![gh, r.hidden]),
+                    (format!("bias_ih{suffix}"), vec![gh]),
+                    (format!("bias_hh{suffix}"), vec![gh]),
+                ]
+            };
+            let mut all = one("");
+            if r.bidirectional {
+                all.extend(one("_reverse"));
+            }
+            all
+        }
+        LayerKind::Dense(_) => vec![
+            ("weight".to_owned(), vec![layer.units, layer.inputs]),
+            ("bias".to_owned(), vec![layer.units]),
+        ],
+        LayerKind::Embedding { vocab } => vec![("weight".to_owned(), vec![vocab, layer.units])],
+        LayerKind::Dropout(_) => Vec::new(),
+    }
+}
+
+/// The expression that initialises a layer's field from `rng`.
+fn init_expr(layer: &Layer) -> Option<TokenStream> {
+    let ty = layer_type(layer)?;
+    Some(match layer.kind {
+        LayerKind::Recurrent(r) => {
+            let (a, ra) = (
+                cell_activation(r.activation),
+                cell_activation(r.recurrent_activation),
+            );
+            quote! {
+                <#ty>::init_with(
+                    ::rnn_runtime::layers::CellActivations { activation: #a, recurrent: #ra },
+                    &mut rng,
+                )
+            }
+        }
+        LayerKind::Dense(a) => {
+            let a = activation(a);
+            quote!(<#ty>::init(#a, &mut rng))
+        }
+        _ => quote!(<#ty>::init(&mut rng)),
+    })
+}
+
+/// Field names: `lN` for layer N.
+fn field(i: usize) -> Ident {
+    format_ident!("l{}", i)
+}
+
+/// Dropout masks of a recurrent layer: (input-mask field, recurrent-mask field) per
+/// direction, each present only for a nonzero rate.
+struct Masks {
+    forward: (Option<Ident>, Option<Ident>),
+    reverse: (Option<Ident>, Option<Ident>),
+}
+
+fn masks(i: usize, r: &Recurrent) -> Masks {
+    let make = |name: &str, rate: f32| (rate > 0.0).then(|| format_ident!("m{}_{}", i, name));
+    Masks {
+        forward: (make("in", r.dropout), make("rec", r.recurrent_dropout)),
+        reverse: if r.bidirectional {
+            (
+                make("in_rev", r.dropout),
+                make("rec_rev", r.recurrent_dropout),
+            )
+        } else {
+            (None, None)
+        },
+    }
+}
+
+/// The layer's input in the workspace, as a slice expression.
 fn input_of(model: &Model, index: usize) -> TokenStream {
     match index.checked_sub(1) {
-        None => quote!(&ws.input),
-        Some(prev) => {
-            let field = format_ident!("l{}", prev);
-            let prev_layer = &model.layers[prev];
-            if !prev_layer.kind.is_recurrent() {
-                quote!(ws.#field.output())
-            } else if prev_layer.return_sequences {
-                quote!(ws.#field.hidden())
+        None => match model.input {
+            Input::Features(_) => quote!(&ws.input[..]),
+            Input::Tokens => quote!(&ws.ids[..]),
+        },
+        Some(prev) => output_of_layer(model, prev),
+    }
+}
+
+/// Output of layer `i` in the workspace: time-major `[T, B, units]` for a sequence,
+/// `[B, units]` otherwise. A dropout layer's output is its input when it did nothing.
+fn output_of_layer(model: &Model, i: usize) -> TokenStream {
+    let layer = &model.layers[i];
+    let f = field(i);
+    match layer.kind {
+        LayerKind::Recurrent(_) if layer.sequence_out => quote!(ws.#f.hidden()),
+        LayerKind::Recurrent(_) => quote!(ws.#f.last_hidden()),
+        LayerKind::Dropout(_) => {
+            let input = input_of(model, i);
+            quote!(ws.#f.output(#input))
+        }
+        _ => quote!(ws.#f.output()),
+    }
+}
+
+/// The gradient arriving at layer `i`'s output in `backward_batch`.
+fn upstream_of(model: &Model, i: usize) -> TokenStream {
+    let last = model.layers.len() - 1;
+    if i == last {
+        return if model.sequence_output() {
+            quote!(&ws.d_out[..])
+        } else {
+            quote!(d_out)
+        };
+    }
+    let next = field(i + 1);
+    match model.layers[i + 1].kind {
+        LayerKind::Dropout(_) => {
+            let dy = upstream_of(model, i + 1);
+            quote!(ws.#next.input_grad(#dy))
+        }
+        _ => quote!(ws.#next.input_grad()),
+    }
+}
+
+/// Rows of a layer's input in one batch: `T·B` for a sequence, `B` otherwise.
+fn rows(model: &Model, layer: &Layer) -> TokenStream {
+    let steps = lit(model.timesteps);
+    if layer.sequence_in {
+        quote!(#steps * batch)
+    } else {
+        quote!(batch)
+    }
+}
+
+/// The forward call of layer `i` in `forward_batch`.
+fn forward_call(model: &Model, i: usize) -> TokenStream {
+    let layer = &model.layers[i];
+    let f = field(i);
+    let input = input_of(model, i);
+    let steps = lit(model.timesteps);
+    let index = Literal::u32_unsuffixed(i as u32);
+    match layer.kind {
+        LayerKind::Recurrent(r) => {
+            let m = masks(i, &r);
+            let fill = |name: &Option<Ident>, site: TokenStream, width: usize, rate: f32| {
+                name.as_ref().map(|name| {
+                    let (width, rate) = (lit(width), lit_f32(rate));
+                    quote! {
+                        if let ::rnn_runtime::__private::Some(key) = key {
+                            ::rnn_runtime::dropout::fill_masks(
+                                key, #index, #site, batch, #width, #rate, &mut ws.#name,
+                            );
+                        }
+                    }
+                })
+            };
+            let site = |s: &str| {
+                let s = format_ident!("{}", s);
+                quote!(::rnn_runtime::dropout::MaskSite::#s)
+            };
+            let fills = [
+                fill(&m.forward.0, site("Input"), layer.inputs, r.dropout),
+                fill(&m.forward.1, site("Recurrent"), r.hidden, r.recurrent_dropout),
+                fill(&m.reverse.0, site("ReverseInput"), layer.inputs, r.dropout),
+                fill(&m.reverse.1, site("ReverseRecurrent"), r.hidden, r.recurrent_dropout),
+            ];
+            let mask = |name: &Option<Ident>| match name {
+                Some(name) => quote!(match key {
+                    ::rnn_runtime::__private::Some(_) => ::rnn_runtime::__private::Some(&ws.#name[..]),
+                    ::rnn_runtime::__private::None => ::rnn_runtime::__private::None,
+                }),
+                None => quote!(::rnn_runtime::__private::None),
+            };
+            let options = |(input, recurrent): &(Option<Ident>, Option<Ident>)| {
+                let (input, recurrent) = (mask(input), mask(recurrent));
+                quote! {
+                    ::rnn_runtime::layers::SeqOptions {
+                        input_mask: #input,
+                        recurrent_mask: #recurrent,
+                        ..::rnn_runtime::__private::Default::default()
+                    }
+                }
+            };
+            let forward = options(&m.forward);
+            let call = if r.bidirectional {
+                let reverse = options(&m.reverse);
+                quote!(self.#f.forward_seq_with(#input, #steps, batch, &#forward, &#reverse, &mut ws.#f);)
             } else {
-                quote!(ws.#field.last_hidden())
+                quote!(self.#f.forward_seq_with(#input, #steps, batch, &#forward, &mut ws.#f);)
+            };
+            quote! { #(#fills)* #call }
+        }
+        LayerKind::Dense(_) => {
+            let rows = rows(model, layer);
+            quote!(self.#f.forward(#input, #rows, &mut ws.#f);)
+        }
+        LayerKind::Embedding { .. } => {
+            quote!(self.#f.forward_seq(#input, #steps, batch, &mut ws.#f);)
+        }
+        LayerKind::Dropout(rate) => {
+            let (rate, width) = (lit_f32(rate), lit(layer.inputs));
+            let steps = if layer.sequence_in { quote!(#steps) } else { quote!(1) };
+            quote! {
+                ::rnn_runtime::layers::DropoutLayer::checked(#rate, #index).forward_seq(
+                    #input, #steps, batch, #width, key, &mut ws.#f,
+                );
             }
         }
     }
 }
 
-/// The model's output expression in the workspace.
-fn output_of(model: &Model) -> TokenStream {
-    let last = model.layers.len() - 1;
-    let field = format_ident!("l{}", last);
-    if model.layers[last].kind.is_recurrent() {
-        quote!(ws.#field.last_hidden())
-    } else {
-        quote!(ws.#field.output())
+/// The backward call of layer `i` in `backward_batch`.
+fn backward_call(model: &Model, i: usize) -> TokenStream {
+    let layer = &model.layers[i];
+    let f = field(i);
+    let g = format_ident!("g{}", i);
+    let input = input_of(model, i);
+    let upstream = upstream_of(model, i);
+    let need_dx = i > 0;
+    match layer.kind {
+        LayerKind::Recurrent(_) => {
+            let seq = if layer.sequence_out {
+                quote!(::rnn_runtime::layers::SeqGrad::All(#upstream))
+            } else {
+                quote!(::rnn_runtime::layers::SeqGrad::Last(#upstream))
+            };
+            quote!(self.#f.backward_seq(#input, #seq, #g, &mut ws.#f, #need_dx);)
+        }
+        LayerKind::Dense(_) => {
+            quote!(self.#f.backward(#input, #upstream, #g, &mut ws.#f, #need_dx);)
+        }
+        LayerKind::Embedding { .. } => {
+            quote!(self.#f.backward_seq(#input, #upstream, #g, &ws.#f);)
+        }
+        LayerKind::Dropout(rate) => {
+            let (rate, index) = (lit_f32(rate), Literal::u32_unsuffixed(i as u32));
+            quote! {
+                ::rnn_runtime::layers::DropoutLayer::checked(#rate, #index).backward(#upstream, &mut ws.#f);
+            }
+        }
     }
 }
 
@@ -154,138 +419,140 @@ fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
     quote!(#[derive(#(::rnn_runtime::__private::#ours),*)])
 }
 
+/// The element type of `x` and the ndarray dimension of a batch of inputs.
+fn input_types(model: &Model) -> (TokenStream, TokenStream) {
+    match model.input {
+        Input::Features(_) => (quote!(f32), quote!(::rnn_runtime::ndarray::Ix3)),
+        Input::Tokens => (quote!(u32), quote!(::rnn_runtime::ndarray::Ix2)),
+    }
+}
+
+/// The ndarray dimension of a batch of outputs (and targets).
+fn output_dim(sequence: bool) -> TokenStream {
+    if sequence {
+        quote!(::rnn_runtime::ndarray::Ix3)
+    } else {
+        quote!(::rnn_runtime::ndarray::Ix2)
+    }
+}
+
 /// Expands a checked model.
 pub fn expand(model: &Model) -> TokenStream {
     let Header { attrs, vis, name } = &model.header;
-    if !model.layers.first().is_some_and(|l| l.kind.is_recurrent()) {
+    if model.layers.is_empty() {
         // `check` refuses such a model; never index into it here.
-        let message = "internal error: a model must start with a recurrent layer";
+        let message = "internal error: a model without layers";
         return syn::Error::new(name.span(), message).to_compile_error();
     }
     let workspace = format_ident!("{}Workspace", name);
-    let (steps, features) = (lit(model.timesteps), lit(model.features));
+    let (steps, features) = (lit(model.timesteps), lit(model.features()));
     let last = model.layers.len() - 1;
-    let outputs = lit(model.layers[last].units);
-    let counts: Vec<usize> = model.layers.iter().map(param_count).collect();
+    let sequence = model.sequence_output();
+    let outputs = lit(model.outputs());
+    let output_steps = lit(if sequence { model.timesteps } else { 1 });
+    let counts: Vec<usize> = model.layers.iter().map(Layer::param_count).collect();
     let params = lit(counts.iter().sum());
-    let fields: Vec<_> = (0..model.layers.len())
-        .map(|i| format_ident!("l{}", i))
-        .collect();
-
-    let field_defs = model
-        .layers
-        .iter()
-        .zip(&fields)
-        .enumerate()
-        .map(|(i, (layer, f))| {
-            let ty = layer_type(layer);
-            let doc = format!("Layer {i}: `{}`.", describe(layer));
-            quote!(#[doc = #doc] pub #f: #ty,)
-        });
-    let buffer_defs = model.layers.iter().zip(&fields).map(|(layer, f)| {
-        let ty = buffers_type(layer);
-        quote!(#f: #ty,)
+    let vocab = lit(match model.layers[0].kind {
+        LayerKind::Embedding { vocab } => vocab,
+        _ => 0,
     });
+    let (x_elem, x_dim) = input_types(model);
+    let y_dim = output_dim(sequence);
+
+    let field_defs = model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        let ty = layer_type(layer)?;
+        let f = field(i);
+        let doc = format!("Layer {i}: `{}`.", describe(layer));
+        Some(quote!(#[doc = #doc] pub #f: #ty,))
+    });
+    let buffer_defs = model.layers.iter().enumerate().map(|(i, layer)| {
+        let ty = buffers_type(layer);
+        let f = field(i);
+        let masks = match layer.kind {
+            LayerKind::Recurrent(r) => {
+                let m = masks(i, &r);
+                [m.forward.0, m.forward.1, m.reverse.0, m.reverse.1]
+                    .into_iter()
+                    .flatten()
+                    .map(|m| quote!(#m: ::rnn_runtime::__private::Vec<f32>,))
+                    .collect()
+            }
+            _ => TokenStream::new(),
+        };
+        quote!(#f: #ty, #masks)
+    });
+    let input_buffer = match model.input {
+        Input::Features(_) => quote!(input: ::rnn_runtime::__private::Vec<f32>,),
+        Input::Tokens => quote!(ids: ::rnn_runtime::__private::Vec<u32>,),
+    };
+    let to_time_major = match model.input {
+        Input::Features(_) => {
+            quote!(::rnn_runtime::layers::to_time_major(x, batch, #steps, #features, &mut ws.input);)
+        }
+        Input::Tokens => quote!(::rnn_runtime::layers::ids_to_time_major(x, batch, #steps, &mut ws.ids);),
+    };
 
     let specs = model.layers.iter().enumerate().flat_map(|(i, layer)| {
-        let (inputs, units) = (layer.inputs, layer.units);
-        let tensors: Vec<(&str, Vec<usize>)> = if layer.kind.is_recurrent() {
-            let gh = gates(layer.kind) * units;
-            vec![
-                ("weight_ih", vec![gh, inputs]),
-                ("weight_hh", vec![gh, units]),
-                ("bias_ih", vec![gh]),
-                ("bias_hh", vec![gh]),
-            ]
-        } else {
-            vec![("weight", vec![units, inputs]), ("bias", vec![units])]
-        };
-        tensors.into_iter().map(move |(tensor, shape)| {
+        tensors(layer).into_iter().map(move |(tensor, shape)| {
             let name = format!("{i}.{tensor}");
             let shape = shape.into_iter().map(lit);
             quote!(::rnn_runtime::ParamSpec { name: #name, shape: &[#(#shape),*] },)
         })
     });
-
-    let inits = model.layers.iter().zip(&fields).map(|(layer, f)| {
-        let ty = layer_type(layer);
-        match layer.kind {
-            LayerKind::Dense(a) => {
-                let a = activation(a);
-                quote!(#f: <#ty>::init(#a, &mut rng),)
-            }
-            _ => quote!(#f: <#ty>::init(&mut rng),),
-        }
+    let inits = model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        let f = field(i);
+        let init = init_expr(layer)?;
+        Some(quote!(#f: #init,))
     });
+    let forward_calls = (0..model.layers.len()).map(|i| forward_call(model, i));
+    let last_output = output_of_layer(model, last);
+    let output_expr = if sequence {
+        quote! {
+            ::rnn_runtime::layers::to_batch_major(#last_output, #steps, batch, #outputs, &mut ws.out);
+            &ws.out[..batch * #steps * #outputs]
+        }
+    } else {
+        last_output
+    };
 
-    let forward_calls = model
-        .layers
-        .iter()
-        .zip(&fields)
-        .enumerate()
-        .map(|(i, (layer, f))| {
-            let input = input_of(model, i);
-            if layer.kind.is_recurrent() {
-                quote!(self.#f.forward_seq(#input, #steps, batch, &mut ws.#f);)
-            } else {
-                quote!(self.#f.forward(#input, batch, &mut ws.#f);)
-            }
-        });
-
-    let grad_blocks: Vec<_> = (0..model.layers.len())
-        .map(|i| format_ident!("g{}", i))
-        .collect();
-    let splits = grad_blocks.iter().zip(&counts).map(|(g, &n)| {
+    let splits = counts.iter().enumerate().map(|(i, &n)| {
+        let g = format_ident!("g{}", i);
         let n = lit(n);
         quote!(let (#g, grads) = grads.split_at_mut(#n);)
     });
-    let backward_calls = model.layers.iter().enumerate().rev().map(|(i, layer)| {
-        let (f, g) = (&fields[i], &grad_blocks[i]);
-        let input = input_of(model, i);
-        let need_dx = i > 0;
-        let upstream = if i == last {
-            quote!(d_out)
-        } else {
-            let next = &fields[i + 1];
-            quote!(ws.#next.input_grad())
-        };
-        if layer.kind.is_recurrent() {
-            let seq = if layer.return_sequences {
-                quote!(::rnn_runtime::layers::SeqGrad::All(#upstream))
-            } else {
-                quote!(::rnn_runtime::layers::SeqGrad::Last(#upstream))
-            };
-            quote!(self.#f.backward_seq(#input, #seq, #g, &mut ws.#f, #need_dx);)
-        } else {
-            quote!(self.#f.backward(#input, #upstream, #g, &mut ws.#f, #need_dx);)
+    let d_out_time_major = if sequence {
+        quote! {
+            let batch = d_out.len() / (#steps * #outputs);
+            ::rnn_runtime::layers::to_time_major(d_out, batch, #steps, #outputs, &mut ws.d_out);
         }
+    } else {
+        TokenStream::new()
+    };
+    let backward_calls = (0..model.layers.len()).rev().map(|i| backward_call(model, i));
+    let visits = model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        layer_type(layer)?;
+        let f = field(i);
+        Some((quote!(self.#f.visit(f);), quote!(self.#f.visit_mut(f);)))
     });
+    let (visits, visits_mut): (Vec<_>, Vec<_>) = visits.unzip();
 
-    let recurrent: Vec<usize> = (0..model.layers.len())
-        .filter(|&i| model.layers[i].kind.is_recurrent())
-        .collect();
-    let states: Vec<_> = recurrent.iter().map(|i| format_ident!("s{}", i)).collect();
-    let state_inits = recurrent.iter().zip(&states).map(|(&i, s)| {
-        let ty = state_type(&model.layers[i]);
-        quote!(let mut #s = <#ty>::new();)
-    });
-    let steps_one = recurrent.iter().zip(&states).map(|(&i, s)| {
-        let f = &fields[i];
-        quote!(let h = self.#f.step_one(h, &mut #s);)
-    });
-    let last_state = states.last();
-    let dense_one = model
-        .layers
-        .iter()
-        .zip(&fields)
-        .filter(|(l, _)| !l.kind.is_recurrent())
-        .map(|(_, f)| quote!(let y = self.#f.forward_one(&y);));
-    let visits = fields.iter().map(|f| quote!(self.#f.visit(f);));
-    let visits_mut = fields.iter().map(|f| quote!(self.#f.visit_mut(f);));
-
-    let output_expr = output_of(model);
+    let single = single::expand(model);
     let derives = standard_derives(attrs);
     let ws_doc = format!("Work buffers of [`{name}`]'s batch forward and backward passes.");
+    let y_doc = if sequence {
+        format!("`[batch, {}, {}]`", model.timesteps, model.outputs())
+    } else {
+        format!("`[batch, {}]`", model.outputs())
+    };
+    let x_doc = match model.input {
+        Input::Features(f) => format!("`x: [batch, {}, {f}]`", model.timesteps),
+        Input::Tokens => format!("`x: [batch, {}]` token ids", model.timesteps),
+    };
+    let forward_doc = format!("The output for every sample of {x_doc}: {y_doc}.");
+    let evaluate_doc = format!("Mean squared error on `(x, y)`, `y` shaped as the output, {y_doc}.");
+    let evaluate_with_doc =
+        "The mean of `loss` on `(x, y)` (no dropout); targets as the loss expects.".to_owned();
+
     quote! {
         #(#attrs)*
         #derives
@@ -296,95 +563,101 @@ pub fn expand(model: &Model) -> TokenStream {
         #[doc = #ws_doc]
         #[derive(::rnn_runtime::__private::Debug, ::rnn_runtime::__private::Default)]
         #vis struct #workspace {
-            input: ::rnn_runtime::__private::Vec<f32>,
+            #input_buffer
+            out: ::rnn_runtime::__private::Vec<f32>,
+            d_out: ::rnn_runtime::__private::Vec<f32>,
             #(#buffer_defs)*
         }
 
         impl #name {
             /// Time steps of one input sample.
             pub const TIMESTEPS: usize = #steps;
-            /// Features per time step.
+            /// Features per time step (1 for a token id).
             pub const FEATURES: usize = #features;
-            /// Width of the output.
+            /// Width of the output (per time step for a sequence output).
             pub const OUTPUTS: usize = #outputs;
             /// Number of scalar parameters (the same as PyTorch's for this model).
             pub const PARAMS: usize = #params;
 
             /// A new model, initialised deterministically from `seed` with Keras's
             /// defaults (glorot-uniform input kernels, orthogonal recurrent kernels,
-            /// zero biases, LSTM forget-gate bias 1).
+            /// zero biases, LSTM forget-gate bias 1, uniform ±0.05 embeddings).
             pub fn new(seed: u64) -> Self {
                 <Self as ::rnn_runtime::Network>::init(seed)
             }
 
-            /// The output for one sample, computed on the stack without allocation.
-            pub fn predict_one(&self, x: &[[f32; #features]; #steps]) -> [f32; #outputs] {
-                #(#state_inits)*
-                for x_t in x.iter() {
-                    let h = x_t;
-                    #(#steps_one)*
-                    let _ = h;
-                }
-                let y = #last_state.h;
-                #(#dense_one)*
-                y
-            }
-
-            /// The output for every sample of `x` (`[batch, T, F]` → `[batch, OUTPUTS]`).
+            #[doc = #forward_doc]
             pub fn forward<'a>(
                 &self,
-                x: impl ::rnn_runtime::ndarray::AsArray<'a, f32, ::rnn_runtime::ndarray::Ix3>,
-            ) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array2<f32>> {
-                ::rnn_runtime::forward(self, ::rnn_runtime::__private::Into::into(x))
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+            ) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array<f32, #y_dim>> {
+                let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                ::rnn_runtime::network::typed(::rnn_runtime::forward(self, x.into_dyn())?)
             }
 
             /// Predictions for every sample of `x`; the same as [`forward`](Self::forward).
             pub fn predict<'a>(
                 &self,
-                x: impl ::rnn_runtime::ndarray::AsArray<'a, f32, ::rnn_runtime::ndarray::Ix3>,
-            ) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array2<f32>> {
-                ::rnn_runtime::forward(self, ::rnn_runtime::__private::Into::into(x))
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+            ) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array<f32, #y_dim>> {
+                self.forward(x)
             }
 
-            /// Mean squared error on `(x, y)`.
+            #[doc = #evaluate_doc]
             pub fn evaluate<'a, 'b>(
                 &self,
-                x: impl ::rnn_runtime::ndarray::AsArray<'a, f32, ::rnn_runtime::ndarray::Ix3>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, ::rnn_runtime::ndarray::Ix2>,
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
             ) -> ::rnn_runtime::Result<f32> {
-                ::rnn_runtime::evaluate(
-                    self,
-                    ::rnn_runtime::__private::Into::into(x),
-                    ::rnn_runtime::__private::Into::into(y),
-                )
+                self.evaluate_with(x, y, ::rnn_runtime::Loss::Mse)
             }
 
-            /// MSE of the batch `(x, y)` and its gradient for every parameter.
+            #[doc = #evaluate_with_doc]
+            pub fn evaluate_with<'a, 'b>(
+                &self,
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
+                loss: ::rnn_runtime::Loss,
+            ) -> ::rnn_runtime::Result<f32> {
+                let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, #y_dim> = ::rnn_runtime::__private::Into::into(y);
+                ::rnn_runtime::evaluate(self, x.into_dyn(), y.into_dyn(), loss)
+            }
+
+            /// MSE of the batch `(x, y)` and its gradient for every parameter, in
+            /// training mode (dropout active, masks from seed 0).
             pub fn loss_and_grads<'a, 'b>(
                 &self,
-                x: impl ::rnn_runtime::ndarray::AsArray<'a, f32, ::rnn_runtime::ndarray::Ix3>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, ::rnn_runtime::ndarray::Ix2>,
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
             ) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
-                ::rnn_runtime::loss_and_grads(
-                    self,
-                    ::rnn_runtime::__private::Into::into(x),
-                    ::rnn_runtime::__private::Into::into(y),
-                )
+                self.loss_and_grads_with(x, y, ::rnn_runtime::Loss::Mse, 0)
             }
 
-            /// Trains on `(x, y)` with MSE; returns the per-epoch losses.
+            /// `loss` of the batch `(x, y)` and its gradient for every parameter, in
+            /// training mode, dropout masks drawn from `dropout_seed`.
+            pub fn loss_and_grads_with<'a, 'b>(
+                &self,
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
+                loss: ::rnn_runtime::Loss,
+                dropout_seed: u64,
+            ) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
+                let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, #y_dim> = ::rnn_runtime::__private::Into::into(y);
+                ::rnn_runtime::loss_and_grads(self, x.into_dyn(), y.into_dyn(), loss, dropout_seed)
+            }
+
+            /// Trains on `(x, y)`; returns the per-epoch history. See [`::rnn_runtime::Fit`].
             pub fn fit<'a, 'b, O: ::rnn_runtime::Optimizer>(
                 &mut self,
-                x: impl ::rnn_runtime::ndarray::AsArray<'a, f32, ::rnn_runtime::ndarray::Ix3>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, ::rnn_runtime::ndarray::Ix2>,
+                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
                 options: ::rnn_runtime::Fit<O>,
             ) -> ::rnn_runtime::Result<::rnn_runtime::History> {
-                ::rnn_runtime::fit(
-                    self,
-                    ::rnn_runtime::__private::Into::into(x),
-                    ::rnn_runtime::__private::Into::into(y),
-                    options,
-                )
+                let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, #y_dim> = ::rnn_runtime::__private::Into::into(y);
+                ::rnn_runtime::fit(self, x.into_dyn(), y.into_dyn(), options)
             }
 
             /// Writes every parameter to a safetensors file (atomically).
@@ -404,6 +677,8 @@ pub fn expand(model: &Model) -> TokenStream {
             }
         }
 
+        #single
+
         impl ::rnn_runtime::Params for #name {
             const PARAMS: usize = #params;
 
@@ -422,9 +697,12 @@ pub fn expand(model: &Model) -> TokenStream {
         }
 
         impl ::rnn_runtime::Network for #name {
+            type Input = #x_elem;
             const TIMESTEPS: usize = #steps;
             const FEATURES: usize = #features;
+            const VOCAB: usize = #vocab;
             const OUTPUTS: usize = #outputs;
+            const OUTPUT_STEPS: usize = #output_steps;
             type Workspace = #workspace;
 
             fn init(seed: u64) -> Self {
@@ -432,8 +710,15 @@ pub fn expand(model: &Model) -> TokenStream {
                 #name { #(#inits)* }
             }
 
-            fn forward_batch<'w>(&self, x: &[f32], batch: usize, ws: &'w mut #workspace) -> &'w [f32] {
-                ::rnn_runtime::__private::to_time_major(x, batch, #steps, #features, &mut ws.input);
+            fn forward_batch<'w>(
+                &self,
+                x: &[#x_elem],
+                batch: usize,
+                key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>,
+                ws: &'w mut #workspace,
+            ) -> &'w [f32] {
+                let _ = key;
+                #to_time_major
                 #(#forward_calls)*
                 #output_expr
             }
@@ -441,6 +726,7 @@ pub fn expand(model: &Model) -> TokenStream {
             fn backward_batch(&self, d_out: &[f32], ws: &mut #workspace, grads: &mut [f32]) {
                 #(#splits)*
                 let _ = grads;
+                #d_out_time_major
                 #(#backward_calls)*
             }
         }
@@ -449,21 +735,33 @@ pub fn expand(model: &Model) -> TokenStream {
 
 /// What a spec with errors still expands to, beside its `compile_error!`s: the struct,
 /// its derives and trait impls, and the names of its public API, so that the user's
-/// other code does not add a cascade of secondary errors to the real one. `shape` is
-/// `(timesteps, features, outputs)` where the spec still tells them: then the consts
-/// are true and `predict_one` is typed. Bodies are never run: the crate does not
-/// compile.
-pub fn fallback(header: &Header, shape: Option<(usize, usize, usize)>) -> TokenStream {
+/// other code does not add a cascade of secondary errors to the real one. Where the
+/// spec still tells the interface (`shape`), the consts are true and `predict_one` is
+/// typed. Bodies are never run: the crate does not compile.
+pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
     let Header { attrs, vis, name } = header;
     let derives = standard_derives(attrs);
     let never = quote!(::rnn_runtime::__private::unreachable!());
     let (consts, predict_one) = match shape {
-        Some((t, f, out)) => {
-            let (t, f, out) = (lit(t), lit(f), lit(out));
+        Some(shape) => {
+            let (t, out) = (lit(shape.timesteps), lit(shape.outputs));
+            let (f, x) = match shape.input {
+                Input::Features(f) => (lit(f), quote!(&[[f32; #f]; #t])),
+                Input::Tokens => (lit(1), quote!(&[u32; #t])),
+            };
+            let y = if shape.sequence {
+                quote!([[f32; #out]; #t])
+            } else {
+                quote!([f32; #out])
+            };
+            let ret = match shape.input {
+                Input::Features(_) => y,
+                Input::Tokens => quote!(::rnn_runtime::Result<#y>),
+            };
             (
                 quote!((#t, #f, #out)),
                 quote! {
-                    pub fn predict_one(&self, x: &[[f32; #f]; #t]) -> [f32; #out] { #never }
+                    pub fn predict_one(&self, x: #x) -> #ret { #never }
                 },
             )
         }
@@ -489,16 +787,22 @@ pub fn fallback(header: &Header, shape: Option<(usize, usize, usize)>) -> TokenS
                 #name {}
             }
             #predict_one
-            pub fn forward<X>(&self, x: X) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array2<f32>> {
+            pub fn forward<X, R>(&self, x: X) -> ::rnn_runtime::Result<R> {
                 #never
             }
-            pub fn predict<X>(&self, x: X) -> ::rnn_runtime::Result<::rnn_runtime::ndarray::Array2<f32>> {
+            pub fn predict<X, R>(&self, x: X) -> ::rnn_runtime::Result<R> {
                 #never
             }
             pub fn evaluate<X, Y>(&self, x: X, y: Y) -> ::rnn_runtime::Result<f32> {
                 #never
             }
+            pub fn evaluate_with<X, Y>(&self, x: X, y: Y, loss: ::rnn_runtime::Loss) -> ::rnn_runtime::Result<f32> {
+                #never
+            }
             pub fn loss_and_grads<X, Y>(&self, x: X, y: Y) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
+                #never
+            }
+            pub fn loss_and_grads_with<X, Y>(&self, x: X, y: Y, loss: ::rnn_runtime::Loss, dropout_seed: u64) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
                 #never
             }
             pub fn fit<X, Y, O>(&mut self, x: X, y: Y, options: ::rnn_runtime::Fit<O>) -> ::rnn_runtime::Result<::rnn_runtime::History> {
@@ -524,14 +828,17 @@ pub fn fallback(header: &Header, shape: Option<(usize, usize, usize)>) -> TokenS
 
         #[allow(unused_variables, clippy::all)]
         impl ::rnn_runtime::Network for #name {
+            type Input = f32;
             const TIMESTEPS: usize = #consts.0;
             const FEATURES: usize = #consts.1;
+            const VOCAB: usize = 0;
             const OUTPUTS: usize = #consts.2;
+            const OUTPUT_STEPS: usize = 1;
             type Workspace = ();
             fn init(seed: u64) -> Self {
                 #name {}
             }
-            fn forward_batch<'w>(&self, x: &[f32], batch: usize, ws: &'w mut ()) -> &'w [f32] {
+            fn forward_batch<'w>(&self, x: &[f32], batch: usize, key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>, ws: &'w mut ()) -> &'w [f32] {
                 #never
             }
             fn backward_batch(&self, d_out: &[f32], ws: &mut (), grads: &mut [f32]) {

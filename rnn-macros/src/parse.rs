@@ -250,6 +250,39 @@ impl Parse for LayerDef {
     }
 }
 
+/// The layer written as an argument, as in `bidirectional(lstm(8, return_sequences = true))`:
+/// a call of a plain name whose arguments are expressions or `key = value`
+/// assignments. `None` for any other expression.
+pub fn nested_layer(expr: &Expr) -> Option<LayerDef> {
+    let Expr::Call(call) = expr else { return None };
+    let Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let name = path.path.get_ident()?.clone();
+    let args = call
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Expr::Assign(assign) => match &*assign.left {
+                Expr::Path(key) if key.qself.is_none() => match key.path.get_ident() {
+                    Some(key) => Arg::Named {
+                        key: key.clone(),
+                        value: (*assign.right).clone(),
+                    },
+                    None => Arg::Positional(arg.clone()),
+                },
+                _ => Arg::Positional(arg.clone()),
+            },
+            _ => Arg::Positional(arg.clone()),
+        })
+        .collect();
+    let span = name.span().join(call.paren_token.span.close()).unwrap_or(name.span());
+    Some(LayerDef { name, args, span })
+}
+
 fn example(name: &Ident) -> String {
     match name.to_string().as_str() {
         "input" => "input(20, 1)".to_owned(),

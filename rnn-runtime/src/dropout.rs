@@ -99,6 +99,25 @@ pub fn dropout_mask(
     out.iter_mut().for_each(|v| *v = stream.next_element());
 }
 
+/// Writes the `[batch, width]` masks of samples `key.first_sample ..` for one site of
+/// one layer into `out` (grown as needed, never shrunk) — a recurrent layer's input or
+/// recurrent-state masks, fixed across the time steps of a sequence as in Keras.
+pub fn fill_masks(
+    key: MaskKey,
+    layer: u32,
+    site: MaskSite,
+    batch: usize,
+    width: usize,
+    rate: f32,
+    out: &mut Vec<f32>,
+) {
+    let out = crate::layers::ensure(out, batch * width);
+    for (b, row) in out.chunks_exact_mut(width.max(1)).enumerate().take(batch) {
+        let sample = (key.first_sample + b) as u64;
+        dropout_mask(key.seed, layer, site, sample, rate, &mut row[..width]);
+    }
+}
+
 /// The per-step dropout seed of step `step` of a training run seeded with `seed`.
 pub fn step_seed(seed: u64, step: u64) -> u64 {
     mix(mix(seed) ^ step)

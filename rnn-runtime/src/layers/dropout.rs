@@ -75,6 +75,12 @@ impl DropoutLayer {
         }
     }
 
+    /// A layer whose rate the `model!` macro has already checked; for generated code.
+    #[doc(hidden)]
+    pub const fn checked(rate: f32, layer: u32) -> Self {
+        DropoutLayer { rate, layer }
+    }
+
     /// The fraction of elements dropped while training.
     pub fn rate(&self) -> f32 {
         self.rate
