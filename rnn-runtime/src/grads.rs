@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::network::{ParamSpec, Params};
+use crate::optim::clip;
 
 /// d loss / d parameter for every parameter tensor of a model, in canonical order.
 ///
@@ -42,6 +43,35 @@ impl Grads {
     /// Sets every value to zero.
     pub fn zero(&mut self) {
         self.data.fill(0.0);
+    }
+
+    /// Clips every value into `[-limit, limit]`, as Keras's `clipvalue`.
+    ///
+    /// `limit` must be finite and positive; on error nothing changes.
+    pub fn clip_by_value(&mut self, limit: f32) -> Result<()> {
+        clip::check_threshold("clipvalue", limit)?;
+        clip::clip_value(&mut self.data, limit);
+        Ok(())
+    }
+
+    /// Scales each parameter tensor's gradient to norm at most `max`, as Keras's
+    /// `clipnorm`: `g · max / max(‖g‖, max)`, tensor by tensor.
+    ///
+    /// `max` must be finite and positive; on error nothing changes.
+    pub fn clip_by_norm(&mut self, max: f32) -> Result<()> {
+        clip::check_threshold("clipnorm", max)?;
+        clip::clip_norm(&mut self.data, self.specs, max);
+        Ok(())
+    }
+
+    /// Scales all gradients together by `max / (norm + 1e-6)` when their joint norm
+    /// exceeds `max`, as `torch.nn.utils.clip_grad_norm_`; returns the norm before
+    /// clipping (not finite when some gradient is not).
+    ///
+    /// `max` must be finite and positive; on error nothing changes.
+    pub fn clip_by_global_norm(&mut self, max: f32) -> Result<f32> {
+        clip::check_threshold("global_clipnorm", max)?;
+        Ok(clip::clip_global_norm(&mut self.data, max))
     }
 
     /// Each tensor's name with its flat values, canonical order.

@@ -32,7 +32,6 @@
 #![deny(missing_docs)]
 
 pub mod activation;
-mod adam;
 pub mod dropout;
 mod error;
 mod gemm;
@@ -42,18 +41,20 @@ mod io;
 pub mod layers;
 mod loss;
 mod network;
+mod optim;
 pub mod rng;
 mod shards;
 mod simd;
 mod train;
 
 pub use activation::Activation;
-pub use adam::{Adam, Optimizer};
 pub use error::{Error, Result};
 pub use grads::Grads;
 pub use io::{load_params, save_params};
 pub use loss::{mse, mse_grad};
 pub use network::{evaluate, forward, loss_and_grads, Network, ParamSpec, Params};
+pub use optim::schedule::{self, Schedule};
+pub use optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 pub use train::{fit, Fit, History};
 
 /// Re-exported so that user crates need no direct ndarray dependency for the batch API.

@@ -3,9 +3,11 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndarray::{s, ArrayView2, ArrayView3, Axis};
 
-use crate::adam::{Adam, Optimizer};
 use crate::error::{Error, Result};
 use crate::network::{check_x, check_y, evaluate, gather_x, gather_y, Network};
+use crate::optim::clip::Clipping;
+use crate::optim::schedule::Schedule;
+use crate::optim::{Adam, Optimizer};
 use crate::rng::Rng;
 use crate::shards::ShardedGrads;
 
@@ -20,6 +22,8 @@ pub struct Fit<O = Adam> {
     seed: u64,
     validation_split: f64,
     verbose: bool,
+    clipping: Clipping,
+    schedule: Option<Schedule>,
 }
 
 impl<O: Optimizer> Fit<O> {
@@ -35,6 +39,8 @@ impl<O: Optimizer> Fit<O> {
             seed: 0,
             validation_split: 0.0,
             verbose: true,
+            clipping: Clipping::default(),
+            schedule: None,
         }
     }
 
@@ -75,6 +81,38 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
+    /// Clips every gradient element into `[-limit, limit]` before each update
+    /// (Keras's `clipvalue`).
+    pub fn clipvalue(mut self, limit: f32) -> Self {
+        self.clipping.value = Some(limit);
+        self
+    }
+
+    /// Scales each parameter tensor's gradient to norm at most `max` before each
+    /// update (Keras's `clipnorm`).
+    pub fn clipnorm(mut self, max: f32) -> Self {
+        self.clipping.norm = Some(max);
+        self
+    }
+
+    /// Scales all gradients together to joint norm at most `max` before each update
+    /// (Keras's `global_clipnorm`, with the formula of torch's `clip_grad_norm_`).
+    ///
+    /// When several clippings are set they apply in this order: by value, per-tensor
+    /// norm, global norm.
+    pub fn global_clipnorm(mut self, max: f32) -> Self {
+        self.clipping.global_norm = Some(max);
+        self
+    }
+
+    /// Adjusts the learning rate at the end of each epoch. A plateau schedule monitors
+    /// the validation loss when there is a validation split, else the training loss
+    /// (as Keras's callback monitors `val_loss`).
+    pub fn schedule(mut self, schedule: impl Into<Schedule>) -> Self {
+        self.schedule = Some(schedule.into());
+        self
+    }
+
     /// The optimiser, with its state after training.
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -90,6 +128,8 @@ pub struct History {
     pub val_loss: Vec<f32>,
     /// Wall-clock seconds of each epoch, validation included.
     pub seconds: Vec<f64>,
+    /// Learning rate used in each epoch.
+    pub lr: Vec<f32>,
 }
 
 /// Number of training samples for `n` samples and a validation fraction, as Keras:
@@ -144,6 +184,10 @@ pub fn fit<M: Network, O: Optimizer>(
         return Err(Error::Config("batch_size must be at least 1".into()));
     }
     let n_train = train_count(n, opts.validation_split)?;
+    opts.clipping.check()?;
+    if let Some(schedule) = &opts.schedule {
+        schedule.check()?;
+    }
     let (x_val, y_val) = (x.slice(s![n_train.., .., ..]), y.slice(s![n_train.., ..]));
 
     let batch = opts.batch_size.min(n_train);
@@ -164,22 +208,29 @@ pub fn fit<M: Network, O: Optimizer>(
             rng.shuffle(&mut order);
         }
         let mut loss_sum = 0.0f64;
+        history.lr.push(opts.optimizer.learning_rate());
         for idx in order.chunks(batch) {
             gather_x(&x, idx, &mut xb);
             gather_y(&y, idx, &mut yb);
             let loss = sharded.loss_and_grads(model, &xb, &yb, idx.len(), &mut grads);
+            opts.clipping.apply(&mut grads, M::param_specs());
             opts.optimizer.update(model, &grads)?;
             loss_sum += loss as f64 * idx.len() as f64;
             bar.inc(1);
         }
         let loss = (loss_sum / n_train as f64) as f32;
         history.loss.push(loss);
+        let mut monitored = loss;
         if n_train < n {
             let val = evaluate(model, x_val, y_val)?;
             history.val_loss.push(val);
+            monitored = val;
             bar.set_message(format!("loss {loss:.3e} val_loss {val:.3e}"));
         } else {
             bar.set_message(format!("loss {loss:.3e}"));
+        }
+        if let Some(schedule) = &mut opts.schedule {
+            schedule.end_epoch(monitored, &mut opts.optimizer)?;
         }
         history.seconds.push(started.elapsed().as_secs_f64());
     }

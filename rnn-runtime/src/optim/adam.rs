@@ -1,14 +1,8 @@
-//! Optimisers.
+//! Adam, and the moment update AdamW shares with it.
 
-use crate::error::{Error, Result};
-use crate::grads::Grads;
+use super::{check_eps, check_len, check_lr, check_unit, fit_state, Optimizer};
+use crate::error::Result;
 use crate::network::Params;
-
-/// Something that updates a model's parameters from its gradients.
-pub trait Optimizer {
-    /// Applies one update. `grads` holds `M::PARAMS` values in canonical order.
-    fn update<M: Params>(&mut self, model: &mut M, grads: &[f32]) -> Result<()>;
-}
 
 /// Adam (Kingma & Ba), with the update of `torch.optim.Adam`:
 /// `p -= lr · m̂ / (sqrt(v̂) + eps)`.
@@ -45,14 +39,14 @@ impl Adam {
         }
     }
 
-    /// Sets the decay rates of the first and second moment estimates.
+    /// Sets the decay rates of the first and second moment estimates, each in [0, 1).
     pub fn betas(mut self, beta1: f32, beta2: f32) -> Self {
         self.beta1 = beta1;
         self.beta2 = beta2;
         self
     }
 
-    /// Sets the term added to the denominator for numerical stability.
+    /// Sets the term added to the denominator for numerical stability (> 0).
     pub fn eps(mut self, eps: f32) -> Self {
         self.eps = eps;
         self
@@ -68,32 +62,19 @@ impl Adam {
         self.step
     }
 
-    /// Applies one Adam update to `model` from `grads`.
-    ///
-    /// Fails, changing nothing, when `grads` belong to a model of another layout.
-    pub fn step<M: Params>(&mut self, model: &mut M, grads: &Grads) -> Result<()> {
-        if grads.specs() != M::param_specs() {
-            return Err(Error::GradsMismatch {
-                expected: M::PARAMS,
-                got: grads.as_slice().len(),
-            });
-        }
-        self.update(model, grads.as_slice())
+    /// Checks every hyperparameter; nothing is changed on error.
+    pub(super) fn check(&self) -> Result<()> {
+        check_lr(self.lr)?;
+        check_unit("beta1", self.beta1)?;
+        check_unit("beta2", self.beta2)?;
+        check_eps(self.eps)
     }
-}
 
-impl Optimizer for Adam {
-    fn update<M: Params>(&mut self, model: &mut M, grads: &[f32]) -> Result<()> {
-        if grads.len() != M::PARAMS {
-            return Err(Error::GradsMismatch {
-                expected: M::PARAMS,
-                got: grads.len(),
-            });
-        }
-        if self.m.len() != M::PARAMS {
-            // First step, or a different model: fresh moments.
-            self.m = vec![0.0; M::PARAMS];
-            self.v = vec![0.0; M::PARAMS];
+    /// One Adam update, each parameter first multiplied by `keep` (AdamW's decoupled
+    /// weight decay; exactly 1 for plain Adam, which then skips the pass). The caller
+    /// has checked the hyperparameters and the gradients' length.
+    pub(super) fn apply<M: Params>(&mut self, model: &mut M, grads: &[f32], keep: f32) {
+        if fit_state(M::PARAMS, &mut [&mut self.m, &mut self.v]) {
             self.step = 0;
         }
         self.step += 1;
@@ -109,6 +90,9 @@ impl Optimizer for Adam {
             let range = at..at + p.len();
             at += p.len();
             let (m, v, g) = (&mut m[range.clone()], &mut v[range.clone()], &grads[range]);
+            if keep != 1.0 {
+                p.iter_mut().for_each(|x| *x *= keep);
+            }
             for i in 0..p.len() {
                 m[i] = b1 * m[i] + (1.0 - b1) * g[i];
                 v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
@@ -116,6 +100,22 @@ impl Optimizer for Adam {
                 p[i] -= step_size * m[i] / (v[i].sqrt() * inv_sqrt_bias2 + eps);
             }
         });
+    }
+}
+
+impl Optimizer for Adam {
+    fn update<M: Params>(&mut self, model: &mut M, grads: &[f32]) -> Result<()> {
+        check_len::<M>(grads)?;
+        self.check()?;
+        self.apply(model, grads, 1.0);
         Ok(())
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = lr;
     }
 }

@@ -1,0 +1,138 @@
+//! Optimisers, gradient clipping and learning-rate schedules.
+//!
+//! Every optimiser follows the update rule of its `torch.optim` namesake, so results
+//! can be checked against PyTorch element by element (`tests/optim.rs`). Hyperparameters
+//! are checked when a step is applied: a bad value gives [`Error::Config`] and leaves
+//! the model and the optimiser's state untouched.
+
+mod adam;
+mod adamw;
+pub(crate) mod clip;
+mod rmsprop;
+pub mod schedule;
+mod sgd;
+
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
+use crate::error::{Error, Result};
+use crate::grads::Grads;
+use crate::network::Params;
+
+/// Something that updates a model's parameters from its gradients.
+pub trait Optimizer {
+    /// Applies one update. `grads` holds `M::PARAMS` values in canonical order.
+    fn update<M: Params>(&mut self, model: &mut M, grads: &[f32]) -> Result<()>;
+
+    /// The learning rate the next update will use.
+    fn learning_rate(&self) -> f32;
+
+    /// Replaces the learning rate (schedules call this between epochs). A bad value is
+    /// reported by the next update, which then changes nothing.
+    fn set_learning_rate(&mut self, lr: f32);
+
+    /// Applies one update from the gradients of a model of type `M`.
+    ///
+    /// Fails, changing nothing, when `grads` belong to a model of another layout.
+    fn step<M: Params>(&mut self, model: &mut M, grads: &Grads) -> Result<()>
+    where
+        Self: Sized,
+    {
+        if grads.specs() != M::param_specs() {
+            return Err(Error::GradsMismatch {
+                expected: M::PARAMS,
+                got: grads.as_slice().len(),
+            });
+        }
+        self.update(model, grads.as_slice())
+    }
+}
+
+/// Gives each optimiser an inherent `step`, so that the common call needs no trait
+/// import.
+macro_rules! inherent_step {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// Applies one update to `model` from `grads`.
+            ///
+            /// Fails, changing nothing, when `grads` belong to a model of another
+            /// layout or a hyperparameter is out of range.
+            pub fn step<M: Params>(&mut self, model: &mut M, grads: &Grads) -> Result<()> {
+                Optimizer::step(self, model, grads)
+            }
+        }
+    )*};
+}
+inherent_step!(Adam, AdamW, RmsProp, Sgd);
+
+/// Refuses gradients of the wrong length before anything is touched.
+fn check_len<M: Params>(grads: &[f32]) -> Result<()> {
+    if grads.len() == M::PARAMS {
+        Ok(())
+    } else {
+        Err(Error::GradsMismatch {
+            expected: M::PARAMS,
+            got: grads.len(),
+        })
+    }
+}
+
+/// `lr` must be finite and non-negative.
+fn check_lr(lr: f32) -> Result<()> {
+    if lr.is_finite() && lr >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "learning rate must be finite and >= 0, got {lr}"
+        )))
+    }
+}
+
+/// Decay rates (momentum, rho, betas) must lie in [0, 1).
+fn check_unit(what: &str, value: f32) -> Result<()> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "{what} must be in [0, 1), got {value}"
+        )))
+    }
+}
+
+/// eps must be finite and positive.
+fn check_eps(eps: f32) -> Result<()> {
+    if eps.is_finite() && eps > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "eps must be finite and > 0, got {eps}"
+        )))
+    }
+}
+
+/// Weight decay must be finite and non-negative.
+fn check_decay(weight_decay: f32) -> Result<()> {
+    if weight_decay.is_finite() && weight_decay >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "weight_decay must be finite and >= 0, got {weight_decay}"
+        )))
+    }
+}
+
+/// Resizes per-parameter state for a model with `n` parameters. A buffer that
+/// already fits is kept (its values are the running state); a mismatch means a new
+/// model, whose state starts from zero. Returns whether the state was reset.
+fn fit_state(n: usize, buffers: &mut [&mut Vec<f32>]) -> bool {
+    let fresh = buffers.iter().any(|b| b.len() != n);
+    if fresh {
+        for b in buffers.iter_mut() {
+            b.clear();
+            b.resize(n, 0.0);
+        }
+    }
+    fresh
+}
