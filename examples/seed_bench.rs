@@ -36,7 +36,7 @@ fn train<M: Network>(
         .epochs(epochs)
         .batch_size(batch)
         .verbose(false);
-    let history = rnn_runtime::fit(&mut net, x.view(), y.view(), options)?;
+    let history = rnn_runtime::fit(&mut net, x.view().into_dyn(), y.view().into_dyn(), options)?;
     let last = history.loss.last().copied().unwrap_or(f32::NAN);
     Ok((median(history.seconds[1..].to_vec()), last))
 }

@@ -101,7 +101,7 @@ fn training_steps_allocate_nothing_after_the_first_batch() {
     let mut d_out = vec![0.0f32; batch * 2];
     let mut adam = Adam::new(1e-3);
     let mut step = |net: &mut Stack| {
-        let out = net.forward_batch(xs, batch, &mut ws);
+        let out = net.forward_batch(xs, batch, None, &mut ws);
         let loss = mse_grad(out, ys, &mut d_out);
         grads.fill(0.0);
         net.backward_batch(&d_out, &mut ws, &mut grads);

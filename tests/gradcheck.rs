@@ -2,9 +2,9 @@
 //! models of every layer kind and option, every analytic gradient must match the
 //! central difference of the loss.
 
-use ndarray::{Array2, Array3};
+use ndarray::ArrayD;
 use rnn_runtime::rng::Rng;
-use rnn_runtime::{loss_and_grads, model, Network, Params};
+use rnn_runtime::{loss_and_grads, model, Loss, Network, Params};
 
 /// Finite-difference step. The five-point stencil's truncation error is O(STEP⁴)
 /// (~1e-8 here); in f32 the loss is exact to ~1e-7 relative, so rounding contributes
@@ -14,33 +14,93 @@ const STEP: f32 = 1e-2;
 const ABS_TOL: f64 = 5e-5;
 const REL_TOL: f64 = 2e-3;
 
-fn random_batch<M: Network>(rng: &mut Rng, batch: usize) -> (Array3<f32>, Array2<f32>) {
-    let x = Array3::from_shape_fn((batch, M::TIMESTEPS, M::FEATURES), |_| {
+/// A random input element: a feature in [-1, 1), or a token id below the vocabulary.
+trait RandomInput: Copy {
+    fn random(rng: &mut Rng, vocab: usize) -> Self;
+}
+
+impl RandomInput for f32 {
+    fn random(rng: &mut Rng, _: usize) -> Self {
         rng.uniform(-1.0, 1.0) as f32
+    }
+}
+
+impl RandomInput for u32 {
+    fn random(rng: &mut Rng, vocab: usize) -> Self {
+        rng.below(vocab) as u32
+    }
+}
+
+/// A random batch and targets as `loss` reads them (class ids for the sparse form,
+/// probability rows for the categorical one, 0/1 for binary cross-entropy).
+fn random_batch<M: Network>(rng: &mut Rng, batch: usize, loss: Loss) -> (ArrayD<M::Input>, ArrayD<f32>)
+where
+    M::Input: RandomInput,
+{
+    let x_shape = if M::VOCAB > 0 {
+        vec![batch, M::TIMESTEPS]
+    } else {
+        vec![batch, M::TIMESTEPS, M::FEATURES]
+    };
+    let x = ArrayD::from_shape_simple_fn(x_shape, || M::Input::random(rng, M::VOCAB));
+    let width = loss.target_width(M::OUTPUTS);
+    let mut y_shape = vec![batch];
+    if M::OUTPUT_STEPS > 1 {
+        y_shape.push(M::OUTPUT_STEPS);
+    }
+    y_shape.push(width);
+    let mut y = ArrayD::from_shape_simple_fn(y_shape, || match loss {
+        Loss::SparseCategoricalCrossentropy => rng.below(M::OUTPUTS) as f32,
+        Loss::BinaryCrossentropy => rng.below(2) as f32,
+        Loss::CategoricalCrossentropy => rng.uniform(0.05, 1.0) as f32,
+        // Far from every output, so no finite-difference step crosses |d|'s kink.
+        Loss::Mae => (if rng.below(2) == 0 { -5.0 } else { 5.0 }) + rng.uniform(-1.0, 1.0) as f32,
+        _ => rng.uniform(-1.0, 1.0) as f32,
     });
-    let y = Array2::from_shape_fn((batch, M::OUTPUTS), |_| rng.uniform(-1.0, 1.0) as f32);
+    if loss == Loss::CategoricalCrossentropy {
+        for mut row in y.rows_mut() {
+            let sum: f32 = row.sum();
+            row.mapv_inplace(|v| v / sum);
+        }
+    }
     (x, y)
 }
 
 /// Moves every parameter off Keras's init (zero biases would hide bias bugs) and
-/// checks every gradient entry against the central difference.
-fn check<M: Network>(seed: u64) {
+/// checks every gradient entry of the MSE against the central difference.
+fn check<M: Network>(seed: u64)
+where
+    M::Input: RandomInput,
+{
+    check_with::<M>(seed, Loss::Mse);
+}
+
+/// [`check`] for `loss`, in training mode: dropout masks are drawn from a fixed seed,
+/// so the loss is a deterministic function of the parameters.
+fn check_with<M: Network>(seed: u64, loss: Loss)
+where
+    M::Input: RandomInput,
+{
     let mut rng = Rng::new(seed);
     let mut model = M::init(seed);
     model.visit_params_mut(&mut |t| {
         t.iter_mut()
             .for_each(|v| *v += rng.uniform(-0.3, 0.3) as f32)
     });
-    let (x, y) = random_batch::<M>(&mut rng, 3);
-    let (_, grads) = loss_and_grads(&model, x.view(), y.view()).expect("grads");
+    let (x, y) = random_batch::<M>(&mut rng, 3, loss);
+    let dropout_seed = seed + 100;
+    let (_, grads) =
+        loss_and_grads(&model, x.view(), y.view(), loss, dropout_seed).expect("grads");
     let analytic = grads.as_slice().to_vec();
     let mut numeric = Vec::with_capacity(M::PARAMS);
     for index in 0..M::PARAMS {
         let mut loss_at = |delta: f32| {
             nudge(&mut model, index, delta);
-            let loss = loss_and_grads(&model, x.view(), y.view()).expect("loss").0;
+            let value = loss_and_grads(&model, x.view(), y.view(), loss, dropout_seed)
+                .expect("loss")
+                .0;
             nudge(&mut model, index, -delta);
-            loss as f64
+            value as f64
         };
         let near = loss_at(STEP) - loss_at(-STEP);
         let far = loss_at(2.0 * STEP) - loss_at(-2.0 * STEP);
@@ -139,4 +199,91 @@ fn one_time_step() {
 #[test]
 fn one_input_feature() {
     check::<OneFeature>(13);
+}
+
+model! { struct ManyToMany < input(4, 3), lstm(3, return_sequences = true), dense(2) > }
+model! { struct SeqStack < input(4, 2), gru(3, return_sequences = true), dense(3, activation = tanh), simple_rnn(2, return_sequences = true) > }
+model! { struct DenseFirst < input(3, 2), dense(3, activation = relu), lstm(2), dense(1) > }
+model! { struct BiLstm < input(4, 2), bidirectional(lstm(2)), dense(1) > }
+model! { struct BiGruSeq < input(4, 2), bidirectional(gru(2, return_sequences = true)), dense(2) > }
+model! { struct BiRnnStack < input(3, 2), bidirectional(simple_rnn(2, return_sequences = true)), bidirectional(lstm(2)), dense(1) > }
+model! { struct Tokens < input(4), embedding(5, 3), gru(3), dense(2) > }
+model! { struct TokensBiSeq < input(4), embedding(6, 2), bidirectional(lstm(2, return_sequences = true)), dense(3) > }
+model! { struct Dropouts < input(4, 3), lstm(3, dropout = 0.3, recurrent_dropout = 0.4, return_sequences = true), dropout(0.25), gru(3, recurrent_dropout = 0.3), dropout(0.2), dense(2) > }
+model! { struct BiDropout < input(3, 2), bidirectional(gru(2, dropout = 0.3, recurrent_dropout = 0.3)), dense(1) > }
+model! { struct CellActivations < input(3, 2), lstm(3, return_sequences = true, activation = relu, recurrent_activation = tanh), gru(3, return_sequences = true, activation = sigmoid, recurrent_activation = linear), simple_rnn(2, activation = linear), dense(1) > }
+model! { struct Classifier < input(4, 2), lstm(3), dense(4) > }
+model! { struct Tagger < input(3, 2), gru(3, return_sequences = true), dense(3) > }
+
+#[test]
+fn many_to_many() {
+    check::<ManyToMany>(14);
+}
+#[test]
+fn per_step_dense_between_recurrent_layers() {
+    check::<SeqStack>(15);
+}
+#[test]
+fn per_step_dense_on_the_input() {
+    check::<DenseFirst>(16);
+}
+#[test]
+fn bidirectional_lstm() {
+    check::<BiLstm>(17);
+}
+#[test]
+fn bidirectional_gru_sequence() {
+    check::<BiGruSeq>(18);
+}
+#[test]
+fn stacked_bidirectional() {
+    check::<BiRnnStack>(19);
+}
+#[test]
+fn embedding() {
+    check::<Tokens>(20);
+}
+#[test]
+fn embedding_bidirectional_sequence() {
+    check::<TokensBiSeq>(21);
+}
+#[test]
+fn dropout_layers_and_options() {
+    check::<Dropouts>(22);
+}
+#[test]
+fn bidirectional_dropout() {
+    check::<BiDropout>(23);
+}
+#[test]
+fn cell_activation_overrides() {
+    check::<CellActivations>(24);
+}
+#[test]
+fn losses_many_to_one() {
+    for (i, loss) in [
+        Loss::Mae,
+        Loss::Huber(0.5),
+        Loss::BinaryCrossentropy,
+        Loss::CategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_with::<Classifier>(30 + i as u64, loss);
+    }
+}
+#[test]
+fn losses_many_to_many() {
+    for (i, loss) in [
+        Loss::BinaryCrossentropy,
+        Loss::CategoricalCrossentropy,
+        Loss::SparseCategoricalCrossentropy,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_with::<Tagger>(40 + i as u64, loss);
+    }
 }

@@ -1777,12 +1777,12 @@ mod tests {
             "8",
             0,
         );
-        assert_error(
-            "input(4, 2), bidirectional(lstm(-3)), dense(1)",
-            "units of layer 0 `lstm(-3)` must be positive, found `-3`",
-            "-",
-            0,
+        let (ts, err) = error("input(4, 2), bidirectional(lstm(-3)), dense(1)");
+        assert_eq!(
+            err.to_string(),
+            "units of layer 0 `lstm(-3)` must be positive, found `-3`"
         );
+        assert_at(&err, toks(&ts, "-", 0, "3"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The trait every generated model implements, and the batch API built on it.
 
-use ndarray::{Array2, ArrayView2, ArrayView3};
+use ndarray::{Array, ArrayD, ArrayViewD, Axis, Dimension};
 use rayon::prelude::*;
 
+use crate::dropout::MaskKey;
 use crate::error::{Error, Result};
 use crate::grads::Grads;
-use crate::loss::mse;
+use crate::layers::check_ids;
+use crate::loss::Loss;
 use crate::shards::ShardedGrads;
 
 /// Name and shape of one parameter tensor.
@@ -63,30 +65,70 @@ pub trait Params {
     }
 }
 
+/// The element type of a model's input: `f32` features, or `u32` token ids for a
+/// model whose layer 0 is an `embedding`.
+pub trait InputElement: Copy + Default + Send + Sync + 'static {
+    /// Checks the values of a batch (`[batch, T, …]` in logical order) for a model
+    /// with vocabulary `vocab` (0 for real-valued input).
+    fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()>;
+}
+
+impl InputElement for f32 {
+    fn check_values(_: &ArrayViewD<'_, Self>, _: usize, _: usize) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl InputElement for u32 {
+    fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()> {
+        match x.as_slice() {
+            Some(ids) => check_ids(ids, steps, vocab),
+            None => {
+                let ids: Vec<u32> = x.iter().copied().collect();
+                check_ids(&ids, steps, vocab)
+            }
+        }
+    }
+}
+
 /// A generated network: constant shapes plus batch forward and backward passes.
 ///
-/// Implemented by `model!`; the methods with bodies here are the runtime half of the
+/// Implemented by `model!`; the functions of this module are the runtime half of the
 /// generated inherent methods of the same names.
 pub trait Network: Params + Sized + Sync {
+    /// Element of the input: `f32`, or `u32` token ids.
+    type Input: InputElement;
     /// Time steps of one sample.
     const TIMESTEPS: usize;
-    /// Features per time step.
+    /// Values per time step of the input (1 for a token id).
     const FEATURES: usize;
-    /// Width of the output.
+    /// Vocabulary size of a token model; 0 for real-valued input.
+    const VOCAB: usize;
+    /// Width of the output (per time step for a sequence output).
     const OUTPUTS: usize;
+    /// Output steps per sample: `TIMESTEPS` for a sequence output, else 1.
+    const OUTPUT_STEPS: usize;
     /// Work buffers of the forward and backward passes.
     type Workspace: Default + Send;
 
     /// A new model with Keras's default initialisation from `seed`.
     fn init(seed: u64) -> Self;
 
-    /// Forward pass of a contiguous batch-major `[batch, T, F]` block; returns the
-    /// `[batch, OUTPUTS]` output, held in `ws` until the next call.
-    fn forward_batch<'w>(&self, x: &[f32], batch: usize, ws: &'w mut Self::Workspace) -> &'w [f32];
+    /// Forward pass of a contiguous batch-major block of `batch` samples (`[batch, T,
+    /// F]` values, or `[batch, T]` valid token ids); returns the batch-major `[batch,
+    /// OUTPUT_STEPS, OUTPUTS]` output, held in `ws` until the next call. `key` is
+    /// `Some` in training, where it keys the dropout masks; `None` is inference.
+    fn forward_batch<'w>(
+        &self,
+        x: &[Self::Input],
+        batch: usize,
+        key: Option<MaskKey>,
+        ws: &'w mut Self::Workspace,
+    ) -> &'w [f32];
 
     /// Backward pass after [`forward_batch`](Network::forward_batch) with the same
     /// `ws`: adds d loss / d parameter to `grads` (`PARAMS` values, canonical order)
-    /// given `d_out`, the `[batch, OUTPUTS]` gradient of the loss at the output.
+    /// given `d_out`, the batch-major gradient of the loss at the output.
     fn backward_batch(&self, d_out: &[f32], ws: &mut Self::Workspace, grads: &mut [f32]);
 }
 
@@ -95,105 +137,197 @@ pub trait Network: Params + Sized + Sync {
 /// it falls in, so the result does not depend on the number of threads.
 const CHUNK: usize = 64;
 
-/// Checks `x` against `[batch, T, F]`.
-pub(crate) fn check_x<M: Network>(x: &ArrayView3<'_, f32>) -> Result<()> {
-    let (_, t, f) = x.dim();
-    if t != M::TIMESTEPS || f != M::FEATURES {
+/// Values of one sample's output.
+pub(crate) fn output_len<M: Network>() -> usize {
+    M::OUTPUT_STEPS * M::OUTPUTS
+}
+
+/// The shape of one sample of the input, e.g. `[20, 1]`, or `[20]` for token ids.
+fn sample_shape<M: Network>() -> Vec<usize> {
+    if M::VOCAB > 0 {
+        vec![M::TIMESTEPS]
+    } else {
+        vec![M::TIMESTEPS, M::FEATURES]
+    }
+}
+
+/// The shape of one sample's output (or target of width `width`).
+fn output_shape<M: Network>(width: usize) -> Vec<usize> {
+    if M::OUTPUT_STEPS > 1 {
+        vec![M::OUTPUT_STEPS, width]
+    } else {
+        vec![width]
+    }
+}
+
+fn describe(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    format!("[batch, {}]", dims.join(", "))
+}
+
+/// Checks `x` against the model's input shape and values; returns the sample count.
+pub(crate) fn check_x<M: Network>(x: &ArrayViewD<'_, M::Input>) -> Result<usize> {
+    let want = sample_shape::<M>();
+    if x.ndim() != want.len() + 1 || x.shape()[1..] != want[..] {
         return Err(Error::Shape {
             what: "x",
-            expected: format!("[batch, {}, {}]", M::TIMESTEPS, M::FEATURES),
+            expected: describe(&want),
             got: x.shape().to_vec(),
         });
     }
-    Ok(())
+    M::Input::check_values(x, M::TIMESTEPS, M::VOCAB)?;
+    Ok(x.len_of(Axis(0)))
 }
 
-/// Checks `y` against `[n, OUTPUTS]` where `n` is the number of samples in `x`.
-pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayView2<'_, f32>) -> Result<()> {
-    if y.ncols() != M::OUTPUTS {
+/// Checks targets `y` for `n` samples against the output shape as `loss` reads it.
+pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayViewD<'_, f32>, loss: Loss) -> Result<()> {
+    let want = output_shape::<M>(loss.target_width(M::OUTPUTS));
+    if y.ndim() != want.len() + 1 || y.shape()[1..] != want[..] {
         return Err(Error::Shape {
             what: "y",
-            expected: format!("[batch, {}]", M::OUTPUTS),
+            expected: describe(&want),
             got: y.shape().to_vec(),
         });
     }
-    if y.nrows() != n {
-        return Err(Error::SampleCount { x: n, y: y.nrows() });
+    if y.len_of(Axis(0)) != n {
+        return Err(Error::SampleCount {
+            x: n,
+            y: y.len_of(Axis(0)),
+        });
     }
-    Ok(())
+    match y.as_slice() {
+        Some(values) => loss.check_targets(values, M::OUTPUTS),
+        None => loss.check_targets(&y.iter().copied().collect::<Vec<_>>(), M::OUTPUTS),
+    }
 }
 
 /// Copies samples `idx` of `x` into `out` as a contiguous batch-major block; works for
 /// any memory layout of `x`.
-pub(crate) fn gather_x(x: &ArrayView3<'_, f32>, idx: &[usize], out: &mut Vec<f32>) {
+pub(crate) fn gather<T: Copy>(x: &ArrayViewD<'_, T>, idx: &[usize], out: &mut Vec<T>) {
     out.clear();
     for &i in idx {
-        out.extend(x.index_axis(ndarray::Axis(0), i).iter());
+        out.extend(x.index_axis(Axis(0), i).iter());
     }
 }
 
-/// Like [`gather_x`] for targets.
-pub(crate) fn gather_y(y: &ArrayView2<'_, f32>, idx: &[usize], out: &mut Vec<f32>) {
-    out.clear();
-    for &i in idx {
-        out.extend(y.row(i).iter());
-    }
+/// An output as the generated API types it (`Array2` or `Array3`).
+pub fn typed<D: Dimension>(out: ArrayD<f32>) -> Result<Array<f32, D>> {
+    let got = out.shape().to_vec();
+    out.into_dimensionality::<D>().map_err(|_| Error::Shape {
+        what: "output",
+        expected: format!("{} dimensions", D::NDIM.unwrap_or(0)),
+        got,
+    })
 }
 
-/// The model's output for every sample of `x` (`[batch, T, F]` → `[batch, OUTPUTS]`).
-pub fn forward<M: Network>(model: &M, x: ArrayView3<'_, f32>) -> Result<Array2<f32>> {
-    check_x::<M>(&x)?;
-    let n = x.len_of(ndarray::Axis(0));
+fn output_array<M: Network>(n: usize, values: Vec<f32>) -> Result<ArrayD<f32>> {
+    let mut shape = vec![n];
+    shape.extend(output_shape::<M>(M::OUTPUTS));
+    ArrayD::from_shape_vec(shape.clone(), values).map_err(|_| Error::Shape {
+        what: "output",
+        expected: describe(&shape[1..]),
+        got: shape,
+    })
+}
+
+/// The model's output for every sample of `x` (`[batch, T, F]` or `[batch, T]` →
+/// `[batch, OUTPUTS]` or `[batch, T, OUTPUTS]`), in inference mode.
+pub fn forward<M: Network>(model: &M, x: ArrayViewD<'_, M::Input>) -> Result<ArrayD<f32>> {
+    let n = check_x::<M>(&x)?;
     let idx: Vec<usize> = (0..n).collect();
     let chunks: Vec<Vec<f32>> = idx
         .par_chunks(CHUNK)
         .map_init(
             || (M::Workspace::default(), Vec::new()),
             |(ws, xb), chunk| {
-                gather_x(&x, chunk, xb);
-                model.forward_batch(xb, chunk.len(), ws).to_vec()
+                gather(&x, chunk, xb);
+                model.forward_batch(xb, chunk.len(), None, ws).to_vec()
             },
         )
         .collect();
-    let out = chunks.concat();
-    Ok(Array2::from_shape_vec((n, M::OUTPUTS), out)
-        .expect("forward_batch returns OUTPUTS values per sample"))
+    output_array::<M>(n, chunks.concat())
 }
 
-/// Mean squared error of the model on `(x, y)`, averaged over all output elements.
+/// The mean of `loss` of the model on `(x, y)`, in inference mode.
 pub fn evaluate<M: Network>(
     model: &M,
-    x: ArrayView3<'_, f32>,
-    y: ArrayView2<'_, f32>,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    loss: Loss,
 ) -> Result<f32> {
-    check_x::<M>(&x)?;
-    let n = x.len_of(ndarray::Axis(0));
-    check_y::<M>(n, &y)?;
+    let n = check_x::<M>(&x)?;
+    check_y::<M>(n, &y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
     let pred: Vec<f32> = forward(model, x)?.into_iter().collect();
     let target: Vec<f32> = y.iter().copied().collect();
-    Ok(mse(&pred, &target))
+    let sum = loss.sum_and_grad(&pred, &target, M::OUTPUTS, 1.0, None);
+    Ok((sum / loss.denominator(n * M::OUTPUT_STEPS, M::OUTPUTS) as f64) as f32)
 }
 
-/// MSE loss of the whole batch `(x, y)` and its gradient for every parameter.
+/// `loss` of the whole batch `(x, y)` and its gradient for every parameter, in
+/// training mode with dropout masks keyed by `dropout_seed`.
 pub fn loss_and_grads<M: Network>(
     model: &M,
-    x: ArrayView3<'_, f32>,
-    y: ArrayView2<'_, f32>,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    loss: Loss,
+    dropout_seed: u64,
 ) -> Result<(f32, Grads)> {
-    check_x::<M>(&x)?;
-    let n = x.len_of(ndarray::Axis(0));
-    check_y::<M>(n, &y)?;
+    let n = check_x::<M>(&x)?;
+    check_y::<M>(n, &y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
     let idx: Vec<usize> = (0..n).collect();
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    gather_x(&x, &idx, &mut xb);
-    gather_y(&y, &idx, &mut yb);
+    gather(&x, &idx, &mut xb);
+    gather(&y, &idx, &mut yb);
     let mut grads = Grads::zeros::<M>();
-    let loss = ShardedGrads::<M>::new().loss_and_grads(model, &xb, &yb, n, grads.as_mut_slice());
-    Ok((loss, grads))
+    let value = ShardedGrads::<M>::new().loss_and_grads(
+        model,
+        &xb,
+        &yb,
+        n,
+        loss,
+        dropout_seed,
+        grads.as_mut_slice(),
+    );
+    Ok((value, grads))
+}
+
+/// Runs `run(model, sample, state, out)` on every sample of `x` from its initial
+/// state in `states` (in parallel), returning the outputs and the final states: the
+/// runtime half of the generated `forward_from`.
+pub fn forward_from_states<M, S, F>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    states: &[S],
+    run: F,
+) -> Result<(ArrayD<f32>, Vec<S>)>
+where
+    M: Network,
+    S: Clone + Send + Sync,
+    F: Fn(&[M::Input], &mut S, &mut [f32]) + Sync,
+{
+    let n = check_x::<M>(&x)?;
+    if states.len() != n {
+        return Err(Error::SampleCount {
+            x: n,
+            y: states.len(),
+        });
+    }
+    let width = output_len::<M>();
+    let mut out = vec![0.0f32; n * width];
+    let mut finals = states.to_vec();
+    out.par_chunks_mut(width.max(1))
+        .zip(finals.par_iter_mut())
+        .enumerate()
+        .for_each_init(Vec::new, |xb, (i, (o, state))| {
+            gather(&x, &[i], xb);
+            run(xb, state, o);
+        });
+    let _ = model;
+    Ok((output_array::<M>(n, out)?, finals))
 }

@@ -7,8 +7,10 @@
 
 use rayon::prelude::*;
 
+use crate::dropout::MaskKey;
 use crate::layers::ensure;
-use crate::network::Network;
+use crate::loss::Loss;
+use crate::network::{output_len, Network};
 
 /// A batch is split into shards of at least this many samples...
 const SHARD_ROWS: usize = 16;
@@ -25,10 +27,10 @@ struct Shard<M: Network> {
     ws: M::Workspace,
     grads: Vec<f32>,
     d_out: Vec<f32>,
-    squared_error: f64,
+    loss_sum: f64,
 }
 
-/// MSE loss and gradients of whole batches, computed shard by shard in parallel.
+/// Loss and gradients of whole batches, computed shard by shard in parallel.
 pub(crate) struct ShardedGrads<M: Network> {
     shards: Vec<Shard<M>>,
 }
@@ -39,14 +41,19 @@ impl<M: Network> ShardedGrads<M> {
         ShardedGrads { shards: Vec::new() }
     }
 
-    /// MSE of the batch-major `[batch, T, F]` block `x` against `y` (`[batch,
-    /// OUTPUTS]`), and its gradient for every parameter written into `grads`.
+    /// `loss` of the batch-major block `x` (`batch` samples) against `y`, and its
+    /// gradient for every parameter written into `grads`. Training mode: sample `i` of
+    /// the batch draws its dropout masks from `dropout_seed` and its index `i`,
+    /// whatever shard it falls in.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn loss_and_grads(
         &mut self,
         model: &M,
-        x: &[f32],
+        x: &[M::Input],
         y: &[f32],
         batch: usize,
+        loss: Loss,
+        dropout_seed: u64,
         grads: &mut [f32],
     ) -> f32 {
         let count = shard_count(batch);
@@ -55,26 +62,31 @@ impl<M: Network> ShardedGrads<M> {
                 ws: M::Workspace::default(),
                 grads: vec![0.0; M::PARAMS],
                 d_out: Vec::new(),
-                squared_error: 0.0,
+                loss_sum: 0.0,
             });
         }
-        let (x_row, y_row) = (M::TIMESTEPS * M::FEATURES, M::OUTPUTS);
-        // d mean((out - y)²) / d out, for the mean over the whole batch.
-        let scale = 2.0 / (batch * y_row).max(1) as f32;
+        let x_row = M::TIMESTEPS * M::FEATURES;
+        let out_row = output_len::<M>();
+        let y_row = M::OUTPUT_STEPS * loss.target_width(M::OUTPUTS);
+        // The gradient of the mean over the whole batch.
+        let denominator = loss.denominator(batch * M::OUTPUT_STEPS, M::OUTPUTS).max(1);
+        let scale = 1.0 / denominator as f32;
         let run = |(i, shard): (usize, &mut Shard<M>)| {
             let rows = i * batch / count..(i + 1) * batch / count;
             let len = rows.len();
-            let out =
-                model.forward_batch(&x[rows.start * x_row..rows.end * x_row], len, &mut shard.ws);
+            let key = MaskKey {
+                seed: dropout_seed,
+                first_sample: rows.start,
+            };
+            let out = model.forward_batch(
+                &x[rows.start * x_row..rows.end * x_row],
+                len,
+                Some(key),
+                &mut shard.ws,
+            );
             let target = &y[rows.start * y_row..rows.end * y_row];
-            let d_out = ensure(&mut shard.d_out, len * y_row);
-            let mut squared = 0.0f64;
-            for ((d, &p), &t) in d_out.iter_mut().zip(out).zip(target) {
-                let e = p - t;
-                *d = scale * e;
-                squared += f64::from(e) * f64::from(e);
-            }
-            shard.squared_error = squared;
+            let d_out = ensure(&mut shard.d_out, len * out_row);
+            shard.loss_sum = loss.sum_and_grad(out, target, M::OUTPUTS, scale, Some(d_out));
             shard.grads.fill(0.0);
             model.backward_batch(d_out, &mut shard.ws, &mut shard.grads);
         };
@@ -92,7 +104,7 @@ impl<M: Network> ShardedGrads<M> {
                 .zip(&shard.grads)
                 .for_each(|(g, s)| *g += s);
         }
-        let squared: f64 = shards.iter().map(|s| s.squared_error).sum();
-        (squared / (batch * y_row).max(1) as f64) as f32
+        let sum: f64 = shards.iter().map(|s| s.loss_sum).sum();
+        (sum / denominator as f64) as f32
     }
 }

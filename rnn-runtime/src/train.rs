@@ -1,10 +1,12 @@
 //! The training loop: mini-batch gradient descent with seeded shuffling.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ndarray::{s, ArrayView2, ArrayView3, Axis};
+use ndarray::{ArrayViewD, Axis, Slice};
 
 use crate::error::{Error, Result};
-use crate::network::{check_x, check_y, evaluate, gather_x, gather_y, Network};
+use crate::dropout::step_seed;
+use crate::loss::Loss;
+use crate::network::{check_x, check_y, evaluate, gather, Network};
 use crate::optim::clip::Clipping;
 use crate::optim::schedule::Schedule;
 use crate::optim::{Adam, Optimizer};
@@ -24,6 +26,7 @@ pub struct Fit<O = Adam> {
     verbose: bool,
     clipping: Clipping,
     schedule: Option<Schedule>,
+    loss: Loss,
 }
 
 impl<O: Optimizer> Fit<O> {
@@ -41,6 +44,7 @@ impl<O: Optimizer> Fit<O> {
             verbose: true,
             clipping: Clipping::default(),
             schedule: None,
+            loss: Loss::Mse,
         }
     }
 
@@ -113,6 +117,12 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
+    /// The loss to minimise (default [`Loss::Mse`]); the validation loss uses it too.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
     /// The optimiser, with its state after training.
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -167,16 +177,19 @@ fn progress_bar(verbose: bool, steps: u64) -> ProgressBar {
     bar
 }
 
-/// Trains `model` on `(x, y)` with MSE; see [`Fit`].
+/// Trains `model` on `(x, y)`; see [`Fit`].
+///
+/// Step `s` (counted from 0 over the whole run) draws its dropout masks from
+/// [`step_seed`]`(seed, s)`, so a run is reproducible from its seed.
 pub fn fit<M: Network, O: Optimizer>(
     model: &mut M,
-    x: ArrayView3<'_, f32>,
-    y: ArrayView2<'_, f32>,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
     mut opts: Fit<O>,
 ) -> Result<History> {
-    check_x::<M>(&x)?;
-    let n = x.len_of(Axis(0));
-    check_y::<M>(n, &y)?;
+    let n = check_x::<M>(&x)?;
+    let loss_fn = opts.loss;
+    check_y::<M>(n, &y, loss_fn)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
@@ -188,7 +201,10 @@ pub fn fit<M: Network, O: Optimizer>(
     if let Some(schedule) = &opts.schedule {
         schedule.check()?;
     }
-    let (x_val, y_val) = (x.slice(s![n_train.., .., ..]), y.slice(s![n_train.., ..]));
+    let (x_val, y_val) = (
+        x.slice_axis(Axis(0), Slice::from(n_train..)),
+        y.slice_axis(Axis(0), Slice::from(n_train..)),
+    );
 
     let batch = opts.batch_size.min(n_train);
     let steps_per_epoch = n_train.div_ceil(batch);
@@ -197,7 +213,8 @@ pub fn fit<M: Network, O: Optimizer>(
     let mut sharded = ShardedGrads::<M>::new();
     let mut grads = vec![0.0f32; M::PARAMS];
     let mut xb = Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES);
-    let mut yb = Vec::with_capacity(batch * M::OUTPUTS);
+    let mut yb = Vec::with_capacity(batch * M::OUTPUT_STEPS * loss_fn.target_width(M::OUTPUTS));
+    let mut step = 0u64;
     let mut history = History::default();
     let bar = progress_bar(opts.verbose, (opts.epochs * steps_per_epoch) as u64);
 
@@ -210,9 +227,12 @@ pub fn fit<M: Network, O: Optimizer>(
         let mut loss_sum = 0.0f64;
         history.lr.push(opts.optimizer.learning_rate());
         for idx in order.chunks(batch) {
-            gather_x(&x, idx, &mut xb);
-            gather_y(&y, idx, &mut yb);
-            let loss = sharded.loss_and_grads(model, &xb, &yb, idx.len(), &mut grads);
+            gather(&x, idx, &mut xb);
+            gather(&y, idx, &mut yb);
+            let seed = step_seed(opts.seed, step);
+            step += 1;
+            let loss =
+                sharded.loss_and_grads(model, &xb, &yb, idx.len(), loss_fn, seed, &mut grads);
             opts.clipping.apply(&mut grads, M::param_specs());
             opts.optimizer.update(model, &grads)?;
             loss_sum += loss as f64 * idx.len() as f64;
@@ -222,7 +242,7 @@ pub fn fit<M: Network, O: Optimizer>(
         history.loss.push(loss);
         let mut monitored = loss;
         if n_train < n {
-            let val = evaluate(model, x_val, y_val)?;
+            let val = evaluate(model, x_val.view(), y_val.view(), loss_fn)?;
             history.val_loss.push(val);
             monitored = val;
             bar.set_message(format!("loss {loss:.3e} val_loss {val:.3e}"));

@@ -15,6 +15,19 @@
     pub(crate) struct UserDerives < input(2, 1), gru(2), dense(1, activation = sigmoid) >
 }
 
+::rnn_runtime::model! {
+    /// Token input, a bidirectional layer, dropout, per-step dense: every new path.
+    pub struct Sequences < input(5), embedding(9, 3),
+        bidirectional(lstm(4, return_sequences = true, dropout = 0.1, recurrent_dropout = 0.1)),
+        dropout(0.2), gru(3, return_sequences = true, activation = relu),
+        dense(2, activation = softmax) >
+}
+
+::rnn_runtime::model! {
+    /// A many-to-many model with its streaming API.
+    pub struct Streaming < input(4, 2), lstm(3, return_sequences = true, recurrent_activation = tanh), dense(2) >
+}
+
 #[cfg(test)]
 mod tests {
     use ::rnn_runtime::ndarray::Array3;
@@ -51,5 +64,17 @@ mod tests {
                 + 2 * 4
                 + 2
         );
+    }
+
+    #[test]
+    fn sequence_models_run_with_only_the_runtime_in_scope() {
+        let net = super::Sequences::new(2);
+        let out = net.predict_one(&[1, 2, 3, 4, 8]).expect("valid ids");
+        assert_eq!(out.len(), 5);
+        let stream_net = super::Streaming::new(3);
+        let mut stream = stream_net.stream();
+        let first = stream.push(&[0.5, -0.5]);
+        let all = stream_net.predict_one(&[[0.5, -0.5]; 4]);
+        assert_eq!(first, all[0]);
     }
 }
