@@ -49,6 +49,10 @@ fn describe(layer: &Layer) -> String {
         LayerKind::Dense(Activation::Relu) => ", activation = relu",
         LayerKind::Dense(Activation::Tanh) => ", activation = tanh",
         LayerKind::Dense(Activation::Sigmoid) => ", activation = sigmoid",
+        LayerKind::Dense(Activation::Softmax) => ", activation = softmax",
+        LayerKind::Dense(Activation::Gelu) => ", activation = gelu",
+        LayerKind::Dense(Activation::Elu) => ", activation = elu",
+        LayerKind::Dense(Activation::Softplus) => ", activation = softplus",
         _ if layer.return_sequences => ", return_sequences = true",
         _ => "",
     };
@@ -98,6 +102,10 @@ fn activation(a: Activation) -> TokenStream {
         Activation::Relu => quote!(::rnn_runtime::Activation::Relu),
         Activation::Tanh => quote!(::rnn_runtime::Activation::Tanh),
         Activation::Sigmoid => quote!(::rnn_runtime::Activation::Sigmoid),
+        Activation::Softmax => quote!(::rnn_runtime::Activation::Softmax),
+        Activation::Gelu => quote!(::rnn_runtime::Activation::Gelu),
+        Activation::Elu => quote!(::rnn_runtime::Activation::Elu),
+        Activation::Softplus => quote!(::rnn_runtime::Activation::Softplus),
     }
 }
 

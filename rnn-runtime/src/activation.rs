@@ -86,10 +86,7 @@ impl Activation {
                 .iter_mut()
                 .zip(y)
                 .for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * (y + 1.0) }),
-            Activation::Softplus => grad
-                .iter_mut()
-                .zip(z)
-                .for_each(|(g, &z)| *g *= sigmoid(z)),
+            Activation::Softplus => grad.iter_mut().zip(z).for_each(|(g, &z)| *g *= sigmoid(z)),
         }
     }
 }
@@ -168,7 +165,6 @@ multiversion! {
     /// [`tanh`] of every element, in place, with AVX2 where the CPU has it.
     pub fn tanh_slice(v: &mut [f32]) => tanh_in_place
 }
-
 
 /// `erf(x) / x` as a polynomial in `x²`, for `|x| < 1` (relative error ~1e-9 before
 /// rounding; coefficients fitted for this crate in float64).
@@ -409,7 +405,10 @@ mod tests {
 
     #[test]
     fn erf_is_accurate_everywhere() {
-        for x in grid().map(|x| x * 0.5).chain([1e-30, -1e-20, 1e-3, 30.0, -1e4]) {
+        for x in grid()
+            .map(|x| x * 0.5)
+            .chain([1e-30, -1e-20, 1e-3, 30.0, -1e4])
+        {
             let want = erf64(x as f64);
             let got = erf(x) as f64;
             assert!(
@@ -431,16 +430,26 @@ mod tests {
             // In the lower tail gelu's condition number is ~x²: rounding x itself to
             // f32 (6e-8) moves the value by x²·6e-8 relative.
             let tol = (1e-6 + 1.2e-7 * x64 * x64) * want.abs();
-            assert!((gelu(x) as f64 - want).abs() <= tol, "gelu({x}) = {}, want {want}", gelu(x));
+            assert!(
+                (gelu(x) as f64 - want).abs() <= tol,
+                "gelu({x}) = {}, want {want}",
+                gelu(x)
+            );
             let dgelu = phi + x64 * (-0.5 * x64 * x64).exp() / (2.0 * std::f64::consts::PI).sqrt();
             assert!(
                 (gelu_derivative(x) as f64 - dgelu).abs() <= 5e-7 * dgelu.abs().max(1.0),
                 "gelu'({x})"
             );
             let want = if x64 > 0.0 { x64 } else { x64.exp_m1() };
-            assert!((elu(x) as f64 - want).abs() <= 1.2e-7 * want.abs(), "elu({x})");
+            assert!(
+                (elu(x) as f64 - want).abs() <= 1.2e-7 * want.abs(),
+                "elu({x})"
+            );
             let want = x64.max(0.0) + (-x64.abs()).exp().ln_1p();
-            assert!((softplus(x) as f64 - want).abs() <= 1.2e-7 * want, "softplus({x})");
+            assert!(
+                (softplus(x) as f64 - want).abs() <= 1.2e-7 * want,
+                "softplus({x})"
+            );
         }
         // Far tails stay finite and exact in f32.
         assert_eq!(gelu(1e4), 1e4);
@@ -510,7 +519,10 @@ mod tests {
                     g[k]
                 );
             }
-            assert_eq!(act.needs_preactivation(), matches!(act, Activation::Gelu | Activation::Softplus));
+            assert_eq!(
+                act.needs_preactivation(),
+                matches!(act, Activation::Gelu | Activation::Softplus)
+            );
         }
     }
 

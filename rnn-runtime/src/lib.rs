@@ -52,7 +52,7 @@ pub use adam::{Adam, Optimizer};
 pub use error::{Error, Result};
 pub use grads::Grads;
 pub use io::{load_params, save_params};
-pub use loss::{mse, mse_grad};
+pub use loss::{mse, mse_grad, Loss};
 pub use network::{evaluate, forward, loss_and_grads, Network, ParamSpec, Params};
 pub use train::{fit, Fit, History};
 
@@ -68,8 +68,9 @@ pub use ndarray;
 ///
 /// Layers: `lstm(units)`, `gru(units)`, `simple_rnn(units)` (each with optional
 /// `return_sequences = true`) and `dense(units)` (with optional
-/// `activation = linear | relu | tanh | sigmoid`). Every shape rule is checked at
-/// compile time, with errors that point at the offending token.
+/// `activation = linear | relu | tanh | sigmoid | softmax | gelu | elu | softplus`).
+/// Every shape rule is checked at compile time, with errors that point at the
+/// offending token.
 ///
 /// The generated struct has associated consts `TIMESTEPS`, `FEATURES`, `OUTPUTS`,
 /// `PARAMS` and the methods `new(seed)`, `predict_one(&[[f32; F]; T]) -> [f32; OUT]`,
