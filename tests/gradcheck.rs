@@ -140,3 +140,8 @@ fn one_time_step() {
 fn one_input_feature() {
     check::<OneFeature>(13);
 }
+model! { struct NewActivations < input(3, 2), gru(3), dense(4, activation = gelu), dense(4, activation = elu), dense(3, activation = softplus), dense(3, activation = softmax) > }
+#[test]
+fn dense_gelu_elu_softplus_softmax() {
+    check::<NewActivations>(14);
+}

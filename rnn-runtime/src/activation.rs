@@ -177,7 +177,8 @@ fn erf_near_zero(x: f32) -> f32 {
     let p = p * x2 - 2.685_381_7e-2;
     let p = p * x2 + 0.112_835_854;
     let p = p * x2 - 0.376_126_26;
-    let p = p * x2 + 1.128_379_1;
+    // The leading coefficient is 2/√π to f32 precision, as the series says.
+    let p = p * x2 + std::f32::consts::FRAC_2_SQRT_PI;
     x * p
 }
 

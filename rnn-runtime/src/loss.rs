@@ -186,23 +186,23 @@ impl Loss {
                 let term = x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
                 (term, scale * (sigmoid64(x) - t) as f32)
             }),
-            Loss::CategoricalCrossentropy => rowwise(pred, outputs, grad, |row, x, lse, g| {
+            Loss::CategoricalCrossentropy => rowwise(pred, outputs, grad, |row, x, soft, g| {
                 let t = &target[row * outputs..(row + 1) * outputs];
                 let mass: f64 = t.iter().map(|&t| t as f64).sum();
                 let term: f64 = x
                     .iter()
                     .zip(t)
-                    .map(|(&x, &t)| t as f64 * (lse - x as f64))
+                    .map(|(&x, &t)| -(t as f64) * soft.log_p(x))
                     .sum();
                 if let Some(g) = g {
                     for ((g, &x), &t) in g.iter_mut().zip(x).zip(t) {
-                        *g = scale * (mass * (x as f64 - lse).exp() - t as f64) as f32;
+                        *g = scale * (mass * soft.p(x) - t as f64) as f32;
                     }
                 }
                 term
             }),
             Loss::SparseCategoricalCrossentropy => {
-                rowwise(pred, outputs, grad, |row, x, lse, g| {
+                rowwise(pred, outputs, grad, |row, x, soft, g| {
                     let Some(class) = class_index(target[row], outputs) else {
                         g.into_iter().flatten().for_each(|g| *g = f32::NAN);
                         return f64::NAN;
@@ -210,10 +210,10 @@ impl Loss {
                     if let Some(g) = g {
                         for (j, (g, &x)) in g.iter_mut().zip(x).enumerate() {
                             let hit = if j == class { 1.0 } else { 0.0 };
-                            *g = scale * ((x as f64 - lse).exp() - hit) as f32;
+                            *g = scale * (soft.p(x) - hit) as f32;
                         }
                     }
-                    lse - x[class] as f64
+                    -soft.log_p(x[class])
                 })
             }
         }
@@ -298,22 +298,50 @@ fn elementwise(
     }
 }
 
-/// Sums `term(row, logits, lse, grad_row)` over the rows of `pred`, where `lse` is the
-/// row's log-sum-exp, computed after shifting by the row's maximum.
+/// Softmax of one row of logits, from the row's maximum and its shifted exponential
+/// sum: no `exp` overflows, and probabilities come from `e^{x - max} / sum` rather than
+/// `e^{x - lse}`, which would lose `lse`'s rounding when logits are huge.
+struct Softmax {
+    max: f64,
+    sum: f64,
+    log_sum: f64,
+}
+
+impl Softmax {
+    fn of(x: &[f32]) -> Self {
+        let max = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+        let sum: f64 = x.iter().map(|&v| (v as f64 - max).exp()).sum();
+        Softmax {
+            max,
+            sum,
+            log_sum: sum.ln(),
+        }
+    }
+
+    /// `log softmax(x)` of one logit of the row.
+    fn log_p(&self, x: f32) -> f64 {
+        (x as f64 - self.max) - self.log_sum
+    }
+
+    /// `softmax(x)` of one logit of the row.
+    fn p(&self, x: f32) -> f64 {
+        (x as f64 - self.max).exp() / self.sum
+    }
+}
+
+/// Sums `term(row, logits, softmax, grad_row)` over the rows of `pred`.
 fn rowwise(
     pred: &[f32],
     outputs: usize,
     mut grad: Option<&mut [f32]>,
-    mut term: impl FnMut(usize, &[f32], f64, Option<&mut [f32]>) -> f64,
+    mut term: impl FnMut(usize, &[f32], &Softmax, Option<&mut [f32]>) -> f64,
 ) -> f64 {
     let mut sum = 0.0;
     for (row, x) in pred.chunks_exact(outputs).enumerate() {
-        let max = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
-        let lse = max + x.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln();
         let g = grad
             .as_deref_mut()
             .map(|g| &mut g[row * outputs..(row + 1) * outputs]);
-        sum += term(row, x, lse, g);
+        sum += term(row, x, &Softmax::of(x), g);
     }
     sum
 }
