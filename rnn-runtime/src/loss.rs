@@ -105,7 +105,11 @@ impl Loss {
         if outputs == 0 || !target.len().is_multiple_of(width) {
             return Err(Error::Shape {
                 what: "y",
-                expected: format!("[rows, {width}] for {} outputs", outputs),
+                expected: if outputs == 0 {
+                    "[rows, outputs] with at least one output".into()
+                } else {
+                    format!("[rows, {width}]")
+                },
                 got: vec![target.len()],
             });
         }
