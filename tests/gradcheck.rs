@@ -287,3 +287,8 @@ fn losses_many_to_many() {
         check_with::<Tagger>(40 + i as u64, loss);
     }
 }
+model! { struct NewActivations < input(3, 2), gru(3), dense(4, activation = gelu), dense(4, activation = elu), dense(3, activation = softplus), dense(3, activation = softmax) > }
+#[test]
+fn dense_gelu_elu_softplus_softmax() {
+    check::<NewActivations>(25);
+}

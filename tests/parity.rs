@@ -19,7 +19,7 @@ macro_rules! parity_case {
                 &std::fs::read_to_string(fixture(concat!($dir, "/case.json"))).expect("case.json"),
             )
             .expect("json");
-            assert_eq!(case["spec"].as_str(), Some(stringify!($($spec)*).replace(" ,", ",").replace("( ", "(").replace(" )", ")").as_str()));
+            assert_eq!(case["spec"].as_str(), Some(stringify!($($spec)*).replace('\n', " ").replace(" ,", ",").replace("( ", "(").replace(" )", ")").as_str()));
             let tol = &case["tolerance"];
             let (abs, rel) = (tol["abs"].as_f64().unwrap(), tol["rel"].as_f64().unwrap());
             let adam_cfg = &case["adam"];
@@ -170,3 +170,14 @@ fn keras_seed_predictions_match() {
         );
     }
 }
+parity_case!(
+    a1_dense_activations,
+    "a1_dense_activations",
+    A1,
+    input(3, 2),
+    gru(4),
+    dense(5, activation = gelu),
+    dense(4, activation = elu),
+    dense(4, activation = softplus),
+    dense(3, activation = softmax)
+);

@@ -43,11 +43,15 @@ const LAYER_NAMES: [&str; 8] = [
 /// The layers `bidirectional` may wrap.
 const RECURRENT_NAMES: [&str; 3] = ["lstm", "gru", "simple_rnn"];
 
-const ACTIVATIONS: [(&str, Activation); 4] = [
+const ACTIVATIONS: [(&str, Activation); 8] = [
     ("linear", Activation::Linear),
     ("relu", Activation::Relu),
     ("tanh", Activation::Tanh),
     ("sigmoid", Activation::Sigmoid),
+    ("softmax", Activation::Softmax),
+    ("gelu", Activation::Gelu),
+    ("elu", Activation::Elu),
+    ("softplus", Activation::Softplus),
 ];
 
 const CELL_ACTIVATIONS: [(&str, CellActivation); 4] = [
@@ -1352,7 +1356,9 @@ mod tests {
             "input(2, 1), lstm(3, return_sequences = true), gru(4, return_sequences = true), \
              simple_rnn(5, return_sequences = false), dense(6, activation = linear), \
              dense(7, activation = relu), dense(8, activation = sigmoid), \
-             dense(9, activation = tanh), dense(1),",
+             dense(9, activation = tanh), dense(10, activation = softmax), \
+             dense(11, activation = gelu), dense(12, activation = elu), \
+             dense(13, activation = softplus), dense(1),",
         );
         assert_eq!(
             shape(&m),
@@ -1364,7 +1370,11 @@ mod tests {
                 (Dense(Activation::Relu), 6, 7, false),
                 (Dense(Activation::Sigmoid), 7, 8, false),
                 (Dense(Activation::Tanh), 8, 9, false),
-                (Dense(Activation::Linear), 9, 1, false),
+                (Dense(Activation::Softmax), 9, 10, false),
+                (Dense(Activation::Gelu), 10, 11, false),
+                (Dense(Activation::Elu), 11, 12, false),
+                (Dense(Activation::Softplus), 12, 13, false),
+                (Dense(Activation::Linear), 13, 1, false),
             ]
         );
         // A recurrent layer alone is a valid model, and so is an option before the size.
@@ -1490,9 +1500,10 @@ mod tests {
     #[test]
     fn wrong_option_values() {
         assert_error(
-            "input(2, 1), lstm(3), dense(1, activation = softmax)",
-            "unknown activation `softmax`; expected one of `linear`, `relu`, `tanh`, `sigmoid`",
-            "softmax",
+            "input(2, 1), lstm(3), dense(1, activation = swish)",
+            "unknown activation `swish`; expected one of `linear`, `relu`, `tanh`, `sigmoid`, \
+             `softmax`, `gelu`, `elu`, `softplus`",
+            "swish",
             0,
         );
         assert_error(
@@ -1503,8 +1514,8 @@ mod tests {
         );
         assert_error(
             "input(2, 1), lstm(3), dense(1, activation = \"relu\")",
-            "`activation` expects one of `linear`, `relu`, `tanh`, `sigmoid`, found `\"relu\"`; \
-             write `relu` without quotes",
+            "`activation` expects one of `linear`, `relu`, `tanh`, `sigmoid`, `softmax`, `gelu`, \
+             `elu`, `softplus`, found `\"relu\"`; write `relu` without quotes",
             "\"relu\"",
             0,
         );
@@ -1901,7 +1912,7 @@ mod tests {
     fn all_errors_are_reported_together_in_order() {
         let (ts, errs) = errors(
             "lstn(5), input(0, 1), lstm(8, activaton = relu), gru(-4), \
-             dense(1, activation = softmax), input(1, 1)",
+             dense(1, activation = swish), input(1, 1)",
         );
         assert_eq!(
             messages(&errs),
@@ -1914,7 +1925,8 @@ mod tests {
                 "units of layer 2 `gru(-4)` must be positive, found `-4`",
                 "layer 2 `gru(-4)` expects a sequence, but layer 1 `lstm(8, activaton = relu)` \
                  returns only its last state; add `return_sequences = true` to layer 1",
-                "unknown activation `softmax`; expected one of `linear`, `relu`, `tanh`, `sigmoid`",
+                "unknown activation `swish`; expected one of `linear`, `relu`, `tanh`, \
+                 `sigmoid`, `softmax`, `gelu`, `elu`, `softplus`",
             ]
         );
         assert_at(&errs[0], tok(&ts, "input", 0));
@@ -1924,7 +1936,7 @@ mod tests {
         assert_at(&errs[4], tok(&ts, "activaton", 0));
         assert_at(&errs[5], toks(&ts, "-", 0, "4"));
         assert_at(&errs[6], tok(&ts, "gru", 0));
-        assert_at(&errs[7], tok(&ts, "softmax", 0));
+        assert_at(&errs[7], tok(&ts, "swish", 0));
     }
 
     #[test]

@@ -76,6 +76,10 @@ fn activation_name(a: Activation) -> &'static str {
         Activation::Relu => "relu",
         Activation::Tanh => "tanh",
         Activation::Sigmoid => "sigmoid",
+        Activation::Softmax => "softmax",
+        Activation::Gelu => "gelu",
+        Activation::Elu => "elu",
+        Activation::Softplus => "softplus",
     }
 }
 
@@ -94,6 +98,10 @@ fn activation(a: Activation) -> TokenStream {
         Activation::Relu => quote!(::rnn_runtime::Activation::Relu),
         Activation::Tanh => quote!(::rnn_runtime::Activation::Tanh),
         Activation::Sigmoid => quote!(::rnn_runtime::Activation::Sigmoid),
+        Activation::Softmax => quote!(::rnn_runtime::Activation::Softmax),
+        Activation::Gelu => quote!(::rnn_runtime::Activation::Gelu),
+        Activation::Elu => quote!(::rnn_runtime::Activation::Elu),
+        Activation::Softplus => quote!(::rnn_runtime::Activation::Softplus),
     }
 }
 

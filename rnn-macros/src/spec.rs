@@ -168,6 +168,14 @@ pub enum Activation {
     Tanh,
     /// Logistic sigmoid.
     Sigmoid,
+    /// Softmax over the layer's units.
+    Softmax,
+    /// Exact (erf) GELU.
+    Gelu,
+    /// ELU with α = 1.
+    Elu,
+    /// `ln(1 + e^v)`.
+    Softplus,
 }
 
 impl LayerKind {

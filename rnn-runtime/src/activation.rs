@@ -4,6 +4,7 @@
 //! in a recurrent layer they would dominate an epoch. The functions here use a
 //! branch-free `exp` (range reduction to [-ln2/2, ln2/2] and a degree-7 polynomial,
 //! relative error below 2e-7) so that loops over slices compile to packed SIMD code.
+//! [`erf`] is built the same way, for the exact GELU.
 
 use crate::simd::multiversion;
 
@@ -19,21 +20,44 @@ pub enum Activation {
     Tanh,
     /// Logistic sigmoid.
     Sigmoid,
+    /// `e^v / Σ e^v` over the units of one sample (one row).
+    Softmax,
+    /// Exact GELU `v Φ(v) = v (1 + erf(v / √2)) / 2`: PyTorch's default `nn.GELU()`
+    /// and Keras's `gelu(approximate=False)`.
+    Gelu,
+    /// `v` for `v > 0`, else `e^v - 1` (α = 1).
+    Elu,
+    /// `ln(1 + e^v)`.
+    Softplus,
 }
 
 impl Activation {
-    /// Applies the activation to every element in place.
-    pub fn apply(self, v: &mut [f32]) {
+    /// Whether [`backprop`](Self::backprop) reads the pre-activations: true where the
+    /// derivative cannot be recovered accurately from the output alone.
+    pub fn needs_preactivation(self) -> bool {
+        matches!(self, Activation::Gelu | Activation::Softplus)
+    }
+
+    /// Applies the activation in place to `v`, rows of `width` values each (softmax
+    /// normalises each row; the others act element by element).
+    pub fn apply(self, v: &mut [f32], width: usize) {
         match self {
             Activation::Linear => {}
             Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
             Activation::Tanh => tanh_slice(v),
             Activation::Sigmoid => sigmoid_slice(v),
+            Activation::Softmax => v.chunks_exact_mut(width.max(1)).for_each(softmax_row),
+            Activation::Gelu => gelu_slice(v),
+            Activation::Elu => v.iter_mut().for_each(|x| *x = elu(*x)),
+            Activation::Softplus => v.iter_mut().for_each(|x| *x = softplus(*x)),
         }
     }
 
-    /// Multiplies `grad` by the derivative, expressed through the activation's output `y`.
-    pub fn backprop(self, y: &[f32], grad: &mut [f32]) {
+    /// Turns `grad`, the gradient of the outputs `y` (rows of `width`), into the
+    /// gradient of the pre-activations `z`. `z` is read only where
+    /// [`needs_preactivation`](Self::needs_preactivation) says so and may be empty
+    /// otherwise.
+    pub fn backprop(self, z: &[f32], y: &[f32], grad: &mut [f32], width: usize) {
         match self {
             Activation::Linear => {}
             Activation::Relu => grad
@@ -45,6 +69,24 @@ impl Activation {
                 .iter_mut()
                 .zip(y)
                 .for_each(|(g, &y)| *g *= y * (1.0 - y)),
+            Activation::Softmax => {
+                let width = width.max(1);
+                for (g, y) in grad.chunks_exact_mut(width).zip(y.chunks_exact(width)) {
+                    // The Jacobian diag(y) - y yᵀ times g, without forming it.
+                    let dot: f32 = g.iter().zip(y).map(|(g, y)| g * y).sum();
+                    g.iter_mut().zip(y).for_each(|(g, &y)| *g = y * (*g - dot));
+                }
+            }
+            Activation::Gelu => grad
+                .iter_mut()
+                .zip(z)
+                .for_each(|(g, &z)| *g *= gelu_derivative(z)),
+            // e^v = y + 1 below zero, exact enough: no need to keep v.
+            Activation::Elu => grad
+                .iter_mut()
+                .zip(y)
+                .for_each(|(g, &y)| *g = if y > 0.0 { *g } else { *g * (y + 1.0) }),
+            Activation::Softplus => grad.iter_mut().zip(z).for_each(|(g, &z)| *g *= sigmoid(z)),
         }
     }
 }
@@ -124,6 +166,138 @@ multiversion! {
     pub fn tanh_slice(v: &mut [f32]) => tanh_in_place
 }
 
+/// `erf(x) / x` as a polynomial in `x²`, for `|x| < 1` (relative error ~1e-9 before
+/// rounding; coefficients fitted for this crate in float64).
+#[inline(always)]
+fn erf_near_zero(x: f32) -> f32 {
+    let x2 = x * x;
+    let p = 7.854_014e-5;
+    let p = p * x2 - 8.010_244e-4;
+    let p = p * x2 + 5.188_334e-3;
+    let p = p * x2 - 2.685_381_7e-2;
+    let p = p * x2 + 0.112_835_854;
+    let p = p * x2 - 0.376_126_26;
+    // The leading coefficient is 2/√π to f32 precision, as the series says.
+    let p = p * x2 + std::f32::consts::FRAC_2_SQRT_PI;
+    x * p
+}
+
+/// `erfc(a)` for `a ≥ 1`, accurate in relative terms (~4e-8 before rounding):
+/// `e^{-a²}` times a fitted factor, a polynomial in `a` up to 2.5 and beyond it one in
+/// `1/a²` over `a`, which follows the asymptotic series; exactly 0 where `erfc`
+/// underflows f32. Coefficients fitted for this crate in float64.
+#[inline(always)]
+fn erfc_tail(a: f32) -> f32 {
+    let t = (a.min(2.5) - 1.75) * (1.0 / 0.75);
+    let q = 1.215_234_9e-5;
+    let q = q * t - 5.197_426e-5;
+    let q = q * t + 1.842_660_3e-4;
+    let q = q * t - 7.122_217e-4;
+    let q = q * t + 2.659_250_5e-3;
+    let q = q * t - 9.392_235e-3;
+    let q = q * t + 3.136_706_4e-2;
+    let q = q * t - 9.823_216_5e-2;
+    let q = q * t + 0.284_972_2;
+    let a2 = a * a;
+    let u2 = 1.0 / a2;
+    let g = 8.976_153;
+    let g = g * u2 - 7.151_774;
+    let g = g * u2 + 2.962_650_5;
+    let g = g * u2 - 1.023_961_8;
+    let g = g * u2 + 0.422_353_33;
+    let g = g * u2 - 0.282_087_68;
+    let g = g * u2 + 0.564_189_55;
+    let factor = if a < 2.5 { q } else { g / a };
+    if a2 > 87.0 {
+        0.0
+    } else {
+        exp(-a2) * factor
+    }
+}
+
+/// The error function, absolute and relative error within ~2e-7 (f32 has none in std).
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let near = erf_near_zero(x);
+    let far = (1.0 - erfc_tail(a.max(1.0))).copysign(x);
+    if a < 1.0 {
+        near
+    } else {
+        far
+    }
+}
+
+/// Standard normal distribution function `Φ(x) = (1 + erf(x / √2)) / 2`, accurate in
+/// relative terms far into the lower tail (where `1 + erf` would cancel).
+#[inline(always)]
+fn normal_cdf(x: f32) -> f32 {
+    let s = x * std::f32::consts::FRAC_1_SQRT_2;
+    let a = s.abs();
+    let near = 0.5 + 0.5 * erf_near_zero(s);
+    let tail = 0.5 * erfc_tail(a.max(1.0));
+    let far = if x > 0.0 { 1.0 - tail } else { tail };
+    if a < 1.0 {
+        near
+    } else {
+        far
+    }
+}
+
+/// Exact GELU `x Φ(x)`.
+#[inline(always)]
+pub fn gelu(x: f32) -> f32 {
+    x * normal_cdf(x)
+}
+
+/// `d gelu / dx = Φ(x) + x φ(x)`.
+#[inline(always)]
+fn gelu_derivative(x: f32) -> f32 {
+    // 1 / √(2π)
+    const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+    normal_cdf(x) + x * FRAC_1_SQRT_2PI * exp(-0.5 * x * x)
+}
+
+/// ELU with α = 1: `x` above zero, `e^x - 1` (without cancellation near 0) below.
+#[inline(always)]
+pub fn elu(x: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else {
+        x.exp_m1()
+    }
+}
+
+/// Softplus `ln(1 + e^x)`, as `max(x, 0) + ln(1 + e^{-|x|})` so that it neither
+/// overflows nor loses the small term.
+#[inline(always)]
+pub fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// Softmax of one row in place; shifted by the row's maximum so that no `exp`
+/// overflows.
+fn softmax_row(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = exp(*v - max);
+        sum += *v;
+    }
+    row.iter_mut().for_each(|v| *v /= sum);
+}
+
+/// [`gelu`] of every element, in place; inlined into the multiversioned kernel.
+#[inline(always)]
+fn gelu_in_place(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = gelu(*x));
+}
+
+multiversion! {
+    /// [`gelu`] of every element, in place, with AVX2 where the CPU has it.
+    pub fn gelu_slice(v: &mut [f32]) => gelu_in_place
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,16 +359,181 @@ mod tests {
     fn backprop_uses_the_output_derivative() {
         let y = [0.5f32, -0.5, 0.0];
         let mut g = [1.0f32; 3];
-        Activation::Tanh.backprop(&y, &mut g);
+        Activation::Tanh.backprop(&[], &y, &mut g, 3);
         assert_eq!(g, [0.75, 0.75, 1.0]);
         let mut g = [2.0f32; 3];
-        Activation::Sigmoid.backprop(&y, &mut g);
+        Activation::Sigmoid.backprop(&[], &y, &mut g, 3);
         assert_eq!(g, [0.5, -1.5, 0.0]);
         let mut g = [2.0f32; 3];
-        Activation::Relu.backprop(&y, &mut g);
+        Activation::Relu.backprop(&[], &y, &mut g, 3);
         assert_eq!(g, [2.0, 0.0, 0.0]);
         let mut v = [-1.0f32, 2.0];
-        Activation::Relu.apply(&mut v);
+        Activation::Relu.apply(&mut v, 2);
         assert_eq!(v, [0.0, 2.0]);
+    }
+
+    /// `erf` in float64: its Maclaurin series up to 2 (terms below 10, so exact to
+    /// ~1e-15), `1 - erfc` beyond.
+    fn erf64(x: f64) -> f64 {
+        if x.abs() > 2.0 {
+            return (1.0 - erfc64(x.abs())).copysign(x);
+        }
+        let (x2, mut term, mut sum) = (x * x, x, x);
+        for n in 1..100 {
+            term *= -x2 / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    /// `erfc` in float64 without cancellation: the continued fraction
+    /// `e^{-a²} / √π / (a + (1/2) / (a + 1 / (a + (3/2) / …)))` for `a > 2`.
+    fn erfc64(a: f64) -> f64 {
+        if a <= 2.0 {
+            return 1.0 - erf64(a);
+        }
+        let mut cf = a;
+        for k in (1..=400).rev() {
+            cf = a + (k as f64 / 2.0) / cf;
+        }
+        (-a * a).exp() / std::f64::consts::PI.sqrt() / cf
+    }
+
+    /// `Φ(x)` in float64, exact in relative terms in the lower tail.
+    fn normal_cdf64(x: f64) -> f64 {
+        0.5 * erfc64(-x * std::f64::consts::FRAC_1_SQRT_2)
+    }
+
+    #[test]
+    fn erf_is_accurate_everywhere() {
+        for x in grid()
+            .map(|x| x * 0.5)
+            .chain([1e-30, -1e-20, 1e-3, 30.0, -1e4])
+        {
+            let want = erf64(x as f64);
+            let got = erf(x) as f64;
+            assert!(
+                (got - want).abs() <= 2.5e-7 * want.abs(),
+                "erf({x}) = {got}, want {want}"
+            );
+        }
+        assert_eq!(erf(0.0), 0.0);
+        assert_eq!(erf(10.0), 1.0);
+        assert_eq!(erf(-1e4), -1.0);
+    }
+
+    #[test]
+    fn gelu_elu_softplus_match_f64() {
+        for x in grid().map(|x| x * 0.5) {
+            let x64 = x as f64;
+            let phi = normal_cdf64(x64);
+            let want = x64 * phi;
+            // In the lower tail gelu's condition number is ~x²: rounding x itself to
+            // f32 (6e-8) moves the value by x²·6e-8 relative.
+            let tol = (1e-6 + 1.2e-7 * x64 * x64) * want.abs();
+            assert!(
+                (gelu(x) as f64 - want).abs() <= tol,
+                "gelu({x}) = {}, want {want}",
+                gelu(x)
+            );
+            let dgelu = phi + x64 * (-0.5 * x64 * x64).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            assert!(
+                (gelu_derivative(x) as f64 - dgelu).abs() <= 5e-7 * dgelu.abs().max(1.0),
+                "gelu'({x})"
+            );
+            let want = if x64 > 0.0 { x64 } else { x64.exp_m1() };
+            assert!(
+                (elu(x) as f64 - want).abs() <= 1.2e-7 * want.abs(),
+                "elu({x})"
+            );
+            let want = x64.max(0.0) + (-x64.abs()).exp().ln_1p();
+            assert!(
+                (softplus(x) as f64 - want).abs() <= 1.2e-7 * want,
+                "softplus({x})"
+            );
+        }
+        // Far tails stay finite and exact in f32.
+        assert_eq!(gelu(1e4), 1e4);
+        assert_eq!(gelu(-1e4), 0.0);
+        assert_eq!(gelu_derivative(1e4), 1.0);
+        assert!(gelu_derivative(-1e4).abs() < 1e-30);
+        assert_eq!(softplus(1e4), 1e4);
+        assert!(softplus(-1e4) >= 0.0 && softplus(-1e4) < 1e-37);
+        assert_eq!(softplus(-100.0), (-100.0f32).exp());
+        assert_eq!(elu(-1e4), -1.0);
+        assert_eq!(elu(1e4), 1e4);
+    }
+
+    #[test]
+    fn softmax_normalises_each_row_and_survives_huge_logits() {
+        let mut v = [1.0f32, 2.0, 3.0, 1e4, -1e4, 0.0];
+        Activation::Softmax.apply(&mut v, 3);
+        let e = [1.0f64, 1f64.exp(), 2f64.exp()];
+        let s: f64 = e.iter().sum();
+        for (got, want) in v[..3].iter().zip(e.iter().map(|e| e / s)) {
+            assert!((*got as f64 - want).abs() <= 2e-7 * want, "{got} vs {want}");
+        }
+        assert_eq!(v[3], 1.0);
+        assert!(v[4] < 1e-37 && v[5] < 1e-37);
+        assert!(v.iter().all(|v| v.is_finite()));
+    }
+
+    /// Every backprop against a central difference of `apply`, in rows of 3 so that
+    /// softmax's cross terms count.
+    #[test]
+    fn backprop_matches_finite_differences() {
+        let all = [
+            Activation::Linear,
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Softmax,
+            Activation::Gelu,
+            Activation::Elu,
+            Activation::Softplus,
+        ];
+        let z = [-2.5f32, -0.7, 0.3, 1.9, -0.05, 0.8, -4.0, 3.1, 1.3];
+        // Upstream weights: the loss is Σ w·act(z).
+        let w = [0.3f32, -1.2, 0.8, 0.5, 1.1, -0.4, 0.9, -0.6, 0.2];
+        let loss = |act: Activation, z: &[f32]| -> f64 {
+            let mut y = z.to_vec();
+            act.apply(&mut y, 3);
+            y.iter().zip(&w).map(|(y, w)| *y as f64 * *w as f64).sum()
+        };
+        for act in all {
+            let mut y = z.to_vec();
+            act.apply(&mut y, 3);
+            let mut g = w.to_vec();
+            act.backprop(&z, &y, &mut g, 3);
+            for k in 0..z.len() {
+                let h = 1e-2f32;
+                let at = |d: f32| {
+                    let mut zz = z.to_vec();
+                    zz[k] += d;
+                    loss(act, &zz)
+                };
+                let numeric =
+                    (8.0 * (at(h) - at(-h)) - (at(2.0 * h) - at(-2.0 * h))) / (12.0 * h as f64);
+                assert!(
+                    (g[k] as f64 - numeric).abs() <= 1e-5 + 1e-3 * numeric.abs(),
+                    "{act:?} at {k}: analytic {}, numeric {numeric}",
+                    g[k]
+                );
+            }
+            assert_eq!(
+                act.needs_preactivation(),
+                matches!(act, Activation::Gelu | Activation::Softplus)
+            );
+        }
+    }
+
+    #[test]
+    fn dispatched_gelu_equals_the_scalar_function_bit_for_bit() {
+        let xs: Vec<f32> = grid().step_by(7).chain([-1e4, 1e4, 0.0, -0.0]).collect();
+        let mut g = xs.clone();
+        gelu_slice(&mut g);
+        for (x, g) in xs.iter().zip(&g) {
+            assert_eq!(g.to_bits(), gelu(*x).to_bits(), "gelu({x})");
+        }
     }
 }

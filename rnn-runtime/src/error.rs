@@ -114,6 +114,24 @@ pub enum Error {
         /// The rate given.
         rate: f32,
     },
+    /// A target value is not valid for the loss: not finite, or not a class id.
+    #[error("y row {row} is invalid for {loss}: {reason}")]
+    InvalidTarget {
+        /// Keras's name of the loss.
+        loss: &'static str,
+        /// The row (sample) of `y`, from 0.
+        row: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A loss has a parameter out of its range (a Huber delta that is not positive).
+    #[error("invalid {loss} loss: {reason}")]
+    LossParameter {
+        /// Keras's name of the loss.
+        loss: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with the runtime's [`Error`].

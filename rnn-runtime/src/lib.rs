@@ -69,8 +69,9 @@ pub use ndarray;
 ///
 /// Layers: `lstm(units)`, `gru(units)`, `simple_rnn(units)` (each with optional
 /// `return_sequences = true`) and `dense(units)` (with optional
-/// `activation = linear | relu | tanh | sigmoid`). Every shape rule is checked at
-/// compile time, with errors that point at the offending token.
+/// `activation = linear | relu | tanh | sigmoid | softmax | gelu | elu | softplus`).
+/// Every shape rule is checked at compile time, with errors that point at the
+/// offending token.
 ///
 /// The generated struct has associated consts `TIMESTEPS`, `FEATURES`, `OUTPUTS`,
 /// `PARAMS` and the methods `new(seed)`, `predict_one(&[[f32; F]; T]) -> [f32; OUT]`,

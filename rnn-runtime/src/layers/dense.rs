@@ -22,6 +22,9 @@ pub struct DenseBuffers {
     units: usize,
     /// Activated outputs `[B, N]`.
     y: Vec<f32>,
+    /// Pre-activations `[B, N]`, kept only for activations whose derivative needs
+    /// them (GELU, softplus); empty otherwise.
+    z: Vec<f32>,
     /// Gradient of the pre-activations `[B, N]`.
     dz: Vec<f32>,
     /// Gradient of the input `[B, I]`.
@@ -68,7 +71,10 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         for row in y.chunks_exact_mut(N) {
             row.iter_mut().zip(&self.bias).for_each(|(v, b)| *v += b);
         }
-        self.activation.apply(y);
+        if self.activation.needs_preactivation() {
+            ensure(&mut bufs.z, batch * N).copy_from_slice(y);
+        }
+        self.activation.apply(y, N);
     }
 
     /// Backward pass after [`forward`](Self::forward) on the same buffers and input:
@@ -86,7 +92,12 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         assert_eq!(grads.len(), Self::PARAMS, "gradient block of a dense layer");
         let dz = ensure(&mut bufs.dz, batch * N);
         dz.copy_from_slice(&dy[..batch * N]);
-        self.activation.backprop(&bufs.y[..batch * N], dz);
+        let z = if self.activation.needs_preactivation() {
+            &bufs.z[..batch * N]
+        } else {
+            &[]
+        };
+        self.activation.backprop(z, &bufs.y[..batch * N], dz, N);
         let (g_w, g_b) = grads.split_at_mut(N * I);
         gemm(N, batch, I, 1.0, dz, Op::T, x, Op::N, 1.0, g_w);
         add_column_sums(dz, g_b);
@@ -101,7 +112,7 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         let mut y = [0.0; N];
         y.copy_from_slice(&self.bias);
         matvec_add(&self.weight, x, &mut y);
-        self.activation.apply(&mut y);
+        self.activation.apply(&mut y, N);
         y
     }
 

@@ -2,7 +2,7 @@
 use rnn_runtime::model;
 
 model! {
-    struct Net < input(20, 1), lstm(8), dense(3, activation = softmax) >
+    struct Net < input(20, 1), lstm(8), dense(3, activation = swish) >
 }
 
 fn main() {}

@@ -2,7 +2,7 @@
 use rnn_runtime::model;
 
 model! {
-    struct Net < input(20, 1), lstn(8), gru(0), dense(1, activation = softmax) >
+    struct Net < input(20, 1), lstn(8), gru(0), dense(1, activation = swish) >
 }
 
 fn main() {}
