@@ -20,6 +20,8 @@ mod recurrent;
 mod simple_rnn;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bidirectional;
 
 pub use bidirectional::{BiSeqOptions, BidirectionalBuffers, BidirectionalLayer};
 pub use cell::CellParams;
