@@ -8,6 +8,12 @@
 //!
 //! Shapes are const generics (`I` inputs, `H` or `N` units): the macro instantiates
 //! each layer with literal sizes, and the kernels see them as constants.
+//!
+//! Recurrent layers take optional Keras-style dropout masks and initial states per
+//! forward pass ([`SeqOptions`]) and optional activations ([`CellActivations`]); the
+//! default activations without options run the fused kernels unchanged.
+//! [`RecurrentLayer`] abstracts over the three cell kinds, which
+//! [`BidirectionalLayer`] wraps.
 
 mod bidirectional;
 mod cell;
@@ -22,6 +28,8 @@ mod simple_rnn;
 mod tests;
 #[cfg(test)]
 mod tests_bidirectional;
+#[cfg(test)]
+mod tests_fixtures;
 
 pub use bidirectional::{BiSeqOptions, BidirectionalBuffers, BidirectionalLayer};
 pub use cell::CellParams;
