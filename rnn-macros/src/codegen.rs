@@ -197,8 +197,8 @@ fn init_expr(layer: &Layer) -> Option<TokenStream> {
             );
             quote! {
                 <#ty>::init_with(
-                    ::rnn_runtime::layers::CellActivations { activation: #a, recurrent: #ra },
                     &mut rng,
+                    ::rnn_runtime::layers::CellActivations::new(#a, #ra),
                 )
             }
         }
@@ -346,7 +346,13 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
             let forward = options(&m.forward);
             let call = if r.bidirectional {
                 let reverse = options(&m.reverse);
-                quote!(self.#f.forward_seq_with(#input, #steps, batch, &#forward, &#reverse, &mut ws.#f);)
+                quote! {
+                    self.#f.forward_seq_with(
+                        #input, #steps, batch,
+                        &::rnn_runtime::layers::BiSeqOptions { forward: #forward, reverse: #reverse },
+                        &mut ws.#f,
+                    );
+                }
             } else {
                 quote!(self.#f.forward_seq_with(#input, #steps, batch, &#forward, &mut ws.#f);)
             };

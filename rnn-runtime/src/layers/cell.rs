@@ -1,6 +1,7 @@
 //! What the recurrent cells share: their four parameter tensors, the input
 //! projection of a whole sequence, and the weight gradients after BPTT.
 
+use super::options::mask_rows_in_place;
 use super::{ensure, RecurrentBuffers};
 use crate::gemm::{
     add_column_sums, add_to_rows, add_weighted_column_sums, gemm, gemm_step, outer_product_plus, Op,
@@ -138,17 +139,44 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         gemm_step(batch, G * H, H, d_pre, &self.weight_hh, accumulate, dh);
     }
 
+    /// `dh[B, H] (+)= (d_hidden_pre[B, G·H] · weight_hh) ⊙ mask`: the gradient carried
+    /// to the previous step through a masked recurrent input; `scratch` (`[B, H]`)
+    /// holds the unmasked product when it must be added to `dh`.
+    pub(crate) fn backprop_hidden_masked(
+        &self,
+        d_pre: &[f32],
+        batch: usize,
+        accumulate: bool,
+        (mask, scratch): (Option<&[f32]>, &mut [f32]),
+        dh: &mut [f32],
+    ) {
+        match mask {
+            None => self.backprop_hidden(d_pre, batch, accumulate, dh),
+            Some(mask) if !accumulate => {
+                self.backprop_hidden(d_pre, batch, false, dh);
+                mask_rows_in_place(dh, mask);
+            }
+            Some(mask) => {
+                self.backprop_hidden(d_pre, batch, false, scratch);
+                dh.iter_mut()
+                    .zip(scratch.iter().zip(mask))
+                    .for_each(|(d, (s, m))| *d += s * m);
+            }
+        }
+    }
+
     /// Adds the parameter gradients of a whole sequence to `grads` (this cell's block
     /// of `PARAMS` values, canonical order), one GEMM per weight over all time steps.
     ///
-    /// `x` is the `[T·B, I]` input, `h` the `[T·B, H]` outputs, `d_in` and `d_hid` the
-    /// gradients of the input- and hidden-side pre-activations (`[T·B, G·H]`; the same
-    /// slice for cells where they coincide).
+    /// `x` is the `[T·B, I]` input the projection saw, `rec` what the recurrent
+    /// projection saw at steps `first..T` (`[(T - first)·B, H]`; steps before `first`
+    /// saw zero), `d_in` and `d_hid` the gradients of the input- and hidden-side
+    /// pre-activations (`[T·B, G·H]`; the same slice for cells where they coincide).
     #[allow(clippy::too_many_arguments)]
     fn accumulate_grads(
         &self,
         x: &[f32],
-        h: &[f32],
+        (rec, first): (&[f32], usize),
         d_in: &[f32],
         d_hid: &[f32],
         steps: usize,
@@ -169,16 +197,16 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         } else {
             gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
         }
-        // h_{t-1} is zero at t = 0, so step 0 adds nothing to weight_hh.
-        let later = (steps.saturating_sub(1)) * batch;
+        let first = first.min(steps);
+        let later = (steps - first) * batch;
         gemm(
             gh,
             later,
             H,
             1.0,
-            &d_hid[batch * gh..],
+            &d_hid[first * batch * gh..],
             Op::T,
-            h,
+            rec,
             Op::N,
             1.0,
             g_whh,
@@ -189,7 +217,8 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
 
     /// The end of every cell's BPTT, once the pre-activation gradients of all steps
     /// are in `bufs.d_in` (and `bufs.d_hid` where the hidden side differs): the weight
-    /// gradients, then, if `need_dx`, `dx[T·B, I] = d_in · weight_ih` for the layer below.
+    /// gradients, then, if `need_dx`, `dx[T·B, I] = d_in · weight_ih` (times the input
+    /// mask) for the layer below.
     pub(crate) fn finish_backward(
         &self,
         x: &[f32],
@@ -200,13 +229,27 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
     ) {
         let (steps, batch) = (bufs.steps, bufs.batch);
         let (rows, gh) = (steps * batch, G * H);
+        let kept = &bufs.kept;
         let d_in = &bufs.d_in[..rows * gh];
         let d_hid = if separate_hidden {
             &bufs.d_hid[..rows * gh]
         } else {
             d_in
         };
-        self.accumulate_grads(x, &bufs.h[..rows * H], d_in, d_hid, steps, batch, grads);
+        let x_in = if kept.input_mask {
+            &kept.x_masked[..rows * I]
+        } else {
+            x
+        };
+        // Without an initial state, h_{t-1} is zero at t = 0, so step 0 adds nothing
+        // to weight_hh.
+        let rec = if !kept.separate_recurrent_input() {
+            (&bufs.h[..rows * H], 1)
+        } else {
+            let first = usize::from(!kept.initial_h).min(steps);
+            (&kept.rec_in[first * batch * H..rows * H], first)
+        };
+        self.accumulate_grads(x_in, rec, d_in, d_hid, steps, batch, grads);
         if need_dx {
             let dx = ensure(&mut bufs.dx, rows * I);
             gemm(
@@ -221,6 +264,9 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
                 0.0,
                 dx,
             );
+            if let Some(mask) = kept.input_mask(batch * I) {
+                mask_rows_in_place(dx, mask);
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 //! GRU as PyTorch's `nn.GRU` (Keras `reset_after = true`): gates r, z, n, with the
 //! reset gate applied after the recurrent matrix product.
 
-use super::{ensure, CellParams, RecurrentBuffers, SeqGrad};
+use super::{
+    ensure, CellActivations, CellParams, RecurrentBuffers, SampleState, SeqGrad, SeqOptions,
+};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::rng::Rng;
 use crate::simd::multiversion;
@@ -11,6 +13,9 @@ use crate::simd::multiversion;
 pub struct GruLayer<const I: usize, const H: usize> {
     /// `weight_ih [3H, I]`, `weight_hh [3H, H]`, `bias_ih [3H]`, `bias_hh [3H]`.
     pub cell: CellParams<I, H, 3>,
+    /// `activation` for the candidate `n`, `recurrent_activation` for the gates `r`
+    /// and `z`. The default pair runs fused kernels; any other pair a general path.
+    pub activations: CellActivations,
 }
 
 /// State of a single-sample GRU run; `G` must be `3 * H`.
@@ -141,44 +146,187 @@ multiversion! {
 }
 }
 
+multiversion! {
+    /// [`forward_step`] for any pair of activations.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_step_general(
+        gates: &mut [f32],
+        hidden: &[f32],
+        h_prev: &[f32],
+        h: &mut [f32],
+        hidden_n: &mut [f32],
+        units: usize,
+        acts: CellActivations,
+    ) {
+        let n = units;
+        let rows = gates
+            .chunks_exact_mut(3 * n)
+            .zip(hidden.chunks_exact(3 * n));
+        for (b, (xi, hd)) in rows.enumerate() {
+            let (rz, gn) = xi.split_at_mut(2 * n);
+            rz.iter_mut().zip(&hd[..2 * n]).for_each(|(v, h)| *v += h);
+            acts.recurrent_activation.apply(rz);
+            let (r, z) = rz.split_at(n);
+            let hn = &hd[2 * n..3 * n];
+            let gn = &mut gn[..n];
+            for j in 0..n {
+                gn[j] += r[j] * hn[j];
+            }
+            acts.activation.apply(gn);
+            let span = b * n..(b + 1) * n;
+            hidden_n[span.clone()].copy_from_slice(hn);
+            let out = &mut h[span.clone()];
+            if h_prev.is_empty() {
+                for j in 0..n {
+                    out[j] = (1.0 - z[j]) * gn[j];
+                }
+            } else {
+                let hp = &h_prev[span];
+                for j in 0..n {
+                    out[j] = (1.0 - z[j]) * gn[j] + z[j] * hp[j];
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// [`backward_step`] for any pair of activations.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_step_general(
+        gates: &[f32],
+        hidden_n: &[f32],
+        h_prev: &[f32],
+        dh: &[f32],
+        d_in: &mut [f32],
+        d_hid: &mut [f32],
+        carry: &mut [f32],
+        units: usize,
+        acts: CellActivations,
+    ) {
+        let n = units;
+        let (act, rec) = (acts.activation, acts.recurrent_activation);
+        let rows = gates.chunks_exact(3 * n).zip(
+            d_in.chunks_exact_mut(3 * n)
+                .zip(d_hid.chunks_exact_mut(3 * n)),
+        );
+        for (b, (row, (dx, dhd))) in rows.enumerate() {
+            let (r, rest) = row.split_at(n);
+            let (z, g) = (&rest[..n], &rest[n..2 * n]);
+            let span = b * n..(b + 1) * n;
+            let (hn, dh, carry) = (
+                &hidden_n[span.clone()],
+                &dh[span.clone()],
+                &mut carry[span.clone()],
+            );
+            let (dxr, rest) = dx.split_at_mut(n);
+            let (dxz, dxn) = rest.split_at_mut(n);
+            let (dhr, rest) = dhd.split_at_mut(n);
+            let (dhz, dhn) = rest.split_at_mut(n);
+            let hp = if h_prev.is_empty() {
+                None
+            } else {
+                Some(&h_prev[span])
+            };
+            for j in 0..n {
+                let h_prev = hp.map_or(0.0, |hp| hp[j]);
+                let da_n = dh[j] * (1.0 - z[j]) * act.derivative(g[j]);
+                let da_r = da_n * hn[j] * rec.derivative(r[j]);
+                let da_z = dh[j] * (h_prev - g[j]) * rec.derivative(z[j]);
+                dxr[j] = da_r;
+                dxz[j] = da_z;
+                dxn[j] = da_n;
+                dhr[j] = da_r;
+                dhz[j] = da_z;
+                dhn[j] = da_n * r[j];
+                carry[j] = dh[j] * z[j];
+            }
+        }
+    }
+}
+
 impl<const I: usize, const H: usize> GruLayer<I, H> {
     /// Number of scalar parameters.
     pub const PARAMS: usize = CellParams::<I, H, 3>::PARAMS;
 
     /// Keras's initialisation: glorot-uniform, orthogonal, zero biases.
     pub fn init(rng: &mut Rng) -> Self {
+        Self::init_with(rng, CellActivations::DEFAULT)
+    }
+
+    /// [`init`](Self::init) with the given activations; draws the same parameters.
+    pub fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
         GruLayer {
             cell: CellParams::init(rng),
+            activations,
         }
     }
 
-    /// Forward pass over a time-major `[steps, batch, I]` input, keeping what BPTT needs.
+    /// Forward pass over a time-major `[steps, batch, I]` input from the zero state,
+    /// keeping what BPTT needs.
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
+        self.forward_seq_with(x, steps, batch, &SeqOptions::NONE, bufs)
+    }
+
+    /// [`forward_seq`](Self::forward_seq) with dropout masks and an initial state;
+    /// see [`super::LstmLayer::forward_seq_with`].
+    ///
+    /// # Panics
+    /// If an option's length does not match ([`SeqOptions::validate`]).
+    pub fn forward_seq_with(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+    ) {
+        let fused = self.activations == CellActivations::DEFAULT;
+        self.forward_impl(x, steps, batch, opts, bufs, fused)
+    }
+
+    /// The forward pass with the fused (default activations only) or general
+    /// element-wise kernels.
+    pub(crate) fn forward_impl(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+        fused: bool,
+    ) {
         let (rows, gh, bh) = (steps * batch, 3 * H, batch * H);
         bufs.set_shape(steps, batch, I, H);
+        bufs.has_cell = false;
+        bufs.kept.load(opts, x, [steps, batch, I, H], false);
+        let kept = &mut bufs.kept;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let hn_all = ensure(&mut bufs.state, rows * H);
         let hid = ensure(&mut bufs.hidden_proj, batch * gh);
         let h = ensure(&mut bufs.h, rows * H);
-        self.cell.project_inputs(x, rows, false, gates);
+        let x_in = if kept.input_mask {
+            &kept.x_masked[..rows * I]
+        } else {
+            x
+        };
+        self.cell.project_inputs(x_in, rows, false, gates);
         for t in 0..steps {
             for row in hid.chunks_exact_mut(gh) {
                 row.copy_from_slice(&self.cell.bias_hh);
             }
             let (h_past, h_now) = h.split_at_mut(t * bh);
-            let h_prev = (t > 0).then(|| &h_past[(t - 1) * bh..]);
-            if let Some(hp) = h_prev {
-                self.cell.project_hidden(hp, batch, hid);
+            if let Some(rec) = kept.recurrent_input(t, h_past, bh) {
+                self.cell.project_hidden(rec, batch, hid);
             }
-            let h_prev = h_prev.unwrap_or(&[]);
-            forward_step(
-                &mut gates[t * batch * gh..(t + 1) * batch * gh],
-                hid,
-                h_prev,
-                &mut h_now[..bh],
-                &mut hn_all[t * bh..(t + 1) * bh],
-                H,
-            );
+            let h_prev = kept.state_before(t, h_past, bh, false);
+            let g_t = &mut gates[t * batch * gh..(t + 1) * batch * gh];
+            let (h_now, hn_t) = (&mut h_now[..bh], &mut hn_all[t * bh..(t + 1) * bh]);
+            if fused {
+                forward_step(g_t, hid, h_prev, h_now, hn_t, H);
+            } else {
+                forward_step_general(g_t, hid, h_prev, h_now, hn_t, H, self.activations);
+            }
         }
     }
 
@@ -191,6 +339,20 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         bufs: &mut RecurrentBuffers,
         need_dx: bool,
     ) {
+        let fused = self.activations == CellActivations::DEFAULT;
+        self.backward_impl(x, d_out, grads, bufs, need_dx, fused)
+    }
+
+    /// The backward pass matching [`forward_impl`](Self::forward_impl).
+    pub(crate) fn backward_impl(
+        &self,
+        x: &[f32],
+        d_out: SeqGrad<'_>,
+        grads: &mut [f32],
+        bufs: &mut RecurrentBuffers,
+        need_dx: bool,
+        fused: bool,
+    ) {
         let (steps, batch) = (bufs.steps, bufs.batch);
         let (rows, gh, bh) = (steps * batch, 3 * H, batch * H);
         let d_in = ensure(&mut bufs.d_in, rows * gh);
@@ -200,25 +362,21 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         dh_carry.fill(0.0);
         for t in (0..steps).rev() {
             d_out.at_step(t, steps, dh_carry, dh);
-            let h_prev = if t > 0 {
-                &bufs.h[(t - 1) * bh..t * bh]
-            } else {
-                &[]
-            };
+            // The interpolation z · h_{t-1} sees the unmasked previous state.
+            let h_prev = bufs.kept.state_before(t, &bufs.h, bh, false);
             let span = t * batch * gh..(t + 1) * batch * gh;
-            backward_step(
-                &bufs.gates[span.clone()],
-                &bufs.state[t * bh..(t + 1) * bh],
-                h_prev,
-                dh,
-                &mut d_in[span.clone()],
-                &mut d_hid[span],
-                dh_carry,
-                H,
-            );
+            let (g_t, hn_t) = (&bufs.gates[span.clone()], &bufs.state[t * bh..(t + 1) * bh]);
+            let (di_t, dh_t) = (&mut d_in[span.clone()], &mut d_hid[span]);
+            if fused {
+                backward_step(g_t, hn_t, h_prev, dh, di_t, dh_t, dh_carry, H);
+            } else {
+                let acts = self.activations;
+                backward_step_general(g_t, hn_t, h_prev, dh, di_t, dh_t, dh_carry, H, acts);
+            }
             if t > 0 {
-                let dh_t = &d_hid[t * batch * gh..(t + 1) * batch * gh];
-                self.cell.backprop_hidden(dh_t, batch, true, dh_carry);
+                let masked = bufs.kept.recurrent_mask_and_scratch(bh);
+                self.cell
+                    .backprop_hidden_masked(dh_t, batch, true, masked, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, true, grads, need_dx);
@@ -230,19 +388,41 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         x: &[f32; I],
         s: &'s mut GruState<H, G>,
     ) -> &'s [f32; H] {
-        self.cell
-            .gates_one(x, &s.h, Some(&mut s.hidden_side[..]), &mut s.input_side[..]);
-        let h_prev = s.h;
-        let mut hidden_n = [0.0; H];
-        forward_step(
-            &mut s.input_side,
-            &s.hidden_side,
-            &h_prev,
-            &mut s.h,
-            &mut hidden_n,
-            H,
-        );
+        self.step_parts(x, &mut s.h, &mut s.input_side, &mut s.hidden_side);
         &s.h
+    }
+
+    /// [`step_one`](Self::step_one) on a [`SampleState`] (whose `c` is unused), with
+    /// the gate scratch on the stack.
+    pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
+        let mut input_side = [[0.0f32; H]; 3];
+        let mut hidden_side = [[0.0f32; H]; 3];
+        let (xs, hs) = (
+            input_side.as_flattened_mut(),
+            hidden_side.as_flattened_mut(),
+        );
+        self.step_parts(x, &mut s.h, xs, hs);
+        &s.h
+    }
+
+    /// One step of one sample: `input_side` and `hidden_side` (`3H` each) are scratch.
+    fn step_parts(
+        &self,
+        x: &[f32; I],
+        h: &mut [f32; H],
+        input_side: &mut [f32],
+        hidden_side: &mut [f32],
+    ) {
+        self.cell
+            .gates_one(x, h, Some(&mut *hidden_side), input_side);
+        let h_prev = *h;
+        let mut hidden_n = [0.0; H];
+        if self.activations == CellActivations::DEFAULT {
+            forward_step(input_side, hidden_side, &h_prev, h, &mut hidden_n, H);
+        } else {
+            let acts = self.activations;
+            forward_step_general(input_side, hidden_side, &h_prev, h, &mut hidden_n, H, acts);
+        }
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

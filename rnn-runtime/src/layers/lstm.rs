@@ -1,6 +1,8 @@
 //! LSTM as PyTorch's `nn.LSTM`: gates i, f, g, o.
 
-use super::{ensure, CellParams, RecurrentBuffers, SeqGrad};
+use super::{
+    ensure, CellActivations, CellParams, RecurrentBuffers, SampleState, SeqGrad, SeqOptions,
+};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::rng::Rng;
 use crate::simd::multiversion;
@@ -10,6 +12,10 @@ use crate::simd::multiversion;
 pub struct LstmLayer<const I: usize, const H: usize> {
     /// `weight_ih [4H, I]`, `weight_hh [4H, H]`, `bias_ih [4H]`, `bias_hh [4H]`.
     pub cell: CellParams<I, H, 4>,
+    /// `activation` for the candidate `g` and the `act(c)` in `h = o · act(c)`,
+    /// `recurrent_activation` for the gates `i`, `f`, `o`. The default pair runs fused
+    /// kernels; any other pair a general path.
+    pub activations: CellActivations,
 }
 
 /// State of a single-sample LSTM run; `G` must be `4 * H`.
@@ -145,51 +151,197 @@ multiversion! {
 }
 }
 
+multiversion! {
+    /// [`forward_step`] for any pair of activations: `gates` becomes
+    /// `[ρ(i), ρ(f), α(g), ρ(o)]` and `act_c` holds `α(c)`, with `ρ` the recurrent
+    /// activation and `α` the activation.
+    fn forward_step_general(
+        gates: &mut [f32],
+        c_prev: &[f32],
+        c: &mut [f32],
+        act_c: &mut [f32],
+        h: &mut [f32],
+        units: usize,
+        acts: CellActivations,
+    ) {
+        let n = units;
+        let (act, rec) = (acts.activation, acts.recurrent_activation);
+        for (b, row) in gates.chunks_exact_mut(4 * n).enumerate() {
+            let (ifg, o) = row.split_at_mut(3 * n);
+            let (i_f, g) = ifg.split_at_mut(2 * n);
+            rec.apply(i_f);
+            act.apply(g);
+            rec.apply(o);
+            let (i, f) = i_f.split_at(n);
+            let span = b * n..(b + 1) * n;
+            let cn = &mut c[span.clone()];
+            if c_prev.is_empty() {
+                for j in 0..n {
+                    cn[j] = i[j] * g[j];
+                }
+            } else {
+                let cp = &c_prev[span.clone()];
+                for j in 0..n {
+                    cn[j] = f[j] * cp[j] + i[j] * g[j];
+                }
+            }
+            let ac = &mut act_c[span.clone()];
+            ac.copy_from_slice(cn);
+            act.apply(ac);
+            let hn = &mut h[span];
+            for j in 0..n {
+                hn[j] = o[j] * ac[j];
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// [`backward_step`] for any pair of activations; `act_c` is `α(c)`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_step_general(
+        gates: &[f32],
+        act_c: &[f32],
+        c_prev: &[f32],
+        dh: &[f32],
+        dc: &mut [f32],
+        d_gates: &mut [f32],
+        units: usize,
+        acts: CellActivations,
+    ) {
+        let n = units;
+        let (act, rec) = (acts.activation, acts.recurrent_activation);
+        let rows = gates
+            .chunks_exact(4 * n)
+            .zip(d_gates.chunks_exact_mut(4 * n));
+        for (b, (row, drow)) in rows.enumerate() {
+            let (i, rest) = row.split_at(n);
+            let (f, rest) = rest.split_at(n);
+            let (g, o) = rest.split_at(n);
+            let (di, rest) = drow.split_at_mut(n);
+            let (df, rest) = rest.split_at_mut(n);
+            let (dg, d_o) = rest.split_at_mut(n);
+            let span = b * n..(b + 1) * n;
+            let (ac, dh, dc) = (
+                &act_c[span.clone()],
+                &dh[span.clone()],
+                &mut dc[span.clone()],
+            );
+            for j in 0..n {
+                let dct = dc[j] + dh[j] * o[j] * act.derivative(ac[j]);
+                d_o[j] = dh[j] * ac[j] * rec.derivative(o[j]);
+                di[j] = dct * g[j] * rec.derivative(i[j]);
+                dg[j] = dct * i[j] * act.derivative(g[j]);
+                dc[j] = dct;
+            }
+            if c_prev.is_empty() {
+                df.fill(0.0);
+            } else {
+                let cp = &c_prev[span];
+                for j in 0..n {
+                    df[j] = dc[j] * cp[j] * rec.derivative(f[j]);
+                }
+            }
+            for j in 0..n {
+                dc[j] *= f[j];
+            }
+        }
+    }
+}
+
 impl<const I: usize, const H: usize> LstmLayer<I, H> {
     /// Number of scalar parameters.
     pub const PARAMS: usize = CellParams::<I, H, 4>::PARAMS;
 
     /// Keras's initialisation, with the forget-gate bias set to 1 (`unit_forget_bias`).
     pub fn init(rng: &mut Rng) -> Self {
+        Self::init_with(rng, CellActivations::DEFAULT)
+    }
+
+    /// [`init`](Self::init) with the given activations; draws the same parameters.
+    pub fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
         let mut cell = CellParams::init(rng);
         cell.bias_ih[H..2 * H].fill(1.0);
         cell.lay_out();
-        LstmLayer { cell }
+        LstmLayer { cell, activations }
     }
 
-    /// Forward pass over a time-major `[steps, batch, I]` input, keeping what BPTT needs.
+    /// Forward pass over a time-major `[steps, batch, I]` input from the zero state,
+    /// keeping what BPTT needs.
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
+        self.forward_seq_with(x, steps, batch, &SeqOptions::NONE, bufs)
+    }
+
+    /// [`forward_seq`](Self::forward_seq) with dropout masks and initial states;
+    /// the final states are then [`RecurrentBuffers::last_hidden`] and
+    /// [`RecurrentBuffers::last_cell`].
+    ///
+    /// # Panics
+    /// If an option's length does not match ([`SeqOptions::validate`]).
+    pub fn forward_seq_with(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+    ) {
+        let fused = self.activations == CellActivations::DEFAULT;
+        self.forward_impl(x, steps, batch, opts, bufs, fused)
+    }
+
+    /// The forward pass with the fused (default activations only) or general
+    /// element-wise kernels.
+    pub(crate) fn forward_impl(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+        fused: bool,
+    ) {
         let (rows, gh, bh) = (steps * batch, 4 * H, batch * H);
         bufs.set_shape(steps, batch, I, H);
+        bufs.has_cell = true;
+        bufs.kept.load(opts, x, [steps, batch, I, H], true);
+        let kept = &mut bufs.kept;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let c = ensure(&mut bufs.state, rows * H);
-        let tanh_c = ensure(&mut bufs.tanh_c, rows * H);
+        let act_c = ensure(&mut bufs.tanh_c, rows * H);
         let h = ensure(&mut bufs.h, rows * H);
-        self.cell.project_inputs(x, rows, true, gates);
+        let x_in = if kept.input_mask {
+            &kept.x_masked[..rows * I]
+        } else {
+            x
+        };
+        self.cell.project_inputs(x_in, rows, true, gates);
         for t in 0..steps {
             let g_t = &mut gates[t * batch * gh..(t + 1) * batch * gh];
             let (h_past, h_now) = h.split_at_mut(t * bh);
-            if t > 0 {
-                self.cell
-                    .project_hidden(&h_past[(t - 1) * bh..], batch, g_t);
+            if let Some(rec) = kept.recurrent_input(t, h_past, bh) {
+                self.cell.project_hidden(rec, batch, g_t);
             }
             let (c_past, c_now) = c.split_at_mut(t * bh);
-            let c_prev = if t > 0 { &c_past[(t - 1) * bh..] } else { &[] };
-            forward_step(
-                g_t,
-                c_prev,
+            let c_prev = kept.state_before(t, c_past, bh, true);
+            let (c_now, act_c, h_now) = (
                 &mut c_now[..bh],
-                &mut tanh_c[t * bh..(t + 1) * bh],
+                &mut act_c[t * bh..(t + 1) * bh],
                 &mut h_now[..bh],
-                H,
             );
+            if fused {
+                forward_step(g_t, c_prev, c_now, act_c, h_now, H);
+            } else {
+                forward_step_general(g_t, c_prev, c_now, act_c, h_now, H, self.activations);
+            }
         }
     }
 
-    /// Backward pass through time after [`forward_seq`](Self::forward_seq) on the same
-    /// buffers and input `x`. Adds this layer's gradients to `grads` (its `PARAMS`
-    /// values, canonical order) and, if `need_dx`, leaves the input gradient in the
-    /// buffers ([`RecurrentBuffers::input_grad`]).
+    /// Backward pass through time after [`forward_seq`](Self::forward_seq) or
+    /// [`forward_seq_with`](Self::forward_seq_with) on the same buffers and input `x`,
+    /// with the masks and initial states of that pass. Adds this layer's gradients to
+    /// `grads` (its `PARAMS` values, canonical order) and, if `need_dx`, leaves the
+    /// input gradient in the buffers ([`RecurrentBuffers::input_grad`]).
     pub fn backward_seq(
         &self,
         x: &[f32],
@@ -197,6 +349,20 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         grads: &mut [f32],
         bufs: &mut RecurrentBuffers,
         need_dx: bool,
+    ) {
+        let fused = self.activations == CellActivations::DEFAULT;
+        self.backward_impl(x, d_out, grads, bufs, need_dx, fused)
+    }
+
+    /// The backward pass matching [`forward_impl`](Self::forward_impl).
+    pub(crate) fn backward_impl(
+        &self,
+        x: &[f32],
+        d_out: SeqGrad<'_>,
+        grads: &mut [f32],
+        bufs: &mut RecurrentBuffers,
+        need_dx: bool,
+        fused: bool,
     ) {
         let (steps, batch) = (bufs.steps, bufs.batch);
         let (rows, gh, bh) = (steps * batch, 4 * H, batch * H);
@@ -211,14 +377,16 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
             let g_t = &bufs.gates[t * batch * gh..(t + 1) * batch * gh];
             let dg_t = &mut d_gates[t * batch * gh..(t + 1) * batch * gh];
             let tc_t = &bufs.tanh_c[t * bh..(t + 1) * bh];
-            let c_prev = if t > 0 {
-                &bufs.state[(t - 1) * bh..t * bh]
+            let c_prev = bufs.kept.state_before(t, &bufs.state, bh, true);
+            if fused {
+                backward_step(g_t, tc_t, c_prev, dh, dc, dg_t, H);
             } else {
-                &[]
-            };
-            backward_step(g_t, tc_t, c_prev, dh, dc, dg_t, H);
+                backward_step_general(g_t, tc_t, c_prev, dh, dc, dg_t, H, self.activations);
+            }
             if t > 0 {
-                self.cell.backprop_hidden(dg_t, batch, false, dh_carry);
+                let masked = bufs.kept.recurrent_mask_and_scratch(bh);
+                self.cell
+                    .backprop_hidden_masked(dg_t, batch, false, masked, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
@@ -230,11 +398,28 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         x: &[f32; I],
         s: &'s mut LstmState<H, G>,
     ) -> &'s [f32; H] {
-        self.cell.gates_one(x, &s.h, None, &mut s.gates);
-        let c_prev = s.c;
-        let mut tanh_c = [0.0; H];
-        forward_step(&mut s.gates, &c_prev, &mut s.c, &mut tanh_c, &mut s.h, H);
+        self.step_parts(x, &mut s.h, &mut s.c, &mut s.gates);
         &s.h
+    }
+
+    /// [`step_one`](Self::step_one) on a [`SampleState`], with the gate scratch on the
+    /// stack.
+    pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
+        let mut gates = [[0.0f32; H]; 4];
+        self.step_parts(x, &mut s.h, &mut s.c, gates.as_flattened_mut());
+        &s.h
+    }
+
+    /// One step of one sample: `gates` (`4H`) is scratch.
+    fn step_parts(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H], gates: &mut [f32]) {
+        self.cell.gates_one(x, h, None, gates);
+        let c_prev = *c;
+        let mut act_c = [0.0; H];
+        if self.activations == CellActivations::DEFAULT {
+            forward_step(gates, &c_prev, c, &mut act_c, h, H);
+        } else {
+            forward_step_general(gates, &c_prev, c, &mut act_c, h, H, self.activations);
+        }
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

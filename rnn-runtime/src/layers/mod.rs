@@ -8,18 +8,40 @@
 //!
 //! Shapes are const generics (`I` inputs, `H` or `N` units): the macro instantiates
 //! each layer with literal sizes, and the kernels see them as constants.
+//!
+//! Recurrent layers take optional Keras-style dropout masks and initial states per
+//! forward pass ([`SeqOptions`]) and optional activations ([`CellActivations`]); the
+//! default activations without options run the fused kernels unchanged.
+//! [`RecurrentLayer`] abstracts over the three cell kinds, which
+//! [`BidirectionalLayer`] wraps.
 
+mod bidirectional;
 mod cell;
+mod cell_activation;
 mod dense;
 mod gru;
 mod lstm;
+mod options;
+mod recurrent;
 mod simple_rnn;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_bidirectional;
+#[cfg(test)]
+mod tests_fixtures;
 
+pub use bidirectional::{BiSeqOptions, BidirectionalBuffers, BidirectionalLayer};
 pub use cell::CellParams;
+pub use cell_activation::{CellActivation, CellActivations};
 pub use dense::{DenseBuffers, DenseLayer};
 pub use gru::{GruLayer, GruState};
 pub use lstm::{LstmLayer, LstmState};
+pub use options::SeqOptions;
+pub use recurrent::{RecurrentLayer, SampleState};
 pub use simple_rnn::{SimpleRnnLayer, SimpleRnnState};
+
+use options::KeptOptions;
 
 /// Work buffers of any recurrent layer, sized on first use and reused afterwards.
 ///
@@ -54,6 +76,10 @@ pub struct RecurrentBuffers {
     dc_carry: Vec<f32>,
     /// Gradient of the layer's input `[T, B, I]`.
     dx: Vec<f32>,
+    /// Whether `state` holds an LSTM's cell states.
+    has_cell: bool,
+    /// The masks and initial states of the last forward pass.
+    kept: KeptOptions,
 }
 
 impl RecurrentBuffers {
@@ -73,6 +99,16 @@ impl RecurrentBuffers {
     pub fn last_hidden(&self) -> &[f32] {
         let step = self.batch * self.units;
         &self.h[(self.steps.max(1) - 1) * step..self.steps * step]
+    }
+
+    /// Cell state after the last step of the last forward pass, `[B, H]`: the LSTM's
+    /// final `c`; empty for cells without one.
+    pub fn last_cell(&self) -> &[f32] {
+        if !self.has_cell {
+            return &[];
+        }
+        let step = self.batch * self.units;
+        &self.state[(self.steps.max(1) - 1) * step..self.steps * step]
     }
 
     /// Gradient of the input from the last backward pass, `[T, B, I]`.

@@ -1,15 +1,21 @@
 //! Elman RNN with tanh, as PyTorch's `nn.RNN` and Keras's `SimpleRNN`.
 
-use super::{ensure, CellParams, RecurrentBuffers, SeqGrad};
+use super::cell_activation::{apply_slice, backprop_slice};
+use super::{
+    ensure, CellActivations, CellParams, RecurrentBuffers, SampleState, SeqGrad, SeqOptions,
+};
 use crate::activation::tanh_slice;
 use crate::rng::Rng;
 
-/// A simple recurrent layer with `I` inputs and `H` units: `h' = tanh(W_ih x + b_ih +
-/// W_hh h + b_hh)`.
+/// A simple recurrent layer with `I` inputs and `H` units: `h' = act(W_ih x + b_ih +
+/// W_hh h + b_hh)`, `act` tanh by default.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimpleRnnLayer<const I: usize, const H: usize> {
     /// `weight_ih [H, I]`, `weight_hh [H, H]`, `bias_ih [H]`, `bias_hh [H]`.
     pub cell: CellParams<I, H, 1>,
+    /// `activation` is the cell's; `recurrent_activation` is unused (the cell has no
+    /// gates). Tanh runs the fused kernels; any other activation a general path.
+    pub activations: CellActivations,
 }
 
 /// State of a single-sample simple RNN run.
@@ -42,25 +48,78 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
 
     /// Keras's initialisation: glorot-uniform, orthogonal, zero biases.
     pub fn init(rng: &mut Rng) -> Self {
+        Self::init_with(rng, CellActivations::DEFAULT)
+    }
+
+    /// [`init`](Self::init) with the given activations; draws the same parameters.
+    pub fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
         SimpleRnnLayer {
             cell: CellParams::init(rng),
+            activations,
         }
     }
 
-    /// Forward pass over a time-major `[steps, batch, I]` input, keeping what BPTT needs.
+    /// Whether the fused tanh kernels apply.
+    fn fused(&self) -> bool {
+        self.activations.activation == CellActivations::DEFAULT.activation
+    }
+
+    /// Forward pass over a time-major `[steps, batch, I]` input from the zero state,
+    /// keeping what BPTT needs.
     pub fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
+        self.forward_seq_with(x, steps, batch, &SeqOptions::NONE, bufs)
+    }
+
+    /// [`forward_seq`](Self::forward_seq) with dropout masks and an initial state;
+    /// see [`super::LstmLayer::forward_seq_with`].
+    ///
+    /// # Panics
+    /// If an option's length does not match ([`SeqOptions::validate`]).
+    pub fn forward_seq_with(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+    ) {
+        self.forward_impl(x, steps, batch, opts, bufs, self.fused())
+    }
+
+    /// The forward pass with the fused (tanh only) or general activation.
+    pub(crate) fn forward_impl(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+        fused: bool,
+    ) {
         let (rows, bh) = (steps * batch, batch * H);
         bufs.set_shape(steps, batch, I, H);
+        bufs.has_cell = false;
+        bufs.kept.load(opts, x, [steps, batch, I, H], false);
+        let kept = &mut bufs.kept;
         // Pre-activations are computed in the output buffer and activated in place.
         let h = ensure(&mut bufs.h, rows * H);
-        self.cell.project_inputs(x, rows, true, h);
+        let x_in = if kept.input_mask {
+            &kept.x_masked[..rows * I]
+        } else {
+            x
+        };
+        self.cell.project_inputs(x_in, rows, true, h);
         for t in 0..steps {
             let (past, now) = h.split_at_mut(t * bh);
             let now = &mut now[..bh];
-            if t > 0 {
-                self.cell.project_hidden(&past[(t - 1) * bh..], batch, now);
+            if let Some(rec) = kept.recurrent_input(t, past, bh) {
+                self.cell.project_hidden(rec, batch, now);
             }
-            tanh_slice(now);
+            if fused {
+                tanh_slice(now);
+            } else {
+                apply_slice(self.activations.activation, now);
+            }
         }
     }
 
@@ -73,6 +132,19 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         bufs: &mut RecurrentBuffers,
         need_dx: bool,
     ) {
+        self.backward_impl(x, d_out, grads, bufs, need_dx, self.fused())
+    }
+
+    /// The backward pass matching [`forward_impl`](Self::forward_impl).
+    pub(crate) fn backward_impl(
+        &self,
+        x: &[f32],
+        d_out: SeqGrad<'_>,
+        grads: &mut [f32],
+        bufs: &mut RecurrentBuffers,
+        need_dx: bool,
+        fused: bool,
+    ) {
         let (steps, batch) = (bufs.steps, bufs.batch);
         let (rows, bh) = (steps * batch, batch * H);
         let d_pre = ensure(&mut bufs.d_in, rows * H);
@@ -83,11 +155,18 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
             d_out.at_step(t, steps, dh_carry, dh);
             let h_t = &bufs.h[t * bh..(t + 1) * bh];
             let d_t = &mut d_pre[t * bh..(t + 1) * bh];
-            for ((d, g), h) in d_t.iter_mut().zip(dh.iter()).zip(h_t) {
-                *d = g * (1.0 - h * h);
+            if fused {
+                for ((d, g), h) in d_t.iter_mut().zip(dh.iter()).zip(h_t) {
+                    *d = g * (1.0 - h * h);
+                }
+            } else {
+                d_t.copy_from_slice(dh);
+                backprop_slice(self.activations.activation, h_t, d_t);
             }
             if t > 0 {
-                self.cell.backprop_hidden(d_t, batch, false, dh_carry);
+                let masked = bufs.kept.recurrent_mask_and_scratch(bh);
+                self.cell
+                    .backprop_hidden_masked(d_t, batch, false, masked, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
@@ -95,10 +174,26 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
     pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
-        self.cell.gates_one(x, &s.h, None, &mut s.pre[..]);
-        tanh_slice(&mut s.pre);
-        s.h = s.pre;
+        self.step_parts(x, &mut s.h, &mut s.pre);
         &s.h
+    }
+
+    /// [`step_one`](Self::step_one) on a [`SampleState`] (whose `c` is unused).
+    pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
+        let mut pre = [0.0f32; H];
+        self.step_parts(x, &mut s.h, &mut pre);
+        &s.h
+    }
+
+    /// One step of one sample: `pre` is scratch.
+    fn step_parts(&self, x: &[f32; I], h: &mut [f32; H], pre: &mut [f32; H]) {
+        self.cell.gates_one(x, h, None, &mut pre[..]);
+        if self.fused() {
+            tanh_slice(pre);
+        } else {
+            apply_slice(self.activations.activation, pre);
+        }
+        *h = *pre;
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

@@ -1,0 +1,291 @@
+//! A bidirectional wrapper around any recurrent layer, as PyTorch's
+//! `bidirectional = True` (and Keras's `Bidirectional` with `merge_mode = "concat"`).
+
+use super::{ensure, CellActivations, RecurrentBuffers, RecurrentLayer, SeqGrad, SeqOptions};
+use crate::rng::Rng;
+
+/// Two recurrent layers of the same kind over one input: `forward` reads the sequence
+/// in order, `reverse` reads it time-reversed. The sequence output is `[T, B, 2H]`
+/// with the forward direction's `h_t` first and then the reverse direction's output
+/// for the same original step `t`; the last-only output is `[B, 2H]`, the forward
+/// direction's `h` at `t = T - 1` followed by the reverse direction's final state
+/// (its output at original `t = 0`): PyTorch's `h_n` of both directions concatenated.
+///
+/// Parameters: the forward direction's four tensors, then the reverse direction's
+/// (PyTorch's `…_reverse` tensors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BidirectionalLayer<L> {
+    /// The direction that reads the sequence in order.
+    pub forward: L,
+    /// The direction that reads the sequence time-reversed.
+    pub reverse: L,
+}
+
+/// Per-direction options of a bidirectional forward pass: masks and initial states
+/// (those of `reverse` apply to the reverse direction's first step, original `t = T-1`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BiSeqOptions<'a> {
+    /// Options of the forward direction.
+    pub forward: SeqOptions<'a>,
+    /// Options of the reverse direction.
+    pub reverse: SeqOptions<'a>,
+}
+
+/// Work buffers of a [`BidirectionalLayer`], sized on first use and reused.
+#[derive(Clone, Debug, Default)]
+pub struct BidirectionalBuffers {
+    steps: usize,
+    batch: usize,
+    inputs: usize,
+    units: usize,
+    forward: RecurrentBuffers,
+    reverse: RecurrentBuffers,
+    /// The input in reversed time order, `[T, B, I]`: the reverse direction's input.
+    x_rev: Vec<f32>,
+    /// Both directions' outputs per original step, `[T, B, 2H]`.
+    out: Vec<f32>,
+    /// Both directions' final states, `[B, 2H]`.
+    last: Vec<f32>,
+    /// The forward direction's share of the output gradient.
+    d_fwd: Vec<f32>,
+    /// The reverse direction's share, in its own (reversed) time order.
+    d_rev: Vec<f32>,
+    /// Gradient of the input, both directions summed, `[T, B, I]`.
+    dx: Vec<f32>,
+}
+
+impl BidirectionalBuffers {
+    /// Outputs of every step of the last forward pass, `[T, B, 2H]`.
+    pub fn hidden(&self) -> &[f32] {
+        &self.out[..self.steps * self.batch * 2 * self.units]
+    }
+
+    /// Both directions' final hidden states, `[B, 2H]`.
+    pub fn last_hidden(&self) -> &[f32] {
+        &self.last[..self.batch * 2 * self.units]
+    }
+
+    /// Gradient of the input from the last backward pass, `[T, B, I]`.
+    pub fn input_grad(&self) -> &[f32] {
+        &self.dx[..self.steps * self.batch * self.inputs]
+    }
+
+    /// The forward direction's buffers: its final states
+    /// ([`RecurrentBuffers::last_hidden`], [`RecurrentBuffers::last_cell`]).
+    pub fn forward(&self) -> &RecurrentBuffers {
+        &self.forward
+    }
+
+    /// The reverse direction's buffers, in its own time order (its
+    /// [`RecurrentBuffers::last_hidden`] is its state after original step 0).
+    pub fn reverse(&self) -> &RecurrentBuffers {
+        &self.reverse
+    }
+}
+
+/// `out[s] = x[steps - 1 - s]` for blocks of `block` values.
+fn reverse_time(x: &[f32], steps: usize, block: usize, out: &mut [f32]) {
+    for (s, dst) in out.chunks_exact_mut(block.max(1)).take(steps).enumerate() {
+        let t = steps - 1 - s;
+        dst.copy_from_slice(&x[t * block..(t + 1) * block]);
+    }
+}
+
+impl<L: RecurrentLayer> BidirectionalLayer<L> {
+    /// Number of scalar parameters: both directions'.
+    pub const PARAMS: usize = 2 * L::PARAMS;
+    /// Width of the output per step: `2H`.
+    pub const OUTPUTS: usize = 2 * L::UNITS;
+
+    /// Keras's initialisation of both directions, the forward one first from `rng`.
+    pub fn init(rng: &mut Rng) -> Self {
+        Self::init_with(rng, CellActivations::DEFAULT)
+    }
+
+    /// [`init`](Self::init) with the given activations for both directions.
+    pub fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
+        let forward = L::init_with(rng, activations);
+        let reverse = L::init_with(rng, activations);
+        BidirectionalLayer { forward, reverse }
+    }
+
+    /// Forward pass over a time-major `[steps, batch, I]` input from zero states.
+    pub fn forward_seq(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        bufs: &mut BidirectionalBuffers,
+    ) {
+        self.forward_seq_with(x, steps, batch, &BiSeqOptions::default(), bufs)
+    }
+
+    /// Forward pass with per-direction masks and initial states.
+    ///
+    /// # Panics
+    /// If an option's length does not match ([`SeqOptions::validate`]).
+    pub fn forward_seq_with(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &BiSeqOptions<'_>,
+        bufs: &mut BidirectionalBuffers,
+    ) {
+        let (i, h) = (L::INPUTS, L::UNITS);
+        (bufs.steps, bufs.batch, bufs.inputs, bufs.units) = (steps, batch, i, h);
+        let x_rev = ensure(&mut bufs.x_rev, steps * batch * i);
+        reverse_time(x, steps, batch * i, x_rev);
+        let (fwd, rev) = (&mut bufs.forward, &mut bufs.reverse);
+        self.forward
+            .forward_seq_with(x, steps, batch, &opts.forward, fwd);
+        self.reverse
+            .forward_seq_with(x_rev, steps, batch, &opts.reverse, rev);
+        let out = ensure(&mut bufs.out, steps * batch * 2 * h);
+        let (hf, hr) = (fwd.hidden(), rev.hidden());
+        for (t, out_t) in out.chunks_exact_mut(batch * 2 * h).enumerate() {
+            let s = steps - 1 - t;
+            for (b, row) in out_t.chunks_exact_mut(2 * h).enumerate() {
+                let (f, r) = row.split_at_mut(h);
+                f.copy_from_slice(&hf[(t * batch + b) * h..][..h]);
+                r.copy_from_slice(&hr[(s * batch + b) * h..][..h]);
+            }
+        }
+        let last = ensure(&mut bufs.last, batch * 2 * h);
+        let (lf, lr) = (fwd.last_hidden(), rev.last_hidden());
+        for (b, row) in last.chunks_exact_mut(2 * h).enumerate() {
+            let (f, r) = row.split_at_mut(h);
+            f.copy_from_slice(&lf[b * h..][..h]);
+            r.copy_from_slice(&lr[b * h..][..h]);
+        }
+    }
+
+    /// Backward pass through time after a forward pass on the same buffers and input
+    /// `x`: `d_out` is `[T, B, 2H]` ([`SeqGrad::All`]) or `[B, 2H]`
+    /// ([`SeqGrad::Last`]). Adds both directions' gradients to `grads` (`PARAMS`
+    /// values: forward, then reverse) and, if `need_dx`, leaves the input gradient,
+    /// summed over both directions, in the buffers.
+    pub fn backward_seq(
+        &self,
+        x: &[f32],
+        d_out: SeqGrad<'_>,
+        grads: &mut [f32],
+        bufs: &mut BidirectionalBuffers,
+        need_dx: bool,
+    ) {
+        let (steps, batch, i, h) = (bufs.steps, bufs.batch, bufs.inputs, bufs.units);
+        let (g_fwd, g_rev) = grads.split_at_mut(L::PARAMS);
+        let rows_per_step = |all: bool| if all { steps * batch } else { batch };
+        let all = matches!(d_out, SeqGrad::All(_));
+        let n = rows_per_step(all) * h;
+        let d_fwd = ensure(&mut bufs.d_fwd, n);
+        let d_rev = ensure(&mut bufs.d_rev, n);
+        let (SeqGrad::All(d) | SeqGrad::Last(d)) = d_out;
+        for (r, row) in d.chunks_exact(2 * h).take(rows_per_step(all)).enumerate() {
+            // The reverse direction's rows run in its own time order.
+            let r_rev = if all {
+                let (t, b) = (r / batch, r % batch);
+                (steps - 1 - t) * batch + b
+            } else {
+                r
+            };
+            d_fwd[r * h..(r + 1) * h].copy_from_slice(&row[..h]);
+            d_rev[r_rev * h..(r_rev + 1) * h].copy_from_slice(&row[h..]);
+        }
+        let (d_fwd, d_rev): (&[f32], &[f32]) = (d_fwd, d_rev);
+        let wrap = |d| {
+            if all {
+                SeqGrad::All(d)
+            } else {
+                SeqGrad::Last(d)
+            }
+        };
+        self.forward
+            .backward_seq(x, wrap(d_fwd), g_fwd, &mut bufs.forward, need_dx);
+        let x_rev = &bufs.x_rev[..steps * batch * i];
+        self.reverse
+            .backward_seq(x_rev, wrap(d_rev), g_rev, &mut bufs.reverse, need_dx);
+        if need_dx {
+            let block = batch * i;
+            let dx = ensure(&mut bufs.dx, steps * block);
+            let (df, dr) = (bufs.forward.input_grad(), bufs.reverse.input_grad());
+            for (t, dx_t) in dx.chunks_exact_mut(block.max(1)).take(steps).enumerate() {
+                let s = steps - 1 - t;
+                let (f, r) = (&df[t * block..][..block], &dr[s * block..][..block]);
+                dx_t.iter_mut()
+                    .zip(f.iter().zip(r))
+                    .for_each(|(d, (a, b))| *d = a + b);
+            }
+        }
+    }
+
+    /// The outputs of one sample's whole sequence, `[T][2H]`, computed on the stack
+    /// from zero states. `O` must be `2H` (checked at compile time).
+    pub fn forward_one_seq<const T: usize, const O: usize>(
+        &self,
+        x: &[L::Input; T],
+        out: &mut [[f32; O]; T],
+    ) {
+        let (mut fwd, mut rev) = (L::State::default(), L::State::default());
+        self.forward_one_seq_from(x, &mut fwd, &mut rev, out)
+    }
+
+    /// [`forward_one_seq`](Self::forward_one_seq) from the given states of each
+    /// direction, which hold their final states afterwards.
+    pub fn forward_one_seq_from<const T: usize, const O: usize>(
+        &self,
+        x: &[L::Input; T],
+        fwd: &mut L::State,
+        rev: &mut L::State,
+        out: &mut [[f32; O]; T],
+    ) {
+        const { assert!(O == 2 * L::UNITS, "output width must be 2H") };
+        let h = L::UNITS;
+        for (x_t, out_t) in x.iter().zip(out.iter_mut()) {
+            out_t[..h].copy_from_slice(self.forward.step_sample(x_t, fwd).as_ref());
+        }
+        for (x_t, out_t) in x.iter().zip(out.iter_mut()).rev() {
+            out_t[h..].copy_from_slice(self.reverse.step_sample(x_t, rev).as_ref());
+        }
+    }
+
+    /// The last-only output of one sample, `[2H]`, computed on the stack from zero
+    /// states: the forward direction's state after the last step, then the reverse
+    /// direction's after original step 0. `O` must be `2H` (checked at compile time).
+    pub fn forward_one_last<const T: usize, const O: usize>(&self, x: &[L::Input; T]) -> [f32; O] {
+        let (mut fwd, mut rev) = (L::State::default(), L::State::default());
+        self.forward_one_last_from(x, &mut fwd, &mut rev)
+    }
+
+    /// [`forward_one_last`](Self::forward_one_last) from the given states of each
+    /// direction, which hold their final states afterwards.
+    pub fn forward_one_last_from<const T: usize, const O: usize>(
+        &self,
+        x: &[L::Input; T],
+        fwd: &mut L::State,
+        rev: &mut L::State,
+    ) -> [f32; O] {
+        const { assert!(O == 2 * L::UNITS, "output width must be 2H") };
+        let h = L::UNITS;
+        let mut out = [0.0; O];
+        for x_t in x.iter() {
+            out[..h].copy_from_slice(self.forward.step_sample(x_t, fwd).as_ref());
+        }
+        for x_t in x.iter().rev() {
+            out[h..].copy_from_slice(self.reverse.step_sample(x_t, rev).as_ref());
+        }
+        out
+    }
+
+    /// Calls `f` on each parameter tensor: the forward direction's, then the reverse's.
+    pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
+        self.forward.visit(f);
+        self.reverse.visit(f);
+    }
+
+    /// Calls `f` on each parameter tensor, mutably, in the order of [`visit`](Self::visit).
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+        self.forward.visit_mut(f);
+        self.reverse.visit_mut(f);
+    }
+}
