@@ -16,7 +16,7 @@ model! { struct Rnn256 < input(20, 1), simple_rnn(256), dense(1) > }
 
 const BATCH: usize = 32;
 
-fn passes<M: Network>(c: &mut Criterion, kind: &str, units: usize) {
+fn passes<M: Network<Input = f32>>(c: &mut Criterion, kind: &str, units: usize) {
     let net = M::init(1);
     let (x, _) = sine_windows(BATCH, M::TIMESTEPS);
     let x = x.as_slice().expect("standard layout").to_vec();

@@ -25,7 +25,7 @@ type GridPoint = (
 
 /// Trains `M` for `epochs` epochs and returns the median seconds of epochs 2..=last,
 /// with the last epoch's mean loss.
-fn train<M: Network>(
+fn train<M: Network<Input = f32>>(
     samples: usize,
     batch: usize,
     epochs: usize,

@@ -33,7 +33,11 @@ impl RandomInput for u32 {
 
 /// A random batch and targets as `loss` reads them (class ids for the sparse form,
 /// probability rows for the categorical one, 0/1 for binary cross-entropy).
-fn random_batch<M: Network>(rng: &mut Rng, batch: usize, loss: Loss) -> (ArrayD<M::Input>, ArrayD<f32>)
+fn random_batch<M: Network>(
+    rng: &mut Rng,
+    batch: usize,
+    loss: Loss,
+) -> (ArrayD<M::Input>, ArrayD<f32>)
 where
     M::Input: RandomInput,
 {
@@ -89,8 +93,7 @@ where
     });
     let (x, y) = random_batch::<M>(&mut rng, 3, loss);
     let dropout_seed = seed + 100;
-    let (_, grads) =
-        loss_and_grads(&model, x.view(), y.view(), loss, dropout_seed).expect("grads");
+    let (_, grads) = loss_and_grads(&model, x.view(), y.view(), loss, dropout_seed).expect("grads");
     let analytic = grads.as_slice().to_vec();
     let mut numeric = Vec::with_capacity(M::PARAMS);
     for index in 0..M::PARAMS {

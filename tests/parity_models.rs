@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use common::{fixture, max_rel, read_all, worst};
 use ndarray::{ArrayD, IxDyn};
-use rnn_runtime::{model, Adam, Loss, Network, Params};
+use rnn_runtime::{model, Adam, Loss, Network};
 
 model! { struct M1 < input(5, 3), lstm(4, return_sequences = true), dense(2) > }
 model! { struct M2 < input(4, 2), gru(3, return_sequences = true), dense(4, activation = tanh), dense(2) > }
@@ -169,7 +169,10 @@ where
 
     let out = rnn_runtime::forward(&model, x.view()).expect("forward");
     assert_eq!(out.shape(), case.data["out"].shape(), "{dir}: output shape");
-    note("out".into(), case.check("out", out.as_slice().unwrap(), "out"));
+    note(
+        "out".into(),
+        case.check("out", out.as_slice().unwrap(), "out"),
+    );
 
     let (value, grads) =
         rnn_runtime::loss_and_grads(&model, x.view(), y.view(), loss, seeds[0]).expect("grads");
@@ -182,7 +185,9 @@ where
 
     let adam_cfg = &case.json["adam"];
     let f = |k: &str| adam_cfg[k].as_f64().unwrap() as f32;
-    let mut adam = Adam::new(f("lr")).betas(f("beta1"), f("beta2")).eps(f("eps"));
+    let mut adam = Adam::new(f("lr"))
+        .betas(f("beta1"), f("beta2"))
+        .eps(f("eps"));
     adam.step(&mut model, &grads).expect("step");
     for name in &names {
         let key = format!("adam1.{name}");
@@ -200,14 +205,20 @@ where
         note(key.clone(), case.check(&key, p.as_slice().unwrap(), &key));
     }
 
-    let path = std::env::temp_dir().join(format!("rnn-parity-{dir}-{}.safetensors", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "rnn-parity-{dir}-{}.safetensors",
+        std::process::id()
+    ));
     rnn_runtime::save_params(&model, &path).expect("save");
     let mut back = M::init(1);
     rnn_runtime::load_params(&mut back, &path).expect("load back");
     assert_eq!(back, model);
     let _ = std::fs::remove_file(&path);
 
-    eprintln!("{dir}: max relative error {:.2e} ({})", worst_rel.0, worst_rel.1);
+    eprintln!(
+        "{dir}: max relative error {:.2e} ({})",
+        worst_rel.0, worst_rel.1
+    );
     let mut fresh = M::init(0);
     rnn_runtime::load_params(&mut fresh, fixture(&format!("{dir}/params.safetensors")))
         .expect("load");
@@ -252,7 +263,11 @@ macro_rules! single_sample {
                 last = stream.push(x_t).to_vec();
                 per_step.extend_from_slice(&last);
             }
-            let streamed = if flat.len() == last.len() { last } else { per_step };
+            let streamed = if flat.len() == last.len() {
+                last
+            } else {
+                per_step
+            };
             assert_eq!(streamed, flat, "{}: stream of sample {b}", case.dir);
         }
     }};
@@ -290,14 +305,22 @@ fn check_sample(case: &Case, b: usize, got: &[f32]) {
     let want = case.data["out"].index_axis(ndarray::Axis(0), b).to_owned();
     let want: Vec<f32> = want.iter().copied().collect();
     let w = worst(got, &want, case.abs, case.rel);
-    assert!(w <= 1.0, "{}: predict_one[{b}]: {w}× tolerance\n got {got:?}\nwant {want:?}", case.dir);
+    assert!(
+        w <= 1.0,
+        "{}: predict_one[{b}]: {w}× tolerance\n got {got:?}\nwant {want:?}",
+        case.dir
+    );
 }
 
 #[test]
 fn m1_many_to_many() {
     let (case, model) = run_case::<M1>("m1_many_to_many");
     single_sample!(features, case, model, M1, stream);
-    let typed = model.forward(case.x::<f32>().into_dimensionality::<ndarray::Ix3>().unwrap()).unwrap();
+    let x3 = case
+        .x::<f32>()
+        .into_dimensionality::<ndarray::Ix3>()
+        .unwrap();
+    let typed = model.forward(&x3).unwrap();
     assert_eq!(typed.dim(), (3, 5, 2));
 }
 
@@ -385,7 +408,10 @@ fn m10_cell_activations() {
 fn m11_initial_state() {
     let (case, model) = run_case::<M11>("m11_initial_state");
     single_sample!(features, case, model, M11, stream);
-    let x = case.x::<f32>().into_dimensionality::<ndarray::Ix3>().unwrap();
+    let x = case
+        .x::<f32>()
+        .into_dimensionality::<ndarray::Ix3>()
+        .unwrap();
     let d = &case.data;
     let mut states = Vec::new();
     for b in 0..x.dim().0 {

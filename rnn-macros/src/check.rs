@@ -314,7 +314,13 @@ fn resolve<'a>(
             layer.family = Some(Family::Embedding);
             no_options(def, "embedding(1000, 16)", errors);
             let label = layer.label();
-            let sizes = sizes(def, &label, &["vocab", "dim"], "embedding(1000, 16)", errors);
+            let sizes = sizes(
+                def,
+                &label,
+                &["vocab", "dim"],
+                "embedding(1000, 16)",
+                errors,
+            );
             if let [Some(vocab), Some(dim)] = sizes[..] {
                 layer.units = Some(dim);
                 layer.kind = Some(LayerKind::Embedding { vocab });
@@ -534,7 +540,12 @@ fn recurrent_options(
     errors: &mut Errors,
 ) -> Option<Recurrent> {
     let valid: &[&str] = match cell {
-        Cell::SimpleRnn => &["return_sequences", "activation", "dropout", "recurrent_dropout"],
+        Cell::SimpleRnn => &[
+            "return_sequences",
+            "activation",
+            "dropout",
+            "recurrent_dropout",
+        ],
         _ => &[
             "return_sequences",
             "activation",
@@ -676,10 +687,7 @@ fn rate(expr: &Expr, what: &str, errors: &mut Errors) -> Option<f32> {
     match value {
         Some(v) if (0.0..1.0).contains(&v) => Some(v as f32),
         Some(_) => {
-            errors.push_spanned(
-                expr,
-                format!("{what} must be in [0, 1), found `{text}`"),
-            );
+            errors.push_spanned(expr, format!("{what} must be in [0, 1), found `{text}`"));
             None
         }
         None => {
@@ -936,11 +944,11 @@ fn check_feed(
     shape: Shape,
     errors: &mut Errors,
 ) -> Option<bool> {
-    let Some((layer, before)) = layers.split_last() else {
-        return None;
-    };
+    let (layer, before) = layers.split_last()?;
     let i = layer.index;
-    if i == 0 && shape.1 == Some(Input::Tokens) && layer.family.is_some()
+    if i == 0
+        && shape.1 == Some(Input::Tokens)
+        && layer.family.is_some()
         && layer.family != Some(Family::Embedding)
     {
         let t = shape.0.map_or("T".to_owned(), |t| t.to_string());
@@ -1293,7 +1301,10 @@ mod tests {
         assert_eq!((m.timesteps, m.features()), (3, 2));
         assert_eq!(
             shape(&m),
-            [(gru(4, false), 2, 4, false), (Dense(Activation::Linear), 4, 1, false)]
+            [
+                (gru(4, false), 2, 4, false),
+                (Dense(Activation::Linear), 4, 1, false)
+            ]
         );
 
         let m = model("input(5, 2), simple_rnn(3), dense(1)");
@@ -1749,7 +1760,7 @@ mod tests {
         );
         let m = model("input(5, 3), dense(6, activation = relu), gru(4, return_sequences = true)");
         assert!(m.sequence_output());
-        assert_eq!(m.layers[0].sequence_in, true);
+        assert!(m.layers[0].sequence_in);
         assert_eq!(m.layers[1].inputs, 6);
         let m = model("input(5, 3), lstm(4), dense(2)");
         assert!(!m.sequence_output());
@@ -1882,9 +1893,18 @@ mod tests {
 
     #[test]
     fn parameter_budget() {
-        assert_eq!(parameters(lstm(5, false), 3, 5), 4 * 5 * 3 + 4 * 5 * 5 + 2 * 4 * 5);
-        assert_eq!(parameters(gru(4, false), 2, 4), 3 * 4 * 2 + 3 * 4 * 4 + 2 * 3 * 4);
-        assert_eq!(parameters(simple_rnn(3, false), 2, 3), 3 * 2 + 3 * 3 + 2 * 3);
+        assert_eq!(
+            parameters(lstm(5, false), 3, 5),
+            4 * 5 * 3 + 4 * 5 * 5 + 2 * 4 * 5
+        );
+        assert_eq!(
+            parameters(gru(4, false), 2, 4),
+            3 * 4 * 2 + 3 * 4 * 4 + 2 * 3 * 4
+        );
+        assert_eq!(
+            parameters(simple_rnn(3, false), 2, 3),
+            3 * 2 + 3 * 3 + 2 * 3
+        );
         assert_eq!(parameters(Dense(Activation::Relu), 4, 3), 4 * 3 + 3);
 
         // 4*h*i + 4*h*h + 8*h with i = 1, h = 5000: 100_060_000, just over the limit.

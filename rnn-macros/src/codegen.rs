@@ -36,7 +36,10 @@ fn describe(layer: &Layer) -> String {
                 options.push("return_sequences = true".to_owned());
             }
             if r.activation != CellActivation::Tanh {
-                options.push(format!("activation = {}", cell_activation_name(r.activation)));
+                options.push(format!(
+                    "activation = {}",
+                    cell_activation_name(r.activation)
+                ));
             }
             if r.recurrent_activation != CellActivation::Sigmoid {
                 options.push(format!(
@@ -322,9 +325,19 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
             };
             let fills = [
                 fill(&m.forward.0, site("Input"), layer.inputs, r.dropout),
-                fill(&m.forward.1, site("Recurrent"), r.hidden, r.recurrent_dropout),
+                fill(
+                    &m.forward.1,
+                    site("Recurrent"),
+                    r.hidden,
+                    r.recurrent_dropout,
+                ),
                 fill(&m.reverse.0, site("ReverseInput"), layer.inputs, r.dropout),
-                fill(&m.reverse.1, site("ReverseRecurrent"), r.hidden, r.recurrent_dropout),
+                fill(
+                    &m.reverse.1,
+                    site("ReverseRecurrent"),
+                    r.hidden,
+                    r.recurrent_dropout,
+                ),
             ];
             let mask = |name: &Option<Ident>| match name {
                 Some(name) => quote!(match key {
@@ -367,7 +380,11 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
         }
         LayerKind::Dropout(rate) => {
             let (rate, width) = (lit_f32(rate), lit(layer.inputs));
-            let steps = if layer.sequence_in { quote!(#steps) } else { quote!(1) };
+            let steps = if layer.sequence_in {
+                quote!(#steps)
+            } else {
+                quote!(1)
+            };
             quote! {
                 ::rnn_runtime::layers::DropoutLayer::checked(#rate, #index).forward_seq(
                     #input, #steps, batch, #width, key, &mut ws.#f,
@@ -503,7 +520,9 @@ pub fn expand(model: &Model) -> TokenStream {
         Input::Features(_) => {
             quote!(::rnn_runtime::layers::to_time_major(x, batch, #steps, #features, &mut ws.input);)
         }
-        Input::Tokens => quote!(::rnn_runtime::layers::ids_to_time_major(x, batch, #steps, &mut ws.ids);),
+        Input::Tokens => {
+            quote!(::rnn_runtime::layers::ids_to_time_major(x, batch, #steps, &mut ws.ids);)
+        }
     };
 
     let specs = model.layers.iter().enumerate().flat_map(|(i, layer)| {
@@ -542,7 +561,9 @@ pub fn expand(model: &Model) -> TokenStream {
     } else {
         TokenStream::new()
     };
-    let backward_calls = (0..model.layers.len()).rev().map(|i| backward_call(model, i));
+    let backward_calls = (0..model.layers.len())
+        .rev()
+        .map(|i| backward_call(model, i));
     let visits = model.layers.iter().enumerate().filter_map(|(i, layer)| {
         layer_type(layer)?;
         let f = field(i);
@@ -563,7 +584,8 @@ pub fn expand(model: &Model) -> TokenStream {
         Input::Tokens => format!("`x: [batch, {}]` token ids", model.timesteps),
     };
     let forward_doc = format!("The output for every sample of {x_doc}: {y_doc}.");
-    let evaluate_doc = format!("Mean squared error on `(x, y)`, `y` shaped as the output, {y_doc}.");
+    let evaluate_doc =
+        format!("Mean squared error on `(x, y)`, `y` shaped as the output, {y_doc}.");
     let evaluate_with_doc =
         "The mean of `loss` on `(x, y)` (no dropout); targets as the loss expects.".to_owned();
 
@@ -756,6 +778,10 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
     let Header { attrs, vis, name } = header;
     let derives = standard_derives(attrs);
     let never = quote!(::rnn_runtime::__private::unreachable!());
+    let out_ty = match shape {
+        Some(s) if s.sequence => quote!(::rnn_runtime::ndarray::Array3<f32>),
+        _ => quote!(::rnn_runtime::ndarray::Array2<f32>),
+    };
     let (consts, predict_one) = match shape {
         Some(shape) => {
             let (t, out) = (lit(shape.timesteps), lit(shape.outputs));
@@ -801,10 +827,10 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 #name {}
             }
             #predict_one
-            pub fn forward<X, R>(&self, x: X) -> ::rnn_runtime::Result<R> {
+            pub fn forward<X>(&self, x: X) -> ::rnn_runtime::Result<#out_ty> {
                 #never
             }
-            pub fn predict<X, R>(&self, x: X) -> ::rnn_runtime::Result<R> {
+            pub fn predict<X>(&self, x: X) -> ::rnn_runtime::Result<#out_ty> {
                 #never
             }
             pub fn evaluate<X, Y>(&self, x: X, y: Y) -> ::rnn_runtime::Result<f32> {

@@ -279,7 +279,10 @@ pub fn nested_layer(expr: &Expr) -> Option<LayerDef> {
             _ => Arg::Positional(arg.clone()),
         })
         .collect();
-    let span = name.span().join(call.paren_token.span.close()).unwrap_or(name.span());
+    let span = name
+        .span()
+        .join(call.paren_token.span.close())
+        .unwrap_or(name.span());
     Some(LayerDef { name, args, span })
 }
 

@@ -88,8 +88,9 @@ pub mod __private {
     pub use core::convert::{AsRef, Into};
     pub use core::default::Default;
     pub use core::fmt::Debug;
-    pub use core::ops::FnMut;
+    pub use core::iter::Iterator;
     pub use core::matches;
+    pub use core::ops::FnMut;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{Err, Ok};
     pub use core::unreachable;

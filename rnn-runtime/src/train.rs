@@ -3,8 +3,8 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndarray::{ArrayViewD, Axis, Slice};
 
-use crate::error::{Error, Result};
 use crate::dropout::step_seed;
+use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::network::{check_x, check_y, evaluate, gather, Network};
 use crate::optim::clip::Clipping;

@@ -30,11 +30,7 @@ pub fn expand(model: &Model) -> TokenStream {
 /// Index of the first layer of the head: after the last recurrent layer when it passes
 /// on only its last state, otherwise none (every layer runs per step).
 fn head_start(model: &Model) -> usize {
-    match model
-        .layers
-        .iter()
-        .rposition(|l| l.kind.is_recurrent())
-    {
+    match model.layers.iter().rposition(|l| l.kind.is_recurrent()) {
         Some(k) if !model.layers[k].sequence_out => k + 1,
         _ => model.layers.len(),
     }
@@ -115,7 +111,11 @@ fn step_by_step(model: &Model) -> TokenStream {
         }
         Input::Tokens => (quote!(u32), quote!(&[u32; #steps]), true),
     };
-    let first = if tokens { quote!(let v = x;) } else { quote!(let v = *x;) };
+    let first = if tokens {
+        quote!(let v = x;)
+    } else {
+        quote!(let v = *x;)
+    };
     let y = if sequence {
         quote!([[f32; #outputs]; #steps])
     } else {
@@ -130,7 +130,7 @@ fn step_by_step(model: &Model) -> TokenStream {
     let run_all = if sequence {
         quote! {
             let mut out = [[0.0f32; #outputs]; #steps];
-            for (o, x_t) in out.iter_mut().zip(x.iter()) {
+            for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.iter_mut(), x.iter()) {
                 let v = self.__step(&mut state, #arg);
                 *o = self.__head(&v);
             }
@@ -166,7 +166,11 @@ fn step_by_step(model: &Model) -> TokenStream {
             "The output for one sample, computed on the stack without allocation.",
         )
     };
-    let x_elem_arg = if tokens { quote!(x: u32) } else { quote!(x: #x_step) };
+    let x_elem_arg = if tokens {
+        quote!(x: u32)
+    } else {
+        quote!(x: #x_step)
+    };
 
     let push = if tokens {
         quote! {
@@ -199,7 +203,7 @@ fn step_by_step(model: &Model) -> TokenStream {
     let features = lit(model.features());
     let per_sample = if tokens {
         quote! {
-            for (o, x_t) in out.chunks_exact_mut(#outputs).zip(x.iter()) {
+            for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
                 let v = self.__step(state, *x_t);
                 o.copy_from_slice(&self.__head(&v));
             }
@@ -207,7 +211,7 @@ fn step_by_step(model: &Model) -> TokenStream {
     } else {
         quote! {
             let (x, _) = x.as_chunks::<#features>();
-            for (o, x_t) in out.chunks_exact_mut(#outputs).zip(x.iter()) {
+            for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
                 let v = self.__step(state, x_t);
                 o.copy_from_slice(&self.__head(&v));
             }
@@ -369,33 +373,42 @@ fn layer_by_layer(model: &Model) -> TokenStream {
     // `a` holds the current activations: `[[f32; width]; T]`, or `[f32; width]` once a
     // recurrent layer has passed on only its last state.
     let mut is_sequence = true;
-    body.extend(if tokens {
-        quote!(let a = *x;)
-    } else {
-        quote!(let a = *x;)
-    });
+    body.extend(quote!(let a = *x;));
     for (i, layer) in model.layers.iter().enumerate() {
         let f = field(i);
         let w = lit(layer.units);
         body.extend(match layer.kind {
             LayerKind::Embedding { .. } => quote! {
                 let mut e = [[0.0f32; #w]; #steps];
-                for (e_t, id) in e.iter_mut().zip(a.iter()) {
+                for (e_t, id) in ::rnn_runtime::__private::Iterator::zip(e.iter_mut(), a.iter()) {
                     self.#f.forward_one(*id, e_t);
                 }
                 let a = e;
             },
-            LayerKind::Recurrent(_) if layer.sequence_out => quote! {
+            LayerKind::Recurrent(r) if r.bidirectional && layer.sequence_out => quote! {
                 let mut h = [[0.0f32; #w]; #steps];
                 self.#f.forward_one_seq(&a, &mut h);
                 let a = h;
             },
-            LayerKind::Recurrent(_) => quote! {
+            LayerKind::Recurrent(r) if r.bidirectional => quote! {
                 let a: [f32; #w] = self.#f.forward_one_last(&a);
+            },
+            LayerKind::Recurrent(_) if layer.sequence_out => quote! {
+                let mut h = [[0.0f32; #w]; #steps];
+                ::rnn_runtime::layers::RecurrentLayer::forward_one_seq(&self.#f, &a, &mut h);
+                let a = h;
+            },
+            LayerKind::Recurrent(_) => quote! {
+                let mut s = ::rnn_runtime::layers::SampleState::<#w>::new();
+                let mut h = [0.0f32; #w];
+                for a_t in a.iter() {
+                    h = *::rnn_runtime::layers::RecurrentLayer::step_sample(&self.#f, a_t, &mut s);
+                }
+                let a = h;
             },
             LayerKind::Dense(_) if is_sequence => quote! {
                 let mut d = [[0.0f32; #w]; #steps];
-                for (d_t, a_t) in d.iter_mut().zip(a.iter()) {
+                for (d_t, a_t) in ::rnn_runtime::__private::Iterator::zip(d.iter_mut(), a.iter()) {
                     *d_t = self.#f.forward_one(a_t);
                 }
                 let a = d;

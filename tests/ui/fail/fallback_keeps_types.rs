@@ -3,7 +3,7 @@ use rnn_runtime::{model, Network};
 
 model! {
     /// Predicts the next sample.
-    pub struct Net < input(20, 1), lstm(8, activation = relu), dense(1) >
+    pub struct Net < input(20, 1), lstm(8, activation = softmax), dense(1) >
 }
 
 const _: () = assert!(Net::OUTPUTS == 1 && Net::TIMESTEPS == 20);

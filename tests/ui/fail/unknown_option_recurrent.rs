@@ -2,7 +2,7 @@
 use rnn_runtime::model;
 
 model! {
-    struct Net < input(20, 1), lstm(8, activation = relu), dense(1) >
+    struct Net < input(20, 1), lstm(8, units = 4), dense(1) >
 }
 
 fn main() {}
