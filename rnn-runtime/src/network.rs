@@ -205,6 +205,14 @@ pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayViewD<'_, f32>, loss: Loss)
 /// any memory layout of `x`.
 pub(crate) fn gather<T: Copy>(x: &ArrayViewD<'_, T>, idx: &[usize], out: &mut Vec<T>) {
     out.clear();
+    if let Some(all) = x.as_slice() {
+        // Row-major and contiguous: each sample is one block.
+        let row = all.len() / x.len_of(Axis(0)).max(1);
+        for &i in idx {
+            out.extend_from_slice(&all[i * row..(i + 1) * row]);
+        }
+        return;
+    }
     for &i in idx {
         out.extend(x.index_axis(Axis(0), i).iter());
     }
