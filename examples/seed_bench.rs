@@ -1,9 +1,11 @@
 //! The seed workload as a benchmark: prints one JSON line in the format of
 //! `bench/peers/SCHEMA.md`, so that this project and its peers are measured alike.
 //!
-//! `cargo run --release --example seed_bench -- [--threads N] [--grid]`, or `-- --peak`
-//! for the single-core peak of f32 multiply-adds that the GFLOP/s figures are read
-//! against.
+//! `cargo run --release --example seed_bench -- [--threads N] [--grid] [--variants]`,
+//! or `-- --peak` for the single-core peak of f32 multiply-adds that the GFLOP/s
+//! figures are read against. `--variants` adds the seed workload's per-epoch training
+//! time for other model shapes (bidirectional, many-to-many, stacked, dropout) next to
+//! the plain LSTM.
 
 use std::time::Instant;
 
@@ -14,6 +16,11 @@ model! { struct Seed < input(20, 1), lstm(50), dense(1) > }
 model! { struct LongSeq < input(100, 1), lstm(50), dense(1) > }
 model! { struct Wide < input(20, 1), lstm(256), dense(1) > }
 model! { struct WideLong < input(100, 1), lstm(256), dense(1) > }
+model! { struct Bidirectional < input(20, 1), bidirectional(lstm(50)), dense(1) > }
+model! { struct ManyToMany < input(20, 1), lstm(50, return_sequences = true), dense(1) > }
+model! { struct Stacked < input(20, 1), lstm(50, return_sequences = true), lstm(50), dense(1) > }
+model! { struct Dropout < input(20, 1), lstm(50, dropout = 0.2, recurrent_dropout = 0.2), dropout(0.2), dense(1) > }
+model! { struct GruSeed < input(20, 1), gru(50), dense(1) > }
 
 /// `(T, H, batch, run)`: a grid point and the training run that measures it.
 type GridPoint = (
@@ -37,6 +44,33 @@ fn train<M: Network<Input = f32>>(
         .batch_size(batch)
         .verbose(false);
     let history = rnn_runtime::fit(&mut net, x.view().into_dyn(), y.view().into_dyn(), options)?;
+    let last = history.loss.last().copied().unwrap_or(f32::NAN);
+    Ok((median(history.seconds[1..].to_vec()), last))
+}
+
+/// Like [`train`] for a model with a sequence output: the target of step `t` is the
+/// series' next value after step `t`.
+fn train_sequence<M: Network<Input = f32>>(
+    samples: usize,
+    batch: usize,
+    epochs: usize,
+) -> Result<(f64, f32), rnn_runtime::Error> {
+    let (x, y) = sine_windows(samples, M::TIMESTEPS);
+    let steps = M::TIMESTEPS;
+    let y_seq = ndarray::Array3::from_shape_fn((samples, steps, 1), |(i, t, _)| {
+        if t + 1 < steps {
+            x[[i, t + 1, 0]]
+        } else {
+            y[[i, 0]]
+        }
+    });
+    let mut net = M::init(42);
+    let options = Fit::new(Adam::new(1e-3))
+        .epochs(epochs)
+        .batch_size(batch)
+        .verbose(false);
+    let history =
+        rnn_runtime::fit(&mut net, x.view().into_dyn(), y_seq.view().into_dyn(), options)?;
     let last = history.loss.last().copied().unwrap_or(f32::NAN);
     Ok((median(history.seconds[1..].to_vec()), last))
 }
@@ -129,11 +163,13 @@ fn fma_peak() -> (f64, &'static str) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = 1usize;
     let mut grid = false;
+    let mut variants = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--threads" => threads = args.next().ok_or("--threads needs a value")?.parse()?,
             "--grid" => grid = true,
+            "--variants" => variants = true,
             "--peak" => {
                 let (gflops, isa) = fma_peak();
                 let json = serde_json::json!({"fma_peak_gflops_one_core": gflops, "isa": isa});
@@ -142,7 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --threads N, --grid, --peak"
+                    "unknown argument {other}; expected --threads N, --grid, --variants, --peak"
                 )
                 .into())
             }
@@ -201,6 +237,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }));
         }
         json["grid"] = serde_json::Value::Array(points);
+    }
+    if variants {
+        type Run = fn() -> Result<(f64, f32), rnn_runtime::Error>;
+        let cases: [(&str, &str, Run); 6] = [
+            ("lstm", "lstm(50), dense(1)", || train::<Seed>(4096, 32, 6)),
+            ("gru", "gru(50), dense(1)", || train::<GruSeed>(4096, 32, 6)),
+            ("bidirectional", "bidirectional(lstm(50)), dense(1)", || {
+                train::<Bidirectional>(4096, 32, 6)
+            }),
+            ("many_to_many", "lstm(50, return_sequences = true), dense(1)", || {
+                train_sequence::<ManyToMany>(4096, 32, 6)
+            }),
+            ("stacked", "lstm(50, return_sequences = true), lstm(50), dense(1)", || {
+                train::<Stacked>(4096, 32, 6)
+            }),
+            (
+                "dropout",
+                "lstm(50, dropout = 0.2, recurrent_dropout = 0.2), dropout(0.2), dense(1)",
+                || train::<Dropout>(4096, 32, 6),
+            ),
+        ];
+        let mut rows = Vec::new();
+        for (name, layers, run) in cases {
+            eprintln!("variant: {name}");
+            let (seconds, loss) = run()?;
+            rows.push(serde_json::json!({
+                "variant": name, "layers": layers, "train_s_per_epoch": seconds,
+                "final_loss": loss,
+            }));
+        }
+        json["variants"] = serde_json::Value::Array(rows);
     }
     println!("{json}");
     Ok(())

@@ -17,10 +17,13 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-def parse_args(description, threads_help):
+def parse_args(description, threads_help, variants=False):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--threads", type=int, default=1, help=threads_help)
     p.add_argument("--grid", action="store_true", help="also run the grid")
+    if variants:
+        p.add_argument("--variants", action="store_true",
+                       help="also time the headline workload with other model shapes")
     return p.parse_args()
 
 

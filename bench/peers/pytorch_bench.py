@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The seed workload in idiomatic PyTorch; prints one JSON line (bench/peers/SCHEMA.md).
 
-    python3 bench/peers/pytorch_bench.py [--threads N] [--grid]
+    python3 bench/peers/pytorch_bench.py [--threads N] [--grid] [--variants]
 
 Model: nn.LSTM(1, H, batch_first=True) -> nn.Linear(H, 1) on the last hidden state,
 torch.optim.Adam(lr=1e-3) with its defaults (betas 0.9, 0.999; eps 1e-8), nn.MSELoss,
@@ -36,21 +36,41 @@ def sine_windows(samples, steps):
 
 
 class Net(nn.Module):
-    def __init__(self, units):
+    """The seed model, or with `--variants` one of the shapes rnn's seed_bench times:
+    gru, bidirectional (h_n of both directions concatenated), many_to_many (the dense
+    head on every step), stacked (two LSTM layers)."""
+
+    def __init__(self, units, variant="lstm"):
         super().__init__()
-        self.lstm = nn.LSTM(1, units, batch_first=True)
-        self.fc = nn.Linear(units, 1)
+        self.variant = variant
+        cell = nn.GRU if variant == "gru" else nn.LSTM
+        bidirectional = variant == "bidirectional"
+        layers = 2 if variant == "stacked" else 1
+        self.rnn = cell(1, units, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+        self.fc = nn.Linear(2 * units if bidirectional else units, 1)
 
     def forward(self, x):
-        _, (h, _) = self.lstm(x)  # h: [num_layers = 1, batch, units]
+        out, state = self.rnn(x)
+        if self.variant == "many_to_many":
+            return self.fc(out)  # [batch, T, 1]
+        h = state if self.variant == "gru" else state[0]  # [layers * directions, batch, units]
+        if self.variant == "bidirectional":
+            return self.fc(torch.cat([h[-2], h[-1]], dim=-1))
         return self.fc(h[-1])
 
 
-def train(samples, timesteps, units, batch, epochs):
+def sequence_targets(x, y):
+    """The many-to-many target: the series' next value after every step."""
+    return torch.cat([x[:, 1:, :], y.unsqueeze(1)], dim=1)
+
+
+def train(samples, timesteps, units, batch, epochs, variant="lstm"):
     """Trains a fresh model; returns (median seconds of epochs 2..=epochs, last epoch's mean loss, model)."""
     torch.manual_seed(SEED)
     x, y = sine_windows(samples, timesteps)
-    model = Net(units)
+    if variant == "many_to_many":
+        y = sequence_targets(x, y)
+    model = Net(units, variant)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.MSELoss()
@@ -75,7 +95,8 @@ def train(samples, timesteps, units, batch, epochs):
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0], "torch intra-op (and inter-op) threads")
+    args = parse_args(__doc__.splitlines()[0], "torch intra-op (and inter-op) threads",
+                      variants=True)
 
     torch.set_num_threads(args.threads)
     try:
@@ -104,6 +125,15 @@ def main():
         "predict_b1_us": b1,
         "predict_b256_us": b256,
     }
+    if args.variants:
+        h = HEADLINE
+        rows = []
+        for variant in ["lstm", "gru", "bidirectional", "many_to_many", "stacked"]:
+            log(f"variant: {variant}")
+            seconds, loss, _ = train(h["samples"], h["timesteps"], h["units"], h["batch"],
+                                     h["epochs"], variant)
+            rows.append({"variant": variant, "train_s_per_epoch": seconds, "final_loss": loss})
+        out["variants"] = rows
     emit(out, args.grid, train)
 
 
