@@ -67,16 +67,20 @@ pub use ndarray;
 ///          [vis] struct Name < input(T, F), layer, layer, … > }
 /// ```
 ///
-/// Layers: `lstm(units)`, `gru(units)`, `simple_rnn(units)` (each with optional
-/// `return_sequences = true`) and `dense(units)` (with optional
-/// `activation = linear | relu | tanh | sigmoid | softmax | gelu | elu | softplus`).
-/// Every shape rule is checked at compile time, with errors that point at the
-/// offending token.
+/// Layers: `lstm(units)`, `gru(units)`, `simple_rnn(units)` (options
+/// `return_sequences`, `activation`, `recurrent_activation`, `dropout`,
+/// `recurrent_dropout`), `bidirectional(<recurrent layer>)`, `dense(units)` (option
+/// `activation = linear | relu | tanh | sigmoid | softmax | gelu | elu | softplus`,
+/// applied per step after a sequence), `embedding(vocab, dim)` after `input(T)`, and
+/// `dropout(rate)`. Every shape rule is checked at compile time, with errors that
+/// point at the offending token.
 ///
 /// The generated struct has associated consts `TIMESTEPS`, `FEATURES`, `OUTPUTS`,
-/// `PARAMS` and the methods `new(seed)`, `predict_one(&[[f32; F]; T]) -> [f32; OUT]`,
-/// `forward`, `predict`, `evaluate`, `loss_and_grads`, `fit`, `save_safetensors` and
-/// `load_safetensors`, and implements [`Network`] and [`Params`].
+/// `PARAMS` and the methods `new(seed)`, `predict_one`, `forward`, `predict`,
+/// `evaluate`, `evaluate_with`, `loss_and_grads`, `loss_and_grads_with`, `fit`,
+/// `save_safetensors` and `load_safetensors` (plus `stream`, `stream_from` and
+/// `forward_from` for models without a bidirectional layer), and implements
+/// [`Network`] and [`Params`].
 pub use rnn_macros::model;
 
 #[doc(hidden)]
