@@ -137,12 +137,14 @@ fn step_by_step(model: &Model) -> TokenStream {
             out
         }
     } else {
+        // Only the state matters until the last step: the last recurrent layer's
+        // hidden state is the head's input.
+        let last = field(head - 1);
         quote! {
-            let mut v = [0.0f32; #step_width];
             for x_t in x.iter() {
-                v = self.__step(&mut state, #arg);
+                let _ = self.__step(&mut state, #arg);
             }
-            self.__head(&v)
+            self.__head(&state.#last.h)
         }
     };
     let (predict_ret, predict_body, predict_doc) = if tokens {
@@ -344,7 +346,7 @@ fn step_by_step(model: &Model) -> TokenStream {
             }
 
             #[doc(hidden)]
-            #[inline]
+            #[inline(always)]
             fn __step(&self, state: &mut #state_name, #x_elem_arg) -> [f32; #step_width] {
                 #first
                 #step_body
@@ -352,7 +354,7 @@ fn step_by_step(model: &Model) -> TokenStream {
             }
 
             #[doc(hidden)]
-            #[inline]
+            #[inline(always)]
             fn __head(&self, v: &[f32; #step_width]) -> [f32; #outputs] {
                 let v = *v;
                 #head_body
