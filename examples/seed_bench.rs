@@ -69,8 +69,12 @@ fn train_sequence<M: Network<Input = f32>>(
         .epochs(epochs)
         .batch_size(batch)
         .verbose(false);
-    let history =
-        rnn_runtime::fit(&mut net, x.view().into_dyn(), y_seq.view().into_dyn(), options)?;
+    let history = rnn_runtime::fit(
+        &mut net,
+        x.view().into_dyn(),
+        y_seq.view().into_dyn(),
+        options,
+    )?;
     let last = history.loss.last().copied().unwrap_or(f32::NAN);
     Ok((median(history.seconds[1..].to_vec()), last))
 }
@@ -246,12 +250,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("bidirectional", "bidirectional(lstm(50)), dense(1)", || {
                 train::<Bidirectional>(4096, 32, 6)
             }),
-            ("many_to_many", "lstm(50, return_sequences = true), dense(1)", || {
-                train_sequence::<ManyToMany>(4096, 32, 6)
-            }),
-            ("stacked", "lstm(50, return_sequences = true), lstm(50), dense(1)", || {
-                train::<Stacked>(4096, 32, 6)
-            }),
+            (
+                "many_to_many",
+                "lstm(50, return_sequences = true), dense(1)",
+                || train_sequence::<ManyToMany>(4096, 32, 6),
+            ),
+            (
+                "stacked",
+                "lstm(50, return_sequences = true), lstm(50), dense(1)",
+                || train::<Stacked>(4096, 32, 6),
+            ),
             (
                 "dropout",
                 "lstm(50, dropout = 0.2, recurrent_dropout = 0.2), dropout(0.2), dense(1)",
