@@ -75,8 +75,11 @@ trait Streaming: Sized {
     fn predict_one_flat(&self, x: &[Self::Step]) -> Vec<f32>;
     /// Pushes every step of `x` into a stream from `state` (from `stream()` when
     /// `None`): the output of every push and the final state.
-    fn stream_all(&self, state: Option<Self::State>, x: &[Self::Step])
-        -> (Vec<Vec<f32>>, Self::State);
+    fn stream_all(
+        &self,
+        state: Option<Self::State>,
+        x: &[Self::Step],
+    ) -> (Vec<Vec<f32>>, Self::State);
     /// Pushes `prefix`, resets, pushes `x`: the steps and state right after the reset,
     /// and the outputs of `x`.
     fn reset_then(
@@ -104,7 +107,9 @@ macro_rules! features {
             fn forward_flat(&self, xs: &[Vec<Self::Step>]) -> Vec<Vec<f32>> {
                 let x = Array3::from_shape_fn((xs.len(), Self::T, $f), |(i, t, f)| xs[i][t][f]);
                 let out = self.forward(&x).unwrap();
-                out.outer_iter().map(|o| o.iter().copied().collect()).collect()
+                out.outer_iter()
+                    .map(|o| o.iter().copied().collect())
+                    .collect()
             }
             fn forward_from_flat(
                 &self,
@@ -113,7 +118,10 @@ macro_rules! features {
             ) -> Result<(Vec<Vec<f32>>, Vec<Self::State>), Error> {
                 let x = Array3::from_shape_fn((xs.len(), Self::T, $f), |(i, t, f)| xs[i][t][f]);
                 let (out, states) = self.forward_from(&x, states)?;
-                let out = out.outer_iter().map(|o| o.iter().copied().collect()).collect();
+                let out = out
+                    .outer_iter()
+                    .map(|o| o.iter().copied().collect())
+                    .collect();
                 Ok((out, states))
             }
             fn predict_one_flat(&self, x: &[Self::Step]) -> Vec<f32> {
@@ -171,7 +179,9 @@ macro_rules! tokens {
             fn forward_flat(&self, xs: &[Vec<Self::Step>]) -> Vec<Vec<f32>> {
                 let x = Array2::from_shape_fn((xs.len(), Self::T), |(i, t)| xs[i][t]);
                 let out = self.forward(&x).unwrap();
-                out.outer_iter().map(|o| o.iter().copied().collect()).collect()
+                out.outer_iter()
+                    .map(|o| o.iter().copied().collect())
+                    .collect()
             }
             fn forward_from_flat(
                 &self,
@@ -180,7 +190,10 @@ macro_rules! tokens {
             ) -> Result<(Vec<Vec<f32>>, Vec<Self::State>), Error> {
                 let x = Array2::from_shape_fn((xs.len(), Self::T), |(i, t)| xs[i][t]);
                 let (out, states) = self.forward_from(&x, states)?;
-                let out = out.outer_iter().map(|o| o.iter().copied().collect()).collect();
+                let out = out
+                    .outer_iter()
+                    .map(|o| o.iter().copied().collect())
+                    .collect();
                 Ok((out, states))
             }
             fn predict_one_flat(&self, x: &[Self::Step]) -> Vec<f32> {
@@ -278,7 +291,11 @@ fn stream_equals_predict_one_and_forward<M: Streaming>() {
         let one = net.predict_one_flat(x);
         assert_close(&one, want, &format!("predict_one vs forward, sample {i}"));
         let (outs, _) = net.stream_all(None, x);
-        assert_eq!(window_output::<M>(&outs), one, "stream vs predict_one, sample {i}");
+        assert_eq!(
+            window_output::<M>(&outs),
+            one,
+            "stream vs predict_one, sample {i}"
+        );
         assert!(one.iter().all(|v| v.is_finite()));
     }
 }
@@ -316,7 +333,11 @@ fn forward_from_zero_states_is_forward<M: Streaming>() {
     let (out, finals) = net.forward_from_flat(&xs, &zeros).unwrap();
     let batch = net.forward_flat(&xs);
     for (i, x) in xs.iter().enumerate() {
-        assert_close(&out[i], &batch[i], &format!("forward_from vs forward, sample {i}"));
+        assert_close(
+            &out[i],
+            &batch[i],
+            &format!("forward_from vs forward, sample {i}"),
+        );
         assert_eq!(out[i], net.predict_one_flat(x), "sample {i}");
         let (outs, state) = net.stream_all(None, x);
         assert_eq!(out[i], window_output::<M>(&outs), "sample {i}");
@@ -450,13 +471,31 @@ fn a_token_out_of_range_is_refused_by_push_and_changes_nothing() {
     bad[5] = u32::MAX;
     let err = net.predict_one(&bad).unwrap_err();
     assert!(
-        matches!(err, Error::TokenOutOfRange { sample: 0, step: 5, id: u32::MAX, vocab: 12 }),
+        matches!(
+            err,
+            Error::TokenOutOfRange {
+                sample: 0,
+                step: 5,
+                id: u32::MAX,
+                vocab: 12
+            }
+        ),
         "{err:?}"
     );
     let xs = Array2::from_shape_fn((3, 8), |(i, t)| if (i, t) == (2, 7) { 99 } else { x[t] });
-    let err = net.forward_from(&xs, &vec![TokensState::new(); 3]).unwrap_err();
+    let err = net
+        .forward_from(&xs, &vec![TokensState::new(); 3])
+        .unwrap_err();
     assert!(
-        matches!(err, Error::TokenOutOfRange { sample: 2, step: 7, id: 99, vocab: 12 }),
+        matches!(
+            err,
+            Error::TokenOutOfRange {
+                sample: 2,
+                step: 7,
+                id: 99,
+                vocab: 12
+            }
+        ),
         "{err:?}"
     );
 }
