@@ -52,6 +52,9 @@ impl<const N: usize, const M: usize> Flat for [[f32; N]; M] {
     }
 }
 
+/// What `forward_from` gives: one flat output per sample, and each sample's final state.
+type Outputs<S> = (Vec<Vec<f32>>, Vec<S>);
+
 /// The generated API of one model, reduced to flat vectors so that one set of checks
 /// runs on every model.
 trait Streaming: Sized {
@@ -71,7 +74,7 @@ trait Streaming: Sized {
         &self,
         xs: &[Vec<Self::Step>],
         states: &[Self::State],
-    ) -> Result<(Vec<Vec<f32>>, Vec<Self::State>), Error>;
+    ) -> Result<Outputs<Self::State>, Error>;
     fn predict_one_flat(&self, x: &[Self::Step]) -> Vec<f32>;
     /// Pushes every step of `x` into a stream from `state` (from `stream()` when
     /// `None`): the output of every push and the final state.
@@ -115,7 +118,7 @@ macro_rules! features {
                 &self,
                 xs: &[Vec<Self::Step>],
                 states: &[Self::State],
-            ) -> Result<(Vec<Vec<f32>>, Vec<Self::State>), Error> {
+            ) -> Result<Outputs<Self::State>, Error> {
                 let x = Array3::from_shape_fn((xs.len(), Self::T, $f), |(i, t, f)| xs[i][t][f]);
                 let (out, states) = self.forward_from(&x, states)?;
                 let out = out
@@ -187,7 +190,7 @@ macro_rules! tokens {
                 &self,
                 xs: &[Vec<Self::Step>],
                 states: &[Self::State],
-            ) -> Result<(Vec<Vec<f32>>, Vec<Self::State>), Error> {
+            ) -> Result<Outputs<Self::State>, Error> {
                 let x = Array2::from_shape_fn((xs.len(), Self::T), |(i, t)| xs[i][t]);
                 let (out, states) = self.forward_from(&x, states)?;
                 let out = out

@@ -5,6 +5,7 @@
 
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
 use rnn::sine_windows;
+use rnn_runtime::dropout::MaskKey;
 use rnn_runtime::rng::Rng;
 use rnn_runtime::{model, Adam, Error, Fit, Loss, Network};
 
@@ -502,6 +503,122 @@ fn dropout_training_is_bit_identical_for_any_thread_count_and_follows_the_seed()
     let a = fit_in_pool::<Sine>(2, 11, xd.view(), yd.view(), opts());
     let b = fit_in_pool::<Sine>(2, 11, xd.view(), yd.view(), opts().seed(5));
     assert_eq!(a.0, b.0);
+}
+
+/// Training-mode forward passes of `M` over parts of one batch of 48 samples, each
+/// keyed by its first sample's index in the batch, give that batch's outputs: a
+/// sample's dropout masks depend on its index, not on how the batch is split.
+fn masks_follow_the_sample_index<M: Network<Input = f32>>(net: &M, x: &[f32]) {
+    let (row, out_row) = (M::TIMESTEPS * M::FEATURES, M::OUTPUT_STEPS * M::OUTPUTS);
+    let key = |first_sample| {
+        Some(MaskKey {
+            seed: 9,
+            first_sample,
+        })
+    };
+    let mut ws = M::Workspace::default();
+    let whole = net.forward_batch(x, 48, key(0), &mut ws).to_vec();
+    let inference = net.forward_batch(x, 48, None, &mut ws).to_vec();
+    let other_seed = net
+        .forward_batch(
+            x,
+            48,
+            Some(MaskKey {
+                seed: 10,
+                first_sample: 0,
+            }),
+            &mut ws,
+        )
+        .to_vec();
+    let differ = |a: &[f32], b: &[f32]| a.iter().zip(b).any(|(p, q)| (p - q).abs() > 1e-3);
+    assert!(differ(&whole, &inference), "dropout acts in training mode");
+    assert!(differ(&whole, &other_seed), "the seed draws the masks");
+    for (start, len) in [(0, 16), (16, 16), (32, 16), (5, 30), (47, 1)] {
+        let rows = start..start + len;
+        let xs = &x[rows.start * row..rows.end * row];
+        let want = &whole[rows.start * out_row..rows.end * out_row];
+        let part = net.forward_batch(xs, len, key(start), &mut ws).to_vec();
+        if step_kernel_is_row_independent() {
+            assert_eq!(part, want, "samples {rows:?}");
+        } else {
+            assert!(!differ(&part, want), "samples {rows:?}");
+            let worst = part
+                .iter()
+                .zip(want)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-5, "samples {rows:?}: {worst}");
+        }
+        // Keyed as if the part started elsewhere, the same samples get other masks.
+        let shifted = net.forward_batch(xs, len, key(start + 1), &mut ws).to_vec();
+        assert!(differ(&shifted, want), "samples {rows:?}, shifted key");
+    }
+}
+
+#[test]
+fn a_samples_dropout_masks_depend_on_its_index_in_the_batch_not_on_the_split() {
+    let (x, _) = sine_windows(48, 10);
+    let x = x.as_slice().unwrap();
+    masks_follow_the_sample_index(&Noisy::new(2), x);
+    masks_follow_the_sample_index(&NoisyBi::new(3), x);
+}
+
+#[test]
+fn dropout_models_train_with_a_last_batch_smaller_than_the_others() {
+    // 45 samples in batches of 32: the second batch of each epoch has 13 samples and
+    // reuses the work buffers (mask buffers included) of the first.
+    let (x, y) = sine_windows(45, 10);
+    let mut net = Noisy::new(3);
+    let history = net.fit(&x, &y, options(2).batch_size(32)).unwrap();
+    assert_eq!(history.loss.len(), 2);
+    let y_seq = Array3::from_shape_fn((45, 10, 1), |(i, t, _)| ((i + t + 1) as f32 * 0.1).sin());
+    let mut bi = NoisyBi::new(3);
+    let history = bi.fit(&x, &y_seq, options(2).batch_size(32)).unwrap();
+    assert!(history.loss.iter().all(|l| l.is_finite()));
+}
+
+#[test]
+fn models_without_dropout_train_with_a_last_batch_smaller_than_the_others() {
+    let (x, y) = shifted(45, 12, -1, 1);
+    let history = Delay::new(1).fit(&x, &y, options(2)).unwrap();
+    assert!(history.loss.iter().all(|l| l.is_finite()));
+    let (x, y) = majority_data(45, 1);
+    let history = Majority::new(1)
+        .fit(&x, &y, options(2).loss(Loss::SparseCategoricalCrossentropy))
+        .unwrap();
+    assert!(history.loss.iter().all(|l| l.is_finite()));
+}
+
+/// `forward` of 150 samples (chunks of 64, 64 and 22 sharing work buffers) gives
+/// each sample the output it gets alone.
+fn batch_outputs_are_per_sample<M: Network>(net: &M, x: ndarray::ArrayViewD<'_, M::Input>) {
+    let all = rnn_runtime::forward(net, x.view()).unwrap();
+    assert_eq!(all.shape()[0], 150);
+    for i in [0, 63, 64, 100, 149] {
+        let alone = rnn_runtime::forward(net, x.slice_axis(Axis(0), (i..i + 1).into())).unwrap();
+        let (got, want) = (alone.index_axis(Axis(0), 0), all.index_axis(Axis(0), i));
+        if step_kernel_is_row_independent() {
+            assert_eq!(got, want, "sample {i}");
+        } else {
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert!((g - w).abs() < 1e-6, "sample {i}: {g} vs {w}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_model_kind_gives_a_sample_the_same_output_alone_or_in_any_batch() {
+    let (x, _) = shifted(150, 12, 0, 1);
+    batch_outputs_are_per_sample(&Delay::new(1), x.view().into_dyn());
+    let (x, _) = shifted(150, 10, 0, 2);
+    batch_outputs_are_per_sample(&Ahead::new(2), x.view().into_dyn());
+    batch_outputs_are_per_sample(&Noisy::new(3), x.view().into_dyn());
+    batch_outputs_are_per_sample(&NoisyBi::new(4), x.view().into_dyn());
+    let (x, _) = detect_data(150, 3);
+    batch_outputs_are_per_sample(&Detect::new(5), x.view().into_dyn());
+    let (x, _) = majority_data(150, 4);
+    batch_outputs_are_per_sample(&Majority::new(6), x.view().into_dyn());
 }
 
 #[test]
