@@ -1,5 +1,5 @@
-//! `predict_one` allocates nothing, and training steps after the first batch hold on
-//! to no new memory: counted by a global allocator.
+//! `predict_one` and streaming allocate nothing, and training steps after the first
+//! batch hold on to no new memory: counted by a global allocator.
 //!
 //! The work buffers of the kernels are sized by the first batch and reused. What a
 //! training step still allocates is `matrixmultiply`'s packing buffer, taken and freed
@@ -119,4 +119,140 @@ fn training_steps_allocate_nothing_after_the_first_batch() {
     assert_eq!(kept, 0, "bytes kept by 5 training steps after the first");
     assert!(last < first, "{first} → {last}");
     assert_eq!(<Stack as Params>::PARAMS, Stack::PARAMS);
+}
+
+model! {
+    /// Many-to-many: per-step dense head on a stack of sequence layers.
+    struct Tagger < input(20, 3), lstm(16, return_sequences = true), gru(8, return_sequences = true),
+        dense(4, activation = tanh), dense(2) >
+}
+model! {
+    /// Bidirectional layers run layer by layer over stack arrays.
+    struct Bi < input(20, 3), bidirectional(lstm(8, return_sequences = true)), dropout(0.2),
+        bidirectional(gru(4)), dense(2, activation = softmax) >
+}
+model! { struct BiSeq < input(20, 3), bidirectional(simple_rnn(6, return_sequences = true, recurrent_dropout = 0.2)), dense(2) > }
+model! { struct Text < input(20), embedding(50, 8), lstm(8, dropout = 0.3), dense(3, activation = gelu) > }
+model! { struct TextBi < input(20), embedding(50, 8), bidirectional(gru(4, return_sequences = true)), dense(3) > }
+
+/// Runs `f` once uncounted where the portable kernels are forced: reading that switch
+/// copies its value once per process.
+fn warm_up_if_portable(f: impl FnOnce()) {
+    if std::env::var_os("RNN_PORTABLE").is_some() {
+        f();
+    }
+}
+
+fn sample() -> [[f32; 3]; 20] {
+    std::array::from_fn(|t| std::array::from_fn(|f| ((t * 3 + f) as f32 * 0.37).sin()))
+}
+
+fn tokens() -> [u32; 20] {
+    std::array::from_fn(|t| (t * 7 % 50) as u32)
+}
+
+#[test]
+fn predict_one_of_sequence_bidirectional_and_token_models_allocates_nothing() {
+    let x = sample();
+    let ids = tokens();
+
+    let tagger = Tagger::new(1);
+    let mut per_step = [[0.0f32; 2]; 20];
+    warm_up_if_portable(|| {
+        let _ = tagger.predict_one(&x);
+    });
+    assert_eq!(allocations_in(|| per_step = tagger.predict_one(&x)), 0);
+    assert!(per_step.as_flattened().iter().all(|v| v.is_finite()));
+
+    let bi = Bi::new(2);
+    let mut y = [0.0f32; 2];
+    warm_up_if_portable(|| {
+        let _ = bi.predict_one(&x);
+    });
+    assert_eq!(allocations_in(|| y = bi.predict_one(&x)), 0);
+    assert!((y[0] + y[1] - 1.0).abs() < 1e-5, "softmax output {y:?}");
+
+    let bi_seq = BiSeq::new(3);
+    warm_up_if_portable(|| {
+        let _ = bi_seq.predict_one(&x);
+    });
+    assert_eq!(allocations_in(|| per_step = bi_seq.predict_one(&x)), 0);
+    assert!(per_step.as_flattened().iter().all(|v| v.is_finite()));
+
+    let text = Text::new(4);
+    let mut scores = [0.0f32; 3];
+    warm_up_if_portable(|| {
+        let _ = text.predict_one(&ids);
+    });
+    assert_eq!(
+        allocations_in(|| scores = text.predict_one(&ids).unwrap()),
+        0
+    );
+    assert!(scores.iter().all(|v| v.is_finite()));
+
+    let text_bi = TextBi::new(5);
+    let mut per_step = [[0.0f32; 3]; 20];
+    warm_up_if_portable(|| {
+        let _ = text_bi.predict_one(&ids);
+    });
+    assert_eq!(
+        allocations_in(|| per_step = text_bi.predict_one(&ids).unwrap()),
+        0
+    );
+    assert!(per_step.as_flattened().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn streaming_allocates_nothing() {
+    let x = sample();
+    let net = Stack::new(1);
+    warm_up_if_portable(|| {
+        let _ = net.predict_one(&x);
+    });
+    let mut last = [0.0f32; 2];
+    // Three windows' worth of steps, with a pause (into_state, stream_from) and a reset.
+    let n = allocations_in(|| {
+        let mut stream = net.stream();
+        for x_t in x.iter().chain(&x) {
+            last = stream.push(x_t);
+        }
+        let state = stream.into_state();
+        let mut stream = net.stream_from(state);
+        for x_t in &x {
+            last = stream.push(x_t);
+        }
+        stream.reset();
+        for x_t in &x {
+            last = stream.push(x_t);
+        }
+    });
+    assert_eq!(n, 0, "allocations while streaming");
+    assert_eq!(
+        last,
+        net.predict_one(&x),
+        "after reset: one sample from zero"
+    );
+
+    let per_step = Tagger::new(2);
+    let mut stream = per_step.stream();
+    let mut outs = [[0.0f32; 2]; 20];
+    let n = allocations_in(|| {
+        for (o, x_t) in outs.iter_mut().zip(&x) {
+            *o = stream.push(x_t);
+        }
+    });
+    assert_eq!(n, 0, "allocations while streaming a many-to-many model");
+    assert_eq!(outs, per_step.predict_one(&x));
+
+    let text = Text::new(3);
+    let ids = tokens();
+    let mut stream = text.stream();
+    let mut scores = [0.0f32; 3];
+    let n = allocations_in(|| {
+        for &id in &ids {
+            scores = stream.push(id).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "allocations while streaming tokens");
+    assert_eq!(scores, text.predict_one(&ids).unwrap());
 }
