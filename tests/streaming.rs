@@ -510,7 +510,7 @@ fn forward_from_needs_one_state_per_sample() {
     for n in [0, 2, 4] {
         let err = net.forward_from(&x, &vec![SeqState::new(); n]).unwrap_err();
         assert!(
-            matches!(err, Error::SampleCount { x: 3, y } if y == n),
+            matches!(err, Error::StateCount { samples: 3, states } if states == n),
             "{err:?}"
         );
     }

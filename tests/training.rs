@@ -736,7 +736,7 @@ fn sparse_labels_must_be_class_ids_in_range() {
         ];
         for err in errors {
             assert!(
-                matches!(&err, Error::InvalidTarget { loss: "sparse_categorical_crossentropy", row: 7, reason: r } if *r == reason),
+                matches!(&err, Error::InvalidTarget { loss: "sparse_categorical_crossentropy", row: 7, step: None, reason: r } if *r == reason),
                 "{err:?}"
             );
             assert_eq!(err.to_string(), message);
@@ -758,8 +758,13 @@ fn sparse_labels_must_be_class_ids_in_range() {
     y[[2, 4, 0]] = 3.0;
     let err = tagger.evaluate_with(&x, &y, sparse).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidTarget { loss: "sparse_categorical_crossentropy", reason, .. } if reason == "class id 3 is not an integer in [0, 3)"),
+        matches!(&err, Error::InvalidTarget { loss: "sparse_categorical_crossentropy", row: 2, step: Some(4), reason } if reason == "class id 3 is not an integer in [0, 3)"),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "y row 2, step 4, is invalid for sparse_categorical_crossentropy: class id 3 is not \
+         an integer in [0, 3)"
     );
 }
 
@@ -909,7 +914,7 @@ fn non_finite_targets_and_bad_loss_parameters_are_typed_errors() {
         .evaluate_with(&xc, &yc, Loss::CategoricalCrossentropy)
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidTarget { loss: "categorical_crossentropy", row: 4, reason } if reason == "value -inf in column 2 is not finite"),
+        matches!(&err, Error::InvalidTarget { loss: "categorical_crossentropy", row: 4, step: None, reason } if reason == "value -inf in column 2 is not finite"),
         "{err:?}"
     );
 }
@@ -1015,7 +1020,16 @@ fn forward_from_needs_one_state_per_sample() {
     let err = net
         .forward_from(&x, &vec![DetectState::new(); 3])
         .unwrap_err();
-    assert!(matches!(err, Error::SampleCount { x: 4, y: 3 }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::StateCount {
+                samples: 4,
+                states: 3
+            }
+        ),
+        "{err:?}"
+    );
     let (out, states) = net.forward_from(&x, &vec![DetectState::new(); 4]).unwrap();
     assert_eq!(out.dim(), (4, 2));
     assert_eq!(states.len(), 4);

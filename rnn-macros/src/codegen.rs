@@ -339,15 +339,19 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
                     r.recurrent_dropout,
                 ),
             ];
-            let mask = |name: &Option<Ident>| match name {
-                Some(name) => quote!(match key {
-                    ::rnn_runtime::__private::Some(_) => ::rnn_runtime::__private::Some(&ws.#name[..]),
-                    ::rnn_runtime::__private::None => ::rnn_runtime::__private::None,
-                }),
+            // The buffers keep the size of the largest batch so far: pass this one's.
+            let mask = |name: &Option<Ident>, width: usize| match name {
+                Some(name) => {
+                    let width = lit(width);
+                    quote!(match key {
+                        ::rnn_runtime::__private::Some(_) => ::rnn_runtime::__private::Some(&ws.#name[..batch * #width]),
+                        ::rnn_runtime::__private::None => ::rnn_runtime::__private::None,
+                    })
+                }
                 None => quote!(::rnn_runtime::__private::None),
             };
             let options = |(input, recurrent): &(Option<Ident>, Option<Ident>)| {
-                let (input, recurrent) = (mask(input), mask(recurrent));
+                let (input, recurrent) = (mask(input, layer.inputs), mask(recurrent, r.hidden));
                 quote! {
                     ::rnn_runtime::layers::SeqOptions {
                         input_mask: #input,

@@ -115,12 +115,17 @@ pub enum Error {
         rate: f32,
     },
     /// A target value is not valid for the loss: not finite, or not a class id.
-    #[error("y row {row} is invalid for {loss}: {reason}")]
+    #[error(
+        "y row {row}{} is invalid for {loss}: {reason}",
+        step.map(|t| format!(", step {t},")).unwrap_or_default()
+    )]
     InvalidTarget {
         /// Keras's name of the loss.
         loss: &'static str,
         /// The row (sample) of `y`, from 0.
         row: usize,
+        /// The time step within the row, for a model with a sequence output.
+        step: Option<usize>,
         /// What is wrong with it.
         reason: String,
     },
@@ -131,6 +136,14 @@ pub enum Error {
         loss: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// `forward_from` was given a number of initial states other than one per sample.
+    #[error("forward_from needs one initial state per sample: {samples} samples, {states} states")]
+    StateCount {
+        /// Samples in `x`.
+        samples: usize,
+        /// States given.
+        states: usize,
     },
 }
 

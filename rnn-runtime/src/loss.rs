@@ -117,6 +117,7 @@ impl Loss {
             let invalid = |reason: String| Error::InvalidTarget {
                 loss: self.name(),
                 row,
+                step: None,
                 reason,
             };
             if let Some((column, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {

@@ -195,9 +195,24 @@ pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayViewD<'_, f32>, loss: Loss)
             y: y.len_of(Axis(0)),
         });
     }
-    match y.as_slice() {
+    let checked = match y.as_slice() {
         Some(values) => loss.check_targets(values, M::OUTPUTS),
         None => loss.check_targets(&y.iter().copied().collect::<Vec<_>>(), M::OUTPUTS),
+    };
+    match checked {
+        // The loss sees one row per output step: name the sample and its step.
+        Err(Error::InvalidTarget {
+            loss,
+            row,
+            step: None,
+            reason,
+        }) if M::OUTPUT_STEPS > 1 => Err(Error::InvalidTarget {
+            loss,
+            row: row / M::OUTPUT_STEPS,
+            step: Some(row % M::OUTPUT_STEPS),
+            reason,
+        }),
+        other => other,
     }
 }
 
@@ -321,9 +336,9 @@ where
 {
     let n = check_x::<M>(&x)?;
     if states.len() != n {
-        return Err(Error::SampleCount {
-            x: n,
-            y: states.len(),
+        return Err(Error::StateCount {
+            samples: n,
+            states: states.len(),
         });
     }
     let width = output_len::<M>();
