@@ -40,10 +40,12 @@ macro_rules! parity_case {
             let mut model = $name::new(0);
             model.load_safetensors(fixture(concat!($dir, "/params.safetensors"))).expect("load");
             let mut report = Vec::new();
+            let mut fraction = 0.0f64;
             let mut check = |what: String, got: &[f32], want: &ndarray::ArrayD<f32>| {
                 let want: Vec<f32> = want.iter().copied().collect();
                 assert_eq!(got.len(), want.len(), "{what}: length");
                 let w = worst(got, &want, abs, rel);
+                fraction = fraction.max(w);
                 assert!(w <= 1.0, "{what}: {w} times the tolerance\n got {got:?}\nwant {want:?}");
                 report.push((what, max_rel(got, &want)));
             };
@@ -104,7 +106,11 @@ macro_rules! parity_case {
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .cloned()
                 .unwrap_or_default();
-            eprintln!("{}: {} values checked, max relative error {max:.2e} ({what})", $dir, report.len());
+            eprintln!(
+                "{}: {} values checked, max relative error {max:.2e} ({what}); worst value at {fraction:.2} of the tolerance",
+                $dir,
+                report.len()
+            );
         }
     };
 }

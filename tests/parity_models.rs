@@ -72,6 +72,8 @@ struct Case {
     data: HashMap<String, ArrayD<f32>>,
     abs: f64,
     rel: f64,
+    /// Largest error seen, as a fraction of the tolerance.
+    worst_fraction: std::cell::Cell<f64>,
 }
 
 impl Case {
@@ -89,6 +91,7 @@ impl Case {
             data,
             abs,
             rel,
+            worst_fraction: std::cell::Cell::new(0.0),
         }
     }
 
@@ -138,6 +141,7 @@ impl Case {
             "{}: {what}: {w} times the tolerance\n got {got:?}\nwant {want:?}",
             self.dir
         );
+        self.worst_fraction.set(self.worst_fraction.get().max(w));
         max_rel(got, &want)
     }
 }
@@ -216,8 +220,10 @@ where
     let _ = std::fs::remove_file(&path);
 
     eprintln!(
-        "{dir}: max relative error {:.2e} ({})",
-        worst_rel.0, worst_rel.1
+        "{dir}: max relative error {:.2e} ({}); worst value at {:.2} of the tolerance",
+        worst_rel.0,
+        worst_rel.1,
+        case.worst_fraction.get()
     );
     let mut fresh = M::init(0);
     rnn_runtime::load_params(&mut fresh, fixture(&format!("{dir}/params.safetensors")))
