@@ -442,3 +442,58 @@ fn m11_initial_state() {
     // A state count that differs from the batch is an error.
     assert!(model.forward_from(&x, &states[..1]).is_err());
 }
+
+/// The declared architecture, which exporters and importers read, is what the spec says.
+#[test]
+fn architecture_describes_the_spec() {
+    use rnn_runtime::architecture::{Cell, Layer};
+    use rnn_runtime::layers::CellActivation;
+    use rnn_runtime::Activation;
+    let a = M9::ARCHITECTURE;
+    assert_eq!(
+        (a.timesteps, a.features, a.tokens, a.sequence_output),
+        (4, 2, false, false)
+    );
+    assert_eq!(
+        a.layers,
+        [
+            Layer::Recurrent {
+                cell: Cell::Gru,
+                inputs: 2,
+                hidden: 3,
+                bidirectional: false,
+                return_sequences: true,
+                activation: CellActivation::Tanh,
+                recurrent_activation: CellActivation::Sigmoid,
+                dropout: 0.0,
+                recurrent_dropout: 0.3,
+            },
+            Layer::Dropout {
+                rate: 0.5,
+                width: 3,
+                per_step: true
+            },
+            Layer::Recurrent {
+                cell: Cell::SimpleRnn,
+                inputs: 3,
+                hidden: 2,
+                bidirectional: true,
+                return_sequences: false,
+                activation: CellActivation::Tanh,
+                recurrent_activation: CellActivation::Sigmoid,
+                dropout: 0.2,
+                recurrent_dropout: 0.4,
+            },
+            Layer::Dense {
+                inputs: 4,
+                units: 1,
+                activation: Activation::Linear,
+                per_step: false
+            },
+        ]
+    );
+    let t = M7::ARCHITECTURE;
+    assert!(t.tokens && t.sequence_output);
+    assert_eq!(t.layers[0], Layer::Embedding { vocab: 7, dim: 3 });
+    assert_eq!(t.layers[1].units(), 4);
+}

@@ -430,6 +430,47 @@ fn backward_call(model: &Model, i: usize) -> TokenStream {
     }
 }
 
+/// The runtime's description of a layer (`rnn_runtime::architecture::Layer`).
+fn architecture_layer(layer: &Layer) -> TokenStream {
+    let arch = quote!(::rnn_runtime::architecture);
+    let (inputs, units) = (lit(layer.inputs), lit(layer.units));
+    match layer.kind {
+        LayerKind::Recurrent(r) => {
+            let cell = match r.cell {
+                Cell::Lstm => quote!(#arch::Cell::Lstm),
+                Cell::Gru => quote!(#arch::Cell::Gru),
+                Cell::SimpleRnn => quote!(#arch::Cell::SimpleRnn),
+            };
+            let (hidden, bidirectional, return_sequences) =
+                (lit(r.hidden), r.bidirectional, r.return_sequences);
+            let (a, ra) = (
+                cell_activation(r.activation),
+                cell_activation(r.recurrent_activation),
+            );
+            let (d, rd) = (lit_f32(r.dropout), lit_f32(r.recurrent_dropout));
+            quote!(#arch::Layer::Recurrent {
+                cell: #cell, inputs: #inputs, hidden: #hidden, bidirectional: #bidirectional,
+                return_sequences: #return_sequences, activation: #a, recurrent_activation: #ra,
+                dropout: #d, recurrent_dropout: #rd,
+            })
+        }
+        LayerKind::Dense(a) => {
+            let (a, per_step) = (activation(a), layer.sequence_in);
+            quote!(#arch::Layer::Dense {
+                inputs: #inputs, units: #units, activation: #a, per_step: #per_step,
+            })
+        }
+        LayerKind::Embedding { vocab } => {
+            let vocab = lit(vocab);
+            quote!(#arch::Layer::Embedding { vocab: #vocab, dim: #units })
+        }
+        LayerKind::Dropout(rate) => {
+            let (rate, per_step) = (lit_f32(rate), layer.sequence_in);
+            quote!(#arch::Layer::Dropout { rate: #rate, width: #units, per_step: #per_step })
+        }
+    }
+}
+
 /// `#[derive(Clone, Debug, PartialEq)]`, less any of them the user derives already
 /// (a second derive of the same trait would be a conflicting implementation).
 fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
@@ -493,6 +534,8 @@ pub fn expand(model: &Model) -> TokenStream {
     });
     let (x_elem, x_dim) = input_types(model);
     let y_dim = output_dim(sequence);
+    let tokens = model.input == Input::Tokens;
+    let arch_layers: Vec<TokenStream> = model.layers.iter().map(architecture_layer).collect();
 
     let field_defs = model.layers.iter().enumerate().filter_map(|(i, layer)| {
         let ty = layer_type(layer)?;
@@ -744,6 +787,13 @@ pub fn expand(model: &Model) -> TokenStream {
             const OUTPUTS: usize = #outputs;
             const OUTPUT_STEPS: usize = #output_steps;
             type Workspace = #workspace;
+            const ARCHITECTURE: ::rnn_runtime::Architecture = ::rnn_runtime::Architecture {
+                timesteps: #steps,
+                features: #features,
+                tokens: #tokens,
+                sequence_output: #sequence,
+                layers: &[#(#arch_layers),*],
+            };
 
             fn init(seed: u64) -> Self {
                 let mut rng = ::rnn_runtime::rng::Rng::new(seed);
@@ -879,6 +929,13 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             const OUTPUTS: usize = #consts.2;
             const OUTPUT_STEPS: usize = 1;
             type Workspace = ();
+            const ARCHITECTURE: ::rnn_runtime::Architecture = ::rnn_runtime::Architecture {
+                timesteps: #consts.0,
+                features: #consts.1,
+                tokens: false,
+                sequence_output: false,
+                layers: &[],
+            };
             fn init(seed: u64) -> Self {
                 #name {}
             }

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+pub mod architecture;
 pub mod dropout;
 mod error;
 mod gemm;
@@ -48,6 +49,7 @@ mod simd;
 mod train;
 
 pub use activation::Activation;
+pub use architecture::Architecture;
 pub use error::{Error, Result};
 pub use grads::Grads;
 pub use io::{load_params, save_params};

@@ -110,6 +110,8 @@ pub trait Network: Params + Sized + Sync {
     const OUTPUT_STEPS: usize;
     /// Work buffers of the forward and backward passes.
     type Workspace: Default + Send;
+    /// The layers as declared, for exporters and importers.
+    const ARCHITECTURE: crate::architecture::Architecture;
 
     /// A new model with Keras's default initialisation from `seed`.
     fn init(seed: u64) -> Self;

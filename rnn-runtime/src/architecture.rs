@@ -1,0 +1,129 @@
+//! A model's architecture as data: what `model!` declared, layer by layer.
+//!
+//! The kernels do not need it (their shapes are type parameters); exporters and
+//! importers do: ONNX export builds its graph from it, weight import from Keras and
+//! PyTorch checks a file's layers against it and converts layouts per layer kind.
+
+use crate::activation::Activation;
+use crate::layers::CellActivation;
+
+/// The recurrent cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cell {
+    /// LSTM, PyTorch's gate order i, f, g, o.
+    Lstm,
+    /// GRU, PyTorch's gate order r, z, n, reset applied after the recurrent product.
+    Gru,
+    /// Elman RNN.
+    SimpleRnn,
+}
+
+impl Cell {
+    /// Gate blocks of `H` rows in the stacked weights.
+    pub const fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+            Cell::SimpleRnn => 1,
+        }
+    }
+
+    /// The DSL's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+            Cell::SimpleRnn => "simple_rnn",
+        }
+    }
+}
+
+/// One layer of a model, numbered as in the spec.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Layer {
+    /// `lstm`, `gru` or `simple_rnn`, possibly bidirectional.
+    Recurrent {
+        /// The cell.
+        cell: Cell,
+        /// Input width per step.
+        inputs: usize,
+        /// Units of one direction.
+        hidden: usize,
+        /// Inside `bidirectional(...)`: output width `2 · hidden`.
+        bidirectional: bool,
+        /// Whether every step's state is passed on.
+        return_sequences: bool,
+        /// The candidate / output activation.
+        activation: CellActivation,
+        /// The gates' activation (unused by `simple_rnn`).
+        recurrent_activation: CellActivation,
+        /// Input dropout rate (training only).
+        dropout: f32,
+        /// Recurrent dropout rate (training only).
+        recurrent_dropout: f32,
+    },
+    /// `dense(units, activation = …)`.
+    Dense {
+        /// Input width.
+        inputs: usize,
+        /// Output width.
+        units: usize,
+        /// The activation.
+        activation: Activation,
+        /// Applied to every step of a sequence.
+        per_step: bool,
+    },
+    /// `embedding(vocab, dim)`.
+    Embedding {
+        /// Number of token ids.
+        vocab: usize,
+        /// Vector width.
+        dim: usize,
+    },
+    /// `dropout(rate)`: the identity outside training.
+    Dropout {
+        /// Fraction dropped while training.
+        rate: f32,
+        /// Width of what it drops from.
+        width: usize,
+        /// Whether it sees a sequence.
+        per_step: bool,
+    },
+}
+
+impl Layer {
+    /// Output width per step.
+    pub const fn units(&self) -> usize {
+        match *self {
+            Layer::Recurrent {
+                hidden,
+                bidirectional,
+                ..
+            } => {
+                if bidirectional {
+                    2 * hidden
+                } else {
+                    hidden
+                }
+            }
+            Layer::Dense { units, .. } => units,
+            Layer::Embedding { dim, .. } => dim,
+            Layer::Dropout { width, .. } => width,
+        }
+    }
+}
+
+/// A whole model as declared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Architecture {
+    /// Time steps of one sample.
+    pub timesteps: usize,
+    /// Features per step; 1 for token input.
+    pub features: usize,
+    /// Whether the input is token ids (layer 0 is an embedding).
+    pub tokens: bool,
+    /// Whether the output is one vector per step.
+    pub sequence_output: bool,
+    /// The layers, numbered from 0.
+    pub layers: &'static [Layer],
+}
