@@ -1,8 +1,8 @@
 //! The `model!` macro of the rnn library. Use it through `rnn_runtime::model!`.
 //!
 //! The macro is a small compiler in three stages, each a module with a typed boundary:
-//! [`parse`] (tokens → [`parse::ModelDef`]), [`check`] (→ [`spec::Model`], every error
-//! collected with its span) and [`codegen`] (→ tokens).
+//! `parse` (tokens → `parse::ModelDef`), `check` (→ `spec::Model`, every error
+//! collected with its span) and `codegen` (→ tokens).
 
 #![deny(missing_docs)]
 
