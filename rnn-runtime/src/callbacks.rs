@@ -297,7 +297,7 @@ impl EarlyStopping {
 }
 
 /// Keras's `ModelCheckpoint`: saves the parameters with
-/// [`save_params`](crate::save_params) (atomically: a crash leaves the old file or the
+/// [`save_params`] (atomically: a crash leaves the old file or the
 /// new one) at the end of an epoch.
 ///
 /// `{epoch}` in the path becomes the epoch number from 1, so
@@ -376,7 +376,8 @@ impl Checkpoint {
     fn end_epoch<M: Params>(&mut self, logs: &EpochLogs, model: &M) -> Result<()> {
         if self.best_only {
             let value = self.monitor.of(logs)? as f64;
-            if !(value < self.best) {
+            // A NaN compares as not less: never a new best.
+            if value.partial_cmp(&self.best) != Some(std::cmp::Ordering::Less) {
                 return Ok(());
             }
             self.best = value;
@@ -587,11 +588,23 @@ mod tests {
         let seq = [1.0, 0.9, 0.95, 0.91, 0.5, 0.6, 0.7, 0.8, 0.9];
         // Patience 0 and 1 both stop at the first epoch without improvement.
         assert_eq!(run(EarlyStopping::new(), &seq), (Some(2), Some(1)));
-        assert_eq!(run(EarlyStopping::new().patience(1), &seq), (Some(2), Some(1)));
-        assert_eq!(run(EarlyStopping::new().patience(2), &seq), (Some(3), Some(1)));
+        assert_eq!(
+            run(EarlyStopping::new().patience(1), &seq),
+            (Some(2), Some(1))
+        );
+        assert_eq!(
+            run(EarlyStopping::new().patience(2), &seq),
+            (Some(3), Some(1))
+        );
         // Epoch 4 improves and resets the wait.
-        assert_eq!(run(EarlyStopping::new().patience(3), &seq), (Some(7), Some(4)));
-        assert_eq!(run(EarlyStopping::new().patience(4), &seq), (Some(8), Some(4)));
+        assert_eq!(
+            run(EarlyStopping::new().patience(3), &seq),
+            (Some(7), Some(4))
+        );
+        assert_eq!(
+            run(EarlyStopping::new().patience(4), &seq),
+            (Some(8), Some(4))
+        );
         assert_eq!(run(EarlyStopping::new().patience(5), &seq), (None, Some(4)));
     }
 
@@ -600,7 +613,10 @@ mod tests {
         // Steps of 0.1 each count with min_delta 0.05; with 0.15 only every second
         // step beats the best by enough.
         let seq = [1.0, 0.9, 0.8, 0.7, 0.6];
-        assert_eq!(run(EarlyStopping::new().min_delta(0.05), &seq), (None, Some(4)));
+        assert_eq!(
+            run(EarlyStopping::new().min_delta(0.05), &seq),
+            (None, Some(4))
+        );
         assert_eq!(
             run(EarlyStopping::new().min_delta(0.15).patience(1), &seq),
             (Some(1), Some(0))
@@ -630,7 +646,10 @@ mod tests {
         );
         assert!(es.observe(1, f32::NAN).stop);
         assert_eq!(es.best_epoch, None);
-        assert_eq!(run(EarlyStopping::new(), &[1.0, f32::NAN]), (Some(1), Some(0)));
+        assert_eq!(
+            run(EarlyStopping::new(), &[1.0, f32::NAN]),
+            (Some(1), Some(0))
+        );
     }
 
     #[test]

@@ -183,19 +183,21 @@ impl<O: Optimizer> Fit<O> {
     ///
     /// ```
     /// use rnn_runtime::callbacks::Control;
+    /// use rnn_runtime::ndarray::{Array2, Array3};
     /// use rnn_runtime::{model, Adam, Fit};
     ///
     /// model! { struct Net < input(4, 1), gru(3), dense(1) > }
     ///
-    /// let _opts = Fit::new(Adam::new(1e-3)).on_epoch_end_with_model(|logs, net: &Net| {
-    ///     let w = net.param("1.weight").map(|w| w.iter().map(|v| v.abs()).sum::<f32>());
-    ///     eprintln!("epoch {}: |dense weight|₁ = {w:?}", logs.epoch);
+    /// let (x_val, y_val) = (Array3::<f32>::zeros((8, 4, 1)), Array2::<f32>::zeros((8, 1)));
+    /// let _opts = Fit::new(Adam::new(1e-3)).on_epoch_end_with_model(move |logs, net: &Net| {
+    ///     let mae = (net.predict(&x_val)? - &y_val).mapv(f32::abs).mean().unwrap_or(0.0);
+    ///     eprintln!("epoch {}: val_mae {mae:.3e}", logs.epoch + 1);
     ///     Ok(Control::Continue)
     /// });
     /// ```
     pub fn on_epoch_end_with_model<M, F>(mut self, f: F) -> Self
     where
-        M: Network + 'static,
+        M: Network,
         F: FnMut(&EpochLogs, &M) -> Result<Control> + Send + 'static,
     {
         self.callbacks.push(Callback::closure_with_model(f));
@@ -308,7 +310,7 @@ fn progress_bar(verbosity: Verbosity, steps: u64) -> ProgressBar {
 ///
 /// Step `s` (counted from 0 over the whole run) draws its dropout masks from
 /// [`step_seed`]`(seed, s)`, so a run is reproducible from its seed.
-pub fn fit<M: Network + 'static, O: Optimizer>(
+pub fn fit<M: Network, O: Optimizer>(
     model: &mut M,
     x: ArrayViewD<'_, M::Input>,
     y: ArrayViewD<'_, f32>,
