@@ -146,7 +146,9 @@ impl<O: Optimizer> Fit<O> {
     /// Adds an [`EarlyStopping`](crate::callbacks::EarlyStopping) or a
     /// [`Checkpoint`](crate::callbacks::Checkpoint) to run after each epoch, after
     /// validation and the schedule. Callbacks and closures run in the order added,
-    /// every one of them each epoch; training stops after the epoch if any asks.
+    /// every one of them each epoch; training stops after the epoch if any asks. An
+    /// error from one (a failed save) ends training with that error, and then no
+    /// weights are restored.
     pub fn callback(mut self, callback: impl Into<Callback>) -> Self {
         self.callbacks.push(callback.into());
         self
@@ -455,7 +457,13 @@ fn end_epoch<M: Network, O: Optimizer>(
 
 #[cfg(test)]
 mod tests {
-    use super::{train_count, Verbosity};
+    use super::{train_count, EpochLogs, Verbosity};
+
+    #[test]
+    fn options_with_closures_can_move_to_another_thread() {
+        fn send<T: Send>(_: &T) {}
+        send(&super::Fit::new(crate::Adam::new(1e-3)).on_epoch_end(|_: &EpochLogs| ()));
+    }
 
     #[test]
     fn verbose_bool_maps_to_keras_levels_0_and_1() {
