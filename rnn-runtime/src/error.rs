@@ -145,6 +145,15 @@ pub enum Error {
         /// States given.
         states: usize,
     },
+    /// A closure given to `Fit::on_epoch_end_with_model` reads another model type than
+    /// the one `fit` trains.
+    #[error("an epoch callback reads a model of type {expected}, but fit trains {got}")]
+    CallbackModel {
+        /// The type the closure takes.
+        expected: &'static str,
+        /// The type being trained.
+        got: &'static str,
+    },
 }
 
 /// `Result` with the runtime's [`Error`].

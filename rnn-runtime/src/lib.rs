@@ -33,6 +33,7 @@
 
 pub mod activation;
 pub mod architecture;
+pub mod callbacks;
 pub mod dropout;
 mod error;
 mod gemm;
@@ -57,7 +58,7 @@ pub use loss::{mse, mse_grad, Loss};
 pub use network::{evaluate, forward, loss_and_grads, InputElement, Network, ParamSpec, Params};
 pub use optim::schedule::{self, Schedule};
 pub use optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
-pub use train::{fit, Fit, History};
+pub use train::{fit, Fit, History, Verbosity};
 
 /// Re-exported so that user crates need no direct ndarray dependency for the batch API.
 pub use ndarray;

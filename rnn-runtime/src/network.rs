@@ -94,8 +94,9 @@ impl InputElement for u32 {
 /// A generated network: constant shapes plus batch forward and backward passes.
 ///
 /// Implemented by `model!`; the functions of this module are the runtime half of the
-/// generated inherent methods of the same names.
-pub trait Network: Params + Sized + Sync {
+/// generated inherent methods of the same names. `'static` (every generated struct
+/// is) so that `fit` can hand the model to an epoch closure that names its type.
+pub trait Network: Params + Sized + Sync + 'static {
     /// Element of the input: `f32`, or `u32` token ids.
     type Input: InputElement;
     /// Time steps of one sample.

@@ -1,8 +1,11 @@
 //! The training loop: mini-batch gradient descent with seeded shuffling.
 
+use std::fmt;
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndarray::{ArrayViewD, Axis, Slice};
 
+use crate::callbacks::{Callback, Callbacks, Control, EpochLogs, Monitor};
 use crate::dropout::step_seed;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -13,9 +16,36 @@ use crate::optim::{Adam, Optimizer};
 use crate::rng::Rng;
 use crate::shards::ShardedGrads;
 
+/// What `fit` reports while it trains, as Keras's `verbose` levels 0, 1 and 2.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Nothing (Keras's `verbose=0`).
+    Silent,
+    /// A progress bar with the epoch, losses and ETA on stderr, drawn only when stderr
+    /// is a terminal (Keras's `verbose=1`).
+    #[default]
+    ProgressBar,
+    /// One line per epoch on stderr, terminal or not, as [`EpochLogs`] displays
+    /// itself: `epoch 3/10 - loss 1.2e-3 - val_loss 2.0e-3 - 0.04 s` (Keras's
+    /// `verbose=2`); plus a line when a callback stops training or restores weights.
+    EpochLine,
+}
+
+/// `true` is [`Verbosity::ProgressBar`], `false` [`Verbosity::Silent`].
+impl From<bool> for Verbosity {
+    fn from(verbose: bool) -> Self {
+        if verbose {
+            Verbosity::ProgressBar
+        } else {
+            Verbosity::Silent
+        }
+    }
+}
+
 /// Training options, built like Keras's `fit` arguments:
 /// `Fit::new(Adam::new(1e-3)).epochs(100).batch_size(32)`.
-#[derive(Clone, Debug)]
+///
+/// Not `Clone`: it owns the user's epoch closures.
 pub struct Fit<O = Adam> {
     optimizer: O,
     epochs: usize,
@@ -23,10 +53,29 @@ pub struct Fit<O = Adam> {
     shuffle: bool,
     seed: u64,
     validation_split: f64,
-    verbose: bool,
+    verbosity: Verbosity,
     clipping: Clipping,
     schedule: Option<Schedule>,
     loss: Loss,
+    callbacks: Callbacks,
+}
+
+impl<O: fmt::Debug> fmt::Debug for Fit<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fit")
+            .field("optimizer", &self.optimizer)
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("shuffle", &self.shuffle)
+            .field("seed", &self.seed)
+            .field("validation_split", &self.validation_split)
+            .field("verbosity", &self.verbosity)
+            .field("clipping", &self.clipping)
+            .field("schedule", &self.schedule)
+            .field("loss", &self.loss)
+            .field("callbacks", &self.callbacks)
+            .finish()
+    }
 }
 
 impl<O: Optimizer> Fit<O> {
@@ -41,10 +90,11 @@ impl<O: Optimizer> Fit<O> {
             shuffle: true,
             seed: 0,
             validation_split: 0.0,
-            verbose: true,
+            verbosity: Verbosity::ProgressBar,
             clipping: Clipping::default(),
             schedule: None,
             loss: Loss::Mse,
+            callbacks: Callbacks::default(),
         }
     }
 
@@ -79,9 +129,80 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
-    /// Whether to draw a progress bar (only ever drawn on a terminal; default true).
+    /// Whether to draw a progress bar (only ever drawn on a terminal; default true):
+    /// [`verbosity`](Self::verbosity) with [`Verbosity::ProgressBar`] or
+    /// [`Verbosity::Silent`].
     pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
+        self.verbosity = verbose.into();
+        self
+    }
+
+    /// What to report while training (default [`Verbosity::ProgressBar`]).
+    pub fn verbosity(mut self, verbosity: Verbosity) -> Self {
+        self.verbosity = verbosity;
+        self
+    }
+
+    /// Adds an [`EarlyStopping`](crate::callbacks::EarlyStopping) or a
+    /// [`Checkpoint`](crate::callbacks::Checkpoint) to run after each epoch, after
+    /// validation and the schedule. Callbacks and closures run in the order added,
+    /// every one of them each epoch; training stops after the epoch if any asks. An
+    /// error from one (a failed save) ends training with that error, and then no
+    /// weights are restored.
+    pub fn callback(mut self, callback: impl Into<Callback>) -> Self {
+        self.callbacks.push(callback.into());
+        self
+    }
+
+    /// Adds a closure to run after each epoch (in order with
+    /// [`callback`](Self::callback)s) with the epoch's [`EpochLogs`]; it returns a
+    /// [`Control`], or nothing to go on.
+    ///
+    /// The closure is `'static + Send`: to collect values out of it, capture an
+    /// `Arc<Mutex<_>>` or an `mpsc::Sender`.
+    ///
+    /// ```
+    /// use rnn_runtime::callbacks::Control;
+    /// use rnn_runtime::{Adam, Fit};
+    ///
+    /// let _opts = Fit::new(Adam::new(1e-3))
+    ///     .on_epoch_end(|logs| eprintln!("lr {}", logs.lr))
+    ///     .on_epoch_end(|logs| if logs.loss < 1e-4 { Control::Stop } else { Control::Continue });
+    /// ```
+    pub fn on_epoch_end<F, R>(mut self, f: F) -> Self
+    where
+        F: FnMut(&EpochLogs) -> R + Send + 'static,
+        R: Into<Control>,
+    {
+        self.callbacks.push(Callback::closure(f));
+        self
+    }
+
+    /// Like [`on_epoch_end`](Self::on_epoch_end), with read-only access to the model
+    /// (say, for a metric of its predictions); an error it returns ends training with
+    /// that error. `fit` refuses, before training, a closure for another model type
+    /// with [`Error::CallbackModel`].
+    ///
+    /// ```
+    /// use rnn_runtime::callbacks::Control;
+    /// use rnn_runtime::ndarray::{Array2, Array3};
+    /// use rnn_runtime::{model, Adam, Fit};
+    ///
+    /// model! { struct Net < input(4, 1), gru(3), dense(1) > }
+    ///
+    /// let (x_val, y_val) = (Array3::<f32>::zeros((8, 4, 1)), Array2::<f32>::zeros((8, 1)));
+    /// let _opts = Fit::new(Adam::new(1e-3)).on_epoch_end_with_model(move |logs, net: &Net| {
+    ///     let mae = (net.predict(&x_val)? - &y_val).mapv(f32::abs).mean().unwrap_or(0.0);
+    ///     eprintln!("epoch {}: val_mae {mae:.3e}", logs.epoch + 1);
+    ///     Ok(Control::Continue)
+    /// });
+    /// ```
+    pub fn on_epoch_end_with_model<M, F>(mut self, f: F) -> Self
+    where
+        M: Network,
+        F: FnMut(&EpochLogs, &M) -> Result<Control> + Send + 'static,
+    {
+        self.callbacks.push(Callback::closure_with_model(f));
         self
     }
 
@@ -140,6 +261,16 @@ pub struct History {
     pub seconds: Vec<f64>,
     /// Learning rate used in each epoch.
     pub lr: Vec<f32>,
+    /// Index (from 0) of the last epoch trained when a callback or closure stopped
+    /// training early; `None` when every epoch ran.
+    pub stopped_epoch: Option<usize>,
+    /// Index of the best epoch as the first
+    /// [`EarlyStopping`](crate::callbacks::EarlyStopping) judged it (its last
+    /// improvement by more than `min_delta`), else the epoch the first
+    /// [`Checkpoint::best`](crate::callbacks::Checkpoint::best) saved last; `None`
+    /// without either. After `restore_best_weights` the model holds this epoch's
+    /// parameters.
+    pub best_epoch: Option<usize>,
 }
 
 /// Number of training samples for `n` samples and a validation fraction, as Keras:
@@ -164,8 +295,8 @@ fn train_count(n: usize, split: f64) -> Result<usize> {
     Ok(n_train)
 }
 
-fn progress_bar(verbose: bool, steps: u64) -> ProgressBar {
-    if !verbose {
+fn progress_bar(verbosity: Verbosity, steps: u64) -> ProgressBar {
+    if verbosity != Verbosity::ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
@@ -201,6 +332,9 @@ pub fn fit<M: Network, O: Optimizer>(
     if let Some(schedule) = &opts.schedule {
         schedule.check()?;
     }
+    let has_validation = n_train < n;
+    opts.callbacks.check::<M>(has_validation)?;
+    opts.callbacks.begin();
     let (x_val, y_val) = (
         x.slice_axis(Axis(0), Slice::from(n_train..)),
         y.slice_axis(Axis(0), Slice::from(n_train..)),
@@ -216,7 +350,7 @@ pub fn fit<M: Network, O: Optimizer>(
     let mut yb = Vec::with_capacity(batch * M::OUTPUT_STEPS * loss_fn.target_width(M::OUTPUTS));
     let mut step = 0u64;
     let mut history = History::default();
-    let bar = progress_bar(opts.verbose, (opts.epochs * steps_per_epoch) as u64);
+    let bar = progress_bar(opts.verbosity, (opts.epochs * steps_per_epoch) as u64);
 
     for epoch in 0..opts.epochs {
         let started = std::time::Instant::now();
@@ -225,7 +359,8 @@ pub fn fit<M: Network, O: Optimizer>(
             rng.shuffle(&mut order);
         }
         let mut loss_sum = 0.0f64;
-        history.lr.push(opts.optimizer.learning_rate());
+        let lr = opts.optimizer.learning_rate();
+        history.lr.push(lr);
         for idx in order.chunks(batch) {
             gather(&x, idx, &mut xb);
             gather(&y, idx, &mut yb);
@@ -234,33 +369,108 @@ pub fn fit<M: Network, O: Optimizer>(
             let loss =
                 sharded.loss_and_grads(model, &xb, &yb, idx.len(), loss_fn, seed, &mut grads);
             opts.clipping.apply(&mut grads, M::param_specs());
-            opts.optimizer.update(model, &grads)?;
+            if let Err(e) = opts.optimizer.update(model, &grads) {
+                bar.abandon();
+                return Err(e);
+            }
             loss_sum += loss as f64 * idx.len() as f64;
             bar.inc(1);
         }
         let loss = (loss_sum / n_train as f64) as f32;
         history.loss.push(loss);
-        let mut monitored = loss;
-        if n_train < n {
-            let val = evaluate(model, x_val.view(), y_val.view(), loss_fn)?;
-            history.val_loss.push(val);
-            monitored = val;
-            bar.set_message(format!("loss {loss:.3e} val_loss {val:.3e}"));
-        } else {
-            bar.set_message(format!("loss {loss:.3e}"));
+        let ended = end_epoch(model, &x_val, &y_val, loss, &mut opts, &bar);
+        let val_loss = match ended {
+            Ok(v) => v,
+            Err(e) => {
+                bar.abandon();
+                return Err(e);
+            }
+        };
+        history.val_loss.extend(val_loss);
+        let seconds = started.elapsed().as_secs_f64();
+        history.seconds.push(seconds);
+        let logs = EpochLogs {
+            epoch,
+            epochs: opts.epochs,
+            loss,
+            val_loss,
+            lr,
+            seconds,
+        };
+        if opts.verbosity == Verbosity::EpochLine {
+            eprintln!("{logs}");
         }
-        if let Some(schedule) = &mut opts.schedule {
-            schedule.end_epoch(monitored, &mut opts.optimizer)?;
+        match opts.callbacks.end_epoch(&logs, &*model) {
+            Ok(Control::Continue) => {}
+            Ok(Control::Stop) => {
+                history.stopped_epoch = Some(epoch);
+                break;
+            }
+            Err(e) => {
+                bar.abandon();
+                return Err(e);
+            }
         }
-        history.seconds.push(started.elapsed().as_secs_f64());
     }
-    bar.finish();
+    if history.stopped_epoch.is_some() {
+        bar.abandon();
+    } else {
+        bar.finish();
+    }
+    let outcome = opts.callbacks.end_training(model);
+    history.best_epoch = outcome.best_epoch;
+    if opts.verbosity == Verbosity::EpochLine {
+        if let Some(epoch) = history.stopped_epoch {
+            eprintln!("stopped early after epoch {}/{}", epoch + 1, opts.epochs);
+        }
+        if let Some(epoch) = outcome.restored {
+            eprintln!("restored the weights of epoch {}", epoch + 1);
+        }
+    }
     Ok(history)
+}
+
+/// Validation and schedule of an epoch with training loss `loss`; returns the
+/// validation loss when there is a validation split.
+fn end_epoch<M: Network, O: Optimizer>(
+    model: &M,
+    x_val: &ArrayViewD<'_, M::Input>,
+    y_val: &ArrayViewD<'_, f32>,
+    loss: f32,
+    opts: &mut Fit<O>,
+    bar: &ProgressBar,
+) -> Result<Option<f32>> {
+    let val_loss = if x_val.len_of(Axis(0)) > 0 {
+        let val = evaluate(model, x_val.view(), y_val.view(), opts.loss)?;
+        bar.set_message(format!("loss {loss:.3e} val_loss {val:.3e}"));
+        Some(val)
+    } else {
+        bar.set_message(format!("loss {loss:.3e}"));
+        None
+    };
+    if let Some(schedule) = &mut opts.schedule {
+        let monitored = Monitor::Auto.pick(loss, val_loss).unwrap_or(loss);
+        schedule.end_epoch(monitored, &mut opts.optimizer)?;
+    }
+    Ok(val_loss)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::train_count;
+    use super::{train_count, EpochLogs, Verbosity};
+
+    #[test]
+    fn options_with_closures_can_move_to_another_thread() {
+        fn send<T: Send>(_: &T) {}
+        send(&super::Fit::new(crate::Adam::new(1e-3)).on_epoch_end(|_: &EpochLogs| ()));
+    }
+
+    #[test]
+    fn verbose_bool_maps_to_keras_levels_0_and_1() {
+        assert_eq!(Verbosity::from(true), Verbosity::ProgressBar);
+        assert_eq!(Verbosity::from(false), Verbosity::Silent);
+        assert_eq!(Verbosity::default(), Verbosity::ProgressBar);
+    }
 
     #[test]
     fn validation_split_follows_keras_and_refuses_empty_sides() {
