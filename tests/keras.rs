@@ -167,6 +167,7 @@ fn refused<M: Network + Clone + PartialEq + std::fmt::Debug>(
     let mut net = M::init(9);
     let before = net.clone();
     let err = load(&mut net, path).expect_err("the load must be refused");
+    println!("refused: {err}");
     assert_eq!(net, before, "a refused load must leave the model unchanged");
     err
 }

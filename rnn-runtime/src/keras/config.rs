@@ -47,7 +47,7 @@ fn bool_opt(cfg: &Value, key: &str, default: bool) -> bool {
 }
 
 /// An activation as Keras serialises it: a name, or an object whose `config` is one.
-fn activation_name<'v>(cfg: &'v Value, key: &str, default: &'v str) -> &'v str {
+fn keras_activation<'v>(cfg: &'v Value, key: &str, default: &'v str) -> &'v str {
     match cfg.get(key) {
         None | Some(Value::Null) => default,
         Some(Value::String(s)) => s,
@@ -55,7 +55,8 @@ fn activation_name<'v>(cfg: &'v Value, key: &str, default: &'v str) -> &'v str {
     }
 }
 
-fn cell_activation_name(a: CellActivation) -> &'static str {
+/// Keras's (and the DSL's) name of a cell activation.
+pub(crate) fn cell_activation_name(a: CellActivation) -> &'static str {
     match a {
         CellActivation::Tanh => "tanh",
         CellActivation::Sigmoid => "sigmoid",
@@ -64,7 +65,8 @@ fn cell_activation_name(a: CellActivation) -> &'static str {
     }
 }
 
-fn activation_name_of(a: Activation) -> &'static str {
+/// Keras's (and the DSL's) name of a dense activation.
+pub(crate) fn activation_name(a: Activation) -> &'static str {
     match a {
         Activation::Linear => "linear",
         Activation::Relu => "relu",
@@ -125,12 +127,12 @@ fn check_recurrent(ctx: &Ctx<'_>, v: &Value, declared: &Layer, backward: bool) -
     if seq != return_sequences {
         return Err(ctx.differs("return_sequences", seq));
     }
-    let act = activation_name(cfg, "activation", "tanh");
+    let act = keras_activation(cfg, "activation", "tanh");
     if act != cell_activation_name(activation) {
         return Err(ctx.differs("activation", format!("`{act}`")));
     }
     if cell != Cell::SimpleRnn {
-        let rec = activation_name(cfg, "recurrent_activation", "sigmoid");
+        let rec = keras_activation(cfg, "recurrent_activation", "sigmoid");
         if rec != cell_activation_name(recurrent_activation) {
             return Err(ctx.differs("recurrent_activation", format!("`{rec}`")));
         }
@@ -182,8 +184,8 @@ fn check_layer(ctx: &Ctx<'_>, v: &Value, declared: &Layer) -> Result<()> {
             if got != Some(units as u64) {
                 return Err(ctx.differs("units", got.map_or("absent".into(), |u| u.to_string())));
             }
-            let act = activation_name(cfg, "activation", "linear");
-            if act != activation_name_of(activation) {
+            let act = keras_activation(cfg, "activation", "linear");
+            if act != activation_name(activation) {
                 return Err(ctx.differs("activation", format!("`{act}`")));
             }
             Ok(())
@@ -282,7 +284,7 @@ pub(crate) fn check(json: &[u8], arch: &Architecture, path: &Path) -> Result<Vec
             return Err(Error::KerasLayer {
                 path: path.to_path_buf(),
                 layer: i,
-                keras: "-".to_owned(),
+                keras: "(none)".to_owned(),
                 reason: format!(
                     "missing: the model declares {} here, the file has only {} layers",
                     describe(declared),

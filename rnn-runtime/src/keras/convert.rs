@@ -37,13 +37,21 @@ impl LayerRead<'_> {
         }
     }
 
-    fn check_shape(&self, what: &str, var: &Var, want: &[usize], inputs: usize) -> Result<()> {
+    /// Refuses `var` unless its shape is `want`; `inputs` is the layer's input width,
+    /// where it has one.
+    fn check_shape(
+        &self,
+        what: &str,
+        var: &Var,
+        want: &[usize],
+        inputs: Option<usize>,
+    ) -> Result<()> {
         if var.shape == want {
             return Ok(());
         }
+        let width = inputs.map_or(String::new(), |i| format!(" (input width {i})"));
         Err(self.mismatch(format!(
-            "{what} has shape {:?} in the file, expected {want:?} for {} with {inputs} inputs \
-             per step",
+            "{what} has shape {:?} in the file, expected {want:?} for {}{width}",
             var.shape,
             describe(self.layer)
         )))
@@ -103,7 +111,7 @@ impl LayerRead<'_> {
             }
             Layer::Dense { inputs, units, .. } => {
                 let vars = self.vars(w, &self.group, 1)?;
-                self.check_shape("kernel", &vars[0], &[inputs, units], inputs)?;
+                self.check_shape("kernel", &vars[0], &[inputs, units], Some(inputs))?;
                 let kernel = w.read(&self.group, 0, inputs * units)?;
                 let bias = self.bias(w, &self.group, &vars, 1, units, inputs)?;
                 Ok(vec![
@@ -123,7 +131,7 @@ impl LayerRead<'_> {
                         vars.len()
                     )));
                 }
-                self.check_shape("embeddings", &vars[0], &[vocab, dim], vocab)?;
+                self.check_shape("embeddings", &vars[0], &[vocab, dim], None)?;
                 Ok(vec![(
                     format!("{i}.weight"),
                     w.read(&self.group, 0, vocab * dim)?,
@@ -152,7 +160,7 @@ impl LayerRead<'_> {
     ) -> Result<Vec<f32>> {
         match vars.get(index) {
             Some(var) => {
-                self.check_shape("bias", var, &[len], inputs)?;
+                self.check_shape("bias", var, &[len], Some(inputs))?;
                 w.read(group, index, len)
             }
             // `use_bias=False`: a zero bias computes the same function.
@@ -171,8 +179,8 @@ impl LayerRead<'_> {
     ) -> Result<[Vec<f32>; 4]> {
         let gh = cell.gates() * hidden;
         let vars = self.vars(w, cell_group, 2)?;
-        self.check_shape("kernel", &vars[0], &[inputs, gh], inputs)?;
-        self.check_shape("recurrent_kernel", &vars[1], &[hidden, gh], inputs)?;
+        self.check_shape("kernel", &vars[0], &[inputs, gh], Some(inputs))?;
+        self.check_shape("recurrent_kernel", &vars[1], &[hidden, gh], Some(inputs))?;
         // Our row `r` comes from Keras's column `source(r)`.
         let source = |r: usize| match cell {
             Cell::Gru => {
@@ -195,7 +203,7 @@ impl LayerRead<'_> {
                 ));
             }
             (Cell::Gru, Some(var)) => {
-                self.check_shape("bias", var, &[2, gh], inputs)?;
+                self.check_shape("bias", var, &[2, gh], Some(inputs))?;
                 let b = w.read(cell_group, 2, 2 * gh)?;
                 let pick = |row: &[f32]| (0..gh).map(|r| row[source(r)]).collect::<Vec<_>>();
                 (pick(&b[..gh]), pick(&b[gh..]))

@@ -46,9 +46,12 @@ mod zip;
 use std::fs;
 use std::path::Path;
 
+use crate::activation::Activation;
 use crate::architecture::{Cell, Layer};
 use crate::error::{Error, Result};
+use crate::layers::CellActivation;
 use crate::network::{Network, Params};
+use config::{activation_name, cell_activation_name};
 use convert::{LayerRead, Tensors};
 use h5::Weights;
 
@@ -119,7 +122,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// The declared layer in the DSL's words, for messages: `lstm(4, return_sequences =
-/// true)`, `bidirectional(gru(3))`, `dense(2, activation = Tanh)`.
+/// true)`, `bidirectional(gru(3))`, `dense(2, activation = tanh)`.
 pub(crate) fn describe(layer: &Layer) -> String {
     match *layer {
         Layer::Recurrent {
@@ -127,14 +130,27 @@ pub(crate) fn describe(layer: &Layer) -> String {
             hidden,
             bidirectional,
             return_sequences,
+            activation,
+            recurrent_activation,
             ..
         } => {
-            let seq = if return_sequences {
-                ", return_sequences = true"
-            } else {
-                ""
-            };
-            let inner = format!("{}({hidden}{seq})", cell.name());
+            let mut options = String::new();
+            if return_sequences {
+                options.push_str(", return_sequences = true");
+            }
+            if activation != CellActivation::Tanh {
+                options.push_str(&format!(
+                    ", activation = {}",
+                    cell_activation_name(activation)
+                ));
+            }
+            if cell != Cell::SimpleRnn && recurrent_activation != CellActivation::Sigmoid {
+                options.push_str(&format!(
+                    ", recurrent_activation = {}",
+                    cell_activation_name(recurrent_activation)
+                ));
+            }
+            let inner = format!("{}({hidden}{options})", cell.name());
             if bidirectional {
                 format!("bidirectional({inner})")
             } else {
@@ -142,8 +158,16 @@ pub(crate) fn describe(layer: &Layer) -> String {
             }
         }
         Layer::Dense {
+            units,
+            activation: Activation::Linear,
+            ..
+        } => format!("dense({units})"),
+        Layer::Dense {
             units, activation, ..
-        } => format!("dense({units}, activation = {activation:?})"),
+        } => format!(
+            "dense({units}, activation = {})",
+            activation_name(activation)
+        ),
         Layer::Embedding { vocab, dim } => format!("embedding({vocab}, {dim})"),
         Layer::Dropout { rate, .. } => format!("dropout({rate})"),
     }
@@ -277,7 +301,6 @@ fn commit<M: Params>(model: &mut M, mut tensors: Tensors, path: &Path) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activation::Activation;
 
     #[test]
     fn group_names_count_per_class_like_keras() {
@@ -293,8 +316,8 @@ mod tests {
             hidden: 4,
             bidirectional,
             return_sequences: true,
-            activation: crate::layers::CellActivation::Tanh,
-            recurrent_activation: crate::layers::CellActivation::Sigmoid,
+            activation: CellActivation::Tanh,
+            recurrent_activation: CellActivation::Sigmoid,
             dropout: 0.0,
             recurrent_dropout: 0.0,
         };
