@@ -137,6 +137,39 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A file is not a readable Keras `.weights.h5` or `.keras` file: not HDF5 or zip,
+    /// truncated, corrupt, or without the groups and entries Keras 3 writes.
+    #[error("{path}: not a readable Keras file: {reason}")]
+    KerasFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A layer of a Keras file does not match the declared model (kind, sizes,
+    /// options, weight shapes), or is missing or extra.
+    #[error("{path}: layer {layer} (Keras `{keras}`): {reason}")]
+    KerasLayer {
+        /// The file.
+        path: PathBuf,
+        /// The layer's number in the declared model (for an extra layer, the number
+        /// it would have).
+        layer: usize,
+        /// Keras's name of the layer: its config name in a `.keras` archive, its
+        /// weight group (`lstm`, `dense_1`, …) in a `.weights.h5` file.
+        keras: String,
+        /// The mismatch, naming both sides.
+        reason: String,
+    },
+    /// A Keras model as a whole does not match the declared one (not Sequential, a
+    /// different input width).
+    #[error("{path}: {reason}")]
+    KerasModel {
+        /// The file.
+        path: PathBuf,
+        /// The mismatch, naming both sides.
+        reason: String,
+    },
     /// `forward_from` was given a number of initial states other than one per sample.
     #[error("forward_from needs one initial state per sample: {samples} samples, {states} states")]
     StateCount {

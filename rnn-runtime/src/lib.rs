@@ -40,6 +40,7 @@ mod gemm;
 mod grads;
 pub mod init;
 mod io;
+pub mod keras;
 pub mod layers;
 mod loss;
 pub mod network;
