@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayD, IxDyn};
 use rnn_runtime::onnx::{self, Recurrence};
 use rnn_runtime::rng::Rng;
-use rnn_runtime::{model, Network, Params};
+use rnn_runtime::{model, Network};
 use safetensors::tensor::{Dtype, TensorView};
 
 model! { struct Lstm < input(5, 3), lstm(6), dense(2) > }
@@ -37,14 +37,17 @@ model! {
 model! {
     struct CellActs < input(4, 2),
         lstm(3, return_sequences = true, activation = relu, recurrent_activation = tanh),
+        simple_rnn(4, return_sequences = true, activation = relu),
         gru(3, return_sequences = true, activation = linear),
-        bidirectional(lstm(2, return_sequences = true, activation = sigmoid, recurrent_activation = linear)),
-        simple_rnn(3, activation = relu), dense(2) >
+        bidirectional(lstm(2, activation = sigmoid, recurrent_activation = linear)), dense(2) >
 }
 model! {
-    struct DenseActs < input(3, 2), gru(4), dense(5, activation = gelu), dense(4, activation = elu),
-        dense(4, activation = softplus), dense(4, activation = relu), dense(4, activation = sigmoid),
-        dense(4, activation = tanh), dense(4, activation = linear), dense(3, activation = softmax) >
+    struct DenseActs < input(3, 2), gru(6), dense(6, activation = gelu), dense(6, activation = elu),
+        dense(6, activation = softplus), dense(3, activation = softmax) >
+}
+model! {
+    struct DenseActs2 < input(3, 2), gru(6), dense(6, activation = relu), dense(6, activation = sigmoid),
+        dense(6, activation = tanh), dense(6, activation = linear), dense(2) >
 }
 model! {
     struct Dropout < input(4, 3), lstm(4, return_sequences = true, dropout = 0.25, recurrent_dropout = 0.5),
@@ -86,9 +89,16 @@ where
 {
     let mut model = M::init(seed);
     let mut rng = Rng::new(seed ^ 0x5eed);
-    model.visit_params_mut(&mut |t| t.iter_mut().for_each(|v| *v = rng.uniform(-0.6, 0.6) as f32));
+    model.visit_params_mut(&mut |t| {
+        t.iter_mut()
+            .for_each(|v| *v = rng.uniform(-1.0, 1.0) as f32)
+    });
     onnx::save_onnx(&model, dir.join(format!("{name}.onnx")))?;
-    onnx::save_onnx_with(&model, dir.join(format!("{name}.unrolled.onnx")), Recurrence::Unrolled)?;
+    onnx::save_onnx_with(
+        &model,
+        dir.join(format!("{name}.unrolled.onnx")),
+        Recurrence::Unrolled,
+    )?;
 
     let mut shape = vec![BATCH, M::TIMESTEPS];
     if M::VOCAB == 0 {
@@ -102,7 +112,10 @@ where
     let y_bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
     let tensors = HashMap::from([
         ("x".to_string(), TensorView::new(x_dtype, shape, &x_bytes)?),
-        ("y".to_string(), TensorView::new(Dtype::F32, y.shape().to_vec(), &y_bytes)?),
+        (
+            "y".to_string(),
+            TensorView::new(Dtype::F32, y.shape().to_vec(), &y_bytes)?,
+        ),
     ]);
     safetensors::serialize_to_file(tensors, &None, &dir.join(format!("{name}.io.safetensors")))?;
     Ok(())
@@ -126,7 +139,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     export::<TokensBiSeq>(&dir, "tokens_bi", 10)?;
     export::<CellActs>(&dir, "cell_acts", 11)?;
     export::<DenseActs>(&dir, "dense_acts", 12)?;
+    export::<DenseActs2>(&dir, "dense_acts2", 15)?;
     export::<Dropout>(&dir, "dropout", 13)?;
-    println!("wrote 13 models to {}", dir.display());
+    println!("wrote 14 models to {}", dir.display());
     Ok(())
 }

@@ -43,6 +43,10 @@ def main(directory):
     for case in cases:
         name = os.path.basename(case)[: -len(".io.safetensors")]
         io = load_file(case)
+        # A model whose output ignores its input (a dead ReLU) would match any graph.
+        spread = float(np.max(np.abs(io["y"] - io["y"][:1])))
+        if spread <= 1e-2:
+            sys.exit(f"{name}: outputs barely depend on the input (spread {spread:.1e})")
         errors = []
         for form in ["onnx", "unrolled.onnx"]:
             got = run(os.path.join(directory, f"{name}.{form}"), io["x"])

@@ -187,6 +187,34 @@ pub enum Error {
         /// The type being trained.
         got: &'static str,
     },
+    /// A model's architecture and parameters disagree, so no ONNX graph can be built
+    /// (only a hand-written [`Network`](crate::Network) implementation can cause it).
+    #[error("cannot export to ONNX: {0}")]
+    OnnxExport(String),
+    /// A name map sent a file's tensor to a name that is not a parameter of the model.
+    #[error(
+        "{path}: tensor `{name}` maps to `{mapped}`, which is not a parameter of this model; map it to None to skip it"
+    )]
+    UnmappedTensor {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name in the file.
+        name: String,
+        /// The name the map gave it.
+        mapped: String,
+    },
+    /// A name map sent two of a file's tensors to the same parameter.
+    #[error("{path}: tensors `{first}` and `{second}` both map to parameter `{param}`")]
+    DuplicateTensor {
+        /// The file.
+        path: PathBuf,
+        /// The parameter, e.g. `0.weight_ih`.
+        param: String,
+        /// The first tensor mapped to it (in name order).
+        first: String,
+        /// The second.
+        second: String,
+    },
 }
 
 /// `Result` with the runtime's [`Error`].

@@ -44,10 +44,12 @@ pub mod keras;
 pub mod layers;
 mod loss;
 pub mod network;
+pub mod onnx;
 mod optim;
 pub mod rng;
 mod shards;
 mod simd;
+pub mod torch;
 mod train;
 
 pub use activation::Activation;

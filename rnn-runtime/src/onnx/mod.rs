@@ -1,0 +1,109 @@
+//! Export to ONNX: a standard graph that ONNX Runtime, Triton, tract or any other ONNX
+//! engine runs unchanged.
+//!
+//! The graph is built from the model's [`Architecture`](crate::Architecture) with
+//! ONNX's own operators at opset [`OPSET`]: `LSTM`, `GRU` (`linear_before_reset = 1`,
+//! PyTorch's form) and `RNN` with their gate orders and overridden cell activations
+//! in the `activations` attribute; `MatMul` + `Add` for dense layers (also per step on
+//! a sequence); `Relu`, `Tanh`, `Sigmoid`, `Softmax(axis = -1)`, `Elu`, `Softplus`, and
+//! GELU as `x · ½ · (1 + Erf(x / √2))`; `Gather` for an embedding. Dropout is the
+//! identity at inference and leaves no node.
+//!
+//! Input `x` is float32 `[batch, T, F]`, or int64 token ids `[batch, T]` for a model
+//! whose layer 0 is an embedding; output `y` is float32 `[batch, OUT]` or
+//! `[batch, T, OUT]`. `batch` is a symbolic dimension.
+//!
+//! ```
+//! use rnn_runtime::{model, onnx};
+//!
+//! model! { struct Net < input(8, 2), lstm(4), dense(1) > }
+//!
+//! let bytes = onnx::to_onnx_bytes(&Net::new(7)).unwrap();
+//! assert!(!bytes.is_empty());
+//! ```
+
+mod builder;
+mod graph;
+mod proto;
+mod unroll;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::io::write_atomic;
+use crate::network::Network;
+use proto::{DataType, Dim};
+
+/// The ONNX operator set the graph imports: run by tract and by ONNX Runtime 1.9 on.
+pub const OPSET: i64 = 14;
+
+/// The ONNX IR version written, the one that came with opset 14.
+pub const IR_VERSION: i64 = 7;
+
+/// How recurrent layers appear in the graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recurrence {
+    /// ONNX's `LSTM`, `GRU` and `RNN` operators: compact, and what ONNX Runtime runs
+    /// with its fused kernels.
+    #[default]
+    Operators,
+    /// Every time step as primitive operators (`MatMul`, `Add`, `Split`, the
+    /// activations). For engines that ignore the recurrent operators' `activations`
+    /// attribute, as tract 0.23 does, when a cell's activations are overridden; the
+    /// graph grows with the number of steps.
+    Unrolled,
+}
+
+/// The ONNX model of `model`, encoded, with ONNX's recurrent operators.
+pub fn to_onnx_bytes<M: Network>(model: &M) -> Result<Vec<u8>> {
+    to_onnx_bytes_with(model, Recurrence::Operators)
+}
+
+/// The ONNX model of `model`, encoded, with recurrent layers as `recurrence` says.
+pub fn to_onnx_bytes_with<M: Network>(model: &M, recurrence: Recurrence) -> Result<Vec<u8>> {
+    let arch = M::ARCHITECTURE;
+    let mut weights = HashMap::new();
+    let mut specs = M::param_specs().iter();
+    model.visit_params(&mut |t| {
+        if let Some(spec) = specs.next() {
+            weights.insert(spec.name, t.to_vec());
+        }
+    });
+    let mut b = builder::Builder::default();
+    let out = graph::build(&mut b, &arch, &graph::Weights(weights), "x", recurrence)?;
+    b.op_into("Identity", &[&out], &["y"], &[]);
+
+    let batch = Dim::Symbolic("batch");
+    let input = if arch.tokens {
+        proto::value_info("x", DataType::Int64, &[batch, Dim::Fixed(arch.timesteps)])
+    } else {
+        let dims = [batch, Dim::Fixed(arch.timesteps), Dim::Fixed(arch.features)];
+        proto::value_info("x", DataType::Float, &dims)
+    };
+    let output = if arch.sequence_output {
+        let dims = [batch, Dim::Fixed(arch.timesteps), Dim::Fixed(M::OUTPUTS)];
+        proto::value_info("y", DataType::Float, &dims)
+    } else {
+        proto::value_info("y", DataType::Float, &[batch, Dim::Fixed(M::OUTPUTS)])
+    };
+    let g = proto::graph("rnn", &b.nodes, &b.initializers, &[input], &[output]);
+    let m = proto::model(IR_VERSION, OPSET, "rnn", env!("CARGO_PKG_VERSION"), &g);
+    Ok(m.into_bytes())
+}
+
+/// Writes the ONNX model of `model` to `path` (ONNX's recurrent operators), atomically
+/// as [`save_params`](crate::save_params) does.
+pub fn save_onnx<M: Network>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    save_onnx_with(model, path, Recurrence::Operators)
+}
+
+/// Writes the ONNX model of `model` to `path` with recurrent layers as `recurrence`
+/// says.
+pub fn save_onnx_with<M: Network>(
+    model: &M,
+    path: impl AsRef<Path>,
+    recurrence: Recurrence,
+) -> Result<()> {
+    write_atomic(path.as_ref(), &to_onnx_bytes_with(model, recurrence)?)
+}
