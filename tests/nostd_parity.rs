@@ -47,7 +47,10 @@ fn outputs(seed: &SeedNet, gru: &GruNet) -> Vec<f32> {
 fn weight_files_round_trip_and_outputs_are_the_nostd_reference() {
     let portable = std::env::var_os("RNN_PORTABLE").is_some();
     if std::env::var_os("RNN_BLESS_NOSTD").is_some() {
-        assert!(portable, "bless with RNN_PORTABLE=1: the no_std build has no CPU dispatch");
+        assert!(
+            portable,
+            "bless with RNN_PORTABLE=1: the no_std build has no CPU dispatch"
+        );
         let (seed, gru) = (SeedNet::new(20), GruNet::new(21));
         std::fs::write(path("seed.bin"), flat::to_le_bytes(&seed)).unwrap();
         std::fs::write(path("gru.bin"), flat::to_le_bytes(&gru)).unwrap();
@@ -76,7 +79,11 @@ fn weight_files_round_trip_and_outputs_are_the_nostd_reference() {
     assert_eq!(expected.len(), EXPECTED_VALUES);
     for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
         if portable {
-            assert_eq!(g.to_bits(), w.to_bits(), "value {k}: {g} vs no_std reference {w}");
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "value {k}: {g} vs no_std reference {w}"
+            );
         } else {
             assert!(
                 (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
@@ -98,7 +105,10 @@ fn load_flat_sets_every_parameter_or_nothing() {
     let err = flat::load_flat(&mut net, &params[..10]).unwrap_err();
     assert!(matches!(
         err,
-        rnn_runtime::Error::ParamCount { expected: SeedNet::PARAMS, got: 10 }
+        rnn_runtime::Error::ParamCount {
+            expected: SeedNet::PARAMS,
+            got: 10
+        }
     ));
     assert!(net == before, "a failed load changes nothing");
     flat::load_flat(&mut net, &params).unwrap();

@@ -82,11 +82,11 @@ pub use io::{load_params, save_params};
 pub use loss::{mse, mse_grad, Loss};
 #[cfg(feature = "std")]
 pub use network::{evaluate, forward, loss_and_grads, InputElement, Network};
-pub use params::{ParamSpec, Params};
 #[cfg(feature = "std")]
 pub use optim::schedule::{self, Schedule};
 #[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
+pub use params::{ParamSpec, Params};
 #[cfg(feature = "std")]
 pub use train::{fit, Fit, History};
 

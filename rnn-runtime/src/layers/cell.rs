@@ -207,7 +207,18 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         if I == 1 {
             outer_product_plus(&x[..rows], &self.weight_ih_t, bias, out);
         } else {
-            gemm(rows, I, gh, 1.0, x, Op::N, self.weight_ih.flat(), Op::T, 0.0, out);
+            gemm(
+                rows,
+                I,
+                gh,
+                1.0,
+                x,
+                Op::N,
+                self.weight_ih.flat(),
+                Op::T,
+                0.0,
+                out,
+            );
             add_to_rows(out, bias);
         }
     }
@@ -226,7 +237,15 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         accumulate: bool,
         dh: &mut [f32],
     ) {
-        gemm_step(batch, G * H, H, d_pre, self.weight_hh.flat(), accumulate, dh);
+        gemm_step(
+            batch,
+            G * H,
+            H,
+            d_pre,
+            self.weight_hh.flat(),
+            accumulate,
+            dh,
+        );
     }
 
     /// `dh[B, H] (+)= (d_hidden_pre[B, G·H] · weight_hh) ⊙ mask`: the gradient carried

@@ -138,9 +138,22 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         bufs.inputs = I;
         bufs.units = N;
         let y = ensure(&mut bufs.y, batch * N);
-        gemm(batch, I, N, 1.0, x, Op::N, self.weight.flat(), Op::T, 0.0, y);
+        gemm(
+            batch,
+            I,
+            N,
+            1.0,
+            x,
+            Op::N,
+            self.weight.flat(),
+            Op::T,
+            0.0,
+            y,
+        );
         for row in y.chunks_exact_mut(N) {
-            row.iter_mut().zip(self.bias.flat()).for_each(|(v, b)| *v += b);
+            row.iter_mut()
+                .zip(self.bias.flat())
+                .for_each(|(v, b)| *v += b);
         }
         if self.activation.needs_preactivation() {
             ensure(&mut bufs.z, batch * N).copy_from_slice(y);
@@ -174,7 +187,18 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         add_column_sums(dz, g_b);
         if need_dx {
             let dx = ensure(&mut bufs.dx, batch * I);
-            gemm(batch, N, I, 1.0, dz, Op::N, self.weight.flat(), Op::N, 0.0, dx);
+            gemm(
+                batch,
+                N,
+                I,
+                1.0,
+                dz,
+                Op::N,
+                self.weight.flat(),
+                Op::N,
+                0.0,
+                dx,
+            );
         }
     }
 }

@@ -1,11 +1,11 @@
 //! GRU as PyTorch's `nn.GRU` (Keras `reset_after = true`): gates r, z, n, with the
 //! reset gate applied after the recurrent matrix product.
 
-use super::{CellActivations, CellParams, SampleState};
 #[cfg(feature = "std")]
 use super::tensor::Tensor;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{CellActivations, CellParams, SampleState};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 #[cfg(feature = "std")]
 use crate::rng::Rng;
@@ -384,7 +384,6 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         }
         self.cell.finish_backward(x, bufs, true, grads, need_dx);
     }
-
 }
 
 impl<const I: usize, const H: usize> GruLayer<I, H> {

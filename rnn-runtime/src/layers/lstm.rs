@@ -1,8 +1,8 @@
 //! LSTM as PyTorch's `nn.LSTM`: gates i, f, g, o.
 
-use super::{CellActivations, CellParams, SampleState};
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{CellActivations, CellParams, SampleState};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 #[cfg(feature = "std")]
 use crate::rng::Rng;
@@ -393,7 +393,6 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
     }
-
 }
 
 impl<const I: usize, const H: usize> LstmLayer<I, H> {

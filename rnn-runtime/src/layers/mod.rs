@@ -42,9 +42,9 @@ pub use bidirectional::BidirectionalLayer;
 pub use bidirectional::{BiSeqOptions, BidirectionalBuffers};
 pub use cell::CellParams;
 pub use cell_activation::{CellActivation, CellActivations};
-pub use dense::DenseLayer;
 #[cfg(feature = "std")]
 pub use dense::DenseBuffers;
+pub use dense::DenseLayer;
 pub use gru::{GruLayer, GruState};
 pub use lstm::{LstmLayer, LstmState};
 #[cfg(feature = "std")]
@@ -191,8 +191,8 @@ mod layout;
 
 #[cfg(feature = "std")]
 pub use dropout::{DropoutBuffers, DropoutLayer};
-pub use embedding::{check_ids, EmbeddingLayer};
 #[cfg(feature = "std")]
 pub use embedding::EmbeddingBuffers;
+pub use embedding::{check_ids, EmbeddingLayer};
 #[cfg(feature = "std")]
 pub use layout::{ids_to_time_major, to_batch_major};

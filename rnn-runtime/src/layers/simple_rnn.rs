@@ -3,9 +3,9 @@
 use super::cell_activation::apply_slice;
 #[cfg(feature = "std")]
 use super::cell_activation::backprop_slice;
-use super::{CellActivations, CellParams, SampleState};
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{CellActivations, CellParams, SampleState};
 use crate::activation::tanh_slice;
 #[cfg(feature = "std")]
 use crate::rng::Rng;
@@ -167,7 +167,6 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
     }
-
 }
 
 impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
