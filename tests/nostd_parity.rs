@@ -117,3 +117,23 @@ fn load_flat_sets_every_parameter_or_nothing() {
     let x = seed_window(1);
     assert_eq!(net.predict_one(&x), source.predict_one(&x));
 }
+
+rnn_runtime::model! {
+    struct Tokens < input(6), embedding(11, 4), bidirectional(lstm(3, return_sequences = true)),
+        simple_rnn(5, activation = relu), dense(2, activation = softmax) >
+}
+
+#[test]
+fn from_le_bytes_rebuilds_every_layer_kind() {
+    // Embedding, both directions of a bidirectional layer (offsets of the reverse
+    // half), a simple RNN with its activation, a dense layer with softmax.
+    let net = Tokens::new(9);
+    let bytes = flat::to_le_bytes(&net);
+    let copy = Tokens::from_le_bytes(bytes.as_slice().try_into().unwrap());
+    assert!(copy == net);
+    let ids = [3, 0, 10, 7, 7, 1];
+    assert_eq!(
+        copy.predict_one(&ids).unwrap(),
+        net.predict_one(&ids).unwrap()
+    );
+}
