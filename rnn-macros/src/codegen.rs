@@ -213,6 +213,40 @@ fn init_expr(layer: &Layer) -> Option<TokenStream> {
     })
 }
 
+/// The expression that builds a layer's field from the little-endian parameter bytes
+/// `bytes`, its values starting at value `offset` (a constant expression without
+/// `std`).
+fn from_bytes_expr(layer: &Layer, offset: usize) -> Option<TokenStream> {
+    let ty = layer_type(layer)?;
+    let at = lit(4 * offset);
+    Some(match layer.kind {
+        LayerKind::Recurrent(r) => {
+            let (a, ra) = (
+                cell_activation(r.activation),
+                cell_activation(r.recurrent_activation),
+            );
+            let acts = quote!(::rnn_runtime::layers::CellActivations::new(#a, #ra));
+            if r.bidirectional {
+                let cell = cell_type(&r, layer.inputs);
+                let at_reverse = lit(4 * (offset + layer.param_count() / 2));
+                quote! {
+                    <#ty>::from_directions(
+                        <#cell>::from_le_bytes(bytes, #at, #acts),
+                        <#cell>::from_le_bytes(bytes, #at_reverse, #acts),
+                    )
+                }
+            } else {
+                quote!(<#ty>::from_le_bytes(bytes, #at, #acts))
+            }
+        }
+        LayerKind::Dense(a) => {
+            let a = activation(a);
+            quote!(<#ty>::from_le_bytes(bytes, #at, #a))
+        }
+        _ => quote!(<#ty>::from_le_bytes(bytes, #at)),
+    })
+}
+
 /// Field names: `lN` for layer N.
 fn field(i: usize) -> Ident {
     format_ident!("l{}", i)
@@ -584,6 +618,22 @@ pub fn expand(model: &Model) -> TokenStream {
         let init = init_expr(layer)?;
         Some(quote!(#f: #init,))
     });
+    let from_bytes = model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        let f = field(i);
+        let offset = counts[..i].iter().sum();
+        let expr = from_bytes_expr(layer, offset)?;
+        Some(quote!(#f: #expr,))
+    });
+    let param_bytes = lit(4 * counts.iter().sum::<usize>());
+    let from_bytes_doc = format!(
+        "The model whose parameters are the {} bytes of `bytes`: every parameter as a \
+         little-endian `f32`, in the canonical order of `param_specs` (what \
+         `rnn_runtime::flat::to_le_bytes` writes). A `const fn` without the runtime's \
+         `std` feature, so that `static NET: {name} = {name}::from_le_bytes(include_bytes!(…));` \
+         puts the weights in flash, built at compile time; a file of the wrong size does \
+         not compile.",
+        4 * counts.iter().sum::<usize>()
+    );
     let forward_calls = (0..model.layers.len()).map(|i| forward_call(model, i));
     let last_output = output_of_layer(model, last);
     let output_expr = if sequence {
@@ -643,13 +693,15 @@ pub fn expand(model: &Model) -> TokenStream {
             #(#field_defs)*
         }
 
-        #[doc = #ws_doc]
-        #[derive(::rnn_runtime::__private::Debug, ::rnn_runtime::__private::Default)]
-        #vis struct #workspace {
-            #input_buffer
-            out: ::rnn_runtime::__private::Vec<f32>,
-            d_out: ::rnn_runtime::__private::Vec<f32>,
-            #(#buffer_defs)*
+        ::rnn_runtime::__if_std! {
+            #[doc = #ws_doc]
+            #[derive(::rnn_runtime::__private::Debug, ::rnn_runtime::__private::Default)]
+            #vis struct #workspace {
+                #input_buffer
+                out: ::rnn_runtime::__private::Vec<f32>,
+                d_out: ::rnn_runtime::__private::Vec<f32>,
+                #(#buffer_defs)*
+            }
         }
 
         impl #name {
@@ -662,6 +714,18 @@ pub fn expand(model: &Model) -> TokenStream {
             /// Number of scalar parameters (the same as PyTorch's for this model).
             pub const PARAMS: usize = #params;
 
+            ::rnn_runtime::__const_without_std! {
+                #[doc = #from_bytes_doc]
+                pub fn from_le_bytes(bytes: &[u8; #param_bytes]) -> Self {
+                    let bytes: &[u8] = bytes;
+                    #name { #(#from_bytes)* }
+                }
+            }
+        }
+
+        // Everything below needs the heap, threads or files: the runtime's `std`.
+        ::rnn_runtime::__if_std! {
+        impl #name {
             /// A new model, initialised deterministically from `seed` with Keras's
             /// defaults (glorot-uniform input kernels, orthogonal recurrent kernels,
             /// zero biases, LSTM forget-gate bias 1, uniform ±0.05 embeddings).
@@ -759,6 +823,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 ::rnn_runtime::load_params(self, path)
             }
         }
+        }
 
         #single
 
@@ -779,6 +844,7 @@ pub fn expand(model: &Model) -> TokenStream {
             }
         }
 
+        ::rnn_runtime::__if_std! {
         impl ::rnn_runtime::Network for #name {
             type Input = #x_elem;
             const TIMESTEPS: usize = #steps;
@@ -819,6 +885,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 #d_out_time_major
                 #(#backward_calls)*
             }
+        }
         }
     }
 }
@@ -881,6 +948,11 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 #name {}
             }
             #predict_one
+        }
+
+        ::rnn_runtime::__if_std! {
+        #[allow(dead_code, unused_variables, missing_docs, clippy::all)]
+        impl #name {
             pub fn forward<X>(&self, x: X) -> ::rnn_runtime::Result<#out_ty> {
                 #never
             }
@@ -909,6 +981,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 #never
             }
         }
+        }
 
         #[allow(unused_variables, clippy::all)]
         impl ::rnn_runtime::Params for #name {
@@ -920,6 +993,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             fn visit_params_mut(&mut self, f: &mut dyn ::rnn_runtime::__private::FnMut(&mut [f32])) {}
         }
 
+        ::rnn_runtime::__if_std! {
         #[allow(unused_variables, clippy::all)]
         impl ::rnn_runtime::Network for #name {
             type Input = f32;
@@ -945,6 +1019,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             fn backward_batch(&self, d_out: &[f32], ws: &mut (), grads: &mut [f32]) {
                 #never
             }
+        }
         }
     }
 }

@@ -4,7 +4,9 @@
 //! in a recurrent layer they would dominate an epoch. The functions here use a
 //! branch-free `exp` (range reduction to [-ln2/2, ln2/2] and a degree-7 polynomial,
 //! relative error below 2e-7) so that loops over slices compile to packed SIMD code.
-//! [`erf`] is built the same way, for the exact GELU.
+//! [`erf`] is built the same way, for the exact GELU. Without the `std` feature, ELU's
+//! `expm1` and softplus's `exp` and `log1p` come from the pure-Rust `libm` crate
+//! instead of the platform's libm.
 
 use crate::simd::multiversion;
 
@@ -94,7 +96,7 @@ impl Activation {
 /// `e^x` for finite `x`, saturating outside [-87, 88] (the f32 normal range).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LOG2_E: f32 = core::f32::consts::LOG2_E;
     // ln 2 split so that n · LN2_HI is exact for the n that occur.
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -178,7 +180,7 @@ fn erf_near_zero(x: f32) -> f32 {
     let p = p * x2 + 0.112_835_854;
     let p = p * x2 - 0.376_126_26;
     // The leading coefficient is 2/√π to f32 precision, as the series says.
-    let p = p * x2 + std::f32::consts::FRAC_2_SQRT_PI;
+    let p = p * x2 + core::f32::consts::FRAC_2_SQRT_PI;
     x * p
 }
 
@@ -232,7 +234,7 @@ pub fn erf(x: f32) -> f32 {
 /// relative terms far into the lower tail (where `1 + erf` would cancel).
 #[inline(always)]
 fn normal_cdf(x: f32) -> f32 {
-    let s = x * std::f32::consts::FRAC_1_SQRT_2;
+    let s = x * core::f32::consts::FRAC_1_SQRT_2;
     let a = s.abs();
     let near = 0.5 + 0.5 * erf_near_zero(s);
     let tail = 0.5 * erfc_tail(a.max(1.0));
@@ -264,7 +266,7 @@ pub fn elu(x: f32) -> f32 {
     if x > 0.0 {
         x
     } else {
-        x.exp_m1()
+        exp_m1(x)
     }
 }
 
@@ -272,7 +274,35 @@ pub fn elu(x: f32) -> f32 {
 /// overflows nor loses the small term.
 #[inline(always)]
 pub fn softplus(x: f32) -> f32 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
+    x.max(0.0) + ln_1p(exp_libm(-x.abs()))
+}
+
+/// The platform's `e^x - 1`, or `libm`'s without std.
+#[inline(always)]
+fn exp_m1(x: f32) -> f32 {
+    #[cfg(feature = "std")]
+    return x.exp_m1();
+    #[cfg(not(feature = "std"))]
+    return libm::expm1f(x);
+}
+
+/// The platform's correctly rounded `e^x` (softplus keeps it for the tiny values that
+/// [`exp`] flushes), or `libm`'s without std.
+#[inline(always)]
+fn exp_libm(x: f32) -> f32 {
+    #[cfg(feature = "std")]
+    return x.exp();
+    #[cfg(not(feature = "std"))]
+    return libm::expf(x);
+}
+
+/// The platform's `ln(1 + x)`, or `libm`'s without std.
+#[inline(always)]
+fn ln_1p(x: f32) -> f32 {
+    #[cfg(feature = "std")]
+    return x.ln_1p();
+    #[cfg(not(feature = "std"))]
+    return libm::log1pf(x);
 }
 
 /// Softmax of one row in place; shifted by the row's maximum so that no `exp`

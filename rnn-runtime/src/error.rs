@@ -1,11 +1,17 @@
 //! The one error type of the runtime.
+//!
+//! Without the `std` feature the variants that carry heap data (strings, paths, shapes)
+//! do not exist; the rest keep their meaning, so errors stay typed on a
+//! microcontroller too.
 
+#[cfg(feature = "std")]
 use std::path::PathBuf;
 
 /// Everything a user of a generated model can get wrong at run time.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    #[cfg(feature = "std")]
     /// An input array does not have the shape the model was declared with.
     #[error("{what} has shape {got:?}, but the model expects {expected}")]
     Shape {
@@ -27,6 +33,7 @@ pub enum Error {
     /// There is nothing to train on or evaluate.
     #[error("{0} holds no samples")]
     Empty(&'static str),
+    #[cfg(feature = "std")]
     /// A training option is out of its range.
     #[error("invalid training option: {0}")]
     Config(String),
@@ -38,6 +45,7 @@ pub enum Error {
         /// Values in the gradients passed.
         got: usize,
     },
+    #[cfg(feature = "std")]
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -47,6 +55,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[cfg(feature = "std")]
     /// A file is not valid safetensors.
     #[error("{path}: not a valid safetensors file: {source}")]
     SafeTensors {
@@ -56,6 +65,7 @@ pub enum Error {
         #[source]
         source: safetensors::SafeTensorError,
     },
+    #[cfg(feature = "std")]
     /// A tensor the model needs is absent from a file.
     #[error("{path}: tensor `{name}` is missing")]
     MissingTensor {
@@ -64,6 +74,7 @@ pub enum Error {
         /// The parameter name, e.g. `0.weight_ih`.
         name: String,
     },
+    #[cfg(feature = "std")]
     /// A file holds a tensor that the model does not have.
     #[error("{path}: tensor `{name}` is not a parameter of this model")]
     UnexpectedTensor {
@@ -72,6 +83,7 @@ pub enum Error {
         /// The unknown tensor's name.
         name: String,
     },
+    #[cfg(feature = "std")]
     /// A tensor in a file has the wrong shape.
     #[error("{path}: tensor `{name}` has shape {got:?}, expected {expected:?}")]
     TensorShape {
@@ -84,6 +96,7 @@ pub enum Error {
         /// The file's shape for it.
         got: Vec<usize>,
     },
+    #[cfg(feature = "std")]
     /// A tensor in a file is not float32.
     #[error("{path}: tensor `{name}` has dtype {got}, expected F32")]
     TensorDtype {
@@ -115,6 +128,7 @@ pub enum Error {
         rate: f32,
     },
     /// A target value is not valid for the loss: not finite, or not a class id.
+    #[cfg(feature = "std")]
     #[error(
         "y row {row}{} is invalid for {loss}: {reason}",
         step.map(|t| format!(", step {t},")).unwrap_or_default()
@@ -129,7 +143,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    #[cfg(feature = "std")]
     /// A loss has a parameter out of its range (a Huber delta that is not positive).
+    #[cfg(feature = "std")]
     #[error("invalid {loss} loss: {reason}")]
     LossParameter {
         /// Keras's name of the loss.
@@ -139,6 +155,7 @@ pub enum Error {
     },
     /// A file is not a readable Keras `.weights.h5` or `.keras` file: not HDF5 or zip,
     /// truncated, corrupt, or without the groups and entries Keras 3 writes.
+    #[cfg(feature = "std")]
     #[error("{path}: not a readable Keras file: {reason}")]
     KerasFile {
         /// The file.
@@ -148,6 +165,7 @@ pub enum Error {
     },
     /// A layer of a Keras file does not match the declared model (kind, sizes,
     /// options, weight shapes), or is missing or extra.
+    #[cfg(feature = "std")]
     #[error("{path}: layer {layer} (Keras `{keras}`): {reason}")]
     KerasLayer {
         /// The file.
@@ -163,12 +181,21 @@ pub enum Error {
     },
     /// A Keras model as a whole does not match the declared one (not Sequential, a
     /// different input width).
+    #[cfg(feature = "std")]
     #[error("{path}: {reason}")]
     KerasModel {
         /// The file.
         path: PathBuf,
         /// The mismatch, naming both sides.
         reason: String,
+    },
+    /// A flat parameter vector does not have one value per parameter of the model.
+    #[error("the model has {expected} parameters, but {got} values were given")]
+    ParamCount {
+        /// The model's parameter count.
+        expected: usize,
+        /// Values given.
+        got: usize,
     },
     /// `forward_from` was given a number of initial states other than one per sample.
     #[error("forward_from needs one initial state per sample: {samples} samples, {states} states")]
@@ -189,9 +216,11 @@ pub enum Error {
     },
     /// A model's architecture and parameters disagree, so no ONNX graph can be built
     /// (only a hand-written [`Network`](crate::Network) implementation can cause it).
+    #[cfg(feature = "std")]
     #[error("cannot export to ONNX: {0}")]
     OnnxExport(String),
     /// A name map sent a file's tensor to a name that is not a parameter of the model.
+    #[cfg(feature = "std")]
     #[error(
         "{path}: tensor `{name}` maps to `{mapped}`, which is not a parameter of this model; map it to None to skip it"
     )]
@@ -204,6 +233,7 @@ pub enum Error {
         mapped: String,
     },
     /// A name map sent two of a file's tensors to the same parameter.
+    #[cfg(feature = "std")]
     #[error("{path}: tensors `{first}` and `{second}` both map to parameter `{param}`")]
     DuplicateTensor {
         /// The file.
@@ -218,4 +248,4 @@ pub enum Error {
 }
 
 /// `Result` with the runtime's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;

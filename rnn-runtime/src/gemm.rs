@@ -4,6 +4,7 @@
 //! once and lets `matrixmultiply` handle transposes through strides, so no transposed
 //! copy is ever made.
 
+use crate::matvec::{dot, matvec_add_portable};
 use crate::simd::multiversion;
 
 /// Whether an operand is used as stored or transposed.
@@ -353,35 +354,6 @@ multiversion! {
     }
 }
 
-/// Dot product with eight independent partial sums, so that it vectorises.
-#[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let n = a.len().min(b.len());
-    let whole = n / 8 * 8;
-    for (ca, cb) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] += ca[l] * cb[l];
-        }
-    }
-    finish_dot(acc, &a[whole..n], &b[whole..n])
-}
-
-/// Adds the lanes of a partial dot product and its scalar tail.
-#[inline(always)]
-fn finish_dot(acc: [f32; 8], a_tail: &[f32], b_tail: &[f32]) -> f32 {
-    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Portable version of [`matvec_add`]: one [`dot`] per row.
-#[inline(always)]
-fn matvec_add_portable(w: &[f32], x: &[f32], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(w.chunks_exact(x.len().max(1))) {
-        *o += dot(row, x);
-    }
-}
-
 /// AVX2 + FMA version of [`matvec_add`]: four rows at a time, so that each load of
 /// `x` feeds four independent multiply-add chains.
 ///
@@ -450,13 +422,9 @@ unsafe fn matvec_add_avx2(w: &[f32], x: &[f32], out: &mut [f32]) {
 /// more than it computes.
 pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
     assert!(w.len() >= out.len() * x.len(), "matvec shapes");
-    if let [x0] = x {
-        // One input feature: a scaled copy of the only column, which vectorises.
-        out.iter_mut().zip(w).for_each(|(o, w)| *o += w * x0);
-        return;
-    }
     #[cfg(target_arch = "x86_64")]
-    if crate::simd::accelerated()
+    if x.len() > 1
+        && crate::simd::accelerated()
         && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
     {

@@ -28,42 +28,78 @@
 //!
 //! Layers, optimiser, loss and file I/O are ordinary runtime code shared by every model;
 //! the generated code is thin glue that calls them with literal sizes.
+//!
+//! # Without `std`
+//!
+//! With `default-features = false` the crate is `#![no_std]` and needs no allocator:
+//! what remains is single-sample inference — the layer types, `predict_one`, `stream`
+//! and the `…State` types — plus the weight-loading paths [`flat::load_flat`] and the
+//! generated `const fn from_le_bytes`, which builds a model (weights in flash) from
+//! the bytes of [`flat::to_le_bytes`].
 
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
 pub mod activation;
 pub mod architecture;
+#[cfg(feature = "std")]
 pub mod callbacks;
+#[cfg(feature = "std")]
 pub mod dropout;
 mod error;
+pub mod flat;
+#[cfg(feature = "std")]
 mod gemm;
+#[cfg(feature = "std")]
 mod grads;
+#[cfg(feature = "std")]
 pub mod init;
+#[cfg(feature = "std")]
 mod io;
+#[cfg(feature = "std")]
 pub mod keras;
 pub mod layers;
+#[cfg(feature = "std")]
 mod loss;
+mod matvec;
+#[cfg(feature = "std")]
 pub mod network;
+#[cfg(feature = "std")]
 pub mod onnx;
+#[cfg(feature = "std")]
 mod optim;
+mod params;
+#[cfg(feature = "std")]
 pub mod rng;
+#[cfg(feature = "std")]
 mod shards;
 mod simd;
+#[cfg(feature = "std")]
 pub mod torch;
+#[cfg(feature = "std")]
 mod train;
 
 pub use activation::Activation;
 pub use architecture::Architecture;
 pub use error::{Error, Result};
+#[cfg(feature = "std")]
 pub use grads::Grads;
+#[cfg(feature = "std")]
 pub use io::{load_params, save_params};
+#[cfg(feature = "std")]
 pub use loss::{mse, mse_grad, Loss};
-pub use network::{evaluate, forward, loss_and_grads, InputElement, Network, ParamSpec, Params};
+#[cfg(feature = "std")]
+pub use network::{evaluate, forward, loss_and_grads, InputElement, Network};
+#[cfg(feature = "std")]
 pub use optim::schedule::{self, Schedule};
+#[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
+pub use params::{ParamSpec, Params};
+#[cfg(feature = "std")]
 pub use train::{fit, Fit, History, Verbosity};
 
 /// Re-exported so that user crates need no direct ndarray dependency for the batch API.
+#[cfg(feature = "std")]
 pub use ndarray;
 
 /// Declares a statically shaped recurrent network.
@@ -86,12 +122,53 @@ pub use ndarray;
 /// `evaluate`, `evaluate_with`, `loss_and_grads`, `loss_and_grads_with`, `fit`,
 /// `save_safetensors` and `load_safetensors` (plus `stream`, `stream_from` and
 /// `forward_from` for models without a bidirectional layer), and implements
-/// [`Network`] and [`Params`].
+/// [`Network`] and [`Params`]. Without the `std` feature only the consts,
+/// `from_le_bytes` (a `const fn`), `predict_one`, `stream`, `stream_from` and
+/// [`Params`] remain.
 pub use rnn_macros::model;
+
+/// Expands its input only when the runtime has the `std` feature: how generated code
+/// leaves out the items that need it (the macro cannot see the runtime's features).
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_std {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Expands its input only when the runtime has the `std` feature: how generated code
+/// leaves out the items that need it (the macro cannot see the runtime's features).
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_std {
+    ($($item:tt)*) => {};
+}
+
+/// A function that is `const` without the `std` feature, where parameters are stored
+/// inline and a model can be built at compile time; with `std` they are boxed, which
+/// no `const fn` can do.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __const_without_std {
+    ($(#[$meta:meta])* $vis:vis fn $($rest:tt)*) => { $(#[$meta])* $vis fn $($rest)* };
+}
+
+/// A function that is `const` without the `std` feature, where parameters are stored
+/// inline and a model can be built at compile time; with `std` they are boxed, which
+/// no `const fn` can do.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __const_without_std {
+    ($(#[$meta:meta])* $vis:vis fn $($rest:tt)*) => { $(#[$meta])* $vis const fn $($rest)* };
+}
 
 #[doc(hidden)]
 pub mod __private {
     //! Items generated code names; not part of the public API.
+    #[cfg(feature = "std")]
     pub use crate::layers::to_time_major;
     pub use core::clone::Clone;
     pub use core::cmp::PartialEq;
@@ -104,6 +181,8 @@ pub mod __private {
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{Err, Ok};
     pub use core::unreachable;
+    #[cfg(feature = "std")]
     pub use std::path::Path;
+    #[cfg(feature = "std")]
     pub use std::vec::Vec;
 }

@@ -11,6 +11,7 @@
 /// the environment variable `RNN_PORTABLE` is set, which forces the baseline x86-64
 /// (SSE2) code and portable fallbacks everywhere — how the test suite checks the code
 /// paths that CPUs without AVX2 or AVX-512 take.
+#[cfg(feature = "std")]
 pub(crate) fn accelerated() -> bool {
     static ACCELERATED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ACCELERATED.get_or_init(|| std::env::var_os("RNN_PORTABLE").is_none())
@@ -38,7 +39,8 @@ macro_rules! multiversion {
         }
     };
     (@dispatch $body:path, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {{
-        #[cfg(target_arch = "x86_64")]
+        // Feature detection needs std; without it the baseline build runs.
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
         {
             #[target_feature(enable = "avx512f,avx2,fma")]
             #[allow(clippy::too_many_arguments)]

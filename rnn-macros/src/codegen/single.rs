@@ -259,7 +259,7 @@ fn step_by_step(model: &Model) -> TokenStream {
 
         impl #state_name {
             /// The zero state every sequence starts from.
-            pub fn new() -> Self {
+            pub const fn new() -> Self {
                 #state_name { #(#state_inits)* }
             }
         }
@@ -321,6 +321,7 @@ fn step_by_step(model: &Model) -> TokenStream {
                 #stream_name { model: self, state, steps: 0 }
             }
 
+            ::rnn_runtime::__if_std! {
             /// Forward pass from given initial states, one per sample (PyTorch's
             /// `(h0, c0)`), returning the outputs and each sample's final state.
             /// Runs the single-sample path for every sample, in parallel.
@@ -343,6 +344,7 @@ fn step_by_step(model: &Model) -> TokenStream {
                     },
                 )?;
                 ::rnn_runtime::__private::Ok((::rnn_runtime::network::typed(out)?, states))
+            }
             }
 
             #[doc(hidden)]

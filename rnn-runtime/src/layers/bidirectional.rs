@@ -1,7 +1,10 @@
 //! A bidirectional wrapper around any recurrent layer, as PyTorch's
 //! `bidirectional = True` (and Keras's `Bidirectional` with `merge_mode = "concat"`).
 
-use super::{ensure, CellActivations, RecurrentBuffers, RecurrentLayer, SeqGrad, SeqOptions};
+use super::RecurrentLayer;
+#[cfg(feature = "std")]
+use super::{ensure, CellActivations, RecurrentBuffers, SeqGrad, SeqOptions};
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// Two recurrent layers of the same kind over one input: `forward` reads the sequence
@@ -21,6 +24,7 @@ pub struct BidirectionalLayer<L> {
     pub reverse: L,
 }
 
+#[cfg(feature = "std")]
 /// Per-direction options of a bidirectional forward pass: masks and initial states
 /// (those of `reverse` apply to the reverse direction's first step, original `t = T-1`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -31,6 +35,7 @@ pub struct BiSeqOptions<'a> {
     pub reverse: SeqOptions<'a>,
 }
 
+#[cfg(feature = "std")]
 /// Work buffers of a [`BidirectionalLayer`], sized on first use and reused.
 #[derive(Clone, Debug, Default)]
 pub struct BidirectionalBuffers {
@@ -54,6 +59,7 @@ pub struct BidirectionalBuffers {
     dx: Vec<f32>,
 }
 
+#[cfg(feature = "std")]
 impl BidirectionalBuffers {
     /// Outputs of every step of the last forward pass, `[T, B, 2H]`.
     pub fn hidden(&self) -> &[f32] {
@@ -83,6 +89,7 @@ impl BidirectionalBuffers {
     }
 }
 
+#[cfg(feature = "std")]
 /// `out[s] = x[steps - 1 - s]` for blocks of `block` values.
 fn reverse_time(x: &[f32], steps: usize, block: usize, out: &mut [f32]) {
     for (s, dst) in out.chunks_exact_mut(block.max(1)).take(steps).enumerate() {
@@ -97,11 +104,19 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
     /// Width of the output per step: `2H`.
     pub const OUTPUTS: usize = 2 * L::UNITS;
 
+    /// The layer with the given directions: with their `from_le_bytes`, how a model's
+    /// weights are built in a `const fn`.
+    pub const fn from_directions(forward: L, reverse: L) -> Self {
+        BidirectionalLayer { forward, reverse }
+    }
+
+    #[cfg(feature = "std")]
     /// Keras's initialisation of both directions, the forward one first from `rng`.
     pub fn init(rng: &mut Rng) -> Self {
         Self::init_with(rng, CellActivations::DEFAULT)
     }
 
+    #[cfg(feature = "std")]
     /// [`init`](Self::init) with the given activations for both directions.
     pub fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
         let forward = L::init_with(rng, activations);
@@ -109,6 +124,7 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         BidirectionalLayer { forward, reverse }
     }
 
+    #[cfg(feature = "std")]
     /// Forward pass over a time-major `[steps, batch, I]` input from zero states.
     pub fn forward_seq(
         &self,
@@ -120,6 +136,7 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         self.forward_seq_with(x, steps, batch, &BiSeqOptions::default(), bufs)
     }
 
+    #[cfg(feature = "std")]
     /// Forward pass with per-direction masks and initial states.
     ///
     /// # Panics
@@ -160,6 +177,7 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Backward pass through time after a forward pass on the same buffers and input
     /// `x`: `d_out` is `[T, B, 2H]` ([`SeqGrad::All`]) or `[B, 2H]`
     /// ([`SeqGrad::Last`]). Adds both directions' gradients to `grads` (`PARAMS`

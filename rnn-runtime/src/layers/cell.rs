@@ -1,40 +1,100 @@
 //! What the recurrent cells share: their four parameter tensors, the input
 //! projection of a whole sequence, and the weight gradients after BPTT.
 
+#[cfg(feature = "std")]
 use super::options::mask_rows_in_place;
+use super::tensor::{Stored, Tensor};
+#[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers};
+#[cfg(feature = "std")]
 use crate::gemm::{
     add_column_sums, add_to_rows, add_weighted_column_sums, gemm, gemm_step, outer_product_plus, Op,
 };
+#[cfg(feature = "std")]
 use crate::init::{glorot_uniform, orthogonal};
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// Parameters of a recurrent cell with `G` gates, `I` inputs and `H` units, laid out
 /// as PyTorch's: `weight_ih [G·H, I]`, `weight_hh [G·H, H]`, `bias_ih [G·H]`,
 /// `bias_hh [G·H]`, gate blocks of `H` rows each.
 ///
-/// The kernels also keep both weights transposed (`[I, G·H]`, `[H, G·H]`), the layout
-/// in which one sample's or one step's product streams whole rows. Every change to
-/// the parameters goes through [`init`](Self::init) or [`visit_mut`](Self::visit_mut),
-/// which lay the transposes out again: once per optimiser step, never per call.
+/// With `std` the kernels also keep both weights transposed (`[I, G·H]`, `[H, G·H]`),
+/// the layout in which one sample's or one step's product streams whole rows. Every
+/// change to the parameters goes through [`init`](Self::init) or
+/// [`visit_mut`](Self::visit_mut), which lay the transposes out again: once per
+/// optimiser step, never per call. Without `std` there are no copies (a
+/// microcontroller's flash holds each weight once) and the single-sample kernel reads
+/// the plain rows, adding in the same order, so that both builds give the same bits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellParams<const I: usize, const H: usize, const G: usize> {
-    pub(crate) weight_ih: Vec<f32>,
-    pub(crate) weight_hh: Vec<f32>,
-    pub(crate) bias_ih: Vec<f32>,
-    pub(crate) bias_hh: Vec<f32>,
-    weight_ih_t: Vec<f32>,
-    weight_hh_t: Vec<f32>,
-    bias_sum: Vec<f32>,
+    pub(crate) weight_ih: Stored<[[[f32; I]; H]; G]>,
+    pub(crate) weight_hh: Stored<[[[f32; H]; H]; G]>,
+    pub(crate) bias_ih: Stored<[[f32; H]; G]>,
+    pub(crate) bias_hh: Stored<[[f32; H]; G]>,
+    #[cfg(feature = "std")]
+    weight_ih_t: Lines,
+    #[cfg(feature = "std")]
+    weight_hh_t: Lines,
+    #[cfg(feature = "std")]
+    bias_sum: Lines,
+}
+
+/// Sixteen `f32`s on a cache line of their own.
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(64))]
+struct Line([f32; 16]);
+
+/// A run of `f32` that starts on a cache line, whatever the allocator returns: the
+/// store of the laid-out weights. The AVX-512 step kernel streams their rows with
+/// 64-byte loads, and where a run started off a line a single-sample step measured
+/// ~15% slower, depending on nothing but where the heap had put it.
+#[cfg(feature = "std")]
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Lines {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+#[cfg(feature = "std")]
+impl Lines {
+    /// Sets the length to `len`, new values zero.
+    fn resize(&mut self, len: usize) {
+        self.lines.resize(len.div_ceil(16), Line([0.0; 16]));
+        self.len = len;
+    }
+
+    fn as_slice(&self) -> &[f32] {
+        // SAFETY: `Line` is `repr(C)` around `[f32; 16]` and exactly 64 bytes (no
+        // padding), so `lines` is `16 · lines.len() >= len` contiguous, initialised
+        // `f32`s, suitably aligned for `f32`.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<f32>(), self.len) }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        // SAFETY: as in `as_slice`, through the unique borrow of `lines`.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<f32>(), self.len) }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::ops::Deref for Lines {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        self.as_slice()
+    }
 }
 
 /// `[rows, cols]` row-major → `[cols, rows]` row-major, into `out`, in square
 /// blocks so that reads and writes both stay within a few cache lines.
-fn transpose_into(m: &[f32], cols: usize, out: &mut Vec<f32>) {
+#[cfg(feature = "std")]
+fn transpose_into(m: &[f32], cols: usize, out: &mut Lines) {
     const BLOCK: usize = 32;
     let cols = cols.max(1);
     let rows = m.len() / cols;
-    out.resize(m.len(), 0.0);
+    out.resize(m.len());
+    let out = out.as_mut_slice();
     for r0 in (0..rows).step_by(BLOCK) {
         for c0 in (0..cols).step_by(BLOCK) {
             for c in c0..(c0 + BLOCK).min(cols) {
@@ -53,49 +113,130 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
     /// Number of scalar parameters: the same as PyTorch's for this cell.
     pub const PARAMS: usize = G * H * (I + H) + 2 * G * H;
 
-    /// Keras's defaults: glorot-uniform input kernel, orthogonal recurrent kernel,
-    /// zero biases.
-    pub fn init(rng: &mut Rng) -> Self {
-        let weight_ih = glorot_uniform(rng, I, G * H, G * H * I);
-        let weight_hh = orthogonal(rng, G * H, H);
+    /// Calls `f` on each tensor in canonical order.
+    pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
+        f(self.weight_ih.flat());
+        f(self.weight_hh.flat());
+        f(self.bias_ih.flat());
+        f(self.bias_hh.flat());
+    }
+
+    /// Calls `f` on each tensor, mutably, in canonical order.
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+        f(self.weight_ih.flat_mut());
+        f(self.weight_hh.flat_mut());
+        f(self.bias_ih.flat_mut());
+        f(self.bias_hh.flat_mut());
+        #[cfg(feature = "std")]
+        self.lay_out();
+    }
+
+    /// The cell whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS` (at compile time in a constant).
+    #[cfg(not(feature = "std"))]
+    pub const fn from_le_bytes(bytes: &[u8], at: usize) -> Self {
+        use super::tensor::{matrix_le, tensor3_le};
+        let at_hh = at + 4 * G * H * I;
+        let at_bih = at_hh + 4 * G * H * H;
+        let at_bhh = at_bih + 4 * G * H;
+        CellParams {
+            weight_ih: tensor3_le::<I, H, G>(bytes, at),
+            weight_hh: tensor3_le::<H, H, G>(bytes, at_hh),
+            bias_ih: matrix_le::<H, G>(bytes, at_bih),
+            bias_hh: matrix_le::<H, G>(bytes, at_bhh),
+        }
+    }
+
+    /// The cell whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(feature = "std")]
+    pub fn from_le_bytes(bytes: &[u8], at: usize) -> Self {
+        let all = super::tensor::decode_le(bytes, at, Self::PARAMS);
+        let (wih, rest) = all.split_at(G * H * I);
+        let (whh, rest) = rest.split_at(G * H * H);
+        let (bih, bhh) = rest.split_at(G * H);
+        Self::from_parts(wih, whh, bih, bhh)
+    }
+
+    /// The cell with the given tensors (canonical shapes, row-major), laid out.
+    #[cfg(feature = "std")]
+    fn from_parts(wih: &[f32], whh: &[f32], bih: &[f32], bhh: &[f32]) -> Self {
+        use super::tensor::{matrix, tensor3};
         let mut cell = CellParams {
-            weight_ih,
-            weight_hh,
-            bias_ih: vec![0.0; G * H],
-            bias_hh: vec![0.0; G * H],
-            weight_ih_t: Vec::new(),
-            weight_hh_t: Vec::new(),
-            bias_sum: Vec::new(),
+            weight_ih: tensor3::<I, H, G>(wih),
+            weight_hh: tensor3::<H, H, G>(whh),
+            bias_ih: matrix::<H, G>(bih),
+            bias_hh: matrix::<H, G>(bhh),
+            weight_ih_t: Lines::default(),
+            weight_hh_t: Lines::default(),
+            bias_sum: Lines::default(),
         };
         cell.lay_out();
         cell
     }
 
+    /// `out = bias_ih + bias_hh + weight_ih·x + weight_hh·h` for one sample, or with
+    /// `split_hidden` the hidden side `bias_hh + weight_hh·h` there instead: the same
+    /// additions in the same order as the `std` build's kernel with the transposes.
+    #[cfg(not(feature = "std"))]
+    pub(crate) fn gates_one(
+        &self,
+        x: &[f32; I],
+        h: &[f32; H],
+        split_hidden: Option<&mut [f32]>,
+        out: &mut [f32],
+    ) {
+        use crate::matvec::matvec_add_ordered;
+        let (b_ih, b_hh) = (self.bias_ih.flat(), self.bias_hh.flat());
+        let hidden = match split_hidden {
+            Some(hid) => {
+                out.copy_from_slice(b_ih);
+                matvec_add_ordered(self.weight_ih.flat(), x, out);
+                hid.copy_from_slice(b_hh);
+                hid
+            }
+            None => {
+                out.iter_mut()
+                    .zip(b_ih.iter().zip(b_hh))
+                    .for_each(|(o, (a, b))| *o = a + b);
+                matvec_add_ordered(self.weight_ih.flat(), x, out);
+                out
+            }
+        };
+        matvec_add_ordered(self.weight_hh.flat(), h, hidden);
+    }
+}
+
+#[cfg(feature = "std")]
+impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
+    /// Keras's defaults: glorot-uniform input kernel, orthogonal recurrent kernel,
+    /// zero biases.
+    pub fn init(rng: &mut Rng) -> Self {
+        let weight_ih = glorot_uniform(rng, I, G * H, G * H * I);
+        let weight_hh = orthogonal(rng, G * H, H);
+        let zeros = vec![0.0; G * H];
+        Self::from_parts(&weight_ih, &weight_hh, &zeros, &zeros)
+    }
+
     /// Lays out the transposed weights and the summed biases after a change; every
     /// code path that writes the parameters directly must call it.
     pub(crate) fn lay_out(&mut self) {
-        transpose_into(&self.weight_ih, I, &mut self.weight_ih_t);
-        transpose_into(&self.weight_hh, H, &mut self.weight_hh_t);
-        self.bias_sum.clear();
-        let sums = self.bias_ih.iter().zip(&self.bias_hh).map(|(a, b)| a + b);
-        self.bias_sum.extend(sums);
-    }
-
-    /// Calls `f` on each tensor in canonical order.
-    pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
-        f(&self.weight_ih);
-        f(&self.weight_hh);
-        f(&self.bias_ih);
-        f(&self.bias_hh);
-    }
-
-    /// Calls `f` on each tensor, mutably, in canonical order.
-    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
-        f(&mut self.weight_ih);
-        f(&mut self.weight_hh);
-        f(&mut self.bias_ih);
-        f(&mut self.bias_hh);
-        self.lay_out();
+        transpose_into(self.weight_ih.flat(), I, &mut self.weight_ih_t);
+        transpose_into(self.weight_hh.flat(), H, &mut self.weight_hh_t);
+        let (b_ih, b_hh) = (self.bias_ih.flat(), self.bias_hh.flat());
+        self.bias_sum.resize(b_ih.len());
+        let sums = b_ih.iter().zip(b_hh).map(|(a, b)| a + b);
+        self.bias_sum
+            .as_mut_slice()
+            .iter_mut()
+            .zip(sums)
+            .for_each(|(s, v)| *s = v);
     }
 
     /// `out[r] = x[r] · weight_ihᵀ + bias_ih (+ bias_hh)` for all `rows` rows at once:
@@ -112,12 +253,23 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         let bias = if with_bias_hh {
             &self.bias_sum
         } else {
-            &self.bias_ih
+            self.bias_ih.flat()
         };
         if I == 1 {
             outer_product_plus(&x[..rows], &self.weight_ih_t, bias, out);
         } else {
-            gemm(rows, I, gh, 1.0, x, Op::N, &self.weight_ih, Op::T, 0.0, out);
+            gemm(
+                rows,
+                I,
+                gh,
+                1.0,
+                x,
+                Op::N,
+                self.weight_ih.flat(),
+                Op::T,
+                0.0,
+                out,
+            );
             add_to_rows(out, bias);
         }
     }
@@ -136,7 +288,15 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         accumulate: bool,
         dh: &mut [f32],
     ) {
-        gemm_step(batch, G * H, H, d_pre, &self.weight_hh, accumulate, dh);
+        gemm_step(
+            batch,
+            G * H,
+            H,
+            d_pre,
+            self.weight_hh.flat(),
+            accumulate,
+            dh,
+        );
     }
 
     /// `dh[B, H] (+)= (d_hidden_pre[B, G·H] · weight_hh) ⊙ mask`: the gradient carried
@@ -259,7 +419,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
                 1.0,
                 d_in,
                 Op::N,
-                &self.weight_ih,
+                self.weight_ih.flat(),
                 Op::N,
                 0.0,
                 dx,
@@ -283,9 +443,9 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         let gh = G * H;
         let hidden = match split_hidden {
             Some(hid) => {
-                out.copy_from_slice(&self.bias_ih);
+                out.copy_from_slice(self.bias_ih.flat());
                 gemm_step(1, I, gh, x, &self.weight_ih_t, true, out);
-                hid.copy_from_slice(&self.bias_hh);
+                hid.copy_from_slice(self.bias_hh.flat());
                 hid
             }
             None if I == 1 => {

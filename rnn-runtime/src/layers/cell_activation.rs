@@ -58,6 +58,7 @@ multiversion! {
     }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// `grad[j] *= act'(y[j])`, the derivative taken from the outputs `y`.
     pub(crate) fn backprop_slice(act: CellActivation, y: &[f32], grad: &mut [f32]) {

@@ -1,20 +1,28 @@
 //! Fully connected layer `y = act(x Wᵀ + b)`, as PyTorch's `nn.Linear` plus activation.
 
+#[cfg(feature = "std")]
 use super::ensure;
+use super::tensor::{Stored, Tensor};
 use crate::activation::Activation;
+#[cfg(feature = "std")]
 use crate::gemm::{add_column_sums, gemm, matvec_add, Op};
+#[cfg(feature = "std")]
 use crate::init::glorot_uniform;
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// A dense layer with `I` inputs and `N` units.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DenseLayer<const I: usize, const N: usize> {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
+    /// `weight [N, I]`.
+    weight: Stored<[[f32; I]; N]>,
+    /// `bias [N]`.
+    bias: Stored<[f32; N]>,
     activation: Activation,
 }
 
 /// Work buffers of a [`DenseLayer`], sized on first use.
+#[cfg(feature = "std")]
 #[derive(Clone, Debug, Default)]
 pub struct DenseBuffers {
     batch: usize,
@@ -31,6 +39,7 @@ pub struct DenseBuffers {
     dx: Vec<f32>,
 }
 
+#[cfg(feature = "std")]
 impl DenseBuffers {
     /// Output of the last forward pass, `[B, N]`.
     pub fn output(&self) -> &[f32] {
@@ -47,11 +56,36 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
     /// Number of scalar parameters: `N·I + N`.
     pub const PARAMS: usize = N * I + N;
 
-    /// Keras's initialisation: glorot-uniform kernel, zero bias.
-    pub fn init(activation: Activation, rng: &mut Rng) -> Self {
+    /// The layer whose `PARAMS` values (`weight` then `bias`) are the little-endian
+    /// `f32`s at byte offset `at` of `bytes`: a `const fn` without `std`, so that a
+    /// model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(not(feature = "std"))]
+    pub const fn from_le_bytes(bytes: &[u8], at: usize, activation: Activation) -> Self {
+        use super::tensor::{matrix_le, vector_le};
         DenseLayer {
-            weight: glorot_uniform(rng, I, N, N * I),
-            bias: vec![0.0; N],
+            weight: matrix_le::<I, N>(bytes, at),
+            bias: vector_le::<N>(bytes, at + 4 * N * I),
+            activation,
+        }
+    }
+
+    /// The layer whose `PARAMS` values (`weight` then `bias`) are the little-endian
+    /// `f32`s at byte offset `at` of `bytes`: a `const fn` without `std`, so that a
+    /// model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(feature = "std")]
+    pub fn from_le_bytes(bytes: &[u8], at: usize, activation: Activation) -> Self {
+        use super::tensor::{decode_le, matrix, vector};
+        let all = decode_le(bytes, at, Self::PARAMS);
+        let (weight, bias) = all.split_at(N * I);
+        DenseLayer {
+            weight: matrix::<I, N>(weight),
+            bias: vector::<N>(bias),
             activation,
         }
     }
@@ -61,15 +95,65 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         self.activation
     }
 
+    /// Forward pass of one sample, without allocation.
+    pub fn forward_one(&self, x: &[f32; I]) -> [f32; N] {
+        let mut y = [0.0; N];
+        y.copy_from_slice(self.bias.flat());
+        #[cfg(feature = "std")]
+        matvec_add(self.weight.flat(), x, &mut y);
+        #[cfg(not(feature = "std"))]
+        crate::matvec::matvec_add_portable(self.weight.flat(), x, &mut y);
+        self.activation.apply(&mut y, N);
+        y
+    }
+
+    /// Calls `f` on `weight` then `bias`.
+    pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
+        f(self.weight.flat());
+        f(self.bias.flat());
+    }
+
+    /// Calls `f` on `weight` then `bias`, mutably.
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+        f(self.weight.flat_mut());
+        f(self.bias.flat_mut());
+    }
+}
+
+#[cfg(feature = "std")]
+impl<const I: usize, const N: usize> DenseLayer<I, N> {
+    /// Keras's initialisation: glorot-uniform kernel, zero bias.
+    pub fn init(activation: Activation, rng: &mut Rng) -> Self {
+        use super::tensor::{matrix, vector};
+        DenseLayer {
+            weight: matrix::<I, N>(&glorot_uniform(rng, I, N, N * I)),
+            bias: vector::<N>(&vec![0.0; N]),
+            activation,
+        }
+    }
+
     /// Forward pass of a `[batch, I]` input.
     pub fn forward(&self, x: &[f32], batch: usize, bufs: &mut DenseBuffers) {
         bufs.batch = batch;
         bufs.inputs = I;
         bufs.units = N;
         let y = ensure(&mut bufs.y, batch * N);
-        gemm(batch, I, N, 1.0, x, Op::N, &self.weight, Op::T, 0.0, y);
+        gemm(
+            batch,
+            I,
+            N,
+            1.0,
+            x,
+            Op::N,
+            self.weight.flat(),
+            Op::T,
+            0.0,
+            y,
+        );
         for row in y.chunks_exact_mut(N) {
-            row.iter_mut().zip(&self.bias).for_each(|(v, b)| *v += b);
+            row.iter_mut()
+                .zip(self.bias.flat())
+                .for_each(|(v, b)| *v += b);
         }
         if self.activation.needs_preactivation() {
             ensure(&mut bufs.z, batch * N).copy_from_slice(y);
@@ -103,28 +187,18 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         add_column_sums(dz, g_b);
         if need_dx {
             let dx = ensure(&mut bufs.dx, batch * I);
-            gemm(batch, N, I, 1.0, dz, Op::N, &self.weight, Op::N, 0.0, dx);
+            gemm(
+                batch,
+                N,
+                I,
+                1.0,
+                dz,
+                Op::N,
+                self.weight.flat(),
+                Op::N,
+                0.0,
+                dx,
+            );
         }
-    }
-
-    /// Forward pass of one sample, without allocation.
-    pub fn forward_one(&self, x: &[f32; I]) -> [f32; N] {
-        let mut y = [0.0; N];
-        y.copy_from_slice(&self.bias);
-        matvec_add(&self.weight, x, &mut y);
-        self.activation.apply(&mut y, N);
-        y
-    }
-
-    /// Calls `f` on `weight` then `bias`.
-    pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
-        f(&self.weight);
-        f(&self.bias);
-    }
-
-    /// Calls `f` on `weight` then `bias`, mutably.
-    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
-        f(&mut self.weight);
-        f(&mut self.bias);
     }
 }

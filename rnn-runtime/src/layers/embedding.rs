@@ -4,22 +4,28 @@
 //! the kernels. The kernels themselves stay total, because `Network::forward_batch`
 //! can be called directly: an id `>= V` reads as a zero row and receives no gradient.
 
+#[cfg(feature = "std")]
 use super::ensure;
+use super::tensor::{Stored, Tensor};
 use crate::error::{Error, Result};
+#[cfg(feature = "std")]
 use crate::init::random_uniform;
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// Keras's default `Embedding` initialiser draws from `U(-0.05, 0.05)`.
+#[cfg(feature = "std")]
 const INIT_LIMIT: f64 = 0.05;
 
 /// An embedding of a vocabulary of `V` tokens into `D` dimensions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EmbeddingLayer<const V: usize, const D: usize> {
     /// `weight [V, D]`: row `i` is the vector of token `i`.
-    weight: Vec<f32>,
+    weight: Stored<[[f32; D]; V]>,
 }
 
 /// Work buffers of an [`EmbeddingLayer`], sized on first use.
+#[cfg(feature = "std")]
 #[derive(Clone, Debug, Default)]
 pub struct EmbeddingBuffers {
     steps: usize,
@@ -29,6 +35,7 @@ pub struct EmbeddingBuffers {
     y: Vec<f32>,
 }
 
+#[cfg(feature = "std")]
 impl EmbeddingBuffers {
     /// Output of the last forward pass, time-major `[T, B, D]`.
     pub fn output(&self) -> &[f32] {
@@ -58,21 +65,47 @@ impl<const V: usize, const D: usize> EmbeddingLayer<V, D> {
     pub const PARAMS: usize = V * D;
 
     /// Keras's initialisation: every weight uniform in `[-0.05, 0.05)`.
+    #[cfg(feature = "std")]
     pub fn init(rng: &mut Rng) -> Self {
+        let weight = random_uniform(rng, -INIT_LIMIT, INIT_LIMIT, V * D);
         EmbeddingLayer {
-            weight: random_uniform(rng, -INIT_LIMIT, INIT_LIMIT, V * D),
+            weight: super::tensor::matrix::<D, V>(&weight),
+        }
+    }
+
+    /// The layer whose `PARAMS` values (`weight`, row-major) are the little-endian
+    /// `f32`s at byte offset `at` of `bytes`: a `const fn` without `std`, so that a
+    /// model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(not(feature = "std"))]
+    pub const fn from_le_bytes(bytes: &[u8], at: usize) -> Self {
+        EmbeddingLayer {
+            weight: super::tensor::matrix_le::<D, V>(bytes, at),
+        }
+    }
+
+    /// The layer whose `PARAMS` values (`weight`, row-major) are the little-endian
+    /// `f32`s at byte offset `at` of `bytes`: a `const fn` without `std`, so that a
+    /// model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(feature = "std")]
+    pub fn from_le_bytes(bytes: &[u8], at: usize) -> Self {
+        use super::tensor::{decode_le, matrix};
+        EmbeddingLayer {
+            weight: matrix::<D, V>(&decode_le(bytes, at, Self::PARAMS)),
         }
     }
 
     /// The row of token `id`, or `None` when `id >= V`.
     pub fn row(&self, id: u32) -> Option<&[f32; D]> {
-        let id = id as usize;
-        if id >= V {
-            return None;
-        }
-        self.weight[id * D..].first_chunk::<D>()
+        self.weight.get(id as usize)
     }
 
+    #[cfg(feature = "std")]
     /// Looks up a time-major `[steps, batch]` block of ids; the output `[T, B, D]` is
     /// [`EmbeddingBuffers::output`]. An id `>= V` gives a zero row.
     pub fn forward_seq(
@@ -98,6 +131,7 @@ impl<const V: usize, const D: usize> EmbeddingLayer<V, D> {
         }
     }
 
+    #[cfg(feature = "std")]
     /// Backward pass after [`forward_seq`](Self::forward_seq) on the same buffers and
     /// ids: adds `d_out` (`[T, B, D]`) row by row into the rows of `grads` (this
     /// layer's `PARAMS` values, `weight [V, D]`) that the ids selected. Ids `>= V`
@@ -137,12 +171,12 @@ impl<const V: usize, const D: usize> EmbeddingLayer<V, D> {
 
     /// Calls `f` on `weight`.
     pub fn visit(&self, f: &mut dyn FnMut(&[f32])) {
-        f(&self.weight);
+        f(self.weight.flat());
     }
 
     /// Calls `f` on `weight`, mutably.
     pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
-        f(&mut self.weight);
+        f(self.weight.flat_mut());
     }
 }
 

@@ -1,10 +1,13 @@
 //! GRU as PyTorch's `nn.GRU` (Keras `reset_after = true`): gates r, z, n, with the
 //! reset gate applied after the recurrent matrix product.
 
-use super::{
-    ensure, CellActivations, CellParams, RecurrentBuffers, SampleState, SeqGrad, SeqOptions,
-};
+#[cfg(feature = "std")]
+use super::tensor::Tensor;
+#[cfg(feature = "std")]
+use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{CellActivations, CellParams, SampleState};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 use crate::simd::multiversion;
 
@@ -90,6 +93,7 @@ multiversion! {
 }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// The element-wise part of one GRU BPTT step for every row: from the activated
     /// `gates`, the hidden side of `n`, `h_prev` (empty: zero) and `dh`, writes the
@@ -190,6 +194,7 @@ multiversion! {
     }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// [`backward_step`] for any pair of activations.
     #[allow(clippy::too_many_arguments)]
@@ -245,10 +250,8 @@ multiversion! {
     }
 }
 
+#[cfg(feature = "std")]
 impl<const I: usize, const H: usize> GruLayer<I, H> {
-    /// Number of scalar parameters.
-    pub const PARAMS: usize = CellParams::<I, H, 3>::PARAMS;
-
     /// Keras's initialisation: glorot-uniform, orthogonal, zero biases.
     pub fn init(rng: &mut Rng) -> Self {
         Self::init_with(rng, CellActivations::DEFAULT)
@@ -313,7 +316,7 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         self.cell.project_inputs(x_in, rows, false, gates);
         for t in 0..steps {
             for row in hid.chunks_exact_mut(gh) {
-                row.copy_from_slice(&self.cell.bias_hh);
+                row.copy_from_slice(self.cell.bias_hh.flat());
             }
             let (h_past, h_now) = h.split_at_mut(t * bh);
             if let Some(rec) = kept.recurrent_input(t, h_past, bh) {
@@ -380,6 +383,39 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
             }
         }
         self.cell.finish_backward(x, bufs, true, grads, need_dx);
+    }
+}
+
+impl<const I: usize, const H: usize> GruLayer<I, H> {
+    /// Number of scalar parameters.
+    pub const PARAMS: usize = CellParams::<I, H, 3>::PARAMS;
+
+    /// The layer whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`, with the given activations: a `const fn`
+    /// without `std`, so that a model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(not(feature = "std"))]
+    pub const fn from_le_bytes(bytes: &[u8], at: usize, activations: CellActivations) -> Self {
+        GruLayer {
+            cell: CellParams::from_le_bytes(bytes, at),
+            activations,
+        }
+    }
+
+    /// The layer whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`, with the given activations: a `const fn`
+    /// without `std`, so that a model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(feature = "std")]
+    pub fn from_le_bytes(bytes: &[u8], at: usize, activations: CellActivations) -> Self {
+        GruLayer {
+            cell: CellParams::from_le_bytes(bytes, at),
+            activations,
+        }
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.

@@ -1,9 +1,10 @@
 //! LSTM as PyTorch's `nn.LSTM`: gates i, f, g, o.
 
-use super::{
-    ensure, CellActivations, CellParams, RecurrentBuffers, SampleState, SeqGrad, SeqOptions,
-};
+#[cfg(feature = "std")]
+use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{CellActivations, CellParams, SampleState};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 use crate::simd::multiversion;
 
@@ -96,6 +97,7 @@ multiversion! {
 }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// The element-wise part of one BPTT step for every row: from the activated
     /// `gates`, `tanh(c)`, `c_prev` (empty: zero) and the gradient `dh` of this step's
@@ -196,6 +198,7 @@ multiversion! {
     }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// [`backward_step`] for any pair of activations; `act_c` is `α(c)`.
     #[allow(clippy::too_many_arguments)]
@@ -249,10 +252,8 @@ multiversion! {
     }
 }
 
+#[cfg(feature = "std")]
 impl<const I: usize, const H: usize> LstmLayer<I, H> {
-    /// Number of scalar parameters.
-    pub const PARAMS: usize = CellParams::<I, H, 4>::PARAMS;
-
     /// Keras's initialisation, with the forget-gate bias set to 1 (`unit_forget_bias`).
     pub fn init(rng: &mut Rng) -> Self {
         Self::init_with(rng, CellActivations::DEFAULT)
@@ -261,7 +262,8 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
     /// [`init`](Self::init) with the given activations; draws the same parameters.
     pub fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
         let mut cell = CellParams::init(rng);
-        cell.bias_ih[H..2 * H].fill(1.0);
+        // Gate block 1 is the forget gate.
+        cell.bias_ih[1].fill(1.0);
         cell.lay_out();
         LstmLayer { cell, activations }
     }
@@ -390,6 +392,39 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
+    }
+}
+
+impl<const I: usize, const H: usize> LstmLayer<I, H> {
+    /// Number of scalar parameters.
+    pub const PARAMS: usize = CellParams::<I, H, 4>::PARAMS;
+
+    /// The layer whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`, with the given activations: a `const fn`
+    /// without `std`, so that a model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(not(feature = "std"))]
+    pub const fn from_le_bytes(bytes: &[u8], at: usize, activations: CellActivations) -> Self {
+        LstmLayer {
+            cell: CellParams::from_le_bytes(bytes, at),
+            activations,
+        }
+    }
+
+    /// The layer whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`, with the given activations: a `const fn`
+    /// without `std`, so that a model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(feature = "std")]
+    pub fn from_le_bytes(bytes: &[u8], at: usize, activations: CellActivations) -> Self {
+        LstmLayer {
+            cell: CellParams::from_le_bytes(bytes, at),
+            activations,
+        }
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.

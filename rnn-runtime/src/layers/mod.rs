@@ -14,6 +14,10 @@
 //! default activations without options run the fused kernels unchanged.
 //! [`RecurrentLayer`] abstracts over the three cell kinds, which
 //! [`BidirectionalLayer`] wraps.
+//!
+//! Without the `std` feature only the single-sample half exists: parameters, `step_one`,
+//! `forward_one` and the `*State` types; the sequence kernels and their buffers need
+//! the heap.
 
 mod bidirectional;
 mod cell;
@@ -21,9 +25,11 @@ mod cell_activation;
 mod dense;
 mod gru;
 mod lstm;
+#[cfg(feature = "std")]
 mod options;
 mod recurrent;
 mod simple_rnn;
+mod tensor;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -31,18 +37,25 @@ mod tests_bidirectional;
 #[cfg(test)]
 mod tests_fixtures;
 
-pub use bidirectional::{BiSeqOptions, BidirectionalBuffers, BidirectionalLayer};
+pub use bidirectional::BidirectionalLayer;
+#[cfg(feature = "std")]
+pub use bidirectional::{BiSeqOptions, BidirectionalBuffers};
 pub use cell::CellParams;
 pub use cell_activation::{CellActivation, CellActivations};
-pub use dense::{DenseBuffers, DenseLayer};
+#[cfg(feature = "std")]
+pub use dense::DenseBuffers;
+pub use dense::DenseLayer;
 pub use gru::{GruLayer, GruState};
 pub use lstm::{LstmLayer, LstmState};
+#[cfg(feature = "std")]
 pub use options::SeqOptions;
 pub use recurrent::{RecurrentLayer, SampleState};
 pub use simple_rnn::{SimpleRnnLayer, SimpleRnnState};
 
+#[cfg(feature = "std")]
 use options::KeptOptions;
 
+#[cfg(feature = "std")]
 /// Work buffers of any recurrent layer, sized on first use and reused afterwards.
 ///
 /// One type serves every cell kind; a cell leaves the fields it does not need empty.
@@ -82,6 +95,7 @@ pub struct RecurrentBuffers {
     kept: KeptOptions,
 }
 
+#[cfg(feature = "std")]
 impl RecurrentBuffers {
     fn set_shape(&mut self, steps: usize, batch: usize, inputs: usize, units: usize) {
         self.steps = steps;
@@ -117,6 +131,7 @@ impl RecurrentBuffers {
     }
 }
 
+#[cfg(feature = "std")]
 /// The gradient arriving at a recurrent layer's output.
 #[derive(Clone, Copy, Debug)]
 pub enum SeqGrad<'a> {
@@ -126,6 +141,7 @@ pub enum SeqGrad<'a> {
     All(&'a [f32]),
 }
 
+#[cfg(feature = "std")]
 impl SeqGrad<'_> {
     /// Writes the gradient for step `t` of `steps` (`[B, H]`) plus `carry` into `out`.
     fn at_step(self, t: usize, steps: usize, carry: &[f32], out: &mut [f32]) {
@@ -145,6 +161,7 @@ impl SeqGrad<'_> {
     }
 }
 
+#[cfg(feature = "std")]
 /// Grows `buf` to at least `len` elements and returns its first `len`.
 pub(crate) fn ensure(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buf.len() < len {
@@ -153,6 +170,7 @@ pub(crate) fn ensure(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buf[..len]
 }
 
+#[cfg(feature = "std")]
 /// Copies a batch-major `[batch, steps, width]` block into time-major order in `out`.
 pub fn to_time_major(x: &[f32], batch: usize, steps: usize, width: usize, out: &mut Vec<f32>) {
     let out = ensure(out, batch * steps * width);
@@ -165,10 +183,16 @@ pub fn to_time_major(x: &[f32], batch: usize, steps: usize, width: usize, out: &
     }
 }
 
+#[cfg(feature = "std")]
 mod dropout;
 mod embedding;
+#[cfg(feature = "std")]
 mod layout;
 
+#[cfg(feature = "std")]
 pub use dropout::{DropoutBuffers, DropoutLayer};
-pub use embedding::{check_ids, EmbeddingBuffers, EmbeddingLayer};
+#[cfg(feature = "std")]
+pub use embedding::EmbeddingBuffers;
+pub use embedding::{check_ids, EmbeddingLayer};
+#[cfg(feature = "std")]
 pub use layout::{ids_to_time_major, to_batch_major};

@@ -1,9 +1,10 @@
 //! What the three recurrent layer kinds have in common, as a trait: the batch kernels
 //! and single-sample steps that wrappers such as [`super::BidirectionalLayer`] need.
 
-use super::{
-    CellActivations, GruLayer, LstmLayer, RecurrentBuffers, SeqGrad, SeqOptions, SimpleRnnLayer,
-};
+use super::{CellActivations, GruLayer, LstmLayer, SimpleRnnLayer};
+#[cfg(feature = "std")]
+use super::{RecurrentBuffers, SeqGrad, SeqOptions};
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// The state of one sample's run through a recurrent layer with `H` units, for
@@ -52,9 +53,11 @@ pub trait RecurrentLayer: Sized {
     /// One sample's state, [`SampleState<UNITS>`](SampleState).
     type State: Default;
 
+    #[cfg(feature = "std")]
     /// Keras's initialisation with the given activations.
     fn init_with(rng: &mut Rng, activations: CellActivations) -> Self;
 
+    #[cfg(feature = "std")]
     /// Keras's initialisation with the default activations.
     fn init(rng: &mut Rng) -> Self {
         Self::init_with(rng, CellActivations::DEFAULT)
@@ -63,6 +66,7 @@ pub trait RecurrentLayer: Sized {
     /// The layer's activations.
     fn activations(&self) -> CellActivations;
 
+    #[cfg(feature = "std")]
     /// Forward pass over a time-major `[steps, batch, INPUTS]` input with masks and
     /// initial states (see [`SeqOptions`]), keeping what BPTT needs.
     fn forward_seq_with(
@@ -74,11 +78,13 @@ pub trait RecurrentLayer: Sized {
         bufs: &mut RecurrentBuffers,
     );
 
+    #[cfg(feature = "std")]
     /// Forward pass from the zero state without masks.
     fn forward_seq(&self, x: &[f32], steps: usize, batch: usize, bufs: &mut RecurrentBuffers) {
         self.forward_seq_with(x, steps, batch, &SeqOptions::NONE, bufs)
     }
 
+    #[cfg(feature = "std")]
     /// Backward pass through time after a forward pass on the same buffers and `x`;
     /// adds to `grads` (`PARAMS` values) and, if `need_dx`, leaves the input gradient
     /// in the buffers.
@@ -133,6 +139,7 @@ macro_rules! delegate {
             type Hidden = [f32; H];
             type State = SampleState<H>;
 
+            #[cfg(feature = "std")]
             fn init_with(rng: &mut Rng, activations: CellActivations) -> Self {
                 $layer::init_with(rng, activations)
             }
@@ -141,6 +148,7 @@ macro_rules! delegate {
                 self.activations
             }
 
+            #[cfg(feature = "std")]
             fn forward_seq_with(
                 &self,
                 x: &[f32],
@@ -152,6 +160,7 @@ macro_rules! delegate {
                 $layer::forward_seq_with(self, x, steps, batch, opts, bufs)
             }
 
+            #[cfg(feature = "std")]
             fn backward_seq(
                 &self,
                 x: &[f32],

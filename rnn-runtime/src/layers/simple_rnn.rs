@@ -1,10 +1,13 @@
 //! Elman RNN with tanh, as PyTorch's `nn.RNN` and Keras's `SimpleRNN`.
 
-use super::cell_activation::{apply_slice, backprop_slice};
-use super::{
-    ensure, CellActivations, CellParams, RecurrentBuffers, SampleState, SeqGrad, SeqOptions,
-};
+use super::cell_activation::apply_slice;
+#[cfg(feature = "std")]
+use super::cell_activation::backprop_slice;
+#[cfg(feature = "std")]
+use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{CellActivations, CellParams, SampleState};
 use crate::activation::tanh_slice;
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// A simple recurrent layer with `I` inputs and `H` units: `h' = act(W_ih x + b_ih +
@@ -42,10 +45,8 @@ impl<const H: usize> Default for SimpleRnnState<H> {
     }
 }
 
+#[cfg(feature = "std")]
 impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
-    /// Number of scalar parameters.
-    pub const PARAMS: usize = CellParams::<I, H, 1>::PARAMS;
-
     /// Keras's initialisation: glorot-uniform, orthogonal, zero biases.
     pub fn init(rng: &mut Rng) -> Self {
         Self::init_with(rng, CellActivations::DEFAULT)
@@ -57,11 +58,6 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
             cell: CellParams::init(rng),
             activations,
         }
-    }
-
-    /// Whether the fused tanh kernels apply.
-    fn fused(&self) -> bool {
-        self.activations.activation == CellActivations::DEFAULT.activation
     }
 
     /// Forward pass over a time-major `[steps, batch, I]` input from the zero state,
@@ -170,6 +166,44 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);
+    }
+}
+
+impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
+    /// Number of scalar parameters.
+    pub const PARAMS: usize = CellParams::<I, H, 1>::PARAMS;
+
+    /// The layer whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`, with the given activations: a `const fn`
+    /// without `std`, so that a model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(not(feature = "std"))]
+    pub const fn from_le_bytes(bytes: &[u8], at: usize, activations: CellActivations) -> Self {
+        SimpleRnnLayer {
+            cell: CellParams::from_le_bytes(bytes, at),
+            activations,
+        }
+    }
+
+    /// The layer whose `PARAMS` values (canonical order) are the little-endian `f32`s
+    /// at byte offset `at` of `bytes`, with the given activations: a `const fn`
+    /// without `std`, so that a model's weights can live in flash.
+    ///
+    /// # Panics
+    /// If `bytes` is shorter than `at + 4 · PARAMS`.
+    #[cfg(feature = "std")]
+    pub fn from_le_bytes(bytes: &[u8], at: usize, activations: CellActivations) -> Self {
+        SimpleRnnLayer {
+            cell: CellParams::from_le_bytes(bytes, at),
+            activations,
+        }
+    }
+
+    /// Whether the fused tanh kernels apply.
+    fn fused(&self) -> bool {
+        self.activations.activation == CellActivations::DEFAULT.activation
     }
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.

@@ -1,0 +1,12 @@
+// The models of this crate, shared word for word with the std build's check
+// (`tests/nostd_parity.rs` of the main workspace includes this file).
+
+rnn_runtime::model! {
+    /// The seed model: 20 steps of one feature, an LSTM of 50 units, one output.
+    pub struct SeedNet < input(20, 1), lstm(50), dense(1) >
+}
+
+rnn_runtime::model! {
+    /// A streaming GRU: three features per step, an output pair at every step.
+    pub struct GruNet < input(8, 3), gru(16, return_sequences = true), dense(2, activation = tanh) >
+}

@@ -1,0 +1,80 @@
+//! This `no_std` build against the std build: the same weights give the same bits.
+//!
+//! `weights/expected.bin` holds the std build's outputs (portable kernels, as this
+//! build has no run-time CPU dispatch); `tests/nostd_parity.rs` of the main workspace
+//! checks that the std build still produces them. Together: the two builds agree bit
+//! for bit.
+
+use rnn_nostd::{
+    rnn_gru_predict, rnn_gru_push, rnn_seed_predict, GruNet, SeedNet, GRU_STATE, SEED,
+};
+use rnn_runtime::{flat, Error, Params};
+
+include!("common/cases.rs");
+
+fn read_f32s(name: &str) -> Vec<f32> {
+    let path = format!("{}/weights/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+fn assert_bits(got: f32, want: f32, what: &str) {
+    assert_eq!(got.to_bits(), want.to_bits(), "{what}: {got} vs std {want}");
+}
+
+#[test]
+fn outputs_equal_the_std_build_bit_for_bit() {
+    let expected = read_f32s("expected.bin");
+    assert_eq!(expected.len(), EXPECTED_VALUES);
+    for (i, want) in expected[..SEED_WINDOWS].iter().enumerate() {
+        assert_bits(rnn_seed_predict(&seed_window(i)), *want, "seed window");
+    }
+    let gru_expected = &expected[SEED_WINDOWS..];
+    for i in 0..GRU_SEQUENCES {
+        let x = gru_sequence(i);
+        let want = &gru_expected[i * 16..(i + 1) * 16];
+        let mut whole = [[0.0; 2]; 8];
+        rnn_gru_predict(&x, &mut whole);
+        let mut h = [0.0; GRU_STATE];
+        for (t, x_t) in x.iter().enumerate() {
+            let mut out = [0.0; 2];
+            rnn_gru_push(&mut h, x_t, &mut out);
+            for j in 0..2 {
+                assert_bits(out[j], want[2 * t + j], "gru push");
+                assert_bits(whole[t][j], want[2 * t + j], "gru predict_one");
+            }
+        }
+    }
+}
+
+#[test]
+fn static_weights_are_the_file_and_load_flat_checks_the_count() {
+    let params = read_f32s("seed.bin");
+    assert_eq!(params.len(), SeedNet::PARAMS);
+    let mut at = 0;
+    SEED.visit_params(&mut |t| {
+        for (k, v) in t.iter().enumerate() {
+            assert_bits(*v, params[at + k], "static weight");
+        }
+        at += t.len();
+    });
+    assert_eq!(at, SeedNet::PARAMS);
+
+    // Loading at run time (weights in RAM): the same model, or a typed error that
+    // changes nothing.
+    let mut net = SEED.clone();
+    net.visit_params_mut(&mut |t| t.fill(0.0));
+    match flat::load_flat(&mut net, &params[1..]) {
+        Err(Error::ParamCount { expected, got }) => {
+            assert_eq!((expected, got), (SeedNet::PARAMS, SeedNet::PARAMS - 1))
+        }
+        other => panic!("expected ParamCount, got {other:?}"),
+    }
+    assert_eq!(net.predict_one(&seed_window(0)), [0.0]);
+    flat::load_flat(&mut net, &params).unwrap();
+    assert!(net == SEED);
+    assert_eq!(GruNet::PARAMS * 4, read_f32s("gru.bin").len() * 4);
+}

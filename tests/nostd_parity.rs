@@ -1,0 +1,139 @@
+//! The std build against `tests/nostd`, the `no_std` build of the same models: the
+//! weight files there round-trip through `from_le_bytes` / `flat::to_le_bytes`, and the
+//! std build's outputs for them are `tests/nostd/weights/expected.bin`, which the
+//! `no_std` build's own test (`cargo test --manifest-path tests/nostd/Cargo.toml`)
+//! reproduces bit for bit.
+//!
+//! With `RNN_PORTABLE` set (the kernels a `no_std` build runs: no run-time CPU
+//! dispatch) the outputs must match bit for bit; with AVX-512 the single-sample
+//! product fuses multiply-adds and may differ in the last bits, so elsewhere the
+//! parity tolerance applies. `RNN_BLESS_NOSTD=1 RNN_PORTABLE=1` rewrites the files
+//! from fresh seeded models, for after a deliberate change of the kernels' arithmetic.
+
+use rnn_runtime::flat;
+
+include!("nostd/src/models.rs");
+include!("nostd/tests/common/cases.rs");
+
+fn path(name: &str) -> String {
+    format!("{}/tests/nostd/weights/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(path(name)).unwrap_or_else(|e| panic!("{}: {e}", path(name)))
+}
+
+/// The outputs `expected.bin` holds, computed by this build; the streaming outputs
+/// are also checked against `predict_one`.
+fn outputs(seed: &SeedNet, gru: &GruNet) -> Vec<f32> {
+    let mut out = Vec::new();
+    for i in 0..SEED_WINDOWS {
+        out.extend(seed.predict_one(&seed_window(i)));
+    }
+    for i in 0..GRU_SEQUENCES {
+        let x = gru_sequence(i);
+        let whole = gru.predict_one(&x);
+        let mut stream = gru.stream();
+        for (t, x_t) in x.iter().enumerate() {
+            let y = stream.push(x_t);
+            assert_eq!(y, whole[t], "push and predict_one, step {t}");
+            out.extend(y);
+        }
+    }
+    out
+}
+
+#[test]
+fn weight_files_round_trip_and_outputs_are_the_nostd_reference() {
+    let portable = std::env::var_os("RNN_PORTABLE").is_some();
+    if std::env::var_os("RNN_BLESS_NOSTD").is_some() {
+        assert!(
+            portable,
+            "bless with RNN_PORTABLE=1: the no_std build has no CPU dispatch"
+        );
+        let (seed, gru) = (SeedNet::new(20), GruNet::new(21));
+        std::fs::write(path("seed.bin"), flat::to_le_bytes(&seed)).unwrap();
+        std::fs::write(path("gru.bin"), flat::to_le_bytes(&gru)).unwrap();
+        let bytes: Vec<u8> = outputs(&seed, &gru)
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        std::fs::write(path("expected.bin"), bytes).unwrap();
+    }
+
+    let (seed_bytes, gru_bytes) = (read("seed.bin"), read("gru.bin"));
+    let seed = SeedNet::from_le_bytes(seed_bytes.as_slice().try_into().unwrap());
+    let gru = GruNet::from_le_bytes(gru_bytes.as_slice().try_into().unwrap());
+    assert_eq!(flat::to_le_bytes(&seed), seed_bytes);
+    assert_eq!(flat::to_le_bytes(&gru), gru_bytes);
+    // The files are what the seeded models hold: any model's weights would do, these
+    // make the files reproducible.
+    assert!(seed == SeedNet::new(20) && gru == GruNet::new(21));
+
+    let expected: Vec<f32> = read("expected.bin")
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let got = outputs(&seed, &gru);
+    assert_eq!(got.len(), EXPECTED_VALUES);
+    assert_eq!(expected.len(), EXPECTED_VALUES);
+    for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
+        if portable {
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "value {k}: {g} vs no_std reference {w}"
+            );
+        } else {
+            assert!(
+                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                "value {k}: {g} vs no_std reference {w}"
+            );
+        }
+    }
+}
+
+#[test]
+fn load_flat_sets_every_parameter_or_nothing() {
+    let source = SeedNet::new(3);
+    let params: Vec<f32> = flat::to_le_bytes(&source)
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let mut net = SeedNet::new(4);
+    let before = net.clone();
+    let err = flat::load_flat(&mut net, &params[..10]).unwrap_err();
+    assert!(matches!(
+        err,
+        rnn_runtime::Error::ParamCount {
+            expected: SeedNet::PARAMS,
+            got: 10
+        }
+    ));
+    assert!(net == before, "a failed load changes nothing");
+    flat::load_flat(&mut net, &params).unwrap();
+    // The transposed copies were laid out again: predictions follow the new weights.
+    assert!(net == source);
+    let x = seed_window(1);
+    assert_eq!(net.predict_one(&x), source.predict_one(&x));
+}
+
+rnn_runtime::model! {
+    struct Tokens < input(6), embedding(11, 4), bidirectional(lstm(3, return_sequences = true)),
+        simple_rnn(5, activation = relu), dense(2, activation = softmax) >
+}
+
+#[test]
+fn from_le_bytes_rebuilds_every_layer_kind() {
+    // Embedding, both directions of a bidirectional layer (offsets of the reverse
+    // half), a simple RNN with its activation, a dense layer with softmax.
+    let net = Tokens::new(9);
+    let bytes = flat::to_le_bytes(&net);
+    let copy = Tokens::from_le_bytes(bytes.as_slice().try_into().unwrap());
+    assert!(copy == net);
+    let ids = [3, 0, 10, 7, 7, 1];
+    assert_eq!(
+        copy.predict_one(&ids).unwrap(),
+        net.predict_one(&ids).unwrap()
+    );
+}
