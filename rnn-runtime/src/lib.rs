@@ -33,6 +33,7 @@
 
 pub mod activation;
 pub mod architecture;
+pub mod data;
 pub mod dropout;
 mod error;
 mod gemm;
