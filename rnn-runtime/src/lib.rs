@@ -38,12 +38,15 @@ pub mod dropout;
 mod error;
 mod gemm;
 mod grads;
+mod history_io;
 pub mod init;
 mod io;
 pub mod layers;
 mod loss;
 pub mod network;
 mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod rng;
 mod shards;
 mod simd;
