@@ -118,5 +118,6 @@ fn plot_predictions_and_its_errors() {
     assert!(matches!(err, Error::Plot { .. }));
     let missing_dir = temp("no-such-dir").join("p.png");
     let err = plot_predictions(&missing_dir, "t", &[1.0, 2.0], &[1.0], 1).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
     assert!(err.to_string().contains("p.png"), "{err}");
 }
