@@ -87,9 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One-step-ahead forecasts in sunspot numbers.
     let forecast = |part: &Part| -> Result<Vec<f32>, rnn_runtime::Error> {
-        let scaled = net.predict(&part.x)?;
-        data.scaler
-            .inverse_column(0, scaled.as_slice().unwrap_or(&[]))
+        let scaled: Vec<f32> = net.predict(&part.x)?.iter().copied().collect();
+        data.scaler.inverse_column(0, &scaled)
     };
     let (val_pred, test_pred) = (forecast(&data.val)?, forecast(&data.test)?);
     let truth = |part: &Part| &data.spots[part.targets.clone()];

@@ -102,12 +102,15 @@ impl History {
 mod tests {
     use super::*;
 
+    // `..Default::default()` keeps this compiling when History gains fields.
+    #[allow(clippy::needless_update)]
     fn sample() -> History {
         History {
             loss: vec![1.0, 0.125, f32::NAN],
             val_loss: vec![2.0, 0.5, 0.25],
             seconds: vec![0.5, 0.25, 0.125],
             lr: vec![1e-3, 1e-3, 5e-4],
+            ..Default::default()
         }
     }
 
