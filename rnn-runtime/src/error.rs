@@ -245,6 +245,125 @@ pub enum Error {
         /// The second.
         second: String,
     },
+    /// A series is too short to cut even one window from it.
+    #[cfg(feature = "std")]
+    #[error(
+        "series has {len} steps, but one window needs timesteps + horizon = {timesteps} + {horizon} = {}",
+        timesteps + horizon
+    )]
+    SeriesTooShort {
+        /// Steps (rows) in the series.
+        len: usize,
+        /// Input steps per window.
+        timesteps: usize,
+        /// Target steps per window.
+        horizon: usize,
+    },
+    /// A data helper was called with an argument out of its range (a zero horizon,
+    /// split fractions that do not add up, a column index past the last column).
+    #[cfg(feature = "std")]
+    #[error("invalid data option: {0}")]
+    DataOption(String),
+    /// A CSV file lacks a column that was asked for.
+    #[cfg(feature = "std")]
+    #[error(
+        "{path}: no column `{column}`; the columns are {}",
+        list_columns(available)
+    )]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The header of the file.
+        available: Vec<String>,
+    },
+    /// A CSV cell in a requested column is not a finite number.
+    #[cfg(feature = "std")]
+    #[error(
+        "{path}, line {line}, column `{column}`: {} is not a finite number",
+        quote_cell(value)
+    )]
+    NonNumeric {
+        /// The file.
+        path: PathBuf,
+        /// Line in the file, from 1 (the header is line 1).
+        line: u64,
+        /// The column's name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A CSV file has no header, or a header and no data rows.
+    #[cfg(feature = "std")]
+    #[error("{path}: {}", if *header { "has a header but no data rows" } else { "is empty" })]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+        /// Whether it has a header row.
+        header: bool,
+    },
+    /// A CSV file is malformed (a row with another number of fields than the header,
+    /// invalid UTF-8).
+    #[cfg(feature = "std")]
+    #[error("{path}, line {line}: {reason}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Line in the file, from 1; 0 when the parser could not tell.
+        line: u64,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A scaler cannot be fitted to a column whose values are all the same.
+    #[cfg(feature = "std")]
+    #[error(
+        "column {column} is constant ({value}), so a scaler cannot spread it; drop the column or leave it unscaled"
+    )]
+    ConstantColumn {
+        /// The column's index.
+        column: usize,
+        /// Its one value.
+        value: f32,
+    },
+    /// Data to fit a scaler to holds NaN or an infinity.
+    #[cfg(feature = "std")]
+    #[error("row {row}, column {column} is {value}; a scaler needs finite values")]
+    NonFinite {
+        /// The row, from 0.
+        row: usize,
+        /// The column, from 0.
+        column: usize,
+        /// The value.
+        value: f32,
+    },
+    /// Drawing a plot failed.
+    #[cfg(feature = "std")]
+    #[error("{path}: cannot draw the plot: {reason}")]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+#[cfg(feature = "std")]
+fn list_columns(columns: &[String]) -> String {
+    if columns.is_empty() {
+        return "(none)".into();
+    }
+    let quoted: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+    quoted.join(", ")
+}
+
+#[cfg(feature = "std")]
+fn quote_cell(value: &str) -> String {
+    if value.is_empty() {
+        "the empty cell".into()
+    } else {
+        format!("`{value}`")
+    }
 }
 
 /// `Result` with the runtime's [`Error`].

@@ -45,6 +45,8 @@ pub mod architecture;
 #[cfg(feature = "std")]
 pub mod callbacks;
 #[cfg(feature = "std")]
+pub mod data;
+#[cfg(feature = "std")]
 pub mod dropout;
 mod error;
 pub mod flat;
@@ -52,6 +54,8 @@ pub mod flat;
 mod gemm;
 #[cfg(feature = "std")]
 mod grads;
+#[cfg(feature = "std")]
+mod history_io;
 #[cfg(feature = "std")]
 pub mod init;
 #[cfg(feature = "std")]
@@ -69,6 +73,8 @@ pub mod onnx;
 #[cfg(feature = "std")]
 mod optim;
 mod params;
+#[cfg(feature = "plot")]
+pub mod plot;
 #[cfg(feature = "std")]
 pub mod rng;
 #[cfg(feature = "std")]
