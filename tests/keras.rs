@@ -124,6 +124,21 @@ fn seed_model_matches_keras_and_weights_safetensors() {
     let mut net = Seed::new(5);
     keras::load_keras(&mut net, fixture("keras_seed/model.keras")).unwrap();
     assert_eq!(net, reference);
+
+    // The generated methods are the same calls.
+    let mut net = Seed::new(6);
+    net.load_keras(fixture("keras_seed/model.keras")).unwrap();
+    assert_eq!(net, reference);
+    let mut net = Seed::new(7);
+    net.load_keras_weights(fixture("keras_seed/model.weights.h5"))
+        .unwrap();
+    assert_eq!(net, reference);
+    // Each names the other for a file of the other kind, and changes nothing.
+    let before = net.clone();
+    assert!(net
+        .load_keras(fixture("keras_seed/model.weights.h5"))
+        .is_err());
+    assert_eq!(net, before);
 }
 
 #[test]

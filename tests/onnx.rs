@@ -223,6 +223,9 @@ fn save_onnx_writes_the_bytes_atomically() {
     onnx::save_onnx(&model, &path).unwrap();
     let written = std::fs::read(&path).unwrap();
     assert_eq!(written, onnx::to_onnx_bytes(&model).unwrap());
+    // The generated method is the same call.
+    model.save_onnx(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), written);
     // Nothing but the file is left behind.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     let err = onnx::save_onnx(&model, dir.join("missing/lstm.onnx")).unwrap_err();

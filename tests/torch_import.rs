@@ -59,6 +59,11 @@ fn bidirectional_lstm_stack_reproduces_pytorch() {
     let data = read_all(&dir.join("data.safetensors"));
     let mut net = BiLstm::new(1);
     torch::load_state_dict(&mut net, dir.join("state_dict.safetensors"), lstm_map).unwrap();
+    // The generated method is the same call.
+    let mut same = BiLstm::new(2);
+    same.load_state_dict(dir.join("state_dict.safetensors"), lstm_map)
+        .unwrap();
+    assert_eq!(same, net);
     let x = data["x"].clone().into_dimensionality::<Ix3>().unwrap();
     let got = net.predict(&x).unwrap();
     let want = &data["y"];

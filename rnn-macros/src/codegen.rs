@@ -822,6 +822,44 @@ pub fn expand(model: &Model) -> TokenStream {
             ) -> ::rnn_runtime::Result<()> {
                 ::rnn_runtime::load_params(self, path)
             }
+
+            /// Loads a Keras 3 `.keras` archive of the same Sequential model, checking its
+            /// config layer by layer; on error nothing changes.
+            pub fn load_keras(
+                &mut self,
+                path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
+            ) -> ::rnn_runtime::Result<()> {
+                ::rnn_runtime::keras::load_keras(self, path)
+            }
+
+            /// Loads a Keras 3 `.weights.h5` file of the same Sequential model, checking
+            /// every weight's shape; on error nothing changes.
+            pub fn load_keras_weights(
+                &mut self,
+                path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
+            ) -> ::rnn_runtime::Result<()> {
+                ::rnn_runtime::keras::load_weights_h5(self, path)
+            }
+
+            /// Loads a PyTorch `state_dict` saved as safetensors, `map` giving each of the
+            /// file's tensor names this model's name (`None` skips a tensor); strict and
+            /// all-or-nothing. See `rnn_runtime::torch::modules` for the usual map.
+            pub fn load_state_dict(
+                &mut self,
+                path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
+                map: impl ::rnn_runtime::__private::Fn(&str) -> ::rnn_runtime::__private::Option<::rnn_runtime::__private::String>,
+            ) -> ::rnn_runtime::Result<()> {
+                ::rnn_runtime::torch::load_state_dict(self, path, map)
+            }
+
+            /// Writes the model as a standard ONNX graph (opset 14: ONNX's LSTM, GRU and
+            /// RNN operators), atomically.
+            pub fn save_onnx(
+                &self,
+                path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
+            ) -> ::rnn_runtime::Result<()> {
+                ::rnn_runtime::onnx::save_onnx(self, path)
+            }
         }
         }
 
@@ -978,6 +1016,18 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 #never
             }
             pub fn load_safetensors<P>(&mut self, path: P) -> ::rnn_runtime::Result<()> {
+                #never
+            }
+            pub fn load_keras<P>(&mut self, path: P) -> ::rnn_runtime::Result<()> {
+                #never
+            }
+            pub fn load_keras_weights<P>(&mut self, path: P) -> ::rnn_runtime::Result<()> {
+                #never
+            }
+            pub fn load_state_dict<P, F>(&mut self, path: P, map: F) -> ::rnn_runtime::Result<()> {
+                #never
+            }
+            pub fn save_onnx<P>(&self, path: P) -> ::rnn_runtime::Result<()> {
                 #never
             }
         }

@@ -183,12 +183,14 @@ pub mod __private {
     pub use core::fmt::Debug;
     pub use core::iter::Iterator;
     pub use core::matches;
-    pub use core::ops::FnMut;
+    pub use core::ops::{Fn, FnMut};
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{Err, Ok};
     pub use core::unreachable;
     #[cfg(feature = "std")]
     pub use std::path::Path;
+    #[cfg(feature = "std")]
+    pub use std::string::String;
     #[cfg(feature = "std")]
     pub use std::vec::Vec;
 }
