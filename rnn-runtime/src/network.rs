@@ -45,6 +45,26 @@ impl InputElement for u32 {
 /// Implemented by `model!`; the functions of this module are the runtime half of the
 /// generated inherent methods of the same names. `'static` (every generated struct
 /// is) so that `fit` can hand the model to an epoch closure that names its type.
+///
+/// Code generic over `M: Network` works for every `model!`:
+///
+/// ```
+/// use rnn_runtime::{model, Network};
+///
+/// model! { struct Seq < input(6, 2), gru(3, return_sequences = true), dense(2) > }
+/// model! { struct Tokens < input(5), embedding(10, 4), lstm(3), dense(1) > }
+///
+/// /// Input and output shape of one sample, and the parameter count.
+/// fn describe<M: Network>() -> String {
+///     format!("[{}, {}] -> [{}, {}], {} params", M::TIMESTEPS, M::FEATURES,
+///             M::OUTPUT_STEPS, M::OUTPUTS, M::PARAMS)
+/// }
+///
+/// // GRU: 3 · 3 · (2 + 3) weights + 2 · 3 · 3 biases; dense: 3 · 2 + 2.
+/// assert_eq!(describe::<Seq>(), "[6, 2] -> [6, 2], 71 params");
+/// assert_eq!(describe::<Tokens>(), "[5, 1] -> [1, 1], 152 params");
+/// assert_eq!(Tokens::VOCAB, 10);
+/// ```
 pub trait Network: Params + Sized + Sync + 'static {
     /// Element of the input: `f32`, or `u32` token ids.
     type Input: InputElement;
@@ -207,6 +227,24 @@ fn output_array<M: Network>(n: usize, values: Vec<f32>) -> Result<ArrayD<f32>> {
 
 /// The model's output for every sample of `x` (`[batch, T, F]` or `[batch, T]` →
 /// `[batch, OUTPUTS]` or `[batch, T, OUTPUTS]`), in inference mode.
+///
+/// The generated `predict` is this call with a typed result:
+///
+/// ```
+/// use rnn_runtime::ndarray::Array3;
+/// use rnn_runtime::{forward, model, Error};
+///
+/// model! { struct Net < input(4, 1), lstm(3, return_sequences = true), dense(2) > }
+///
+/// let net = Net::new(0);
+/// let x = Array3::from_shape_fn((5, 4, 1), |(i, t, _)| (i * t) as f32 * 0.1);
+/// let y = forward(&net, x.view().into_dyn()).unwrap();
+/// assert_eq!(y.shape(), [5, 4, 2]); // one output per step
+/// assert_eq!(y, net.predict(&x).unwrap().into_dyn());
+/// // The shape is checked at run time: 3 steps where the model reads 4.
+/// let short = Array3::<f32>::zeros((5, 3, 1));
+/// assert!(matches!(forward(&net, short.view().into_dyn()), Err(Error::Shape { .. })));
+/// ```
 pub fn forward<M: Network>(model: &M, x: ArrayViewD<'_, M::Input>) -> Result<ArrayD<f32>> {
     let n = check_x::<M>(&x)?;
     let idx: Vec<usize> = (0..n).collect();
@@ -224,6 +262,22 @@ pub fn forward<M: Network>(model: &M, x: ArrayViewD<'_, M::Input>) -> Result<Arr
 }
 
 /// The mean of `loss` of the model on `(x, y)`, in inference mode.
+///
+/// ```
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{evaluate, forward, model, Loss};
+///
+/// model! { struct Net < input(4, 1), gru(3), dense(1) > }
+///
+/// let net = Net::new(0);
+/// let x = Array3::from_shape_fn((6, 4, 1), |(i, t, _)| (i + t) as f32 * 0.1);
+/// let y = Array2::<f32>::zeros((6, 1));
+/// let mae = evaluate(&net, x.view().into_dyn(), y.view().into_dyn(), Loss::Mae).unwrap();
+/// // Against zero targets, the mean absolute error is the mean |prediction|.
+/// let pred = forward(&net, x.view().into_dyn()).unwrap();
+/// assert!((mae - pred.mapv(f32::abs).mean().unwrap()).abs() < 1e-6);
+/// assert_eq!(net.evaluate_with(&x, &y, Loss::Mae).unwrap(), mae);
+/// ```
 pub fn evaluate<M: Network>(
     model: &M,
     x: ArrayViewD<'_, M::Input>,
@@ -243,6 +297,29 @@ pub fn evaluate<M: Network>(
 
 /// `loss` of the whole batch `(x, y)` and its gradient for every parameter, in
 /// training mode with dropout masks keyed by `dropout_seed`.
+///
+/// With [`Optimizer::step`](crate::Optimizer::step) this is a hand-written training
+/// loop:
+///
+/// ```
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{loss_and_grads, model, Adam, Loss};
+///
+/// model! { struct Net < input(4, 2), lstm(3), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let x = Array3::from_shape_fn((8, 4, 2), |(i, t, f)| ((i + t + f) as f32 * 0.4).sin());
+/// let y = Array2::from_shape_fn((8, 1), |(i, _)| i as f32 / 8.0);
+/// let (mut net, mut adam) = (Net::new(0), Adam::new(1e-2));
+/// let (first, _) = loss_and_grads(&net, x.view().into_dyn(), y.view().into_dyn(), Loss::Mse, 0)?;
+/// for step in 0..50 {
+///     let (_, grads) = loss_and_grads(&net, x.view().into_dyn(), y.view().into_dyn(), Loss::Mse, step)?;
+///     adam.step(&mut net, &grads)?;
+/// }
+/// assert!(net.evaluate(&x, &y)? < first);
+/// # Ok(())
+/// # }
+/// ```
 pub fn loss_and_grads<M: Network>(
     model: &M,
     x: ArrayViewD<'_, M::Input>,

@@ -17,6 +17,16 @@ use crate::rng::Rng;
 use crate::shards::ShardedGrads;
 
 /// What `fit` reports while it trains, as Keras's `verbose` levels 0, 1 and 2.
+///
+/// ```
+/// use rnn_runtime::{Adam, Fit, Verbosity};
+///
+/// // `verbose(bool)` is shorthand for the two ends of the scale.
+/// assert_eq!(Verbosity::from(false), Verbosity::Silent);
+/// assert_eq!(Verbosity::from(true), Verbosity::ProgressBar);
+/// // One line per epoch on stderr, also when it is redirected to a log file.
+/// let _opts = Fit::new(Adam::new(1e-3)).verbosity(Verbosity::EpochLine);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Verbosity {
     /// Nothing (Keras's `verbose=0`).
@@ -46,6 +56,34 @@ impl From<bool> for Verbosity {
 /// `Fit::new(Adam::new(1e-3)).epochs(100).batch_size(32)`.
 ///
 /// Not `Clone`: it owns the user's epoch closures.
+///
+/// ```
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::schedule::Schedule;
+/// use rnn_runtime::{model, Adam, Fit, Loss, Verbosity};
+///
+/// model! { struct Net < input(4, 1), lstm(3), dense(1) > }
+///
+/// # fn main() -> Result<(), rnn_runtime::Error> {
+/// let x = Array3::from_shape_fn((10, 4, 1), |(i, t, _)| (i + t) as f32 * 0.1);
+/// let y = Array2::from_shape_fn((10, 1), |(i, _)| (i + 4) as f32 * 0.1);
+/// let opts = Fit::new(Adam::new(1e-2))
+///     .epochs(4)
+///     .batch_size(4) // 8 training samples: 2 steps per epoch
+///     .shuffle(true)
+///     .seed(1)
+///     .validation_split(0.2) // the last 2 samples
+///     .loss(Loss::Huber(1.0))
+///     .global_clipnorm(1.0)
+///     .schedule(Schedule::exponential(0.5))
+///     .verbosity(Verbosity::Silent);
+/// let mut net = Net::new(0);
+/// let history = net.fit(&x, &y, opts)?;
+/// assert_eq!(history.val_loss.len(), 4);
+/// assert_eq!(history.lr, [1e-2, 5e-3, 2.5e-3, 1.25e-3]);
+/// # Ok(())
+/// # }
+/// ```
 pub struct Fit<O = Adam> {
     optimizer: O,
     epochs: usize,
@@ -251,6 +289,28 @@ impl<O: Optimizer> Fit<O> {
 }
 
 /// Per-epoch losses of a [`fit`] run, as Keras's `History.history`.
+///
+/// ```
+/// use rnn_runtime::callbacks::Control;
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{model, Fit, Sgd};
+///
+/// model! { struct Net < input(3, 1), gru(2), dense(1) > }
+///
+/// # fn main() -> Result<(), rnn_runtime::Error> {
+/// let (x, y) = (Array3::<f32>::ones((6, 3, 1)), Array2::<f32>::zeros((6, 1)));
+/// let opts = Fit::new(Sgd::new(0.1))
+///     .epochs(10)
+///     .verbose(false)
+///     .on_epoch_end(|logs| if logs.epoch == 2 { Control::Stop } else { Control::Continue });
+/// let history = Net::new(3).fit(&x, &y, opts)?;
+/// assert_eq!(history.stopped_epoch, Some(2));
+/// assert_eq!(history.loss.len(), 3); // epochs 0, 1 and 2 ran
+/// assert!(history.val_loss.is_empty()); // no validation split
+/// assert_eq!(history.best_epoch, None); // no EarlyStopping or Checkpoint::best
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// Mean training loss of each epoch, over its batches as they were trained.
@@ -312,6 +372,32 @@ fn progress_bar(verbosity: Verbosity, steps: u64) -> ProgressBar {
 ///
 /// Step `s` (counted from 0 over the whole run) draws its dropout masks from
 /// [`step_seed`]`(seed, s)`, so a run is reproducible from its seed.
+///
+/// The generated `fit` method is this call; the free function serves code generic
+/// over the model:
+///
+/// ```
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{fit, model, Fit, Network, RmsProp};
+///
+/// model! { struct Net < input(5, 2), simple_rnn(4), dropout(0.2), dense(1) > }
+///
+/// fn train<M: Network<Input = f32>>(x: &Array3<f32>, y: &Array2<f32>) -> rnn_runtime::Result<M> {
+///     let mut net = M::init(0);
+///     let opts = Fit::new(RmsProp::new(1e-2)).epochs(20).batch_size(4).seed(9).verbose(false);
+///     let history = fit(&mut net, x.view().into_dyn(), y.view().into_dyn(), opts)?;
+///     assert!(history.loss[19] < history.loss[0]);
+///     Ok(net)
+/// }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let x = Array3::from_shape_fn((8, 5, 2), |(i, t, f)| ((i * 5 + t + f) as f32 * 0.3).sin());
+/// let y = Array2::from_shape_fn((8, 1), |(i, _)| (i as f32 * 0.3).cos());
+/// // Same seeds, same shuffles, same dropout masks: the same model.
+/// assert_eq!(train::<Net>(&x, &y)?, train::<Net>(&x, &y)?);
+/// # Ok(())
+/// # }
+/// ```
 pub fn fit<M: Network, O: Optimizer>(
     model: &mut M,
     x: ArrayViewD<'_, M::Input>,
