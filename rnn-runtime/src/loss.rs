@@ -35,6 +35,34 @@ pub fn mse_grad(pred: &[f32], target: &[f32], grad: &mut [f32]) -> f32 {
 }
 
 /// A training loss over rows of `outputs` predictions.
+///
+/// Predictions are always `[rows, outputs]`; the target of one row is `outputs`
+/// values, except for the sparse form's single class id:
+///
+/// ```
+/// use rnn_runtime::Loss;
+///
+/// let close = |a: f32, b: f32| (a - b).abs() < 1e-6;
+/// let ln2 = std::f32::consts::LN_2;
+/// // Element-wise: a target value per prediction; the mean runs over all of them.
+/// assert_eq!(Loss::Mse.loss_value(&[1.0, 3.0], &[0.0, 1.0], 2).unwrap(), 2.5);
+/// assert_eq!(Loss::Mae.loss_value(&[1.0, 3.0], &[0.0, 1.0], 2).unwrap(), 1.5);
+/// // |d| = 1 is quadratic (0.5), |d| = 2 linear (1.5).
+/// assert_eq!(Loss::Huber(1.0).loss_value(&[1.0, 3.0], &[0.0, 1.0], 2).unwrap(), 1.0);
+/// // Logits against probabilities in [0, 1]: logit 0 is p = 0.5.
+/// assert!(close(Loss::BinaryCrossentropy.loss_value(&[0.0], &[1.0], 1).unwrap(), ln2));
+/// // A row of logits against a row of class probabilities (here one-hot).
+/// let cce = Loss::CategoricalCrossentropy;
+/// assert!(close(cce.loss_value(&[0.0, 0.0], &[1.0, 0.0], 2).unwrap(), ln2));
+/// // A row of logits against one class id: two rows of three classes, two targets.
+/// let sparse = Loss::SparseCategoricalCrossentropy;
+/// assert_eq!(sparse.target_width(3), 1);
+/// let logits = [0.0, 0.0, 0.0, 5.0, 0.0, 0.0];
+/// let want = (3f32.ln() + (1.0 + 2.0 * (-5f32).exp()).ln()) / 2.0;
+/// assert!(close(sparse.loss_value(&logits, &[2.0, 0.0], 3).unwrap(), want));
+/// assert!(sparse.loss_value(&logits, &[3.0, 0.0], 3).is_err()); // no class 3
+/// assert_eq!(sparse.name(), "sparse_categorical_crossentropy");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub enum Loss {
     /// Mean squared error, PyTorch's `MSELoss`.

@@ -8,6 +8,31 @@ use crate::network::Params;
 /// `p -= lr · m̂ / (sqrt(v̂) + eps)`.
 ///
 /// Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-7 (Keras's default eps).
+///
+/// ```
+/// use rnn_runtime::{model, Adam, Grads, Params};
+///
+/// model! { struct Net < input(2, 1), simple_rnn(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let mut net = Net::new(0);
+/// let before = net.param("1.bias").unwrap();
+/// let mut grads = Grads::zeros::<Net>();
+/// grads.as_mut_slice().fill(0.5);
+/// let mut adam = Adam::new(0.01).betas(0.9, 0.99).eps(1e-8);
+/// adam.step(&mut net, &grads)?;
+/// // Bias-corrected, the first step moves every parameter by about `lr`, whatever
+/// // the gradient's scale.
+/// let moved = &before - &net.param("1.bias").unwrap();
+/// assert!(moved.iter().all(|d| (d - 0.01).abs() < 1e-6));
+/// assert_eq!(adam.steps(), 1);
+/// // A bad hyperparameter is reported by the step, which then changes nothing.
+/// let frozen = net.clone();
+/// assert!(Adam::new(0.01).betas(1.0, 0.99).step(&mut net, &grads).is_err());
+/// assert_eq!(net, frozen);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Adam {
     lr: f32,

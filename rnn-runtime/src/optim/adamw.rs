@@ -10,6 +10,22 @@ use crate::network::Params;
 ///
 /// Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-7 (as our [`Adam`], Keras's eps),
 /// weight decay 0.01 (torch's default).
+///
+/// ```
+/// use rnn_runtime::{model, AdamW, Grads, Params};
+///
+/// model! { struct Net < input(2, 1), simple_rnn(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let mut net = Net::new(0);
+/// let before = net.param("0.weight_hh").unwrap();
+/// // With zero gradients only the decoupled decay acts: p *= 1 - lr · weight_decay.
+/// AdamW::new(0.1).weight_decay(0.5).step(&mut net, &Grads::zeros::<Net>())?;
+/// let after = net.param("0.weight_hh").unwrap();
+/// assert!(after.iter().zip(&before).all(|(a, b)| (a - b * 0.95).abs() < 1e-6));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct AdamW {
     adam: Adam,

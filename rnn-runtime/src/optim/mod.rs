@@ -22,6 +22,38 @@ use crate::grads::Grads;
 use crate::network::Params;
 
 /// Something that updates a model's parameters from its gradients.
+///
+/// Every optimiser of the crate implements it, so code can take any of them:
+///
+/// ```
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{model, Adam, Optimizer, Sgd};
+///
+/// model! { struct Net < input(2, 1), simple_rnn(2), dense(1) > }
+///
+/// /// Ten full-batch steps, the rate halved after five; returns the final loss.
+/// fn train(opt: &mut impl Optimizer, net: &mut Net, x: &Array3<f32>, y: &Array2<f32>) -> rnn_runtime::Result<f32> {
+///     for step in 0..10 {
+///         if step == 5 {
+///             opt.set_learning_rate(opt.learning_rate() / 2.0);
+///         }
+///         let (_, grads) = net.loss_and_grads(x, y)?;
+///         opt.step(net, &grads)?;
+///     }
+///     net.evaluate(x, y)
+/// }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let x = Array3::from_shape_fn((4, 2, 1), |(i, t, _)| (i + t) as f32 * 0.25);
+/// let y = Array2::from_shape_fn((4, 1), |(i, _)| i as f32 * 0.25);
+/// let start = Net::new(0).evaluate(&x, &y)?;
+/// let mut sgd = Sgd::new(0.1);
+/// assert!(train(&mut sgd, &mut Net::new(0), &x, &y)? < start);
+/// assert_eq!(sgd.learning_rate(), 0.05);
+/// assert!(train(&mut Adam::new(0.01), &mut Net::new(0), &x, &y)? < start);
+/// # Ok(())
+/// # }
+/// ```
 pub trait Optimizer {
     /// Applies one update. `grads` holds `M::PARAMS` values in canonical order.
     fn update<M: Params>(&mut self, model: &mut M, grads: &[f32]) -> Result<()>;

@@ -20,6 +20,25 @@ use crate::network::Params;
 /// adds eps inside the square root instead, which differs only while `sqrt(v)` is
 /// around `sqrt(eps)` or smaller. Set `.rho(0.99).eps(1e-8)` and lr 1e-2 for torch's
 /// defaults.
+///
+/// ```
+/// use rnn_runtime::{model, Grads, Params, RmsProp};
+///
+/// model! { struct Net < input(2, 1), simple_rnn(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let mut net = Net::new(0);
+/// let b0 = net.param("1.bias").unwrap()[[0]];
+/// let mut grads = Grads::zeros::<Net>();
+/// grads.as_mut_slice().fill(2.0);
+/// let mut rms = RmsProp::new(0.01).rho(0.9).eps(1e-7).momentum(0.0).centered(false);
+/// rms.step(&mut net, &grads)?;
+/// // First step: v = 0.1 · g², so the update is lr · g / sqrt(v) = lr / sqrt(0.1).
+/// let b1 = net.param("1.bias").unwrap()[[0]];
+/// assert!((b0 - b1 - 0.01 / 0.1f32.sqrt()).abs() < 1e-5);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RmsProp {
     lr: f32,

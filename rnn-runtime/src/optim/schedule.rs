@@ -125,6 +125,29 @@ fn check_gamma(gamma: f32) -> Result<()> {
 ///
 /// Defaults are torch's: factor 0.1, patience 10, threshold 1e-4, cooldown 0,
 /// min_lr 0. A reduction smaller than 1e-8 is skipped, as torch does.
+///
+/// ```
+/// use rnn_runtime::schedule::{ReduceOnPlateau, Schedule};
+/// use rnn_runtime::{Optimizer, Sgd};
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let plateau = ReduceOnPlateau::new().factor(0.5).patience(1).threshold(0.0).cooldown(1).min_lr(0.02);
+/// let mut schedule = Schedule::from(plateau);
+/// let mut sgd = Sgd::new(0.1);
+/// let mut rates = Vec::new();
+/// for loss in [1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5] {
+///     rates.push(schedule.end_epoch(loss, &mut sgd)?);
+/// }
+/// // Halved after the 2nd bad epoch in a row; the cooldown epoch counts none; then
+/// // halved again, and clamped at min_lr.
+/// assert_eq!(rates, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.02]);
+/// assert_eq!(schedule.epochs(), 10);
+/// // A bad option is refused when used.
+/// let mut bad = Schedule::from(ReduceOnPlateau::new().factor(2.0));
+/// assert!(bad.end_epoch(1.0, &mut sgd).is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ReduceOnPlateau {
     factor: f32,

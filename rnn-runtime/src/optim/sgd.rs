@@ -15,6 +15,27 @@ use crate::network::Params;
 ///
 /// Defaults: lr as given, momentum 0, no Nesterov, no weight decay (both libraries'
 /// defaults).
+///
+/// ```
+/// use rnn_runtime::{model, Grads, Params, Sgd};
+///
+/// model! { struct Net < input(2, 1), simple_rnn(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let mut net = Net::new(0);
+/// let b0 = net.param("1.bias").unwrap()[[0]];
+/// let mut grads = Grads::zeros::<Net>();
+/// grads.as_mut_slice().fill(1.0);
+/// let mut sgd = Sgd::new(0.1).momentum(0.5).nesterov(false).weight_decay(0.0);
+/// sgd.step(&mut net, &grads)?; // b = g = 1
+/// sgd.step(&mut net, &grads)?; // b = 0.5 · 1 + 1 = 1.5
+/// let b2 = net.param("1.bias").unwrap()[[0]];
+/// assert!((b0 - b2 - 0.1 * (1.0 + 1.5)).abs() < 1e-6);
+/// // Nesterov momentum without momentum is refused, changing nothing.
+/// assert!(Sgd::new(0.1).nesterov(true).step(&mut net, &grads).is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Sgd {
     lr: f32,
