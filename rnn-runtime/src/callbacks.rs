@@ -75,6 +75,28 @@ impl Monitor {
 }
 
 /// What a user closure tells `fit` after an epoch.
+///
+/// ```
+/// use rnn_runtime::callbacks::Control;
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{model, Adam, Fit};
+///
+/// model! { struct Net < input(3, 1), lstm(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let (x, y) = (Array3::<f32>::ones((4, 3, 1)), Array2::<f32>::ones((4, 1)));
+/// // Stop once the loss is half of the first epoch's.
+/// let mut first = None;
+/// let opts = Fit::new(Adam::new(0.05)).epochs(500).verbose(false).on_epoch_end(move |logs| {
+///     let start = *first.get_or_insert(logs.loss);
+///     if logs.loss < start / 2.0 { Control::Stop } else { Control::Continue }
+/// });
+/// let history = Net::new(0).fit(&x, &y, opts)?;
+/// let stopped = history.stopped_epoch.unwrap();
+/// assert!(history.loss[stopped] < history.loss[0] / 2.0);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Control {
     /// Go on training.
@@ -145,6 +167,25 @@ impl fmt::Display for EpochLogs {
 /// is the first epoch.
 ///
 /// Defaults: [`Monitor::Auto`], patience 0, min_delta 0, no restoring.
+///
+/// ```
+/// use rnn_runtime::callbacks::{EarlyStopping, Monitor};
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{model, Fit, Sgd};
+///
+/// model! { struct Net < input(3, 1), gru(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let (x, y) = (Array3::<f32>::ones((4, 3, 1)), Array2::<f32>::zeros((4, 1)));
+/// // A zero learning rate never improves: the first epoch stays the best.
+/// let stop = EarlyStopping::new().monitor(Monitor::Loss).patience(2).min_delta(0.0).restore_best_weights(true);
+/// let opts = Fit::new(Sgd::new(0.0)).epochs(50).verbose(false).callback(stop);
+/// let history = Net::new(0).fit(&x, &y, opts)?;
+/// assert_eq!(history.stopped_epoch, Some(2));
+/// assert_eq!(history.best_epoch, Some(0));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct EarlyStopping {
     monitor: Monitor,
@@ -304,6 +345,37 @@ impl EarlyStopping {
 /// `"ckpt/epoch-{epoch}.safetensors"` keeps one file per save; without it each save
 /// replaces the last. A failed save ends training with its error; a missing directory
 /// is reported before training starts.
+///
+/// ```
+/// use rnn_runtime::callbacks::Checkpoint;
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{load_params, model, Adam, Fit};
+///
+/// model! { struct Net < input(3, 1), gru(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let dir = std::env::temp_dir().join(format!("rnn-ckpt-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let (x, y) = (Array3::<f32>::ones((4, 3, 1)), Array2::<f32>::zeros((4, 1)));
+/// let opts = Fit::new(Adam::new(1e-2))
+///     .epochs(3)
+///     .verbose(false)
+///     .callback(Checkpoint::every_epoch(dir.join("epoch-{epoch}.safetensors")))
+///     .callback(Checkpoint::best(dir.join("best.safetensors")));
+/// let mut net = Net::new(0);
+/// net.fit(&x, &y, opts)?;
+/// assert!(dir.join("epoch-3.safetensors").exists());
+/// // The last epoch had the lowest loss, so the best file holds the final model.
+/// let mut best = Net::new(1);
+/// load_params(&mut best, dir.join("best.safetensors"))?;
+/// assert_eq!(best, net);
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// // A missing directory is refused before training.
+/// let missing = Fit::new(Adam::new(1e-2)).verbose(false).callback(Checkpoint::best(dir.join("best.safetensors")));
+/// assert!(net.fit(&x, &y, missing).is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
     path: PathBuf,

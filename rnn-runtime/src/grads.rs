@@ -10,6 +10,42 @@ use crate::optim::clip;
 ///
 /// Stored flat so that zeroing, optimiser updates and norms are single loops; the
 /// tensors are reached by name through [`get`](Grads::get).
+///
+/// ```
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{model, Grads};
+///
+/// model! { struct Net < input(3, 1), lstm(2), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let x = Array3::from_shape_fn((4, 3, 1), |(i, t, _)| (i + t) as f32);
+/// let (_, mut grads) = Net::new(0).loss_and_grads(&x, &Array2::<f32>::zeros((4, 1)))?;
+/// assert_eq!(grads.get("1.weight").unwrap().shape(), [1, 2]);
+/// assert!(grads.get("no.such").is_none());
+///
+/// grads.clip_by_value(0.5)?;
+/// assert!(grads.as_slice().iter().all(|g| g.abs() <= 0.5));
+/// grads.clip_by_norm(0.4)?; // each tensor on its own
+/// for (_, g) in grads.iter() {
+///     assert!(g.iter().map(|v| v * v).sum::<f32>().sqrt() <= 0.4 + 1e-6);
+/// }
+/// let norm = grads.clip_by_global_norm(0.1)?; // all tensors together
+/// assert!(norm > 0.1);
+/// assert!(grads.as_slice().iter().map(|v| v * v).sum::<f32>().sqrt() <= 0.1);
+/// assert!(grads.clip_by_value(-1.0).is_err());
+///
+/// let dir = std::env::temp_dir().join(format!("rnn-grads-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// grads.save_safetensors(dir.join("grads.safetensors"))?;
+/// let mut back = Grads::zeros::<Net>();
+/// back.load_safetensors(dir.join("grads.safetensors"))?;
+/// assert_eq!(back, grads);
+/// back.zero();
+/// assert!(back.as_slice().iter().all(|&g| g == 0.0));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grads {
     specs: &'static [ParamSpec],
