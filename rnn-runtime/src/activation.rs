@@ -11,6 +11,27 @@
 use crate::simd::multiversion;
 
 /// Activation of a dense layer.
+///
+/// The `activation = …` option of `dense`; it acts on rows of `width` values:
+///
+/// ```
+/// use rnn_runtime::Activation;
+///
+/// let mut v = [-1.0, 0.0, 2.0, 0.0];
+/// Activation::Relu.apply(&mut v, 2);
+/// assert_eq!(v, [0.0, 0.0, 2.0, 0.0]);
+/// // Softmax normalises each row of `width` on its own.
+/// let mut rows = [0.0, 0.0, 1.0, 1.0];
+/// Activation::Softmax.apply(&mut rows, 2);
+/// assert!(rows.iter().all(|p| (p - 0.5).abs() < 1e-6));
+/// // Backprop of tanh at z = 0 (y = 0): the derivative is 1.
+/// let (z, mut y) = ([0.0f32], [0.0f32]);
+/// Activation::Tanh.apply(&mut y, 1);
+/// let mut grad = [3.0];
+/// Activation::Tanh.backprop(&z, &y, &mut grad, 1);
+/// assert!((grad[0] - 3.0).abs() < 1e-6);
+/// assert!(Activation::Gelu.needs_preactivation());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Activation {
     /// Identity.

@@ -113,7 +113,34 @@ impl Layer {
     }
 }
 
-/// A whole model as declared.
+/// A whole model as declared: [`Network::ARCHITECTURE`](crate::Network::ARCHITECTURE)
+/// of every `model!` struct.
+///
+/// ```
+/// use rnn_runtime::architecture::{Cell, Layer};
+/// use rnn_runtime::{model, Activation, Network};
+///
+/// model! {
+///     struct Net < input(10, 3), bidirectional(gru(4, return_sequences = true)),
+///         dropout(0.1), dense(2, activation = softmax) >
+/// }
+///
+/// let arch = Net::ARCHITECTURE;
+/// assert_eq!((arch.timesteps, arch.features), (10, 3));
+/// assert!(arch.sequence_output && !arch.tokens);
+/// assert_eq!(arch.layers.len(), 3);
+/// assert!(matches!(
+///     arch.layers[0],
+///     Layer::Recurrent { cell: Cell::Gru, inputs: 3, hidden: 4, bidirectional: true, .. }
+/// ));
+/// assert_eq!(arch.layers[0].units(), 8); // both directions
+/// assert!(matches!(arch.layers[1], Layer::Dropout { rate, width: 8, per_step: true } if rate == 0.1));
+/// assert!(matches!(
+///     arch.layers[2],
+///     Layer::Dense { inputs: 8, units: 2, activation: Activation::Softmax, per_step: true }
+/// ));
+/// assert_eq!(Cell::Gru.gates(), 3);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Architecture {
     /// Time steps of one sample.

@@ -61,12 +61,24 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// Loads the weights of a Keras 3 `.weights.h5` file (`model.save_weights(…)`) into
 /// `model`, converting layouts. On any error the model is unchanged.
 ///
-/// ```no_run
-/// # use rnn_runtime::{keras, model};
-/// # model! { struct Net < input(20, 1), lstm(50), dense(1) > }
+/// ```
+/// use rnn_runtime::{keras, load_params, model};
+///
+/// // Keras: `Sequential([Input((20, 1)), LSTM(50), Dense(1)])`, saved with
+/// // `model.save_weights("model.weights.h5")`.
+/// model! { struct Net < input(20, 1), lstm(50), dense(1) > }
+///
 /// # fn main() -> Result<(), rnn_runtime::Error> {
+/// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keras_seed");
 /// let mut net = Net::new(0);
-/// keras::load_weights_h5(&mut net, "model.weights.h5")?;
+/// keras::load_weights_h5(&mut net, format!("{dir}/model.weights.h5"))?;
+/// // The same weights, already converted to this library's layout.
+/// let mut want = Net::new(1);
+/// load_params(&mut want, format!("{dir}/weights.safetensors"))?;
+/// assert_eq!(net, want);
+/// // A `.keras` archive is refused here, with the model unchanged.
+/// assert!(keras::load_weights_h5(&mut net, format!("{dir}/model.keras")).is_err());
+/// assert_eq!(net, want);
 /// # Ok(())
 /// # }
 /// ```
@@ -88,12 +100,24 @@ pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Res
 /// `config.json` against the declared layers, then converts the weights of its
 /// `model.weights.h5`. On any error the model is unchanged.
 ///
-/// ```no_run
-/// # use rnn_runtime::{keras, model};
-/// # model! { struct Net < input(20, 1), lstm(50), dense(1) > }
+/// ```
+/// use rnn_runtime::{keras, model, Error};
+///
+/// // Keras: `Sequential([Input((20, 1)), LSTM(50), Dense(1)])`, saved with
+/// // `model.save("model.keras")`.
+/// model! { struct Net < input(20, 1), lstm(50), dense(1) > }
+/// model! { struct Wider < input(20, 1), lstm(64), dense(1) > }
+///
 /// # fn main() -> Result<(), rnn_runtime::Error> {
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keras_seed/model.keras");
 /// let mut net = Net::new(0);
-/// keras::load_keras(&mut net, "model.keras")?;
+/// keras::load_keras(&mut net, path)?;
+/// let mut from_h5 = Net::new(1);
+/// keras::load_weights_h5(&mut from_h5, path.replace("model.keras", "model.weights.h5"))?;
+/// assert_eq!(net, from_h5);
+/// // config.json is checked against the declared layers.
+/// let err = keras::load_keras(&mut Wider::new(0), path).unwrap_err();
+/// assert!(matches!(err, Error::KerasLayer { .. }));
 /// # Ok(())
 /// # }
 /// ```

@@ -5,6 +5,21 @@ use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::simd::multiversion;
 
 /// An element-wise activation inside a recurrent cell.
+///
+/// What `lstm(8, activation = relu, recurrent_activation = sigmoid)` names; the
+/// derivative is taken from the output, the only value BPTT keeps:
+///
+/// ```
+/// use rnn_runtime::layers::CellActivation;
+///
+/// let mut v = [-2.0, 0.0, 2.0];
+/// CellActivation::Sigmoid.apply(&mut v);
+/// assert!((v[1] - 0.5).abs() < 1e-6);
+/// assert!((v[0] + v[2] - 1.0).abs() < 1e-6); // σ(-x) = 1 - σ(x)
+/// assert_eq!(CellActivation::Sigmoid.derivative(0.5), 0.25);
+/// assert_eq!(CellActivation::Tanh.derivative(0.0), 1.0);
+/// assert_eq!(CellActivation::Relu.derivative(0.0), 0.0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CellActivation {
     /// Hyperbolic tangent.
