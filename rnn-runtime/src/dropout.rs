@@ -87,6 +87,22 @@ impl Iterator for MaskStream {
 
 /// Writes one sample's mask into `out`: each element `0` (dropped, with probability
 /// `rate`) or `1 / (1 - rate)` (kept, scaled so the expected value is unchanged).
+///
+/// ```
+/// use rnn_runtime::dropout::{dropout_mask, MaskSite};
+/// let mut mask = [0.0f32; 1000];
+/// dropout_mask(7, 0, MaskSite::Input, 3, 0.25, &mut mask);
+/// // Kept elements are scaled by 1 / (1 - rate); about a quarter are dropped.
+/// assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0 / 0.75));
+/// let dropped = mask.iter().filter(|&&m| m == 0.0).count();
+/// assert!((200..300).contains(&dropped));
+/// // The same key always gives the same mask; another sample another one.
+/// let mut again = [0.0f32; 1000];
+/// dropout_mask(7, 0, MaskSite::Input, 3, 0.25, &mut again);
+/// assert_eq!(mask, again);
+/// dropout_mask(7, 0, MaskSite::Input, 4, 0.25, &mut again);
+/// assert_ne!(mask, again);
+/// ```
 pub fn dropout_mask(
     seed: u64,
     layer: u32,
@@ -119,6 +135,13 @@ pub fn fill_masks(
 }
 
 /// The per-step dropout seed of step `step` of a training run seeded with `seed`.
+///
+/// ```
+/// use rnn_runtime::dropout::step_seed;
+/// assert_eq!(step_seed(0, 5), step_seed(0, 5));
+/// assert_ne!(step_seed(0, 5), step_seed(0, 6));
+/// assert_ne!(step_seed(0, 5), step_seed(1, 5));
+/// ```
 pub fn step_seed(seed: u64, step: u64) -> u64 {
     mix(mix(seed) ^ step)
 }

@@ -27,6 +27,31 @@ use crate::params::Params;
 ///
 /// # Errors
 /// [`Error::ParamCount`] if `params` does not hold exactly `P::PARAMS` values.
+///
+/// ```
+/// use rnn_runtime::flat::{load_flat, to_le_bytes};
+/// use rnn_runtime::{model, Params};
+///
+/// model! { struct Net < input(4, 1), lstm(3), dense(1) > }
+///
+/// let trained = Net::new(1);
+/// // A flat copy in canonical order, e.g. to build into an embedded image.
+/// let bytes = to_le_bytes(&trained);
+/// assert_eq!(bytes.len(), 4 * Net::PARAMS);
+/// let values: Vec<f32> = bytes
+///     .chunks_exact(4)
+///     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+///     .collect();
+/// let mut net = Net::new(2);
+/// load_flat(&mut net, &values)?;
+/// assert_eq!(net, trained);
+/// // The generated const constructor reads the same bytes.
+/// assert_eq!(Net::from_le_bytes(bytes.as_slice().try_into().unwrap()), trained);
+/// // A wrong count is an error and changes nothing.
+/// assert!(load_flat(&mut net, &values[1..]).is_err());
+/// assert_eq!(net, trained);
+/// # Ok::<(), rnn_runtime::Error>(())
+/// ```
 pub fn load_flat<P: Params>(model: &mut P, params: &[f32]) -> Result<()> {
     if params.len() != P::PARAMS {
         return Err(Error::ParamCount {

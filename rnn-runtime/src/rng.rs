@@ -5,6 +5,20 @@
 //! from a crate whose streams may change between releases.
 
 /// SplitMix64: 64 bits of state, passes BigCrush, and every seed is a good seed.
+///
+/// ```
+/// use rnn_runtime::rng::Rng;
+/// let mut a = Rng::new(42);
+/// let mut b = Rng::new(42);
+/// assert_eq!(a.next_u64(), b.next_u64());   // same seed, same stream, on every platform
+/// let u = a.uniform(-1.0, 1.0);
+/// assert!((-1.0..1.0).contains(&u));
+/// assert!(a.below(10) < 10);
+/// let mut order: Vec<usize> = (0..8).collect();
+/// a.shuffle(&mut order);
+/// order.sort();
+/// assert_eq!(order, (0..8).collect::<Vec<_>>());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Rng {
     state: u64,

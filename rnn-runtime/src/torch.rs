@@ -40,6 +40,32 @@ use crate::network::Params;
 /// everything fits: every parameter of the model must come from exactly one tensor of
 /// float32 dtype and the parameter's shape, and every tensor must map to a parameter
 /// of the model or to `None`. Errors name the file's tensor and ours.
+///
+/// ```
+/// use rnn_runtime::{model, torch};
+///
+/// // The state_dict of PyTorch's `nn.LSTM(3, 4, num_layers=2, bidirectional=True,
+/// // batch_first=True)` named `lstm` and an `nn.Linear(8, 1)` named `fc`.
+/// model! { struct Net < input(5, 3), bidirectional(lstm(4, return_sequences = true)),
+///                        bidirectional(lstm(4)), dense(1) > }
+///
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"),
+///                    "/../tests/fixtures/torch_lstm_bidirectional/state_dict.safetensors");
+/// let mut net = Net::new(0);
+/// let map = torch::modules(&[("lstm", &[0, 1]), ("fc", &[2])]);
+/// net.load_state_dict(path, &map)?;          // the generated method calls this function
+/// let mut same = Net::new(1);
+/// torch::load_state_dict(&mut same, path, map)?;
+/// assert_eq!(net, same);
+/// // A map that loses a tensor is refused, and the model is unchanged.
+/// let before = same.clone();
+/// let err = torch::load_state_dict(&mut same, path, |name: &str| {
+///     (!name.starts_with("fc.")).then(|| name.to_string())
+/// });
+/// assert!(err.is_err());
+/// assert_eq!(same, before);
+/// # Ok::<(), rnn_runtime::Error>(())
+/// ```
 pub fn load_state_dict<M: Params>(
     model: &mut M,
     path: impl AsRef<Path>,

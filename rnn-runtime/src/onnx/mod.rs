@@ -61,6 +61,21 @@ pub fn to_onnx_bytes<M: Network>(model: &M) -> Result<Vec<u8>> {
 }
 
 /// The ONNX model of `model`, encoded, with recurrent layers as `recurrence` says.
+///
+/// ```
+/// use rnn_runtime::model;
+/// use rnn_runtime::onnx::{to_onnx_bytes, to_onnx_bytes_with, Recurrence};
+///
+/// model! { struct Net < input(5, 2), gru(3, activation = relu), dense(1) > }
+///
+/// let net = Net::new(0);
+/// let operators = to_onnx_bytes(&net)?;
+/// // Every step as plain MatMul / Add / activation nodes, for engines that ignore
+/// // the recurrent operators' `activations` attribute: a bigger graph.
+/// let unrolled = to_onnx_bytes_with(&net, Recurrence::Unrolled)?;
+/// assert!(unrolled.len() > operators.len());
+/// # Ok::<(), rnn_runtime::Error>(())
+/// ```
 pub fn to_onnx_bytes_with<M: Network>(model: &M, recurrence: Recurrence) -> Result<Vec<u8>> {
     let arch = M::ARCHITECTURE;
     let mut weights = HashMap::new();
@@ -94,6 +109,22 @@ pub fn to_onnx_bytes_with<M: Network>(model: &M, recurrence: Recurrence) -> Resu
 
 /// Writes the ONNX model of `model` to `path` (ONNX's recurrent operators), atomically
 /// as [`save_params`](crate::save_params) does.
+///
+/// ```
+/// use rnn_runtime::model;
+///
+/// model! { struct Net < input(20, 1), lstm(8), dense(1) > }
+///
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-onnx-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let net = Net::new(0);
+/// net.save_onnx(dir.join("net.onnx"))?;      // the generated method calls this function
+/// rnn_runtime::onnx::save_onnx(&net, dir.join("same.onnx"))?;
+/// assert_eq!(std::fs::read(dir.join("net.onnx"))?, std::fs::read(dir.join("same.onnx"))?);
+/// assert_eq!(std::fs::read(dir.join("net.onnx"))?, rnn_runtime::onnx::to_onnx_bytes(&net)?);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn save_onnx<M: Network>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     save_onnx_with(model, path, Recurrence::Operators)
 }
