@@ -1034,3 +1034,59 @@ fn forward_from_needs_one_state_per_sample() {
     assert_eq!(out.dim(), (4, 2));
     assert_eq!(states.len(), 4);
 }
+
+/// A NaN or infinite input is refused before anything runs, naming where it is, by
+/// every entry point of the batch API; the model is unchanged.
+#[test]
+fn non_finite_inputs_are_typed_errors_naming_sample_step_and_feature() {
+    let (mut x, y) = sine_windows(40, 10);
+    let mut net = Sine::new(3);
+    let before = net.clone();
+    for (value, shown) in [
+        (f32::NAN, "NaN"),
+        (f32::INFINITY, "inf"),
+        (f32::NEG_INFINITY, "-inf"),
+    ] {
+        x[[17, 4, 0]] = value;
+        let message = format!("x sample 17, step 4, feature 0 is {shown}: inputs must be finite");
+        let errors = [
+            net.forward(&x).unwrap_err(),
+            net.evaluate(&x, &y).unwrap_err(),
+            net.loss_and_grads(&x, &y).unwrap_err(),
+            net.fit(&x, &y, options(1)).unwrap_err(),
+            // A transposed view reports the logical position, not the memory one.
+            net.forward(x.view().reversed_axes().reversed_axes())
+                .unwrap_err(),
+        ];
+        for err in errors {
+            assert!(
+                matches!(
+                    err,
+                    Error::NonFiniteInput {
+                        sample: 17,
+                        step: 4,
+                        feature: 0,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(err.to_string(), message);
+        }
+        assert_eq!(net, before, "nothing trained");
+    }
+    // Reversed samples: sample 17 becomes sample 22 of the view.
+    let reversed = x.slice(s![..;-1, .., ..]);
+    let err = net.forward(reversed).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFiniteInput {
+                sample: 22,
+                step: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -197,6 +197,18 @@ pub enum Error {
         /// Values given.
         got: usize,
     },
+    /// An input feature is NaN or infinite.
+    #[error("x sample {sample}, step {step}, feature {feature} is {value}: inputs must be finite")]
+    NonFiniteInput {
+        /// The sample (row of `x`), from 0.
+        sample: usize,
+        /// The time step.
+        step: usize,
+        /// The feature.
+        feature: usize,
+        /// The value found.
+        value: f32,
+    },
     /// `forward_from` was given a number of initial states other than one per sample.
     #[error("forward_from needs one initial state per sample: {samples} samples, {states} states")]
     StateCount {

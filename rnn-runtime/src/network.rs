@@ -23,8 +23,27 @@ pub trait InputElement: Copy + Default + Send + Sync + 'static {
 }
 
 impl InputElement for f32 {
-    fn check_values(_: &ArrayViewD<'_, Self>, _: usize, _: usize) -> Result<()> {
-        Ok(())
+    /// A NaN or infinite feature would turn every later output and gradient into NaN
+    /// without a trace; it is refused, naming where it is.
+    fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, _: usize) -> Result<()> {
+        let per_sample = x.len() / x.len_of(ndarray::Axis(0)).max(1);
+        let features = per_sample / steps.max(1);
+        let bad = |i: usize, value: f32| Error::NonFiniteInput {
+            sample: i / per_sample.max(1),
+            step: i % per_sample.max(1) / features.max(1),
+            feature: i % features.max(1),
+            value,
+        };
+        match x.as_slice() {
+            Some(values) => match values.iter().position(|v| !v.is_finite()) {
+                Some(i) => Err(bad(i, values[i])),
+                None => Ok(()),
+            },
+            None => match x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                Some((i, &v)) => Err(bad(i, v)),
+                None => Ok(()),
+            },
+        }
     }
 }
 
