@@ -1090,3 +1090,58 @@ fn non_finite_inputs_are_typed_errors_naming_sample_step_and_feature() {
         "{err:?}"
     );
 }
+
+/// A run that diverges stops at the first non-finite loss or gradient, naming the
+/// epoch and step, with the parameters of the last finite step; or, when asked, skips
+/// such batches and counts them.
+#[test]
+fn a_diverging_run_stops_with_the_last_finite_parameters_or_skips_and_counts() {
+    let (x, y) = sine_windows(64, 10);
+    let diverging = || {
+        Fit::new(rnn_runtime::Sgd::new(1e30))
+            .epochs(3)
+            .batch_size(16)
+            .shuffle(false)
+            .verbose(false)
+    };
+    let mut net = Sine::new(5);
+    let err = net.fit(&x, &y, diverging()).unwrap_err();
+    let Error::NonFiniteTraining { what, epoch, step } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(epoch, 1, "{err}");
+    assert!(step >= 2, "the first step is finite: {err}");
+    assert!(what == "loss" || what == "gradient");
+    assert!(
+        err.to_string().starts_with("training diverged: the "),
+        "{err}"
+    );
+    let mut finite = true;
+    rnn_runtime::Params::visit_params(&net, &mut |t| finite &= t.iter().all(|v| v.is_finite()));
+    assert!(finite, "the model keeps its last finite parameters");
+    // The same run, stopped by hand one step earlier, ends with the same parameters.
+    let mut replay = Sine::new(5);
+    let (xs, ys) = (
+        x.slice(s![..16 * (step - 1), .., ..]),
+        y.slice(s![..16 * (step - 1), ..]),
+    );
+    replay
+        .fit(xs, ys, diverging().epochs(1))
+        .expect("the steps before the divergence are finite");
+    assert_eq!(replay, net);
+
+    let mut skipping = Sine::new(5);
+    let history = skipping
+        .fit(&x, &y, diverging().skip_non_finite(true))
+        .expect("skips instead of stopping");
+    assert_eq!(history.skipped.len(), 3);
+    assert!(history.skipped[0] >= 1 && history.skipped[1..].iter().all(|&k| k == 4));
+    let mut finite = true;
+    rnn_runtime::Params::visit_params(&skipping, &mut |t| {
+        finite &= t.iter().all(|v| v.is_finite())
+    });
+    assert!(finite);
+    // A healthy run skips nothing.
+    let history = Sine::new(5).fit(&x, &y, options(2)).unwrap();
+    assert_eq!(history.skipped, [0, 0]);
+}

@@ -197,6 +197,19 @@ pub enum Error {
         /// Values given.
         got: usize,
     },
+    /// Training met a NaN or infinite loss or gradient; the model keeps the parameters
+    /// of the last finite step.
+    #[error(
+        "training diverged: the {what} of epoch {epoch}, step {step} is not finite; the model keeps the parameters of the last finite step"
+    )]
+    NonFiniteTraining {
+        /// `"loss"` or `"gradient"`.
+        what: &'static str,
+        /// The epoch, counted from 1 as the progress bar shows it.
+        epoch: usize,
+        /// The step (batch) within the epoch, counted from 1.
+        step: usize,
+    },
     /// An input feature is NaN or infinite.
     #[error("x sample {sample}, step {step}, feature {feature} is {value}: inputs must be finite")]
     NonFiniteInput {

@@ -95,6 +95,7 @@ pub struct Fit<O = Adam> {
     clipping: Clipping,
     schedule: Option<Schedule>,
     loss: Loss,
+    skip_non_finite: bool,
     callbacks: Callbacks,
 }
 
@@ -132,6 +133,7 @@ impl<O: Optimizer> Fit<O> {
             clipping: Clipping::default(),
             schedule: None,
             loss: Loss::Mse,
+            skip_non_finite: false,
             callbacks: Callbacks::default(),
         }
     }
@@ -282,6 +284,15 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
+    /// What to do with a batch whose loss or gradient is NaN or infinite. By default
+    /// (`false`) training stops with [`Error::NonFiniteTraining`] naming the epoch and
+    /// step, and the model keeps the parameters of the last finite step; with `true`
+    /// the batch is skipped (no update) and counted in [`History::skipped`].
+    pub fn skip_non_finite(mut self, skip: bool) -> Self {
+        self.skip_non_finite = skip;
+        self
+    }
+
     /// The optimiser, with its state after training.
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -331,6 +342,9 @@ pub struct History {
     /// without either. After `restore_best_weights` the model holds this epoch's
     /// parameters.
     pub best_epoch: Option<usize>,
+    /// Batches skipped in each epoch because their loss or gradient was not finite
+    /// (only with [`Fit::skip_non_finite`]; otherwise such a batch stops training).
+    pub skipped: Vec<usize>,
 }
 
 /// Number of training samples for `n` samples and a validation fraction, as Keras:
@@ -445,24 +459,50 @@ pub fn fit<M: Network, O: Optimizer>(
             rng.shuffle(&mut order);
         }
         let mut loss_sum = 0.0f64;
+        let (mut trained, mut skipped) = (0usize, 0usize);
         let lr = opts.optimizer.learning_rate();
         history.lr.push(lr);
-        for idx in order.chunks(batch) {
+        for (step_in_epoch, idx) in order.chunks(batch).enumerate() {
             gather(&x, idx, &mut xb);
             gather(&y, idx, &mut yb);
             let seed = step_seed(opts.seed, step);
             step += 1;
             let loss =
                 sharded.loss_and_grads(model, &xb, &yb, idx.len(), loss_fn, seed, &mut grads);
+            // Checked before the update, so a diverging run ends with the parameters of
+            // its last finite step rather than NaN.
+            let what = if !loss.is_finite() {
+                Some("loss")
+            } else if grads.iter().any(|g| !g.is_finite()) {
+                Some("gradient")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                if opts.skip_non_finite {
+                    skipped += 1;
+                    bar.inc(1);
+                    continue;
+                }
+                bar.abandon();
+                return Err(Error::NonFiniteTraining {
+                    what,
+                    epoch: epoch + 1,
+                    step: step_in_epoch + 1,
+                });
+            }
             opts.clipping.apply(&mut grads, M::param_specs());
             if let Err(e) = opts.optimizer.update(model, &grads) {
                 bar.abandon();
                 return Err(e);
             }
             loss_sum += loss as f64 * idx.len() as f64;
+            trained += idx.len();
             bar.inc(1);
         }
-        let loss = (loss_sum / n_train as f64) as f32;
+        history.skipped.push(skipped);
+        // The mean over the batches trained (NaN when every batch was skipped).
+        let loss = (loss_sum / trained as f64) as f32;
         history.loss.push(loss);
         let ended = end_epoch(model, &x_val, &y_val, loss, &mut opts, &bar);
         let val_loss = match ended {
