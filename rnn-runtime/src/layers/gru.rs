@@ -6,7 +6,6 @@ use super::tensor::Tensor;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
-use crate::activation::{sigmoid_in_place, tanh_in_place};
 #[cfg(feature = "std")]
 use crate::rng::Rng;
 use crate::simd::multiversion;
@@ -17,7 +16,7 @@ pub struct GruLayer<const I: usize, const H: usize> {
     /// `weight_ih [3H, I]`, `weight_hh [3H, H]`, `bias_ih [3H]`, `bias_hh [3H]`.
     pub cell: CellParams<I, H, 3>,
     /// `activation` for the candidate `n`, `recurrent_activation` for the gates `r`
-    /// and `z`. The default pair runs fused kernels; any other pair a general path.
+    /// and `z`. The default pair runs a fused backward kernel; any other pair a general one.
     pub activations: CellActivations,
 }
 
@@ -46,51 +45,6 @@ impl<const H: usize, const G: usize> Default for GruState<H, G> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-multiversion! {
-    /// The element-wise part of one GRU step for every row. `gates` (`[rows, 3H]`)
-    /// holds the input side of the pre-activations `[r, z, n]` and becomes the
-    /// activated gates; `hidden` the hidden side `W_h· h + b_h·`. Writes `h`, and the
-    /// hidden side of `n` to `hidden_n` for BPTT. An empty `h_prev` means zero.
-    fn forward_step(
-        gates: &mut [f32],
-        hidden: &[f32],
-        h_prev: &[f32],
-        h: &mut [f32],
-        hidden_n: &mut [f32],
-        units: usize,
-    ) {
-        let n = units;
-        let rows = gates
-            .chunks_exact_mut(3 * n)
-            .zip(hidden.chunks_exact(3 * n));
-        for (b, (xi, hd)) in rows.enumerate() {
-            let (rz, gn) = xi.split_at_mut(2 * n);
-            rz.iter_mut().zip(&hd[..2 * n]).for_each(|(v, h)| *v += h);
-            sigmoid_in_place(rz);
-            let (r, z) = rz.split_at(n);
-            let hn = &hd[2 * n..3 * n];
-            let gn = &mut gn[..n];
-            for j in 0..n {
-                gn[j] += r[j] * hn[j];
-            }
-            tanh_in_place(gn);
-            let span = b * n..(b + 1) * n;
-            hidden_n[span.clone()].copy_from_slice(hn);
-            let out = &mut h[span.clone()];
-            if h_prev.is_empty() {
-                for j in 0..n {
-                    out[j] = (1.0 - z[j]) * gn[j];
-                }
-            } else {
-                let hp = &h_prev[span];
-                for j in 0..n {
-                    out[j] = (1.0 - z[j]) * gn[j] + z[j] * hp[j];
-                }
-            }
-    }
-}
 }
 
 #[cfg(feature = "std")]
@@ -151,9 +105,14 @@ multiversion! {
 }
 
 multiversion! {
-    /// [`forward_step`] for any pair of activations.
+    /// The element-wise part of one GRU step for every row. `gates` (`[rows, 3H]`)
+    /// holds the input side of the pre-activations `[r, z, n]` and becomes the
+    /// activated gates; `hidden` the hidden side `W_h· h + b_h·`. Writes `h`, and the
+    /// hidden side of `n` to `hidden_n` for BPTT. An empty `h_prev` means zero.
+    /// `acts` is matched once per row slice, so the default pair runs the same
+    /// vectorised sigmoid and tanh a dedicated kernel would.
     #[allow(clippy::too_many_arguments)]
-    fn forward_step_general(
+    fn forward_step(
         gates: &mut [f32],
         hidden: &[f32],
         h_prev: &[f32],
@@ -284,12 +243,12 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         opts: &SeqOptions<'_>,
         bufs: &mut RecurrentBuffers,
     ) {
-        let fused = self.activations == CellActivations::DEFAULT;
-        self.forward_impl(x, steps, batch, opts, bufs, fused)
+        self.forward_impl(x, steps, batch, opts, bufs, true)
     }
 
-    /// The forward pass with the fused (default activations only) or general
-    /// element-wise kernels.
+    /// The forward pass. Unlike the LSTM's, the GRU's element-wise forward kernel is
+    /// the same for every activation pair, so `_fused` (kept for the signature the
+    /// three cells share) selects nothing here.
     pub(crate) fn forward_impl(
         &self,
         x: &[f32],
@@ -297,7 +256,7 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         batch: usize,
         opts: &SeqOptions<'_>,
         bufs: &mut RecurrentBuffers,
-        fused: bool,
+        _fused: bool,
     ) {
         let (rows, gh, bh) = (steps * batch, 3 * H, batch * H);
         bufs.set_shape(steps, batch, I, H);
@@ -325,11 +284,7 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
             let h_prev = kept.state_before(t, h_past, bh, false);
             let g_t = &mut gates[t * batch * gh..(t + 1) * batch * gh];
             let (h_now, hn_t) = (&mut h_now[..bh], &mut hn_all[t * bh..(t + 1) * bh]);
-            if fused {
-                forward_step(g_t, hid, h_prev, h_now, hn_t, H);
-            } else {
-                forward_step_general(g_t, hid, h_prev, h_now, hn_t, H, self.activations);
-            }
+            forward_step(g_t, hid, h_prev, h_now, hn_t, H, self.activations);
         }
     }
 
@@ -453,12 +408,15 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
             .gates_one(x, h, Some(&mut *hidden_side), input_side);
         let h_prev = *h;
         let mut hidden_n = [0.0; H];
-        if self.activations == CellActivations::DEFAULT {
-            forward_step(input_side, hidden_side, &h_prev, h, &mut hidden_n, H);
-        } else {
-            let acts = self.activations;
-            forward_step_general(input_side, hidden_side, &h_prev, h, &mut hidden_n, H, acts);
-        }
+        forward_step(
+            input_side,
+            hidden_side,
+            &h_prev,
+            h,
+            &mut hidden_n,
+            H,
+            self.activations,
+        );
     }
 
     /// Calls `f` on each parameter tensor in canonical order.
