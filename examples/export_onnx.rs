@@ -12,47 +12,12 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayD, IxDyn};
 use rnn_runtime::onnx::{self, Recurrence};
 use rnn_runtime::rng::Rng;
-use rnn_runtime::{model, Network};
+use rnn_runtime::Network;
 use safetensors::tensor::{Dtype, TensorView};
 
-model! { struct Lstm < input(5, 3), lstm(6), dense(2) > }
-model! { struct Gru < input(4, 2), gru(5), dense(3) > }
-model! { struct Rnn < input(6, 2), simple_rnn(4), dense(1) > }
-model! {
-    struct Stacked < input(5, 3), lstm(6, return_sequences = true),
-        gru(4, return_sequences = true), simple_rnn(3), dense(2) >
-}
-model! { struct ManyToMany < input(5, 2), lstm(4, return_sequences = true), dense(3, activation = tanh) > }
-model! { struct BiSeq < input(5, 3), bidirectional(gru(3, return_sequences = true)), dense(2) > }
-model! { struct BiLast < input(4, 3), bidirectional(lstm(3)), dense(2) > }
-model! {
-    struct BiStack < input(4, 2), bidirectional(simple_rnn(3, return_sequences = true)),
-        bidirectional(lstm(2)), dense(1) >
-}
-model! { struct Tokens < input(6), embedding(10, 4), lstm(5), dense(3, activation = softmax) > }
-model! {
-    struct TokensBiSeq < input(5), embedding(7, 3),
-        bidirectional(gru(2, return_sequences = true)), dense(3) >
-}
-model! {
-    struct CellActs < input(4, 2),
-        lstm(3, return_sequences = true, activation = relu, recurrent_activation = tanh),
-        simple_rnn(4, return_sequences = true, activation = relu),
-        gru(3, return_sequences = true, activation = linear),
-        bidirectional(lstm(2, activation = sigmoid, recurrent_activation = linear)), dense(2) >
-}
-model! {
-    struct DenseActs < input(3, 2), gru(6), dense(6, activation = gelu), dense(6, activation = elu),
-        dense(6, activation = softplus), dense(3, activation = softmax) >
-}
-model! {
-    struct DenseActs2 < input(3, 2), gru(6), dense(6, activation = relu), dense(6, activation = sigmoid),
-        dense(6, activation = tanh), dense(6, activation = linear), dense(2) >
-}
-model! {
-    struct Dropout < input(4, 3), lstm(4, return_sequences = true, dropout = 0.25, recurrent_dropout = 0.5),
-        dropout(0.2), gru(3), dropout(0.3), dense(2) >
-}
+#[path = "../tests/onnx-tract/models.rs"]
+mod models;
+use models::*;
 
 /// Samples in each written batch.
 const BATCH: usize = 7;
