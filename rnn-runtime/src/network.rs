@@ -368,11 +368,10 @@ pub fn loss_and_grads<M: Network>(
     Ok((value, grads))
 }
 
-/// Runs `run(model, sample, state, out)` on every sample of `x` from its initial
+/// Runs `run(sample, state, out)` for model `M` on every sample of `x` from its initial
 /// state in `states` (in parallel), returning the outputs and the final states: the
 /// runtime half of the generated `forward_from`.
 pub fn forward_from_states<M, S, F>(
-    model: &M,
     x: ArrayViewD<'_, M::Input>,
     states: &[S],
     run: F,
@@ -399,6 +398,5 @@ where
             gather(&x, &[i], xb);
             run(xb, state, o);
         });
-    let _ = model;
     Ok((output_array::<M>(n, out)?, finals))
 }

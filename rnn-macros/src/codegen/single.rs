@@ -335,8 +335,7 @@ fn step_by_step(model: &Model) -> TokenStream {
             )> {
                 let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> =
                     ::rnn_runtime::__private::Into::into(x);
-                let (out, states) = ::rnn_runtime::network::forward_from_states(
-                    self,
+                let (out, states) = ::rnn_runtime::network::forward_from_states::<Self, _, _>(
                     x.into_dyn(),
                     states,
                     |x: &[#x_elem], state: &mut #state_name, out: &mut [f32]| {
