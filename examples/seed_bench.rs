@@ -38,14 +38,7 @@ fn train<M: Network<Input = f32>>(
     epochs: usize,
 ) -> Result<(f64, f32), rnn_runtime::Error> {
     let (x, y) = sine_windows(samples, M::TIMESTEPS);
-    let mut net = M::init(42);
-    let options = Fit::new(Adam::new(1e-3))
-        .epochs(epochs)
-        .batch_size(batch)
-        .verbose(false);
-    let history = rnn_runtime::fit(&mut net, x.view().into_dyn(), y.view().into_dyn(), options)?;
-    let last = history.loss.last().copied().unwrap_or(f32::NAN);
-    Ok((median(history.seconds[1..].to_vec()), last))
+    fit_timed::<M>(x.view().into_dyn(), y.view().into_dyn(), batch, epochs)
 }
 
 /// Like [`train`] for a model with a sequence output: the target of step `t` is the
@@ -64,17 +57,23 @@ fn train_sequence<M: Network<Input = f32>>(
             y[[i, 0]]
         }
     });
+    fit_timed::<M>(x.view().into_dyn(), y_seq.view().into_dyn(), batch, epochs)
+}
+
+/// Trains a fresh `M` (seed 42, Adam 1e-3) and returns the median seconds of epochs
+/// 2..=last, with the last epoch's mean loss.
+fn fit_timed<M: Network<Input = f32>>(
+    x: ndarray::ArrayViewD<'_, f32>,
+    y: ndarray::ArrayViewD<'_, f32>,
+    batch: usize,
+    epochs: usize,
+) -> Result<(f64, f32), rnn_runtime::Error> {
     let mut net = M::init(42);
     let options = Fit::new(Adam::new(1e-3))
         .epochs(epochs)
         .batch_size(batch)
         .verbose(false);
-    let history = rnn_runtime::fit(
-        &mut net,
-        x.view().into_dyn(),
-        y_seq.view().into_dyn(),
-        options,
-    )?;
+    let history = rnn_runtime::fit(&mut net, x, y, options)?;
     let last = history.loss.last().copied().unwrap_or(f32::NAN);
     Ok((median(history.seconds[1..].to_vec()), last))
 }
