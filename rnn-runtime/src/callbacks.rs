@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::io::save_params;
 use crate::network::Params;
+use crate::state_dict::StateDict;
 
 /// Which loss a callback watches; lower is better.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -320,6 +321,35 @@ impl EarlyStopping {
         })
     }
 
+    fn state(&self) -> StateDict {
+        let mut state = StateDict::new("EarlyStopping");
+        state.insert_f64("best", self.best);
+        state.insert_u64("wait", self.wait as u64);
+        put_epoch(&mut state, "best_epoch", self.best_epoch);
+        state.insert_u64("has_weights", self.has_weights as u64);
+        state.insert_f32s("best_weights", self.best_weights.clone());
+        state
+    }
+
+    fn load_state(&mut self, state: &StateDict, params: usize) -> Result<()> {
+        let (best, wait, best_epoch) = (
+            state.f64("best")?,
+            state.usize("wait")?,
+            get_epoch(state, "best_epoch")?,
+        );
+        let (has_weights, weights) = (state.bool("has_weights")?, state.f32s("best_weights")?);
+        if has_weights && weights.len() != params {
+            return Err(Error::StateDict(format!(
+                "EarlyStopping state: best_weights has {} values, the model {params}",
+                weights.len()
+            )));
+        }
+        (self.best, self.wait, self.best_epoch) = (best, wait, best_epoch);
+        self.has_weights = has_weights;
+        self.best_weights = weights.to_vec();
+        Ok(())
+    }
+
     /// Puts the best weights back; returns their epoch.
     fn end_training<M: Params>(&self, model: &mut M) -> Option<usize> {
         if !(self.restore_best_weights && self.has_weights) {
@@ -458,6 +488,30 @@ impl Checkpoint {
         self.saved_epoch = Some(logs.epoch);
         Ok(())
     }
+}
+
+impl Checkpoint {
+    fn state(&self) -> StateDict {
+        let mut state = StateDict::new("Checkpoint");
+        state.insert_f64("best", self.best);
+        put_epoch(&mut state, "saved_epoch", self.saved_epoch);
+        state
+    }
+
+    fn load_state(&mut self, state: &StateDict) -> Result<()> {
+        let (best, saved) = (state.f64("best")?, get_epoch(state, "saved_epoch")?);
+        (self.best, self.saved_epoch) = (best, saved);
+        Ok(())
+    }
+}
+
+/// An optional epoch, stored as its index plus one (0 for none).
+fn put_epoch(state: &mut StateDict, name: &str, epoch: Option<usize>) {
+    state.insert_u64(name, epoch.map_or(0, |e| e as u64 + 1));
+}
+
+fn get_epoch(state: &StateDict, name: &str) -> Result<Option<usize>> {
+    Ok(state.usize(name)?.checked_sub(1))
 }
 
 type EpochFn = dyn FnMut(&EpochLogs, &dyn Any) -> Result<Control> + Send;
@@ -610,6 +664,43 @@ impl Callbacks {
             }
         }
         Ok(control)
+    }
+
+    /// The state of each callback in order, for a training checkpoint. A closure's
+    /// own captured state is the user's: it is recorded only as a `closure` entry.
+    pub(crate) fn state(&self) -> Vec<StateDict> {
+        self.0
+            .iter()
+            .map(|callback| match &callback.0 {
+                Kind::EarlyStopping(c) => c.state(),
+                Kind::Checkpoint(c) => c.state(),
+                Kind::Closure(_) => StateDict::new("closure"),
+            })
+            .collect()
+    }
+
+    /// Continues from [`state`](Self::state) of the same callbacks in the same order.
+    /// An error can leave some restored; `fit` then ends, dropping them.
+    pub(crate) fn load_state(&mut self, states: &[StateDict], params: usize) -> Result<()> {
+        let kinds = |c: &Callbacks| -> Vec<String> {
+            c.state().iter().map(|s| s.kind().to_owned()).collect()
+        };
+        let saved: Vec<&str> = states.iter().map(StateDict::kind).collect();
+        if saved != kinds(self) {
+            return Err(Error::StateDict(format!(
+                "the callbacks were [{}], now they are [{}]",
+                saved.join(", "),
+                kinds(self).join(", ")
+            )));
+        }
+        for (callback, state) in self.0.iter_mut().zip(states) {
+            match &mut callback.0 {
+                Kind::EarlyStopping(c) => c.load_state(state, params)?,
+                Kind::Checkpoint(c) => c.load_state(state)?,
+                Kind::Closure(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Restores best weights (each restoring `EarlyStopping` in order, so the last

@@ -371,6 +371,37 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The state of an optimiser, schedule or callback does not fit the component it
+    /// is loaded into (another kind, a missing or mistyped value).
+    #[cfg(feature = "std")]
+    #[error("invalid state: {0}")]
+    StateDict(String),
+    /// A training-state file cannot be resumed from: damaged, or not written by
+    /// `Fit::save_state`, or for another model or optimiser.
+    #[cfg(feature = "std")]
+    #[error("{path}: cannot resume from this training state: {reason}")]
+    TrainState {
+        /// The training-state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A training state was saved by a run configured differently from the one
+    /// resuming it, so the resumed run could not continue the same trajectory.
+    #[cfg(feature = "std")]
+    #[error(
+        "{path}: the training state was saved by a run with {what} {saved}, but this run has {now}"
+    )]
+    ResumeMismatch {
+        /// The training-state file.
+        path: PathBuf,
+        /// What differs: `batch_size`, `seed`, `training samples`, …
+        what: &'static str,
+        /// The saved run's value.
+        saved: String,
+        /// This run's value.
+        now: String,
+    },
 }
 
 #[cfg(feature = "std")]

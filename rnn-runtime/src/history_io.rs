@@ -4,14 +4,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::train::History;
 
+/// Atomic, as every file the crate writes: a crash leaves the old file or the new one.
 fn write_file(path: &Path, text: String) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
+    crate::io::write_atomic(path, text.as_bytes())
 }
 
 /// A CSV cell: empty where the epoch has no such value.
@@ -171,7 +169,7 @@ mod tests {
         let bad = temp("no-such-dir").join("h.csv");
         assert!(matches!(
             History::default().to_csv(&bad),
-            Err(Error::Io { .. })
+            Err(crate::Error::Io { .. })
         ));
     }
 }

@@ -81,9 +81,13 @@ pub mod rng;
 mod shards;
 mod simd;
 #[cfg(feature = "std")]
+mod state_dict;
+#[cfg(feature = "std")]
 pub mod torch;
 #[cfg(feature = "std")]
 mod train;
+#[cfg(feature = "std")]
+mod train_state;
 
 pub use activation::Activation;
 pub use architecture::Architecture;
@@ -101,6 +105,8 @@ pub use optim::schedule::{self, Schedule};
 #[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 pub use params::{ParamSpec, Params};
+#[cfg(feature = "std")]
+pub use state_dict::StateDict;
 #[cfg(feature = "std")]
 pub use train::{fit, Fit, History, Verbosity};
 

@@ -20,9 +20,16 @@ pub trait InputElement: Copy + Default + Send + Sync + 'static {
     /// Checks the values of a batch (`[batch, T, …]` in logical order) for a model
     /// with vocabulary `vocab` (0 for real-valued input).
     fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()>;
+
+    /// The value's bits, from which a training checkpoint fingerprints its data.
+    fn to_bits(self) -> u32;
 }
 
 impl InputElement for f32 {
+    fn to_bits(self) -> u32 {
+        f32::to_bits(self)
+    }
+
     /// A NaN or infinite feature would turn every later output and gradient into NaN
     /// without a trace; it is refused, naming where it is.
     fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, _: usize) -> Result<()> {
@@ -48,6 +55,10 @@ impl InputElement for f32 {
 }
 
 impl InputElement for u32 {
+    fn to_bits(self) -> u32 {
+        self
+    }
+
     fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()> {
         match x.as_slice() {
             Some(ids) => check_ids(ids, steps, vocab),

@@ -3,6 +3,7 @@
 use super::{check_eps, check_len, check_lr, check_unit, fit_state, Optimizer};
 use crate::error::Result;
 use crate::network::Params;
+use crate::state_dict::StateDict;
 
 /// Adam (Kingma & Ba), with the update of `torch.optim.Adam`:
 /// `p -= lr · m̂ / (sqrt(v̂) + eps)`.
@@ -98,6 +99,30 @@ impl Adam {
     /// One Adam update, each parameter first multiplied by `keep` (AdamW's decoupled
     /// weight decay; exactly 1 for plain Adam, which then skips the pass). The caller
     /// has checked the hyperparameters and the gradients' length.
+    /// Writes the state under Adam's names (AdamW adds its own to the same dict).
+    pub(super) fn write_state(&self, state: &mut StateDict) {
+        state.insert_f64("lr", self.lr as f64);
+        state.insert_f64("beta1", self.beta1 as f64);
+        state.insert_f64("beta2", self.beta2 as f64);
+        state.insert_f64("eps", self.eps as f64);
+        state.insert_u64("step", self.step);
+        state.insert_f32s("m", self.m.clone());
+        state.insert_f32s("v", self.v.clone());
+    }
+
+    /// Reads everything before changing anything.
+    pub(super) fn read_state(state: &StateDict) -> Result<Adam> {
+        Ok(Adam {
+            lr: state.f32("lr")?,
+            beta1: state.f32("beta1")?,
+            beta2: state.f32("beta2")?,
+            eps: state.f32("eps")?,
+            step: state.u64("step")?,
+            m: state.f32s("m")?.to_vec(),
+            v: state.f32s("v")?.to_vec(),
+        })
+    }
+
     pub(super) fn apply<M: Params>(&mut self, model: &mut M, grads: &[f32], keep: f32) {
         if fit_state(M::PARAMS, &mut [&mut self.m, &mut self.v]) {
             self.step = 0;
@@ -142,5 +167,17 @@ impl Optimizer for Adam {
 
     fn set_learning_rate(&mut self, lr: f32) {
         self.lr = lr;
+    }
+
+    fn state_dict(&self) -> Option<StateDict> {
+        let mut state = StateDict::new("Adam");
+        self.write_state(&mut state);
+        Some(state)
+    }
+
+    fn load_state_dict(&mut self, state: &StateDict) -> Result<()> {
+        state.expect_kind("Adam")?;
+        *self = Adam::read_state(state)?;
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 use super::{check_decay, Adam, Optimizer};
 use crate::error::Result;
 use crate::network::Params;
+use crate::state_dict::StateDict;
 
 /// AdamW (Loshchilov & Hutter), with the update of `torch.optim.AdamW`: every
 /// parameter is first shrunk, `p *= 1 - lr · weight_decay`, then updated as by
@@ -87,5 +88,21 @@ impl Optimizer for AdamW {
 
     fn set_learning_rate(&mut self, lr: f32) {
         self.adam.set_learning_rate(lr);
+    }
+
+    fn state_dict(&self) -> Option<StateDict> {
+        let mut state = StateDict::new("AdamW");
+        self.adam.write_state(&mut state);
+        state.insert_f64("weight_decay", self.weight_decay as f64);
+        Some(state)
+    }
+
+    fn load_state_dict(&mut self, state: &StateDict) -> Result<()> {
+        state.expect_kind("AdamW")?;
+        *self = AdamW {
+            adam: Adam::read_state(state)?,
+            weight_decay: state.f32("weight_decay")?,
+        };
+        Ok(())
     }
 }

@@ -20,6 +20,7 @@ pub use sgd::Sgd;
 use crate::error::{Error, Result};
 use crate::grads::Grads;
 use crate::network::Params;
+use crate::state_dict::StateDict;
 
 /// Something that updates a model's parameters from its gradients.
 ///
@@ -64,6 +65,26 @@ pub trait Optimizer {
     /// Replaces the learning rate (schedules call this between epochs). A bad value is
     /// reported by the next update, which then changes nothing.
     fn set_learning_rate(&mut self, lr: f32);
+
+    /// The whole state — hyperparameters, learning rate, step count, moment
+    /// estimates — as torch's `optimizer.state_dict()`, for a training checkpoint
+    /// ([`Fit::save_state`](crate::Fit::save_state)). Every optimiser of the crate has
+    /// one; the default, `None`, marks an optimiser that cannot be checkpointed, and
+    /// `fit` then refuses `save_state` before training.
+    fn state_dict(&self) -> Option<StateDict> {
+        None
+    }
+
+    /// Restores the whole state from [`state_dict`](Self::state_dict), hyperparameters
+    /// included (as torch's `load_state_dict`). A state of another kind or with a
+    /// missing value is refused, and nothing changes.
+    fn load_state_dict(&mut self, state: &StateDict) -> Result<()> {
+        Err(Error::StateDict(format!(
+            "this optimiser cannot load state: it does not implement \
+             Optimizer::load_state_dict (the state is of a {})",
+            state.kind()
+        )))
+    }
 
     /// Applies one update from the gradients of a model of type `M`.
     ///

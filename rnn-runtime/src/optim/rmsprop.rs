@@ -3,6 +3,7 @@
 use super::{check_eps, check_len, check_lr, check_unit, fit_state, Optimizer};
 use crate::error::Result;
 use crate::network::Params;
+use crate::state_dict::StateDict;
 
 /// RMSprop (Hinton), with the update of `torch.optim.RMSprop`:
 ///
@@ -154,5 +155,33 @@ impl Optimizer for RmsProp {
 
     fn set_learning_rate(&mut self, lr: f32) {
         self.lr = lr;
+    }
+
+    fn state_dict(&self) -> Option<StateDict> {
+        let mut state = StateDict::new("RmsProp");
+        state.insert_f64("lr", self.lr as f64);
+        state.insert_f64("rho", self.rho as f64);
+        state.insert_f64("eps", self.eps as f64);
+        state.insert_f64("momentum", self.momentum as f64);
+        state.insert_u64("centered", self.centered as u64);
+        state.insert_f32s("v", self.v.clone());
+        state.insert_f32s("avg", self.avg.clone());
+        state.insert_f32s("buf", self.buf.clone());
+        Some(state)
+    }
+
+    fn load_state_dict(&mut self, state: &StateDict) -> Result<()> {
+        state.expect_kind("RmsProp")?;
+        *self = RmsProp {
+            lr: state.f32("lr")?,
+            rho: state.f32("rho")?,
+            eps: state.f32("eps")?,
+            momentum: state.f32("momentum")?,
+            centered: state.bool("centered")?,
+            v: state.f32s("v")?.to_vec(),
+            avg: state.f32s("avg")?.to_vec(),
+            buf: state.f32s("buf")?.to_vec(),
+        };
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@
 
 use crate::error::{Error, Result};
 use crate::optim::Optimizer;
+use crate::state_dict::StateDict;
 
 /// A learning-rate schedule: one of torch's `StepLR`, `ExponentialLR` and
 /// `ReduceLROnPlateau`, stepped once per epoch with the epoch's monitored loss.
@@ -99,6 +100,45 @@ impl Schedule {
         };
         optimizer.set_learning_rate(next);
         Ok(next)
+    }
+}
+
+impl Schedule {
+    fn kind(&self) -> &'static str {
+        match self.rule {
+            Rule::Step { .. } => "step_decay",
+            Rule::Exponential { .. } => "exponential",
+            Rule::Plateau(_) => "reduce_on_plateau",
+        }
+    }
+
+    /// The progress of the schedule (not its settings) for a training checkpoint.
+    pub(crate) fn state(&self) -> StateDict {
+        let mut state = StateDict::new(self.kind());
+        state.insert_u64("epochs", self.epochs as u64);
+        if let Rule::Plateau(p) = &self.rule {
+            state.insert_f64("best", p.best);
+            state.insert_u64("bad_epochs", p.bad_epochs as u64);
+            state.insert_u64("cooldown_left", p.cooldown_left as u64);
+        }
+        state
+    }
+
+    /// Continues from [`state`](Self::state) of a schedule of the same kind; the
+    /// settings stay this schedule's. Nothing changes on error.
+    pub(crate) fn load_state(&mut self, state: &StateDict) -> Result<()> {
+        state.expect_kind(self.kind())?;
+        let epochs = state.usize("epochs")?;
+        if let Rule::Plateau(p) = &mut self.rule {
+            let (best, bad, cool) = (
+                state.f64("best")?,
+                state.usize("bad_epochs")?,
+                state.usize("cooldown_left")?,
+            );
+            (p.best, p.bad_epochs, p.cooldown_left) = (best, bad, cool);
+        }
+        self.epochs = epochs;
+        Ok(())
     }
 }
 

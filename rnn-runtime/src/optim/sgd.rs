@@ -3,6 +3,7 @@
 use super::{check_decay, check_len, check_lr, check_unit, fit_state, Optimizer};
 use crate::error::{Error, Result};
 use crate::network::Params;
+use crate::state_dict::StateDict;
 
 /// Stochastic gradient descent, with the update of `torch.optim.SGD` (no dampening):
 ///
@@ -131,5 +132,27 @@ impl Optimizer for Sgd {
 
     fn set_learning_rate(&mut self, lr: f32) {
         self.lr = lr;
+    }
+
+    fn state_dict(&self) -> Option<StateDict> {
+        let mut state = StateDict::new("Sgd");
+        state.insert_f64("lr", self.lr as f64);
+        state.insert_f64("momentum", self.momentum as f64);
+        state.insert_u64("nesterov", self.nesterov as u64);
+        state.insert_f64("weight_decay", self.weight_decay as f64);
+        state.insert_f32s("buf", self.buf.clone());
+        Some(state)
+    }
+
+    fn load_state_dict(&mut self, state: &StateDict) -> Result<()> {
+        state.expect_kind("Sgd")?;
+        *self = Sgd {
+            lr: state.f32("lr")?,
+            momentum: state.f32("momentum")?,
+            nesterov: state.bool("nesterov")?,
+            weight_decay: state.f32("weight_decay")?,
+            buf: state.f32s("buf")?.to_vec(),
+        };
+        Ok(())
     }
 }

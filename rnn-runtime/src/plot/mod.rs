@@ -50,7 +50,8 @@ fn render(path: &Path, size: (u32, u32), chart: &Chart) -> Result<()> {
     write_png(path, size, &pixels)
 }
 
-/// Encodes 8-bit RGB `pixels` as a PNG file.
+/// Encodes 8-bit RGB `pixels` as a PNG file, written atomically as every file the
+/// crate writes.
 fn write_png(path: &Path, size: (u32, u32), pixels: &[u8]) -> Result<()> {
     let failed = |e: png::EncodingError| match e {
         png::EncodingError::IoError(source) => Error::Io {
@@ -62,11 +63,8 @@ fn write_png(path: &Path, size: (u32, u32), pixels: &[u8]) -> Result<()> {
             reason: other.to_string(),
         },
     };
-    let file = std::fs::File::create(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, size.0, size.1);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     // Plots are mostly flat colour: the slowest setting still takes milliseconds and
@@ -75,7 +73,8 @@ fn write_png(path: &Path, size: (u32, u32), pixels: &[u8]) -> Result<()> {
     encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
     let mut writer = encoder.write_header().map_err(failed)?;
     writer.write_image_data(pixels).map_err(failed)?;
-    writer.finish().map_err(failed)
+    writer.finish().map_err(failed)?;
+    crate::io::write_atomic(path, &bytes)
 }
 
 /// Whether positive values spanning `lo..=hi` read better on a log axis: when they

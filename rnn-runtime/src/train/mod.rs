@@ -1,11 +1,13 @@
 //! The training loop: mini-batch gradient descent with seeded shuffling.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndarray::{ArrayViewD, Axis, Slice};
 
 use crate::callbacks::{Callback, Callbacks, Control, EpochLogs, Monitor};
+
 use crate::dropout::step_seed;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -13,8 +15,11 @@ use crate::network::{check_x, check_y, evaluate, gather, Network};
 use crate::optim::clip::Clipping;
 use crate::optim::schedule::Schedule;
 use crate::optim::{Adam, Optimizer};
-use crate::rng::Rng;
 use crate::shards::ShardedGrads;
+
+mod checkpoints;
+use crate::train_state::Progress;
+use checkpoints::{resume, Checkpoints};
 
 /// What `fit` reports while it trains, as Keras's `verbose` levels 0, 1 and 2.
 ///
@@ -97,6 +102,15 @@ pub struct Fit<O = Adam> {
     loss: Loss,
     skip_non_finite: bool,
     callbacks: Callbacks,
+    state: StateOptions,
+}
+
+/// Where and how often `fit` saves its training state, and where it resumes from.
+#[derive(Clone, Debug, Default)]
+struct StateOptions {
+    path: Option<PathBuf>,
+    every_steps: Option<usize>,
+    resume: Option<(PathBuf, bool)>,
 }
 
 impl<O: fmt::Debug> fmt::Debug for Fit<O> {
@@ -113,6 +127,8 @@ impl<O: fmt::Debug> fmt::Debug for Fit<O> {
             .field("schedule", &self.schedule)
             .field("loss", &self.loss)
             .field("callbacks", &self.callbacks)
+            .field("skip_non_finite", &self.skip_non_finite)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -135,6 +151,7 @@ impl<O: Optimizer> Fit<O> {
             loss: Loss::Mse,
             skip_non_finite: false,
             callbacks: Callbacks::default(),
+            state: StateOptions::default(),
         }
     }
 
@@ -293,6 +310,79 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
+    /// Saves the whole training state — model, optimiser state, epoch and position,
+    /// shuffle generator, schedule and callback state, history — to `path` at the end
+    /// of every epoch (and every [`save_state_every_steps`](Self::save_state_every_steps)
+    /// steps), so that [`resume`](Self::resume) can continue the run. Each save
+    /// replaces the file atomically: a crash at any moment leaves the previous state
+    /// or the new one, never a mix.
+    ///
+    /// ```
+    /// use rnn_runtime::ndarray::{Array2, Array3};
+    /// use rnn_runtime::{model, Adam, Fit};
+    ///
+    /// model! { struct Net < input(4, 1), lstm(3), dense(1) > }
+    ///
+    /// # fn main() -> Result<(), rnn_runtime::Error> {
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-state-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).expect("temp dir");
+    /// let state = dir.join("run.state");
+    /// let x = Array3::from_shape_fn((12, 4, 1), |(i, t, _)| ((i + t) as f32 * 0.3).sin());
+    /// let y = Array2::from_shape_fn((12, 1), |(i, _)| ((i + 4) as f32 * 0.3).sin());
+    /// let opts = |epochs| Fit::new(Adam::new(1e-2)).epochs(epochs).batch_size(4).verbose(false);
+    ///
+    /// // Six epochs in one go...
+    /// let mut whole = Net::new(0);
+    /// let all = whole.fit(&x, &y, opts(6))?;
+    /// // ...or three, then three more from the saved state (say, after a crash).
+    /// let mut first = Net::new(0);
+    /// first.fit(&x, &y, opts(3).save_state(&state))?;
+    /// let mut resumed = Net::new(7); // its own weights are replaced by the state's
+    /// let rest = resumed.fit(&x, &y, opts(6).save_state(&state).resume(&state))?;
+    /// assert_eq!(resumed, whole); // bit for bit
+    /// assert_eq!(rest.loss, all.loss); // the history carries on too
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn save_state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state.path = Some(path.into());
+        self
+    }
+
+    /// Also saves the training state every `steps` batches (counted over the whole
+    /// run), for long epochs; needs [`save_state`](Self::save_state). A run resumed
+    /// from a mid-epoch state finishes that epoch exactly as it would have.
+    pub fn save_state_every_steps(mut self, steps: usize) -> Self {
+        self.state.every_steps = Some(steps);
+        self
+    }
+
+    /// Continues the run whose state [`save_state`](Self::save_state) wrote to `path`:
+    /// the model's parameters, the optimiser (hyperparameters included, as torch's
+    /// `load_state_dict`), the epoch and position within it, the shuffle order and
+    /// generator, the schedule's and callbacks' progress and the history all come from
+    /// the file; the schedule's and callbacks' settings stay this `Fit`'s. With the
+    /// same data and options the result is bit-identical to an uninterrupted run;
+    /// `epochs` may differ, to train further or stop sooner.
+    ///
+    /// Refused before anything changes: a missing or damaged file
+    /// ([`Error::TrainState`]), a state of another model or optimiser, or one saved by
+    /// a run with other data, sample count, batch size, shuffling, seed or loss
+    /// ([`Error::ResumeMismatch`]). State kept inside user closures is the user's.
+    pub fn resume(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state.resume = Some((path.into(), false));
+        self
+    }
+
+    /// [`resume`](Self::resume) when `path` exists, else start afresh: with
+    /// [`save_state`](Self::save_state) to the same path, one program that continues
+    /// wherever it was killed (Keras's `BackupAndRestore`).
+    pub fn resume_if_exists(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state.resume = Some((path.into(), true));
+        self
+    }
+
     /// The optimiser, with its state after training.
     pub fn optimizer(&self) -> &O {
         &self.optimizer
@@ -442,31 +532,50 @@ pub fn fit<M: Network, O: Optimizer>(
 
     let batch = opts.batch_size.min(n_train);
     let steps_per_epoch = n_train.div_ceil(batch);
-    let mut rng = Rng::new(opts.seed);
-    let mut order: Vec<usize> = (0..n_train).collect();
+    let checkpoints = Checkpoints::new::<M, O>(&opts, &x, &y, n, n_train)?;
+    let mut p = Progress::new(n_train, opts.seed);
+    let mut history = History::default();
+    if let Some(path) = checkpoints.resume_from() {
+        resume(
+            model,
+            &mut opts,
+            path,
+            &checkpoints.key,
+            &mut p,
+            &mut history,
+        )?;
+    }
     let mut sharded = ShardedGrads::<M>::new();
     let mut grads = vec![0.0f32; M::PARAMS];
     let mut xb = Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES);
     let mut yb = Vec::with_capacity(batch * M::OUTPUT_STEPS * loss_fn.target_width(M::OUTPUTS));
-    let mut step = 0u64;
-    let mut history = History::default();
     let bar = progress_bar(opts.verbosity, (opts.epochs * steps_per_epoch) as u64);
+    bar.set_position(p.step);
 
-    for epoch in 0..opts.epochs {
+    let first = p.epoch;
+    for epoch in first..opts.epochs {
+        if history.stopped_epoch.is_some() {
+            break;
+        }
         let started = std::time::Instant::now();
         bar.set_prefix(format!("epoch {}/{}", epoch + 1, opts.epochs));
-        if opts.shuffle {
-            rng.shuffle(&mut order);
-        }
-        let mut loss_sum = 0.0f64;
-        let (mut trained, mut skipped) = (0usize, 0usize);
-        let lr = opts.optimizer.learning_rate();
-        history.lr.push(lr);
-        for (step_in_epoch, idx) in order.chunks(batch).enumerate() {
+        // A state saved within an epoch resumes that epoch where it stopped.
+        let lr = if p.position == 0 {
+            if opts.shuffle {
+                p.rng.shuffle(&mut p.order);
+            }
+            (p.loss_sum, p.trained, p.skipped, p.elapsed) = (0.0, 0, 0, 0.0);
+            let lr = opts.optimizer.learning_rate();
+            history.lr.push(lr);
+            lr
+        } else {
+            history.lr.last().copied().unwrap_or(f32::NAN)
+        };
+        let order = std::mem::take(&mut p.order);
+        for (step_in_epoch, idx) in order.chunks(batch).enumerate().skip(p.position) {
             gather(&x, idx, &mut xb);
             gather(&y, idx, &mut yb);
-            let seed = step_seed(opts.seed, step);
-            step += 1;
+            let seed = step_seed(opts.seed, p.step);
             let loss =
                 sharded.loss_and_grads(model, &xb, &yb, idx.len(), loss_fn, seed, &mut grads);
             // Checked before the update, so a diverging run ends with the parameters of
@@ -478,31 +587,52 @@ pub fn fit<M: Network, O: Optimizer>(
             } else {
                 None
             };
-            if let Some(what) = what {
-                if opts.skip_non_finite {
-                    skipped += 1;
-                    bar.inc(1);
-                    continue;
+            match what {
+                Some(_) if opts.skip_non_finite => p.skipped += 1,
+                Some(what) => {
+                    bar.abandon();
+                    return Err(Error::NonFiniteTraining {
+                        what,
+                        epoch: epoch + 1,
+                        step: step_in_epoch + 1,
+                    });
                 }
-                bar.abandon();
-                return Err(Error::NonFiniteTraining {
-                    what,
-                    epoch: epoch + 1,
-                    step: step_in_epoch + 1,
-                });
+                None => {
+                    opts.clipping.apply(&mut grads, M::param_specs());
+                    if let Err(e) = opts.optimizer.update(model, &grads) {
+                        bar.abandon();
+                        return Err(e);
+                    }
+                    p.loss_sum += loss as f64 * idx.len() as f64;
+                    p.trained += idx.len();
+                }
             }
-            opts.clipping.apply(&mut grads, M::param_specs());
-            if let Err(e) = opts.optimizer.update(model, &grads) {
-                bar.abandon();
-                return Err(e);
-            }
-            loss_sum += loss as f64 * idx.len() as f64;
-            trained += idx.len();
+            p.step += 1;
+            p.position = step_in_epoch + 1;
             bar.inc(1);
+            if checkpoints.due(p.step) {
+                p.order.clone_from(&order);
+                let spent = p.elapsed + started.elapsed().as_secs_f64();
+                let saved = checkpoints.save(
+                    model,
+                    &opts,
+                    &Progress {
+                        elapsed: spent,
+                        ..p.clone()
+                    },
+                    &history,
+                );
+                if let Err(e) = saved {
+                    bar.abandon();
+                    return Err(e);
+                }
+            }
         }
-        history.skipped.push(skipped);
+        p.order = order;
+        p.position = 0;
+        history.skipped.push(p.skipped);
         // The mean over the batches trained (NaN when every batch was skipped).
-        let loss = (loss_sum / trained as f64) as f32;
+        let loss = (p.loss_sum / p.trained as f64) as f32;
         history.loss.push(loss);
         let ended = end_epoch(model, &x_val, &y_val, loss, &mut opts, &bar);
         let val_loss = match ended {
@@ -513,7 +643,7 @@ pub fn fit<M: Network, O: Optimizer>(
             }
         };
         history.val_loss.extend(val_loss);
-        let seconds = started.elapsed().as_secs_f64();
+        let seconds = p.elapsed + started.elapsed().as_secs_f64();
         history.seconds.push(seconds);
         let logs = EpochLogs {
             epoch,
@@ -528,14 +658,16 @@ pub fn fit<M: Network, O: Optimizer>(
         }
         match opts.callbacks.end_epoch(&logs, &*model) {
             Ok(Control::Continue) => {}
-            Ok(Control::Stop) => {
-                history.stopped_epoch = Some(epoch);
-                break;
-            }
+            Ok(Control::Stop) => history.stopped_epoch = Some(epoch),
             Err(e) => {
                 bar.abandon();
                 return Err(e);
             }
+        }
+        p.epoch = epoch + 1;
+        if let Err(e) = checkpoints.save(model, &opts, &p, &history) {
+            bar.abandon();
+            return Err(e);
         }
     }
     if history.stopped_epoch.is_some() {

@@ -1,0 +1,522 @@
+//! Training checkpoints: everything `fit` needs to continue a run exactly where it
+//! stopped, in one safetensors file.
+//!
+//! Tensors are grouped by a prefix: `model/<parameter>` (with its shape),
+//! `optimizer/…`, `schedule/…`, `callback<i>/…`, `fit/…` (position, shuffle order and
+//! generator, the run's settings) and `history/…`. The metadata names the format,
+//! its version and each component's kind. Every value keeps its dtype (f32, f64 or
+//! u64), so a reloaded state is bit-identical to the saved one.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::error::{Error, Result};
+use crate::io::write_atomic;
+use crate::network::Params;
+use crate::rng::Rng;
+use crate::state_dict::{StateDict, StateValue};
+use crate::train::History;
+
+const FORMAT: &str = "rnn-train-state";
+const VERSION: &str = "1";
+
+/// Where a run is: the epoch in progress and how far into it, with what the rest of
+/// the epoch needs (shuffle order, partial loss sums). `fit` trains from this struct
+/// and saves it as it is.
+#[derive(Clone, Debug)]
+pub(crate) struct Progress {
+    /// Epoch in progress, or the next one when `position` is 0.
+    pub epoch: usize,
+    /// Batches of `epoch` already trained or skipped.
+    pub position: usize,
+    /// Batches trained or skipped over the whole run (the dropout stream's counter).
+    pub step: u64,
+    /// The shuffle generator.
+    pub rng: Rng,
+    /// This epoch's order of the training samples.
+    pub order: Vec<usize>,
+    /// Sum of batch loss × batch size over the batches trained this epoch.
+    pub loss_sum: f64,
+    /// Samples trained this epoch.
+    pub trained: usize,
+    /// Batches skipped this epoch.
+    pub skipped: usize,
+    /// Seconds spent in this epoch before the state was saved.
+    pub elapsed: f64,
+}
+
+impl Progress {
+    /// The start of a run over `train` samples.
+    pub fn new(train: usize, seed: u64) -> Self {
+        Progress {
+            epoch: 0,
+            position: 0,
+            step: 0,
+            rng: Rng::new(seed),
+            order: (0..train).collect(),
+            loss_sum: 0.0,
+            trained: 0,
+            skipped: 0,
+            elapsed: 0.0,
+        }
+    }
+}
+
+/// The settings that fix a run's trajectory. A state is resumed only by a run with the
+/// same key; the epoch count may differ (to train on, or to stop earlier).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RunKey {
+    pub samples: usize,
+    pub train: usize,
+    pub batch_size: usize,
+    pub shuffle: bool,
+    pub seed: u64,
+    pub loss: String,
+    /// FNV-1a of every input and target value's bits, in logical order.
+    pub data: u64,
+}
+
+/// FNV-1a over 32-bit words: a cheap fingerprint that tells one data set from another.
+pub(crate) fn fingerprint(words: impl Iterator<Item = u32>, mut hash: u64) -> u64 {
+    for word in words {
+        for byte in word.to_le_bytes() {
+            hash ^= byte as u64;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The FNV-1a offset basis, to start [`fingerprint`] with.
+pub(crate) const FINGERPRINT_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// What a run saves besides the model.
+pub(crate) struct Components<'a> {
+    pub optimizer: &'a StateDict,
+    pub schedule: Option<&'a StateDict>,
+    pub callbacks: &'a [StateDict],
+    pub progress: &'a Progress,
+    pub history: &'a History,
+    pub key: &'a RunKey,
+}
+
+/// What [`load`] gives back, checked against the model and the run.
+pub(crate) struct Restored {
+    /// The parameters, one vector per tensor in canonical order.
+    pub params: Vec<Vec<f32>>,
+    pub optimizer: StateDict,
+    pub schedule: Option<StateDict>,
+    pub callbacks: Vec<StateDict>,
+    pub progress: Progress,
+    pub history: History,
+}
+
+/// Writes the state of a run atomically (see [`write_atomic`]).
+pub(crate) fn save<M: Params>(path: &Path, model: &M, c: &Components<'_>) -> Result<()> {
+    let mut values = StateDict::new("run");
+    put_prefixed(&mut values, "optimizer/", c.optimizer);
+    if let Some(schedule) = c.schedule {
+        put_prefixed(&mut values, "schedule/", schedule);
+    }
+    for (i, state) in c.callbacks.iter().enumerate() {
+        put_prefixed(&mut values, &format!("callback{i}/"), state);
+    }
+    put_progress(&mut values, c.progress, c.key);
+    put_history(&mut values, c.history);
+
+    let mut params = Vec::with_capacity(M::param_specs().len());
+    model.visit_params(&mut |t| params.push(le_bytes(t.iter().map(|v| v.to_le_bytes()))));
+    let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = M::param_specs()
+        .iter()
+        .zip(params)
+        .map(|(spec, bytes)| {
+            let name = format!("model/{}", spec.name);
+            (name, Dtype::F32, spec.shape.to_vec(), bytes)
+        })
+        .collect();
+    for (name, value) in values.values() {
+        let (dtype, len, bytes) = match value {
+            StateValue::F32(v) => (
+                Dtype::F32,
+                v.len(),
+                le_bytes(v.iter().map(|x| x.to_le_bytes())),
+            ),
+            StateValue::F64(v) => (
+                Dtype::F64,
+                v.len(),
+                le_bytes(v.iter().map(|x| x.to_le_bytes())),
+            ),
+            StateValue::U64(v) => (
+                Dtype::U64,
+                v.len(),
+                le_bytes(v.iter().map(|x| x.to_le_bytes())),
+            ),
+        };
+        tensors.push((name.to_owned(), dtype, vec![len], bytes));
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, dtype, shape, bytes)| {
+            TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.as_str(), v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| st_error(path, source))?;
+    let mut meta = HashMap::from([
+        ("format".to_owned(), FORMAT.to_owned()),
+        ("version".to_owned(), VERSION.to_owned()),
+        ("model".to_owned(), std::any::type_name::<M>().to_owned()),
+        ("optimizer".to_owned(), c.optimizer.kind().to_owned()),
+        ("callbacks".to_owned(), kinds(c.callbacks)),
+    ]);
+    if let Some(schedule) = c.schedule {
+        meta.insert("schedule".to_owned(), schedule.kind().to_owned());
+    }
+    let bytes = safetensors::serialize(views, &Some(meta)).map_err(|e| st_error(path, e))?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads a state saved by [`save`] for a model of type `M`, refusing one from another
+/// model, a run with another key, or a damaged file. Nothing is applied here.
+pub(crate) fn load<M: Params>(path: &Path, key: &RunKey) -> Result<Restored> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| st_error(path, e))?;
+    let bad = |reason: String| Error::TrainState {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| st_error(path, e))?;
+    let meta = meta.metadata().clone().unwrap_or_default();
+    let field = |name: &str| meta.get(name).map(String::as_str);
+    if field("format") != Some(FORMAT) {
+        return Err(bad("not a training state written by Fit::save_state".into()));
+    }
+    if field("version") != Some(VERSION) {
+        return Err(bad(format!(
+            "format version {:?}, this library reads version {VERSION}",
+            field("version").unwrap_or("none")
+        )));
+    }
+
+    let mut params: Vec<Option<Vec<f32>>> = vec![None; M::param_specs().len()];
+    let mut values = StateDict::new("run");
+    let mut tensors = file.tensors();
+    // Sorted, so that the first problem reported is the same every time.
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, view) in tensors {
+        if let Some(param) = name.strip_prefix("model/") {
+            let Some(i) = M::param_specs().iter().position(|s| s.name == param) else {
+                return Err(bad(format!(
+                    "tensor `{param}` is not a parameter of {}",
+                    std::any::type_name::<M>()
+                )));
+            };
+            let spec = &M::param_specs()[i];
+            if view.dtype() != Dtype::F32 || view.shape() != spec.shape {
+                return Err(bad(format!(
+                    "parameter `{param}` is {:?} {:?}, the model's is F32 {:?}",
+                    view.dtype(),
+                    view.shape(),
+                    spec.shape
+                )));
+            }
+            params[i] = Some(read_f32s(view.data()));
+            continue;
+        }
+        if view.shape().len() != 1 {
+            return Err(bad(format!("tensor `{name}` is not one-dimensional")));
+        }
+        let value = match view.dtype() {
+            Dtype::F32 => StateValue::F32(read_f32s(view.data())),
+            Dtype::F64 => StateValue::F64(words(view.data(), f64::from_le_bytes)),
+            Dtype::U64 => StateValue::U64(words(view.data(), u64::from_le_bytes)),
+            other => return Err(bad(format!("tensor `{name}` has dtype {other:?}"))),
+        };
+        values.insert_value(name, value);
+    }
+    let params = M::param_specs()
+        .iter()
+        .zip(params)
+        .map(|(spec, p)| p.ok_or_else(|| bad(format!("parameter `{}` is missing", spec.name))))
+        .collect::<Result<Vec<_>>>()?;
+
+    let in_file = |e: Error| match e {
+        Error::StateDict(reason) => bad(reason),
+        other => other,
+    };
+    let optimizer = take_prefixed(&values, "optimizer/", field("optimizer").unwrap_or(""));
+    for (name, value) in optimizer.values() {
+        if let StateValue::F32(v) = value {
+            if !v.is_empty() && v.len() != M::PARAMS {
+                return Err(bad(format!(
+                    "optimizer tensor `{name}` has {} values, the model {} parameters",
+                    v.len(),
+                    M::PARAMS
+                )));
+            }
+        }
+    }
+    let schedule = field("schedule").map(|kind| take_prefixed(&values, "schedule/", kind));
+    let callback_kinds: Vec<&str> = match field("callbacks") {
+        None | Some("") => Vec::new(),
+        Some(list) => list.split(',').collect(),
+    };
+    let callbacks = callback_kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| take_prefixed(&values, &format!("callback{i}/"), kind))
+        .collect();
+    let (progress, saved_key) = get_progress(&values).map_err(in_file)?;
+    check_key(path, &saved_key, key)?;
+    let history = get_history(&values).map_err(in_file)?;
+    check_consistent(&progress, &history, key).map_err(bad)?;
+    Ok(Restored {
+        params,
+        optimizer,
+        schedule,
+        callbacks,
+        progress,
+        history,
+    })
+}
+
+fn st_error(path: &Path, source: safetensors::SafeTensorError) -> Error {
+    Error::SafeTensors {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn kinds(states: &[StateDict]) -> String {
+    let kinds: Vec<&str> = states.iter().map(StateDict::kind).collect();
+    kinds.join(",")
+}
+
+fn le_bytes<const N: usize>(words: impl Iterator<Item = [u8; N]>) -> Vec<u8> {
+    words.flatten().collect()
+}
+
+fn read_f32s(bytes: &[u8]) -> Vec<f32> {
+    words(bytes, f32::from_le_bytes)
+}
+
+fn words<T, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
+    bytes
+        .chunks_exact(N)
+        .map(|c| {
+            let mut word = [0u8; N];
+            word.copy_from_slice(c);
+            from(word)
+        })
+        .collect()
+}
+
+fn put_prefixed(out: &mut StateDict, prefix: &str, state: &StateDict) {
+    for (name, value) in state.values() {
+        out.insert_value(format!("{prefix}{name}"), value.clone());
+    }
+}
+
+fn take_prefixed(all: &StateDict, prefix: &str, kind: &str) -> StateDict {
+    let mut state = StateDict::new(kind);
+    for (name, value) in all.values() {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            state.insert_value(rest.to_owned(), value.clone());
+        }
+    }
+    state
+}
+
+fn put_progress(out: &mut StateDict, p: &Progress, key: &RunKey) {
+    out.insert_u64("fit/epoch", p.epoch as u64);
+    out.insert_u64("fit/position", p.position as u64);
+    out.insert_u64("fit/step", p.step);
+    out.insert_u64("fit/rng", p.rng.state());
+    out.insert_u64s("fit/order", p.order.iter().map(|&i| i as u64).collect());
+    out.insert_f64("fit/loss_sum", p.loss_sum);
+    out.insert_u64("fit/trained", p.trained as u64);
+    out.insert_u64("fit/skipped", p.skipped as u64);
+    out.insert_f64("fit/elapsed", p.elapsed);
+    out.insert_u64("fit/samples", key.samples as u64);
+    out.insert_u64("fit/train", key.train as u64);
+    out.insert_u64("fit/batch_size", key.batch_size as u64);
+    out.insert_u64("fit/shuffle", key.shuffle as u64);
+    out.insert_u64("fit/seed", key.seed);
+    out.insert_u64s("fit/loss", key.loss.bytes().map(u64::from).collect());
+    out.insert_u64("fit/data", key.data);
+}
+
+fn get_progress(s: &StateDict) -> Result<(Progress, RunKey)> {
+    let order = s
+        .u64s("fit/order")?
+        .iter()
+        .map(|&i| usize::try_from(i).unwrap_or(usize::MAX))
+        .collect();
+    let loss: Vec<u8> = s
+        .u64s("fit/loss")?
+        .iter()
+        .map(|&b| u8::try_from(b).unwrap_or(b'?'))
+        .collect();
+    let progress = Progress {
+        epoch: s.usize("fit/epoch")?,
+        position: s.usize("fit/position")?,
+        step: s.u64("fit/step")?,
+        rng: Rng::new(s.u64("fit/rng")?),
+        order,
+        loss_sum: s.f64("fit/loss_sum")?,
+        trained: s.usize("fit/trained")?,
+        skipped: s.usize("fit/skipped")?,
+        elapsed: s.f64("fit/elapsed")?,
+    };
+    let key = RunKey {
+        samples: s.usize("fit/samples")?,
+        train: s.usize("fit/train")?,
+        batch_size: s.usize("fit/batch_size")?,
+        shuffle: s.bool("fit/shuffle")?,
+        seed: s.u64("fit/seed")?,
+        loss: String::from_utf8_lossy(&loss).into_owned(),
+        data: s.u64("fit/data")?,
+    };
+    Ok((progress, key))
+}
+
+fn check_key(path: &Path, saved: &RunKey, now: &RunKey) -> Result<()> {
+    let differ = |what: &'static str, saved: String, now: String| {
+        Err(Error::ResumeMismatch {
+            path: path.to_path_buf(),
+            what,
+            saved,
+            now,
+        })
+    };
+    if saved.samples != now.samples {
+        return differ(
+            "samples",
+            saved.samples.to_string(),
+            now.samples.to_string(),
+        );
+    }
+    if saved.train != now.train {
+        return differ(
+            "training samples (after validation_split)",
+            saved.train.to_string(),
+            now.train.to_string(),
+        );
+    }
+    if saved.batch_size != now.batch_size {
+        return differ(
+            "batch_size",
+            saved.batch_size.to_string(),
+            now.batch_size.to_string(),
+        );
+    }
+    if saved.shuffle != now.shuffle {
+        return differ(
+            "shuffle",
+            saved.shuffle.to_string(),
+            now.shuffle.to_string(),
+        );
+    }
+    if saved.seed != now.seed {
+        return differ("seed", saved.seed.to_string(), now.seed.to_string());
+    }
+    if saved.loss != now.loss {
+        return differ("loss", saved.loss.clone(), now.loss.clone());
+    }
+    if saved.data != now.data {
+        return differ(
+            "data fingerprint",
+            format!("{:016x}", saved.data),
+            format!("{:016x} (x or y changed)", now.data),
+        );
+    }
+    Ok(())
+}
+
+fn put_history(out: &mut StateDict, h: &History) {
+    out.insert_f32s("history/loss", h.loss.clone());
+    out.insert_f32s("history/val_loss", h.val_loss.clone());
+    out.insert_f64s("history/seconds", h.seconds.clone());
+    out.insert_f32s("history/lr", h.lr.clone());
+    out.insert_u64s(
+        "history/skipped",
+        h.skipped.iter().map(|&s| s as u64).collect(),
+    );
+    out.insert_u64(
+        "history/stopped_epoch",
+        h.stopped_epoch.map_or(0, |e| e as u64 + 1),
+    );
+}
+
+fn get_history(s: &StateDict) -> Result<History> {
+    let stopped = s.usize("history/stopped_epoch")?;
+    Ok(History {
+        loss: s.f32s("history/loss")?.to_vec(),
+        val_loss: s.f32s("history/val_loss")?.to_vec(),
+        seconds: s.f64s("history/seconds")?.to_vec(),
+        lr: s.f32s("history/lr")?.to_vec(),
+        stopped_epoch: stopped.checked_sub(1),
+        best_epoch: None,
+        skipped: s
+            .u64s("history/skipped")?
+            .iter()
+            .map(|&v| usize::try_from(v).unwrap_or(usize::MAX))
+            .collect(),
+    })
+}
+
+/// Refuses a state whose parts disagree (a damaged or hand-made file), so that
+/// training never indexes past what it holds.
+fn check_consistent(p: &Progress, h: &History, key: &RunKey) -> std::result::Result<(), String> {
+    let mut seen = vec![false; key.train];
+    for &i in &p.order {
+        match seen.get_mut(i) {
+            Some(s) if !*s => *s = true,
+            _ => {
+                return Err(format!(
+                    "the shuffle order is not a permutation of 0..{}",
+                    key.train
+                ))
+            }
+        }
+    }
+    if p.order.len() != key.train {
+        return Err(format!(
+            "the shuffle order has {} entries for {} training samples",
+            p.order.len(),
+            key.train
+        ));
+    }
+    let batch = key.batch_size.min(key.train).max(1);
+    let steps = key.train.div_ceil(batch);
+    if p.position > steps {
+        return Err(format!(
+            "position {} is past the {steps} batches of an epoch",
+            p.position
+        ));
+    }
+    let done = p.epoch;
+    let lr_len = done + usize::from(p.position > 0);
+    let validated = if key.train < key.samples { done } else { 0 };
+    let val_ok = h.val_loss.len() == validated;
+    if h.loss.len() != done
+        || h.seconds.len() != done
+        || h.skipped.len() != done
+        || !val_ok
+        || h.lr.len() != lr_len
+    {
+        return Err(format!(
+            "the history does not match epoch {done}: {} losses, {} learning rates",
+            h.loss.len(),
+            h.lr.len()
+        ));
+    }
+    if h.stopped_epoch.is_some_and(|e| e + 1 != done) {
+        return Err("the history's stopped epoch is not the last one saved".into());
+    }
+    Ok(())
+}
