@@ -1145,3 +1145,46 @@ fn a_diverging_run_stops_with_the_last_finite_parameters_or_skips_and_counts() {
     let history = Sine::new(5).fit(&x, &y, options(2)).unwrap();
     assert_eq!(history.skipped, [0, 0]);
 }
+
+#[test]
+fn fit_takes_any_memory_layout_and_refuses_mismatched_samples() {
+    let (x, y) = sine_windows(64, 10);
+    let opts = || options(2).batch_size(16).shuffle(false);
+    // Negatively strided views train exactly as their owned copies.
+    let (xr, yr) = (x.slice(s![..;-1, .., ..]), y.slice(s![..;-1, ..]));
+    let mut strided = Sine::new(2);
+    let h1 = strided.fit(xr, yr, opts()).unwrap();
+    let mut owned = Sine::new(2);
+    let h2 = owned.fit(&xr.to_owned(), &yr.to_owned(), opts()).unwrap();
+    assert_eq!(strided, owned);
+    assert_eq!(h1.loss, h2.loss);
+    // Time-major storage seen batch-major: not contiguous, same result.
+    let x_tm = x
+        .view()
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .into_owned();
+    let x_view = x_tm.view().permuted_axes([1, 0, 2]);
+    assert!(!x_view.is_standard_layout());
+    let mut permuted = Sine::new(2);
+    permuted.fit(x_view, &y, opts()).unwrap();
+    let mut plain = Sine::new(2);
+    plain.fit(&x, &y, opts()).unwrap();
+    assert_eq!(permuted, plain);
+
+    let mut net = Sine::new(0);
+    let before = net.clone();
+    let err = net.fit(&x, &y.slice(s![..63, ..]), opts()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "x has 64 samples but y has 63; they must match"
+    );
+    let err = net
+        .fit(&x, &Array2::<f32>::zeros((64, 2)), opts())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "y has shape [64, 2], but the model expects [batch, 1]"
+    );
+    assert_eq!(net, before);
+}
