@@ -57,7 +57,10 @@ pub enum Error {
     },
     #[cfg(feature = "std")]
     /// A file is not valid safetensors.
-    #[error("{path}: not a valid safetensors file: {source}")]
+    #[error(
+        "{path}: not a valid safetensors file: {}",
+        describe_safetensors(source)
+    )]
     SafeTensors {
         /// The file.
         path: PathBuf,
@@ -402,6 +405,32 @@ pub enum Error {
         /// This run's value.
         now: String,
     },
+}
+
+/// The safetensors crate displays its errors as their variant names; say what each
+/// means for the file instead.
+#[cfg(feature = "std")]
+fn describe_safetensors(e: &safetensors::SafeTensorError) -> String {
+    use safetensors::SafeTensorError as E;
+    match e {
+        E::HeaderTooSmall => "shorter than the 8-byte header length (empty or truncated)".into(),
+        E::InvalidHeaderLength => {
+            "the header length points past the end of the file (truncated?)".into()
+        }
+        E::HeaderTooLarge => "the header length is over the format's 100 MB limit".into(),
+        E::InvalidHeader | E::InvalidHeaderStart => "the header is not UTF-8 JSON".into(),
+        E::InvalidHeaderDeserialization | E::JsonError(_) => {
+            format!("the header is not a valid tensor table ({e:?})")
+        }
+        E::MetadataIncompleteBuffer => {
+            "the data section does not match the header's offsets (truncated or damaged)".into()
+        }
+        E::InvalidOffset(name) => format!("tensor `{name}` has invalid offsets"),
+        E::TensorInvalidInfo | E::ValidationOverflow => {
+            "a tensor's shape and dtype do not match its byte range".into()
+        }
+        other => format!("{other:?}"),
+    }
 }
 
 #[cfg(feature = "std")]
