@@ -70,7 +70,7 @@ fn every_bad_input_has_a_message_that_says_what_and_where() {
     );
     check(
         "x and y with different sample counts",
-        net.fit(&x, &y.slice(s![..31, ..]), options()).unwrap_err(),
+        net.fit(&x, y.slice(s![..31, ..]), options()).unwrap_err(),
         "x has 32 samples but y has 31; they must match",
     );
     check(

@@ -1174,7 +1174,7 @@ fn fit_takes_any_memory_layout_and_refuses_mismatched_samples() {
 
     let mut net = Sine::new(0);
     let before = net.clone();
-    let err = net.fit(&x, &y.slice(s![..63, ..]), opts()).unwrap_err();
+    let err = net.fit(&x, y.slice(s![..63, ..]), opts()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "x has 64 samples but y has 63; they must match"
