@@ -65,7 +65,7 @@ impl Progress {
 }
 
 /// The settings that fix a run's trajectory. A state is resumed only by a run with the
-/// same key; the epoch count may differ (to train on, or to stop earlier).
+/// same key; the epoch count may differ (to train on).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct RunKey {
     pub samples: usize,

@@ -364,7 +364,8 @@ impl<O: Optimizer> Fit<O> {
     /// generator, the schedule's and callbacks' progress and the history all come from
     /// the file; the schedule's and callbacks' settings stay this `Fit`'s. With the
     /// same data and options the result is bit-identical to an uninterrupted run;
-    /// `epochs` may differ, to train further or stop sooner.
+    /// `epochs` may be raised to train further (a state already past `epochs` trains
+    /// nothing more and returns its history).
     ///
     /// Refused before anything changes: a missing or damaged file
     /// ([`Error::TrainState`]), a state of another model or optimiser, or one saved by
