@@ -22,11 +22,39 @@ use crate::spec::{
     Activation, Cell, CellActivation, Input, Layer, LayerKind, Model, PartialShape, Recurrent,
 };
 
-/// Largest accepted `units`, `timesteps`, `features`, `vocab` or `dim`.
+/// Largest accepted size: `T` and `F` of `input`, `units` of a recurrent or dense
+/// layer (of one direction for `bidirectional`), `vocab` and `dim` of `embedding`.
+///
+/// Far above any trainable recurrent model; it keeps every product of sizes the macro
+/// computes far from overflow, and the const generics it writes small.
 pub const MAX_SIZE: usize = 1_000_000;
 
-/// Largest accepted total number of trainable parameters of a model.
+/// Largest accepted total number of trainable parameters of a model (400 MB of `f32`).
+///
+/// Every tensor is a const-generic array (boxed with `std`, inline in a `static`
+/// without), so this bounds the memory one model takes and the `[u8; 4 · PARAMS]`
+/// that `from_le_bytes` reads.
 pub const MAX_PARAMS: u128 = 100_000_000;
+
+/// Most layers after `input`.
+///
+/// Real recurrent models have a handful. The generated code grows with the number of
+/// layers, and faster than linearly for a run of `dropout` layers (each one's input is
+/// written as an expression of the one before), so the compiler's time and memory stay
+/// bounded only with a bound here.
+pub const MAX_LAYERS: usize = 256;
+
+/// Most `f32` values (16 Mi, 64 MiB) that the single-sample code of a model (its
+/// `predict_one` and stream) holds on the stack at once, as counted by
+/// `codegen::stack_arrays`.
+///
+/// The large terms are sequences: `T × F` and `T × width` of every layer in a model
+/// with a bidirectional layer (run layer by layer over whole sequences), `T × OUTPUTS`
+/// for a sequence output. A model above this could never call `predict_one` on a
+/// default thread (8 MiB for the main thread, 2 MiB for spawned ones); one between
+/// 2 Mi values (8 MiB) and this limit needs a thread with a larger stack for it, while
+/// its batch API, which works on the heap, has no such bound.
+pub const MAX_STACK_FLOATS: u128 = 1 << 24;
 
 /// Every name that may start a layer-list entry, `input` included.
 const LAYER_NAMES: [&str; 8] = [
@@ -70,6 +98,17 @@ const INT_SUFFIXES: [&str; 12] = [
 pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     let mut errors = Errors::default();
     let (shape, layer_defs) = split_input(def, &mut errors);
+    if let Some(first_extra) = layer_defs.get(MAX_LAYERS) {
+        errors.push(
+            first_extra.name.span(),
+            format!(
+                "the model has {} layers after `input`, above the limit of {MAX_LAYERS}; \
+                 layer {MAX_LAYERS} `{}` is the first one too many",
+                layer_defs.len(),
+                render_layer(first_extra)
+            ),
+        );
+    }
     let inners = inner_layers(&layer_defs);
     let mut layers: Vec<Resolved> = Vec::with_capacity(layer_defs.len());
     let mut flow = Vec::with_capacity(layer_defs.len());
@@ -82,7 +121,9 @@ pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     check_budget(&layers, shape, &mut errors);
 
     errors.finish()?;
-    build(def, shape, &layers, &flow)
+    let model = build(def, shape, &layers, &flow)?;
+    check_stack(def, &model)?;
+    Ok(model)
 }
 
 /// The shape of a spec with errors, when it can still be read: lets the fallback
@@ -684,8 +725,10 @@ fn rate(expr: &Expr, what: &str, errors: &mut Errors) -> Option<f32> {
         Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => Some(-1.0),
         _ => None,
     };
-    match value {
-        Some(v) if (0.0..1.0).contains(&v) => Some(v as f32),
+    // The rate is used as an `f32`, and e.g. 0.999999999 rounds to 1.0 there: a
+    // keep-scale of 1 / (1 - rate) = ∞. So the range is checked after rounding.
+    match value.map(|v| v as f32) {
+        Some(v) if (0.0..1.0).contains(&v) => Some(v),
         Some(_) => {
             errors.push_spanned(expr, format!("{what} must be in [0, 1), found `{text}`"));
             None
@@ -1086,6 +1129,51 @@ fn check_budget(layers: &[Resolved], shape: Shape, errors: &mut Errors) {
             ),
         );
     }
+}
+
+/// Refuses a model whose single-sample code would hold more than [`MAX_STACK_FLOATS`]
+/// values on the stack, blaming the biggest array's layer (or `input` for its copy).
+fn check_stack(def: &ModelDef, model: &Model) -> Result<(), syn::Error> {
+    let arrays = crate::codegen::stack_arrays(model);
+    let total: u128 = arrays.iter().map(|(_, n)| n).sum();
+    if total <= MAX_STACK_FLOATS {
+        return Ok(());
+    }
+    let Some(&(owner, biggest)) = arrays.iter().max_by_key(|(_, n)| *n) else {
+        return Ok(());
+    };
+    let input = def.layers.iter().find(|l| l.name.unraw() == "input");
+    let (span, what) = match (owner, input) {
+        (Some(i), _) => {
+            let layer = &model.layers[i];
+            let entry = def
+                .layers
+                .iter()
+                .filter(|l| l.name.unraw() != "input")
+                .nth(i);
+            let text = entry.map_or_else(String::new, |e| format!(" `{}`", render_layer(e)));
+            (
+                entry.map_or(layer.span, |e| e.name.span()),
+                format!("layer {i}{text}"),
+            )
+        }
+        (None, Some(input)) => (
+            input.name.span(),
+            format!("the copy of the input `{}`", render_layer(input)),
+        ),
+        (None, None) => (def.header.name.span(), "the input".to_owned()),
+    };
+    Err(syn::Error::new(
+        span,
+        format!(
+            "`predict_one` would hold {} values on the stack, above the limit of {} \
+             (64 MiB); the biggest array is {what} with {}: shorten the sequence or \
+             narrow the layers",
+            group_digits(total),
+            group_digits(MAX_STACK_FLOATS),
+            group_digits(biggest)
+        ),
+    ))
 }
 
 /// Assembles the model once no error was found, so every part is known.
@@ -1926,6 +2014,149 @@ mod tests {
         // Just under the limit is fine.
         let m = model("input(2, 1), lstm(4990), dense(1)");
         assert_eq!(m.layers[0].units, 4990);
+    }
+
+    /// A rate below 1 that rounds to 1.0 as an `f32` made a keep-scale of
+    /// 1 / (1 - 1) = ∞ in training; found by review while writing the property tests.
+    #[test]
+    fn rates_are_checked_after_rounding_to_f32() {
+        assert_error(
+            "input(4, 3), lstm(4), dropout(0.99999999), dense(1)",
+            "the rate of layer 1 `dropout(0.99999999)` must be in [0, 1), found `0.99999999`",
+            "0.99999999",
+            0,
+        );
+        assert_error(
+            "input(4, 3), gru(4, recurrent_dropout = 0.999999999999), dense(1)",
+            "`recurrent_dropout` of `gru(4, recurrent_dropout = 0.999999999999)` must be in \
+             [0, 1), found `0.999999999999`",
+            "0.999999999999",
+            0,
+        );
+        // The largest `f32` below 1 is fine.
+        let m = model("input(4, 3), lstm(4, dropout = 0.99999994), dense(1)");
+        let LayerKind::Recurrent(r) = m.layers[0].kind else {
+            panic!("recurrent")
+        };
+        assert!(r.dropout < 1.0);
+    }
+
+    #[test]
+    fn every_size_names_the_limit_at_its_literal() {
+        for (layers, what) in [
+            (
+                "input(1000001, 1), lstm(2), dense(1)",
+                "timesteps of `input(1000001, 1)`",
+            ),
+            (
+                "input(2, 1000001), lstm(2), dense(1)",
+                "features of `input(2, 1000001)`",
+            ),
+            (
+                "input(2), embedding(1000001, 4), lstm(2)",
+                "vocab of layer 0 `embedding(1000001, 4)`",
+            ),
+            (
+                "input(2), embedding(4, 1000001), lstm(2)",
+                "dim of layer 0 `embedding(4, 1000001)`",
+            ),
+            (
+                "input(2, 1), lstm(1000001), dense(1)",
+                "units of layer 0 `lstm(1000001)`",
+            ),
+            (
+                "input(2, 1), gru(1000001), dense(1)",
+                "units of layer 0 `gru(1000001)`",
+            ),
+            (
+                "input(2, 1), simple_rnn(1000001)",
+                "units of layer 0 `simple_rnn(1000001)`",
+            ),
+            (
+                "input(2, 1), bidirectional(lstm(1000001))",
+                "units of layer 0 `lstm(1000001)`",
+            ),
+            (
+                "input(2, 1), lstm(2), dense(1000001)",
+                "units of layer 1 `dense(1000001)`",
+            ),
+        ] {
+            assert_error(
+                layers,
+                &format!("{what} must be at most 1_000_000"),
+                "1000001",
+                0,
+            );
+        }
+        // Beyond `u128` too.
+        assert_error(
+            "input(2, 1), lstm(10000000000000000000000000000000000000000), dense(1)",
+            "units of layer 0 `lstm(10000000000000000000000000000000000000000)` must be at \
+             most 1_000_000",
+            "10000000000000000000000000000000000000000",
+            0,
+        );
+        // Exactly at the limit is fine.
+        let m = model("input(1000000, 1000000), simple_rnn(1), dense(1000000)");
+        assert_eq!(
+            (m.timesteps, m.features(), m.outputs()),
+            (MAX_SIZE, MAX_SIZE, MAX_SIZE)
+        );
+    }
+
+    #[test]
+    fn layer_count_limit() {
+        let layers = |n: usize| {
+            let mut spec = "input(2, 1), lstm(2, return_sequences = true)".to_owned();
+            for _ in 1..n {
+                spec.push_str(", dropout(0.1)");
+            }
+            spec
+        };
+        let m = model(&layers(MAX_LAYERS));
+        assert_eq!(m.layers.len(), MAX_LAYERS);
+        assert_error(
+            &layers(MAX_LAYERS + 2),
+            "the model has 258 layers after `input`, above the limit of 256; layer 256 \
+             `dropout(0.1)` is the first one too many",
+            "dropout",
+            MAX_LAYERS - 1,
+        );
+    }
+
+    #[test]
+    fn stack_limit_blames_the_biggest_array() {
+        // A bidirectional model holds every layer's whole sequence.
+        assert_error(
+            "input(20000, 1), bidirectional(gru(500, return_sequences = true)), dense(1)",
+            "`predict_one` would hold 20_043_500 values on the stack, above the limit of \
+             16_777_216 (64 MiB); the biggest array is layer 0 \
+             `bidirectional(gru(500, return_sequences = true))` with 20_003_500: shorten \
+             the sequence or narrow the layers",
+            "bidirectional",
+            0,
+        );
+        // ... and a copy of the input.
+        assert_error(
+            "input(100000, 200), bidirectional(simple_rnn(1)), dense(1)",
+            "`predict_one` would hold 20_000_008 values on the stack, above the limit of \
+             16_777_216 (64 MiB); the biggest array is the copy of the input \
+             `input(100000, 200)` with 20_000_000: shorten the sequence or narrow the layers",
+            "input",
+            0,
+        );
+        // A many-to-many model without one holds its output.
+        assert_error(
+            "input(100000, 1), lstm(8, return_sequences = true), dense(200)",
+            "`predict_one` would hold 20_000_256 values on the stack, above the limit of \
+             16_777_216 (64 MiB); the biggest array is layer 1 `dense(200)` with \
+             20_000_000: shorten the sequence or narrow the layers",
+            "dense",
+            0,
+        );
+        // A long many-to-one model holds one step at a time: no bound from `T`.
+        model("input(1000000, 1000), lstm(8), dense(1)");
+        model("input(4000, 1), bidirectional(lstm(32, return_sequences = true)), dense(1)");
     }
 
     #[test]

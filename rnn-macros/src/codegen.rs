@@ -19,6 +19,8 @@ use crate::spec::{
 
 mod single;
 
+pub use single::stack_arrays;
+
 fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
@@ -1071,5 +1073,31 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             }
         }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::{check, MAX_LAYERS};
+    use crate::parse::parse;
+
+    /// The deepest expressions the generator writes come from a run of `dropout`
+    /// layers (each one's input is the one before's output): at the layer limit the
+    /// expansion must stay Rust of a sensible size.
+    #[test]
+    fn a_model_at_the_layer_limit_expands() {
+        let mut spec = "struct Net < input(2, 1), lstm(2, return_sequences = true)".to_owned();
+        for _ in 1..MAX_LAYERS {
+            spec.push_str(", dropout(0.1)");
+        }
+        spec.push_str(" >");
+        let def = parse(spec.parse().expect("lexes")).ok().expect("parses");
+        let model = check(&def).expect("checks");
+        let out = super::expand(&model);
+        // Quadratic in the run's length: 1.6 MB of source at 256 layers, which the
+        // compiler takes; the limit keeps it from growing to gigabytes.
+        let bytes = out.to_string().len();
+        assert!(bytes < 4_000_000, "{bytes} bytes");
+        syn::parse2::<syn::File>(out).expect("Rust");
     }
 }

@@ -10,6 +10,8 @@ mod check;
 mod codegen;
 mod diagnostics;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod spec;
 
 use proc_macro::TokenStream;

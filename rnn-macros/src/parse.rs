@@ -6,7 +6,7 @@
 //! that [`crate::check`] can report every semantic mistake of a spec at once; only
 //! genuine syntax errors stop parsing, and then only the first one is reported.
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -90,7 +90,24 @@ pub fn parse(input: TokenStream) -> Result<ModelDef, ParseFailure> {
         });
     }
     let mut header = None;
-    let result = (|stream: ParseStream| parse_model(stream, &mut header)).parse2(input);
+    let result = match input.clone().into_iter().last() {
+        // Nothing was written, so the call site is the only place to point at.
+        None => (|stream: ParseStream| parse_model(stream, &mut header)).parse2(input),
+        // syn reports a token missing at the very end of its input at the call site,
+        // but one missing at the end of a group at the group's closing delimiter. So
+        // the input is parsed as the contents of a group whose span is its last token:
+        // `struct Net` then blames `Net`, not the whole macro call.
+        Some(last) => {
+            let mut group = Group::new(Delimiter::Parenthesis, input);
+            group.set_span(last.span());
+            let parser = |stream: ParseStream| {
+                let content;
+                syn::parenthesized!(content in stream);
+                parse_model(&content, &mut header)
+            };
+            parser.parse2(TokenTree::Group(group).into())
+        }
+    };
     result.map_err(|error| ParseFailure { header, error })
 }
 
@@ -439,6 +456,36 @@ mod tests {
         let err = fail("");
         assert!(err.header.is_none());
         assert!(err.error.to_string().contains("expected `struct`"));
+    }
+
+    /// Found by `proptests::random_tokens_fail_cleanly`: a token missing at the very
+    /// end of the input was reported at the call site, which has no location in the
+    /// input; it now points at the last token written.
+    #[test]
+    fn a_missing_token_at_the_end_points_at_the_last_token() {
+        for (src, message) in [
+            ("/// doc\n", "expected `struct`"),
+            ("#[derive(Clone)] pub", "expected `struct`"),
+            ("struct", "expected the model's name after `struct`"),
+            ("pub(crate) struct Net", "expected `<` after `Net`"),
+            ("#", "expected square brackets"),
+        ] {
+            let ts = tokens(src);
+            let err = parse(ts.clone()).err().expect("error").error;
+            assert!(
+                err.to_string().starts_with("unexpected end of input, "),
+                "{src}: {err}"
+            );
+            assert!(err.to_string().contains(message), "{src}: {err}");
+            let last = ts.into_iter().last().expect("a token").span();
+            assert!(
+                err.span().source_text().is_some(),
+                "{src}: at the call site"
+            );
+            // Inside the last token: joining adds nothing to it.
+            let joined = last.join(err.span()).expect("same source");
+            assert_eq!(format!("{joined:?}"), format!("{last:?}"), "{src}");
+        }
     }
 
     #[test]

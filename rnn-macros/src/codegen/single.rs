@@ -27,6 +27,60 @@ pub fn expand(model: &Model) -> TokenStream {
     }
 }
 
+/// The arrays that the single-sample code of `model` holds on the stack at once, in
+/// values (`f32`, or `u32` token ids), each with the layer it belongs to (`None`: the
+/// copy of the input). `check` bounds their sum; kept here, beside the code that
+/// declares them, so that both change together.
+///
+/// Layer by layer (a model with a bidirectional layer): the copy of the input `T × F`,
+/// every layer's output (`T × width` for a sequence, else `width`) and each recurrent
+/// layer's states (`h`, `c` per direction) and gate scratch. Step by step: every
+/// recurrent layer's state type (`h`, `c`, gate scratch), one vector per layer, and the
+/// `T × OUTPUTS` output of a sequence model. The compiler's copies come on top.
+pub fn stack_arrays(model: &Model) -> Vec<(Option<usize>, u128)> {
+    let t = model.timesteps as u128;
+    let mut arrays = Vec::with_capacity(model.layers.len() + 1);
+    let by_layer = model
+        .layers
+        .iter()
+        .any(|l| matches!(l.kind, LayerKind::Recurrent(r) if r.bidirectional));
+    if by_layer {
+        arrays.push((None, t * model.features() as u128));
+    }
+    for (i, layer) in model.layers.iter().enumerate() {
+        let w = layer.units as u128;
+        let (output, state) = match layer.kind {
+            LayerKind::Dropout(_) => (0, 0),
+            LayerKind::Recurrent(r) => {
+                let (h, g) = (r.hidden as u128, (r.cell.gates() * r.hidden) as u128);
+                let output = if by_layer && layer.sequence_out {
+                    t * w
+                } else {
+                    w
+                };
+                let state = match (by_layer, r.cell) {
+                    // `SampleState` (h, c) per direction and one step's gates.
+                    (true, _) => (if r.bidirectional { 4 * h } else { 2 * h }) + g,
+                    (false, Cell::Lstm) => 2 * h + g,
+                    (false, Cell::Gru) => h + 2 * g,
+                    (false, Cell::SimpleRnn) => 2 * h,
+                };
+                (output, state)
+            }
+            _ if by_layer && layer.sequence_out => (t * w, 0),
+            _ => (w, 0),
+        };
+        arrays.push((Some(i), output + state));
+    }
+    if !by_layer && model.sequence_output() {
+        arrays.push((
+            model.layers.len().checked_sub(1),
+            t * model.outputs() as u128,
+        ));
+    }
+    arrays
+}
+
 /// Index of the first layer of the head: after the last recurrent layer when it passes
 /// on only its last state, otherwise none (every layer runs per step).
 fn head_start(model: &Model) -> usize {

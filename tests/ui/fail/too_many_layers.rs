@@ -1,0 +1,52 @@
+// A model above the 256-layer limit: the first layer too many is blamed.
+use rnn_runtime::model;
+
+model! {
+    struct Net < input(2, 1), lstm(2, return_sequences = true),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1),
+        dropout(0.1), dropout(0.1), dropout(0.1), dropout(0.1)
+    >
+}
+
+fn main() {}
