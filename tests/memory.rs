@@ -68,22 +68,23 @@ fn training_peak<M: Network<Input = f32>, const T: usize, const F: usize>(
     n: usize,
     batch: usize,
 ) -> isize {
-    let (x, y) = data::<T, F>(n);
+    let (x, _) = data::<T, F>(n);
+    // Targets of the model's output shape: one vector, or one per step.
+    let shape = if M::OUTPUT_STEPS > 1 {
+        vec![n, M::OUTPUT_STEPS, M::OUTPUTS]
+    } else {
+        vec![n, M::OUTPUTS]
+    };
+    let y = ndarray::ArrayD::from_shape_fn(shape, |i| (i[0] as f32 * 0.37).cos());
     let mut net = M::init(1);
-    // Untimed and unmeasured: the thread pool's first use allocates its registry.
-    rnn_runtime::fit(
-        &mut net,
-        x.view().into_dyn(),
-        y.view().into_dyn(),
-        options(1, batch),
-    )
-    .unwrap();
+    // Unmeasured: the thread pool's first use allocates its registry.
+    rnn_runtime::fit(&mut net, x.view().into_dyn(), y.view(), options(1, batch)).unwrap();
     let mut net = M::init(1);
     peak_of(|| {
         rnn_runtime::fit(
             &mut net,
             x.view().into_dyn(),
-            y.view().into_dyn(),
+            y.view(),
             options(epochs, batch),
         )
         .unwrap();
@@ -150,18 +151,35 @@ model! { struct S40 < input(40, 5), simple_rnn(32), dense(1) > }
 model! { struct LG20 < input(20, 3), lstm(32, return_sequences = true), gru(16), dense(1) > }
 model! { struct LG40 < input(40, 3), lstm(32, return_sequences = true), gru(16), dense(1) > }
 
-/// The floats per sample and time step that README's formula gives: the input
-/// twice (the gathered batch and its time-major copy), then per recurrent layer
-/// `k · H` (LSTM and GRU 11, SimpleRNN 2) and, above the first, its input width `I`
-/// for the gradient passed down.
-fn formula(features: usize, layers: &[(&str, usize, usize)]) -> usize {
+/// A layer as README's memory formula sees it.
+enum Layer {
+    /// A recurrent layer: kind factor `k` (LSTM and GRU 11, SimpleRNN 2), input width,
+    /// units, whether it has `dropout`/`recurrent_dropout`, whether bidirectional.
+    Recurrent(usize, usize, usize, bool, bool),
+    /// A dense layer applied per step: input width, units.
+    PerStepDense(usize, usize),
+}
+
+/// The floats per sample and time step that README's formula gives: the input twice
+/// (the gathered batch and its time-major copy); per recurrent layer `k · H`, its
+/// input width `I` above the first layer (the gradient passed down), `I + H` more
+/// with dropout options, and, bidirectional, twice `k · H` plus `I + 2H` (the reversed
+/// input, the joined output); per per-step dense layer `I + 6N`.
+fn formula(features: usize, layers: &[Layer]) -> usize {
     let mut floats = 2 * features;
-    for (i, &(kind, input, units)) in layers.iter().enumerate() {
-        let k = match kind {
-            "lstm" | "gru" => 11,
-            _ => 2,
+    for (i, layer) in layers.iter().enumerate() {
+        floats += match *layer {
+            Layer::Recurrent(k, input, units, dropout, bidirectional) => {
+                let below = if i > 0 { input } else { 0 };
+                let masks = if dropout { input + units } else { 0 };
+                if bidirectional {
+                    2 * k * units + input + 2 * units + below
+                } else {
+                    k * units + below + masks
+                }
+            }
+            Layer::PerStepDense(input, units) => input + 6 * units,
         };
-        floats += k * units + if i > 0 { input } else { 0 };
     }
     floats
 }
@@ -178,7 +196,7 @@ fn training_memory_grows_with_time_steps_as_documented() {
                 training_peak::<L20, 20, 3>(1, 256, 16),
                 training_peak::<L40, 40, 3>(1, 256, 16),
             ),
-            formula(3, &[("lstm", 3, 32)]),
+            formula(3, &[Layer::Recurrent(11, 3, 32, false, false)]),
         ),
         (
             "gru(24)",
@@ -186,7 +204,7 @@ fn training_memory_grows_with_time_steps_as_documented() {
                 training_peak::<G20, 20, 3>(1, 256, 16),
                 training_peak::<G40, 40, 3>(1, 256, 16),
             ),
-            formula(3, &[("gru", 3, 24)]),
+            formula(3, &[Layer::Recurrent(11, 3, 24, false, false)]),
         ),
         (
             "simple_rnn(32)",
@@ -194,7 +212,7 @@ fn training_memory_grows_with_time_steps_as_documented() {
                 training_peak::<S20, 20, 5>(1, 256, 16),
                 training_peak::<S40, 40, 5>(1, 256, 16),
             ),
-            formula(5, &[("simple_rnn", 5, 32)]),
+            formula(5, &[Layer::Recurrent(2, 5, 32, false, false)]),
         ),
         (
             "lstm(32) + gru(16)",
@@ -202,7 +220,43 @@ fn training_memory_grows_with_time_steps_as_documented() {
                 training_peak::<LG20, 20, 3>(1, 256, 16),
                 training_peak::<LG40, 40, 3>(1, 256, 16),
             ),
-            formula(3, &[("lstm", 3, 32), ("gru", 32, 16)]),
+            formula(
+                3,
+                &[
+                    Layer::Recurrent(11, 3, 32, false, false),
+                    Layer::Recurrent(11, 32, 16, false, false),
+                ],
+            ),
+        ),
+        (
+            "lstm(32) with dropout and recurrent_dropout",
+            per_row(
+                training_peak::<D20, 20, 3>(1, 256, 16),
+                training_peak::<D40, 40, 3>(1, 256, 16),
+            ),
+            formula(3, &[Layer::Recurrent(11, 3, 32, true, false)]),
+        ),
+        (
+            "bidirectional(lstm(16))",
+            per_row(
+                training_peak::<B20, 20, 3>(1, 256, 16),
+                training_peak::<B40, 40, 3>(1, 256, 16),
+            ),
+            formula(3, &[Layer::Recurrent(11, 3, 16, false, true)]),
+        ),
+        (
+            "lstm(16, return_sequences) + per-step dense(4)",
+            per_row(
+                training_peak::<P20, 20, 3>(1, 256, 16),
+                training_peak::<P40, 40, 3>(1, 256, 16),
+            ),
+            formula(
+                3,
+                &[
+                    Layer::Recurrent(11, 3, 16, false, false),
+                    Layer::PerStepDense(16, 4),
+                ],
+            ),
         ),
     ];
     for (name, measured, documented) in cases {
@@ -216,3 +270,10 @@ fn training_memory_grows_with_time_steps_as_documented() {
         );
     }
 }
+
+model! { struct D20 < input(20, 3), lstm(32, dropout = 0.1, recurrent_dropout = 0.1), dense(1) > }
+model! { struct D40 < input(40, 3), lstm(32, dropout = 0.1, recurrent_dropout = 0.1), dense(1) > }
+model! { struct B20 < input(20, 3), bidirectional(lstm(16)), dense(1) > }
+model! { struct B40 < input(40, 3), bidirectional(lstm(16)), dense(1) > }
+model! { struct P20 < input(20, 3), lstm(16, return_sequences = true), dense(4) > }
+model! { struct P40 < input(40, 3), lstm(16, return_sequences = true), dense(4) > }
