@@ -4,16 +4,13 @@
 //! `Ok` or `Err`: never a panic, and never an allocation out of proportion to the file.
 //!
 //! A counting global allocator measures the peak of live heap bytes during each load
-//! (per thread: tests run in parallel). The bound, [`alloc_bound`], is 16 times the file
-//! plus 8 times the model's parameter bytes plus 1 MiB: a load legitimately holds a copy
-//! of the file or of an archive entry (1×), the HDF5 reader's parsed structures (a few ×
-//! the metadata), the values as read and as converted (2× the model), and fixed costs
-//! (error strings, JSON of a few KiB, small tables). A length field that makes a loader
-//! allocate what the file claims rather than what it holds breaks the bound by orders
-//! of magnitude; a single allocation over 1 GiB is refused outright (the process aborts
-//! naming its size) so that overcommit cannot hide one.
+//! (per thread: tests run in parallel) against `loaders::alloc_bound`: 16 times the
+//! file plus 8 times the model's parameter bytes plus 1 MiB (for `.keras` archives the
+//! file counts as what its entries may inflate to); the reasons are given there. A
+//! single allocation over 1 GiB is refused outright (the process aborts naming its
+//! size) so that overcommit cannot hide one.
 //!
-//! Cases: `RNN_FUZZ_CASES` per loader (default 500; raise it for long runs), seed
+//! Cases: `RNN_FUZZ_CASES` per loader (default 2000; raise it for long runs), seed
 //! `RNN_FUZZ_SEED` (default fixed, so that CI is reproducible). The cargo-fuzz targets
 //! in `fuzz/` walk the same table of loaders (`tests/loaders/mod.rs`).
 
@@ -25,7 +22,7 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Mutex, Once};
 
-use loaders::{loader, Case, LOADERS};
+use loaders::{alloc_bound, loader, Case, Loader, LOADERS};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -81,12 +78,6 @@ fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     PEAK.with(|p| p.set(base));
     let r = f();
     (r, (PEAK.with(Cell::get) - base).max(0) as usize)
-}
-
-/// The most a load of a `file_len`-byte file into a model of `model_bytes` may hold at
-/// once (see the module documentation).
-fn alloc_bound(file_len: usize, model_bytes: usize) -> usize {
-    16 * file_len + 8 * model_bytes + (1 << 20)
 }
 
 /// Panics the HDF5 reader raised on malformed data and `keras/h5.rs` turned into
@@ -332,7 +323,7 @@ fn apply(b: &mut Vec<u8>, m: &Mutation) {
             let at = pos(at);
             let width = usize::from(*width);
             let old = read_le(b, at, width.min(len - at)).unwrap_or(0);
-            write_le(b, at, width, interesting(value.clone(), len as u64, old));
+            write_le(b, at, width, interesting(*value, len as u64, old));
         }
         Mutation::Field { field, value } => {
             let all = fields(b);
@@ -342,14 +333,14 @@ fn apply(b: &mut Vec<u8>, m: &Mutation) {
             match *field.get(&all) {
                 Field::Binary { at, width } => {
                     let old = read_le(b, at, width).unwrap_or(0);
-                    write_le(b, at, width, interesting(value.clone(), len as u64, old));
+                    write_le(b, at, width, interesting(*value, len as u64, old));
                 }
                 Field::Text { at, len: n } => {
                     let old = std::str::from_utf8(&b[at..at + n])
                         .ok()
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(0);
-                    let text = interesting(value.clone(), len as u64, old).to_string();
+                    let text = interesting(*value, len as u64, old).to_string();
                     b.splice(at..at + n, text.bytes());
                     // Keep a safetensors header's length in step, so that the parser
                     // gets past it to the number itself.
@@ -364,12 +355,12 @@ fn apply(b: &mut Vec<u8>, m: &Mutation) {
     }
 }
 
-/// Cases per loader: `RNN_FUZZ_CASES`, default 500.
+/// Cases per loader: `RNN_FUZZ_CASES`, default 2000.
 fn cases() -> u32 {
     std::env::var("RNN_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500)
+        .unwrap_or(2000)
 }
 
 fn config() -> Config {
@@ -389,10 +380,11 @@ fn config() -> Config {
 
 /// Loads `bytes` as `case` does: `Ok` or `Err` within the allocation bound. A failure
 /// leaves the bytes in the target directory for a regression test.
-fn check(name: &str, case: &Case, bytes: &[u8]) -> Result<(), TestCaseError> {
+fn check(loader: &Loader, case: &Case, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let name = loader.name;
     let (outcome, peak) =
         peak_during(|| panic::catch_unwind(AssertUnwindSafe(|| (case.load)(bytes))));
-    let bound = alloc_bound(bytes.len(), case.model_bytes);
+    let bound = loader.alloc_bound(bytes.len(), case.model_bytes);
     if outcome.is_err() || peak > bound {
         let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("corrupt-{name}-{}.bin", case.label()));
@@ -424,7 +416,7 @@ fn survive_mutations(name: &str) {
         for m in &mutations {
             apply(&mut bytes, m);
         }
-        check(name, &loader.cases[i], &bytes)
+        check(loader, &loader.cases[i], &bytes)
     });
     if let Err(e) = result {
         panic!("{name}: {e}");
@@ -451,7 +443,7 @@ fn every_seed_loads_within_the_bound() {
                 Ok(()) if !case.loads => panic!("{} {} loads", loader.name, case.label()),
                 _ => {}
             }
-            let bound = alloc_bound(bytes.len(), case.model_bytes);
+            let bound = loader.alloc_bound(bytes.len(), case.model_bytes);
             eprintln!(
                 "{} {}: {} bytes, model {} bytes, peak {peak} (bound {bound})",
                 loader.name,
@@ -467,6 +459,76 @@ fn every_seed_loads_within_the_bound() {
             );
         }
     }
+}
+
+/// Inputs that once broke a bound or panicked, under
+/// `tests/fixtures/fuzz-regressions/<loader>/`: each loaded as a fuzz input (what
+/// libFuzzer saves, see `Loader::split_input`) and as a plain file into every model of
+/// its loader.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    install_panic_hook();
+    let mut files = 0;
+    for loader in LOADERS {
+        let dir = loaders::repo("tests/fixtures/fuzz-regressions").join(loader.name);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let run = |case: &Case, file: &[u8]| {
+                if let Err(e) = check(loader, case, file) {
+                    panic!("{}: {e}", path.display());
+                }
+            };
+            if let Some((case, file)) = loader.split_input(&bytes) {
+                run(case, file);
+            }
+            for case in loader.cases {
+                run(case, &bytes);
+            }
+            files += 1;
+        }
+    }
+    assert!(files >= 2, "the regression files are missing");
+}
+
+/// The two compression bombs of `tests/fixtures/gen/hostile_files.py`: each would make
+/// a reader inflate 64 MiB from a file of under 100 KiB; both are refused up front.
+#[test]
+fn compression_bombs_are_refused_before_inflating() {
+    let dir = loaders::repo("tests/fixtures/fuzz-regressions");
+    let read = |rel: &str| std::fs::read(dir.join(rel)).unwrap();
+    let path = std::path::Path::new("bomb");
+
+    let h5 = read("keras_weights_h5/chunk_bomb.weights.h5");
+    let (result, peak) = peak_during(|| {
+        rnn_runtime::keras::load_weights_h5_from_bytes(&mut loaders::K1::new(0), h5.clone(), path)
+    });
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("layers/dense/vars/0") && err.contains("chunked"),
+        "{err}"
+    );
+    assert!(
+        peak < alloc_bound(h5.len(), 4 * loaders::K1::PARAMS),
+        "{peak}"
+    );
+
+    let archive = read("keras_archive/deflate_bomb.keras");
+    let (result, peak) = peak_during(|| {
+        rnn_runtime::keras::load_keras_from_bytes(&mut loaders::K1::new(0), &archive, path)
+    });
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("model.weights.h5") && err.contains("zip bomb"),
+        "{err}"
+    );
+    assert!(
+        peak < alloc_bound(archive.len(), 4 * loaders::K1::PARAMS),
+        "{peak}"
+    );
 }
 
 #[test]

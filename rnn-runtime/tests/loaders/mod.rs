@@ -68,24 +68,42 @@ pub struct Loader {
     pub name: &'static str,
     /// The files, each with the model it belongs to.
     pub cases: &'static [Case],
+    /// Whether the format holds compressed parts, which the loader may inflate up to
+    /// `rnn_runtime`'s bound for zip entries (64 times, plus 1 MiB).
+    pub inflates: bool,
 }
 
 impl Loader {
-    /// A fuzz input: with several cases, its first byte picks the case (modulo their
-    /// number) and the rest is the file, so that each input loads into one model, the
-    /// one its seed belongs to; with one case, the whole input is the file. Returns
-    /// whether the load succeeded.
-    pub fn load_input(&self, input: &[u8]) -> bool {
+    /// A fuzz input as the case it loads and the file: with several cases, the
+    /// input's first byte picks the case (modulo their number) and the rest is the
+    /// file, so that each input loads into one model, the one its seed belongs to; with
+    /// one case, the whole input is the file. `None` for an empty input.
+    pub fn split_input<'a>(&self, input: &'a [u8]) -> Option<(&'static Case, &'a [u8])> {
         match (self.cases, input) {
-            ([case], file) => (case.load)(file).is_ok(),
-            (cases, [pick, file @ ..]) => {
-                (cases[usize::from(*pick) % cases.len()].load)(file).is_ok()
-            }
-            (_, []) => false,
+            ([case], file) => Some((case, file)),
+            (cases, [pick, file @ ..]) => Some((&cases[usize::from(*pick) % cases.len()], file)),
+            (_, []) => None,
         }
     }
 
-    /// The fuzz input that loads case `index`'s seed (see [`load_input`](Self::load_input)).
+    /// Loads a fuzz input (see [`split_input`](Self::split_input)); whether it loaded.
+    pub fn load_input(&self, input: &[u8]) -> bool {
+        self.split_input(input)
+            .is_some_and(|(case, file)| (case.load)(file).is_ok())
+    }
+
+    /// [`alloc_bound`] for this loader: where the format inflates, the file counts as
+    /// what `rnn_runtime` lets it inflate to (64 times, plus 1 MiB).
+    pub fn alloc_bound(&self, file_len: usize, model_bytes: usize) -> usize {
+        let held = if self.inflates {
+            64 * file_len + (1 << 20)
+        } else {
+            file_len
+        };
+        alloc_bound(held, model_bytes)
+    }
+
+    /// The fuzz input that loads case `index`'s seed (see [`split_input`](Self::split_input)).
     pub fn seed_input(&self, index: usize) -> Vec<u8> {
         let mut input = Vec::new();
         if self.cases.len() > 1 {
@@ -114,6 +132,18 @@ impl Case {
             Source::Made(_) => "made".to_owned(),
         }
     }
+}
+
+/// The most heap a load of a `file_len`-byte file into a model of `model_bytes` may
+/// hold at once: 16 times the file plus 8 times the parameters plus 1 MiB. A load
+/// legitimately holds a copy of the file or of an archive entry (1×), the HDF5 reader's
+/// parsed structures (a few times the metadata), the values as read and as converted
+/// (2× the model) and fixed costs (error strings, JSON of a few KiB, small tables); the
+/// real files peak at 1.3 to 3 times their size. A length field that makes a loader
+/// allocate what the file claims rather than what it holds breaks the bound by orders of
+/// magnitude.
+pub fn alloc_bound(file_len: usize, model_bytes: usize) -> usize {
+    16 * file_len + 8 * model_bytes + (1 << 20)
 }
 
 /// `<rel>` of the repository.
@@ -214,6 +244,7 @@ fn load_csv_bytes(bytes: &[u8]) -> Result<()> {
 pub const LOADERS: &[Loader] = &[
     Loader {
         name: "safetensors_params",
+        inflates: false,
         cases: &[
             params!("p1_lstm/params.safetensors", P1),
             params!("p2_gru/params.safetensors", P2),
@@ -225,6 +256,7 @@ pub const LOADERS: &[Loader] = &[
     },
     Loader {
         name: "torch_state_dict",
+        inflates: false,
         cases: &[
             case!(
                 "torch_lstm_bidirectional/state_dict.safetensors",
@@ -250,6 +282,7 @@ pub const LOADERS: &[Loader] = &[
     },
     Loader {
         name: "keras_weights_h5",
+        inflates: false,
         cases: &[
             h5!("keras/k1_gru/model.weights.h5", K1),
             h5!("keras/k2_simple_rnn/model.weights.h5", K2),
@@ -266,6 +299,7 @@ pub const LOADERS: &[Loader] = &[
     },
     Loader {
         name: "keras_archive",
+        inflates: true,
         cases: &[
             archive!("keras/k1_gru/model.keras", K1),
             archive!("keras/k1_gru/model_deflated.keras", K1),
@@ -283,6 +317,7 @@ pub const LOADERS: &[Loader] = &[
     },
     Loader {
         name: "flat",
+        inflates: false,
         cases: &[Case {
             seed: Source::Made(flat_seed),
             load: load_flat_bytes,
@@ -292,6 +327,7 @@ pub const LOADERS: &[Loader] = &[
     },
     Loader {
         name: "csv",
+        inflates: false,
         cases: &[Case {
             seed: Source::File("data/sunspots.csv"),
             load: load_csv_bytes,
