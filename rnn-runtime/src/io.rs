@@ -92,7 +92,12 @@ pub fn save_params<M: Params>(model: &M, path: impl AsRef<Path>) -> Result<()> {
 /// order.
 pub(crate) fn read_tensors(path: &Path, specs: &[ParamSpec]) -> Result<Vec<Vec<f32>>> {
     let bytes = fs::read(path).map_err(io_error(path))?;
-    let file = SafeTensors::deserialize(&bytes).map_err(st_error(path))?;
+    tensors_from_bytes(&bytes, path, specs)
+}
+
+/// [`read_tensors`] on the bytes of a file; `path` names it in errors.
+fn tensors_from_bytes(bytes: &[u8], path: &Path, specs: &[ParamSpec]) -> Result<Vec<Vec<f32>>> {
+    let file = SafeTensors::deserialize(bytes).map_err(st_error(path))?;
     let mut names: Vec<String> = file.names().into_iter().cloned().collect();
     names.sort();
     if let Some(extra) = names
@@ -138,7 +143,17 @@ pub(crate) fn read_tensors(path: &Path, specs: &[ParamSpec]) -> Result<Vec<Vec<f
 /// Loads every parameter of `model` from a safetensors file. Every name, dtype and
 /// shape is checked before anything changes: on error the model is untouched.
 pub fn load_params<M: Params>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
-    let values = read_tensors(path.as_ref(), M::param_specs())?;
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(io_error(path))?;
+    load_params_from_bytes(model, &bytes, path)
+}
+
+/// [`load_params`] on the bytes of a safetensors file already in memory; `path` only
+/// names it in errors. Hidden: the entry point of the fuzz targets and corruption tests,
+/// which would otherwise spend their time writing files.
+#[doc(hidden)]
+pub fn load_params_from_bytes<M: Params>(model: &mut M, bytes: &[u8], path: &Path) -> Result<()> {
+    let values = tensors_from_bytes(bytes, path, M::param_specs())?;
     let mut next = values.iter();
     model.visit_params_mut(&mut |t| {
         if let Some(v) = next.next() {

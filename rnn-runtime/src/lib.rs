@@ -95,6 +95,9 @@ pub use error::{Error, Result};
 #[cfg(feature = "std")]
 pub use grads::Grads;
 #[cfg(feature = "std")]
+#[doc(hidden)]
+pub use io::load_params_from_bytes;
+#[cfg(feature = "std")]
 pub use io::{load_params, save_params};
 #[cfg(feature = "std")]
 pub use loss::{mse, mse_grad, Loss};

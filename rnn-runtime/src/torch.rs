@@ -76,7 +76,20 @@ pub fn load_state_dict<M: Params>(
         path: path.to_path_buf(),
         source,
     })?;
-    let file = SafeTensors::deserialize(&bytes).map_err(|source| Error::SafeTensors {
+    load_state_dict_from_bytes(model, &bytes, path, map)
+}
+
+/// [`load_state_dict`] on the bytes of a safetensors file already in memory; `path`
+/// only names it in errors. Hidden: the entry point of the fuzz targets and corruption
+/// tests.
+#[doc(hidden)]
+pub fn load_state_dict_from_bytes<M: Params>(
+    model: &mut M,
+    bytes: &[u8],
+    path: &Path,
+    map: impl Fn(&str) -> Option<String>,
+) -> Result<()> {
+    let file = SafeTensors::deserialize(bytes).map_err(|source| Error::SafeTensors {
         path: path.to_path_buf(),
         source,
     })?;

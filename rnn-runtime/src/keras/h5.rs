@@ -140,10 +140,29 @@ impl Weights {
     /// The values of `<group>/vars/<index>`, which [`vars`](Self::vars) has listed
     /// and the caller has checked to have `len` elements: the check bounds what a
     /// corrupt file can make us allocate.
+    ///
+    /// Only contiguous datasets are read, a range of the file's own bytes, as Keras
+    /// (h5py's default layout) writes them. The reader inflates compressed chunks
+    /// without any bound, whatever the dataset's shape, so a chunked dataset is
+    /// refused before any of it is read.
     pub(crate) fn read(&self, group: &str, index: usize, len: usize) -> Result<Vec<f32>> {
         let at = format!("{group}/vars/{index}");
-        let values =
-            guarded(|| self.file.dataset(&at)?.read_f32()).map_err(|e| self.corrupt(&at, e))?;
+        let values = guarded(|| {
+            let d = self.file.dataset(&at)?;
+            match d.read_raw_ref()? {
+                Some(_) => d.read_f32().map(Some),
+                None => Ok(None),
+            }
+        })
+        .map_err(|e| self.corrupt(&at, e))?
+        .ok_or_else(|| {
+            self.corrupt(
+                &at,
+                "stored chunked (or compact); only contiguous datasets, as Keras writes \
+                 them, are read: save the weights with Keras, or `h5repack -l CONTI`"
+                    .to_owned(),
+            )
+        })?;
         if values.len() != len {
             return Err(self.corrupt(
                 &at,

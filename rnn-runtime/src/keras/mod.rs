@@ -84,7 +84,17 @@ const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 /// ```
 pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = read(path)?;
+    load_weights_h5_from_bytes(model, read(path)?, path)
+}
+
+/// [`load_weights_h5`] on the bytes of a file already in memory; `path` only names it
+/// in errors. Hidden: the entry point of the fuzz targets and corruption tests.
+#[doc(hidden)]
+pub fn load_weights_h5_from_bytes<M: Network>(
+    model: &mut M,
+    bytes: Vec<u8>,
+    path: &Path,
+) -> Result<()> {
     if bytes.starts_with(ZIP_MAGIC) {
         return Err(Error::KerasFile {
             path: path.to_path_buf(),
@@ -123,7 +133,13 @@ pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Res
 /// ```
 pub fn load_keras<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = read(path)?;
+    load_keras_from_bytes(model, &read(path)?, path)
+}
+
+/// [`load_keras`] on the bytes of an archive already in memory; `path` only names it in
+/// errors. Hidden: the entry point of the fuzz targets and corruption tests.
+#[doc(hidden)]
+pub fn load_keras_from_bytes<M: Network>(model: &mut M, bytes: &[u8], path: &Path) -> Result<()> {
     if bytes.starts_with(HDF5_MAGIC) {
         return Err(Error::KerasFile {
             path: path.to_path_buf(),
@@ -131,7 +147,7 @@ pub fn load_keras<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<(
                 .to_owned(),
         });
     }
-    let archive = zip::Archive::new(&bytes, path)?;
+    let archive = zip::Archive::new(bytes, path)?;
     let names = config::check(&archive.read("config.json")?, &M::ARCHITECTURE, path)?;
     let weights = Weights::parse(archive.read("model.weights.h5")?, path)?;
     let tensors = import::<M>(&weights, Some(&names), path)?;

@@ -17,6 +17,14 @@ const LOCAL_HEADER: u32 = 0x0403_4b50;
 const END_LEN: usize = 22;
 const STORED: u16 = 0;
 const DEFLATED: u16 = 8;
+/// A deflated entry may expand at most this many times (plus [`INFLATE_ALLOWANCE`]):
+/// what is allocated stays proportional to the archive, however large a size its
+/// directory declares. Deflate can reach about 1000×, but only on degenerate data;
+/// Keras's own archives are stored, and weights and JSON deflate a few times at most.
+const MAX_INFLATE_RATIO: usize = 64;
+/// Bytes any deflated entry may expand to regardless of the ratio, so that a small,
+/// very regular config.json is never refused.
+const INFLATE_ALLOWANCE: usize = 1 << 20;
 
 /// A zip archive held in memory.
 pub(crate) struct Archive<'a> {
@@ -133,8 +141,22 @@ impl<'a> Archive<'a> {
         let data = match entry.method {
             STORED => raw.to_vec(),
             DEFLATED => {
-                // The declared size bounds the output: a damaged stream cannot grow it.
-                let mut out = Vec::with_capacity(entry.size.min(raw.len().saturating_mul(64)));
+                let limit = raw
+                    .len()
+                    .saturating_mul(MAX_INFLATE_RATIO)
+                    .saturating_add(INFLATE_ALLOWANCE);
+                if entry.size > limit {
+                    return Err(self.corrupt(format!(
+                        "`{name}`: {} bytes declared to inflate to {}, more than \
+                         {MAX_INFLATE_RATIO} times (a corrupt directory or a zip bomb)",
+                        raw.len(),
+                        entry.size
+                    )));
+                }
+                // The declared size, now bounded, bounds the output: a damaged stream
+                // cannot grow it. One spare byte detects a stream longer than declared
+                // without growing the buffer.
+                let mut out = Vec::with_capacity(entry.size + 1);
                 DeflateDecoder::new(raw)
                     .take(entry.size as u64 + 1)
                     .read_to_end(&mut out)

@@ -1,0 +1,348 @@
+//! Every file loader of the crate with the real files it reads: the one table that the
+//! mutation test (`tests/corrupt_files.rs`) and the cargo-fuzz targets (`fuzz/`, which
+//! include this file by path) both walk. A new loader is one more [`Loader`] here, a
+//! three-line target in `fuzz/fuzz_targets/` and a `[[bin]]` entry in `fuzz/Cargo.toml`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use rnn_runtime::{data, flat, keras, model, torch, Result};
+
+model! { pub struct Seed < input(20, 1), lstm(50), dense(1) > }
+model! { pub struct P1 < input(4, 3), lstm(5), dense(2) > }
+model! { pub struct P2 < input(3, 2), gru(4), dense(1) > }
+model! { pub struct P3 < input(5, 2), simple_rnn(3), dense(1) > }
+model! { pub struct P4 < input(4, 2), lstm(4, return_sequences = true), lstm(3), dense(1) > }
+model! { pub struct M6 < input(6), embedding(10, 4), lstm(5), dense(3) > }
+model! { pub struct K1 < input(6, 3), gru(5), dense(2) > }
+model! { pub struct K2 < input(5, 2), simple_rnn(4, activation = relu), dense(3, activation = sigmoid) > }
+model! {
+    pub struct K3 < input(6, 2), lstm(5, return_sequences = true, recurrent_activation = tanh),
+        lstm(4), dense(1) >
+}
+model! { pub struct K4 < input(5, 3), bidirectional(lstm(4)), dense(2) > }
+model! {
+    pub struct K5 < input(5, 2), gru(4, return_sequences = true), dense(3, activation = tanh),
+        dense(2) >
+}
+model! { pub struct K7 < input(5, 2), lstm(4), dropout(0.3), dense(1) > }
+model! { pub struct K8 < input(4, 2), gru(3), dense(1) > }
+model! { pub struct K9 < input(4, 2), simple_rnn(3), dense(2) > }
+model! { pub struct K10 < input(5, 2), bidirectional(gru(3, return_sequences = true)), dense(1) > }
+model! {
+    pub struct TorchBiLstm < input(6, 3),
+        bidirectional(lstm(4, return_sequences = true)), bidirectional(lstm(4)), dense(1) >
+}
+model! { pub struct TorchGru < input(7), embedding(10, 4), gru(5, return_sequences = true), dense(3) > }
+
+/// Where a seed file comes from.
+pub enum Source {
+    /// A file of the repository (path from its root).
+    File(&'static str),
+    /// Bytes made on the spot (formats without a fixture file of their own).
+    Made(fn() -> Vec<u8>),
+}
+
+/// One real file and the call that loads it.
+pub struct Case {
+    /// The file.
+    pub seed: Source,
+    /// Loads bytes as this file's loader would load the file, into the file's model.
+    pub load: fn(&[u8]) -> Result<()>,
+    /// Bytes of the parameters of the model loaded into (the allocation bound scales
+    /// with it).
+    pub model_bytes: usize,
+    /// Whether the undamaged file loads (some fixtures exist to be refused).
+    pub loads: bool,
+}
+
+/// `case`, whose undamaged file is refused by design.
+const fn refused(mut case: Case) -> Case {
+    case.loads = false;
+    case
+}
+
+/// A loader: the fuzz target's name and the real files it reads.
+pub struct Loader {
+    /// Name of the fuzz target and of its corpus directory.
+    pub name: &'static str,
+    /// The files, each with the model it belongs to.
+    pub cases: &'static [Case],
+    /// Whether the format holds compressed parts, which the loader may inflate up to
+    /// `rnn_runtime`'s bound for zip entries (64 times, plus 1 MiB).
+    pub inflates: bool,
+}
+
+impl Loader {
+    /// A fuzz input as the case it loads and the file: with several cases, the
+    /// input's first byte picks the case (modulo their number) and the rest is the
+    /// file, so that each input loads into one model, the one its seed belongs to; with
+    /// one case, the whole input is the file. `None` for an empty input.
+    pub fn split_input<'a>(&self, input: &'a [u8]) -> Option<(&'static Case, &'a [u8])> {
+        match (self.cases, input) {
+            ([case], file) => Some((case, file)),
+            (cases, [pick, file @ ..]) => Some((&cases[usize::from(*pick) % cases.len()], file)),
+            (_, []) => None,
+        }
+    }
+
+    /// Loads a fuzz input (see [`split_input`](Self::split_input)); whether it loaded.
+    pub fn load_input(&self, input: &[u8]) -> bool {
+        self.split_input(input)
+            .is_some_and(|(case, file)| (case.load)(file).is_ok())
+    }
+
+    /// [`alloc_bound`] for this loader: where the format inflates, the file counts as
+    /// what `rnn_runtime` lets it inflate to (64 times, plus 1 MiB).
+    pub fn alloc_bound(&self, file_len: usize, model_bytes: usize) -> usize {
+        let held = if self.inflates {
+            64 * file_len + (1 << 20)
+        } else {
+            file_len
+        };
+        alloc_bound(held, model_bytes)
+    }
+
+    /// The fuzz input that loads case `index`'s seed (see [`split_input`](Self::split_input)).
+    pub fn seed_input(&self, index: usize) -> Vec<u8> {
+        let mut input = Vec::new();
+        if self.cases.len() > 1 {
+            input.push(u8::try_from(index).expect("at most 256 cases"));
+        }
+        input.extend(self.cases[index].bytes());
+        input
+    }
+}
+
+impl Case {
+    /// The seed's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self.seed {
+            Source::File(rel) => {
+                std::fs::read(repo(rel)).unwrap_or_else(|e| panic!("{}: {e}", repo(rel).display()))
+            }
+            Source::Made(make) => make(),
+        }
+    }
+
+    /// A short name of the seed for messages and corpus files.
+    pub fn label(&self) -> String {
+        match self.seed {
+            Source::File(rel) => rel.trim_start_matches("tests/fixtures/").replace('/', "__"),
+            Source::Made(_) => "made".to_owned(),
+        }
+    }
+}
+
+/// The most heap a load of a `file_len`-byte file into a model of `model_bytes` may
+/// hold at once: 16 times the file plus 8 times the parameters plus 8 MiB. A load
+/// legitimately holds a copy of the file or of an archive entry (1×), the HDF5 reader's
+/// parsed structures (a few times the metadata), the values as read and as converted
+/// (2× the model) and fixed costs (error strings, JSON of a few KiB, small tables); the
+/// real files peak at 1.3 to 3 times their size. The constant covers one allocation
+/// that is bounded but not by the file: the HDF5 reader sizes a compound datatype's
+/// member list from its 16-bit count before reading any member (up to 65535 × 96
+/// bytes, 6 MiB). A length field that makes a loader allocate what the file claims
+/// rather than what it holds breaks the bound by orders of magnitude.
+pub fn alloc_bound(file_len: usize, model_bytes: usize) -> usize {
+    16 * file_len + 8 * model_bytes + (8 << 20)
+}
+
+/// `<rel>` of the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// The name errors carry; no file of that name is read.
+fn named(ext: &str) -> PathBuf {
+    PathBuf::from(format!("fuzzed.{ext}"))
+}
+
+macro_rules! case {
+    ($file:literal, $model:ident, |$m:ident, $b:ident| $load:expr) => {
+        Case {
+            seed: Source::File(concat!("tests/fixtures/", $file)),
+            load: |$b: &[u8]| {
+                let mut $m = $model::new(0);
+                $load
+            },
+            model_bytes: 4 * $model::PARAMS,
+            loads: true,
+        }
+    };
+}
+
+macro_rules! params {
+    ($file:literal, $model:ident) => {
+        case!($file, $model, |m, b| rnn_runtime::load_params_from_bytes(
+            &mut m,
+            b,
+            &named("safetensors")
+        ))
+    };
+}
+
+macro_rules! h5 {
+    ($dir:literal, $model:ident) => {
+        case!($dir, $model, |m, b| keras::load_weights_h5_from_bytes(
+            &mut m,
+            b.to_vec(),
+            &named("weights.h5")
+        ))
+    };
+}
+
+macro_rules! archive {
+    ($dir:literal, $model:ident) => {
+        case!($dir, $model, |m, b| keras::load_keras_from_bytes(
+            &mut m,
+            b,
+            &named("keras")
+        ))
+    };
+}
+
+fn torch_lstm(name: &str) -> Option<String> {
+    torch::modules(&[("lstm", &[0, 1]), ("fc", &[2])])(name)
+}
+
+fn torch_gru(name: &str) -> Option<String> {
+    if name == "scale" {
+        return None;
+    }
+    torch::modules(&[("embed", &[0]), ("gru", &[1]), ("head", &[2])])(name)
+}
+
+/// The flat form of trained parameters: `flat::to_le_bytes` of the PyTorch reference
+/// parameters of `p4_stacked`.
+fn flat_seed() -> Vec<u8> {
+    let mut net = P4::new(0);
+    rnn_runtime::load_params(
+        &mut net,
+        repo("tests/fixtures/p4_stacked/params.safetensors"),
+    )
+    .expect("p4_stacked/params.safetensors loads");
+    flat::to_le_bytes(&net)
+}
+
+/// What a firmware build does with the bytes: `from_le_bytes` when the length is
+/// exact, and at run time `load_flat` on the decoded values, whatever their count.
+fn load_flat_bytes(bytes: &[u8]) -> Result<()> {
+    if let Ok(exact) = <&[u8; 4 * P4::PARAMS]>::try_from(bytes) {
+        std::hint::black_box(P4::from_le_bytes(exact));
+    }
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    flat::load_flat(&mut P4::new(0), &values)
+}
+
+fn load_csv_bytes(bytes: &[u8]) -> Result<()> {
+    data::read_csv(bytes, "fuzzed.csv", &["SUNACTIVITY", "YEAR"]).map(drop)
+}
+
+/// Every loader.
+pub const LOADERS: &[Loader] = &[
+    Loader {
+        name: "safetensors_params",
+        inflates: false,
+        cases: &[
+            params!("p1_lstm/params.safetensors", P1),
+            params!("p2_gru/params.safetensors", P2),
+            params!("p3_simple_rnn/params.safetensors", P3),
+            params!("p4_stacked/params.safetensors", P4),
+            params!("m6_embedding/params.safetensors", M6),
+            params!("keras_seed/weights.safetensors", Seed),
+        ],
+    },
+    Loader {
+        name: "torch_state_dict",
+        inflates: false,
+        cases: &[
+            case!(
+                "torch_lstm_bidirectional/state_dict.safetensors",
+                TorchBiLstm,
+                |m, b| torch::load_state_dict_from_bytes(
+                    &mut m,
+                    b,
+                    &named("safetensors"),
+                    torch_lstm
+                )
+            ),
+            case!(
+                "torch_gru_embedding/state_dict.safetensors",
+                TorchGru,
+                |m, b| torch::load_state_dict_from_bytes(
+                    &mut m,
+                    b,
+                    &named("safetensors"),
+                    torch_gru
+                )
+            ),
+        ],
+    },
+    Loader {
+        name: "keras_weights_h5",
+        inflates: false,
+        cases: &[
+            h5!("keras/k1_gru/model.weights.h5", K1),
+            h5!("keras/k2_simple_rnn/model.weights.h5", K2),
+            h5!("keras/k3_stacked_lstm/model.weights.h5", K3),
+            h5!("keras/k4_bidirectional/model.weights.h5", K4),
+            h5!("keras/k5_many_to_many/model.weights.h5", K5),
+            h5!("keras/k6_embedding/model.weights.h5", M6),
+            h5!("keras/k7_dropout/model.weights.h5", K7),
+            refused(h5!("keras/k8_gru_reset_before/model.weights.h5", K8)),
+            h5!("keras/k9_no_bias/model.weights.h5", K9),
+            h5!("keras/k10_bidirectional_gru_seq/model.weights.h5", K10),
+            h5!("keras_seed/model.weights.h5", Seed),
+        ],
+    },
+    Loader {
+        name: "keras_archive",
+        inflates: true,
+        cases: &[
+            archive!("keras/k1_gru/model.keras", K1),
+            archive!("keras/k1_gru/model_deflated.keras", K1),
+            archive!("keras/k2_simple_rnn/model.keras", K2),
+            archive!("keras/k3_stacked_lstm/model.keras", K3),
+            archive!("keras/k4_bidirectional/model.keras", K4),
+            archive!("keras/k5_many_to_many/model.keras", K5),
+            archive!("keras/k6_embedding/model.keras", M6),
+            archive!("keras/k7_dropout/model.keras", K7),
+            refused(archive!("keras/k8_gru_reset_before/model.keras", K8)),
+            archive!("keras/k9_no_bias/model.keras", K9),
+            archive!("keras/k10_bidirectional_gru_seq/model.keras", K10),
+            archive!("keras_seed/model.keras", Seed),
+        ],
+    },
+    Loader {
+        name: "flat",
+        inflates: false,
+        cases: &[Case {
+            seed: Source::Made(flat_seed),
+            load: load_flat_bytes,
+            model_bytes: 4 * P4::PARAMS,
+            loads: true,
+        }],
+    },
+    Loader {
+        name: "csv",
+        inflates: false,
+        cases: &[Case {
+            seed: Source::File("data/sunspots.csv"),
+            load: load_csv_bytes,
+            model_bytes: 0,
+            loads: true,
+        }],
+    },
+];
+
+/// The loader named `name`; panics on a name not in [`LOADERS`] (a typo in a target).
+pub fn loader(name: &str) -> &'static Loader {
+    LOADERS
+        .iter()
+        .find(|l| l.name == name)
+        .unwrap_or_else(|| panic!("no loader `{name}`"))
+}
