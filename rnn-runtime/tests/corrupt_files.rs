@@ -565,6 +565,11 @@ fn flat_survives_mutations() {
 }
 
 #[test]
+fn train_state_survives_mutations() {
+    survive_mutations("train_state");
+}
+
+#[test]
 fn csv_survives_mutations() {
     survive_mutations("csv");
 }
@@ -577,6 +582,7 @@ fn every_loader_is_tested() {
         "keras_weights_h5",
         "keras_archive",
         "flat",
+        "train_state",
         "csv",
     ];
     for loader in LOADERS {

@@ -5,8 +5,12 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rnn_runtime::{data, flat, keras, model, torch, Result};
+use rnn_runtime::callbacks::{Control, EarlyStopping};
+use rnn_runtime::ndarray::{Array2, Array3};
+use rnn_runtime::schedule::ReduceOnPlateau;
+use rnn_runtime::{data, flat, keras, model, torch, Adam, Fit, Result};
 
 model! { pub struct Seed < input(20, 1), lstm(50), dense(1) > }
 model! { pub struct P1 < input(4, 3), lstm(5), dense(2) > }
@@ -34,6 +38,11 @@ model! {
         bidirectional(lstm(4, return_sequences = true)), bidirectional(lstm(4)), dense(1) >
 }
 model! { pub struct TorchGru < input(7), embedding(10, 4), gru(5, return_sequences = true), dense(3) > }
+model! {
+    /// What the training-state seeds are saved from: dropout, so the state's step
+    /// counter matters, and a small model so each fuzzed resume trains in microseconds.
+    pub struct Resumable < input(4, 2), lstm(6, dropout = 0.1), dense(1) >
+}
 
 /// Where a seed file comes from.
 pub enum Source {
@@ -238,6 +247,80 @@ fn load_flat_bytes(bytes: &[u8]) -> Result<()> {
     flat::load_flat(&mut P4::new(0), &values)
 }
 
+/// The data and options of the training-state seeds, and of every resume from them:
+/// 24 samples, 6 for validation, batches of 5 (4 per epoch), a plateau schedule and
+/// early stopping with restored weights, so each part of the state has a reader.
+fn resume_run(epochs: usize) -> (Array3<f32>, Array2<f32>, Fit<Adam>) {
+    let x = Array3::from_shape_fn((24, 4, 2), |(i, t, f)| {
+        ((i * 4 + t * 2 + f) as f32 * 0.3).sin()
+    });
+    let y = Array2::from_shape_fn((24, 1), |(i, _)| ((i * 4 + 8) as f32 * 0.3).cos());
+    let opts = Fit::new(Adam::new(1e-2))
+        .epochs(epochs)
+        .batch_size(5)
+        .seed(4)
+        .validation_split(0.25)
+        .schedule(ReduceOnPlateau::new().patience(0))
+        .callback(EarlyStopping::new().patience(9).restore_best_weights(true))
+        .verbose(false);
+    (x, y, opts)
+}
+
+/// A temporary path of its own for each call, for loaders that read only from files.
+fn scratch(ext: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("rnn-loaders-{}-{n}.{ext}", std::process::id()))
+}
+
+/// A training state saved at the end of epoch 2 of 2; with `mid_epoch`, the one saved
+/// after step 6, halfway through epoch 2 (the run is stopped by a failing closure at
+/// the end of epoch 2, before its epoch-end save).
+fn state_seed(mid_epoch: bool) -> Vec<u8> {
+    let path = scratch("state");
+    let (x, y, opts) = resume_run(2);
+    let opts = opts.save_state(&path).save_state_every_steps(6);
+    let opts = if mid_epoch {
+        opts.on_epoch_end_with_model(|logs, _: &Resumable| {
+            if logs.epoch == 1 {
+                Err(rnn_runtime::Error::Config(
+                    "stop before the epoch-end save".into(),
+                ))
+            } else {
+                Ok(Control::Continue)
+            }
+        })
+    } else {
+        opts.on_epoch_end_with_model(|_, _: &Resumable| Ok(Control::Continue))
+    };
+    let _ = Resumable::new(0).fit(&x, &y, opts);
+    let bytes = std::fs::read(&path).expect("the training state was saved");
+    std::fs::remove_file(&path).ok();
+    bytes
+}
+
+fn state_seed_epoch_end() -> Vec<u8> {
+    state_seed(false)
+}
+
+fn state_seed_mid_epoch() -> Vec<u8> {
+    state_seed(true)
+}
+
+/// Resumes the seeds' run from `bytes` (through a file: `resume` reads one) and trains
+/// it to epoch 3, so a damaged state that is accepted also has to train.
+fn resume_state_bytes(bytes: &[u8]) -> Result<()> {
+    let path = scratch("state");
+    std::fs::write(&path, bytes).expect("temporary file");
+    let (x, y, opts) = resume_run(3);
+    let opts = opts
+        .on_epoch_end_with_model(|_, _: &Resumable| Ok(Control::Continue))
+        .resume(&path);
+    let trained = Resumable::new(0).fit(&x, &y, opts).map(drop);
+    std::fs::remove_file(&path).ok();
+    trained
+}
+
 fn load_csv_bytes(bytes: &[u8]) -> Result<()> {
     data::read_csv(bytes, "fuzzed.csv", &["SUNACTIVITY", "YEAR"]).map(drop)
 }
@@ -326,6 +409,24 @@ pub const LOADERS: &[Loader] = &[
             model_bytes: 4 * P4::PARAMS,
             loads: true,
         }],
+    },
+    Loader {
+        name: "train_state",
+        inflates: false,
+        cases: &[
+            Case {
+                seed: Source::Made(state_seed_epoch_end),
+                load: resume_state_bytes,
+                model_bytes: 4 * Resumable::PARAMS,
+                loads: true,
+            },
+            Case {
+                seed: Source::Made(state_seed_mid_epoch),
+                load: resume_state_bytes,
+                model_bytes: 4 * Resumable::PARAMS,
+                loads: true,
+            },
+        ],
     },
     Loader {
         name: "csv",
