@@ -392,3 +392,20 @@ fn bad_state_options_are_refused_before_training() {
         "invalid training option: save_state_every_steps must be at least 1"
     );
 }
+
+#[test]
+fn restored_counters_cannot_overflow() {
+    // An Adam state with an absurd step count still steps (the count saturates).
+    let mut state = Adam::new(1e-2).state_dict().unwrap();
+    state.insert_u64("step", u64::MAX);
+    let mut adam = Adam::new(0.5);
+    adam.load_state_dict(&state).unwrap();
+    let mut net = Net::new(0);
+    let mut grads = rnn_runtime::Grads::zeros::<Net>();
+    grads.as_mut_slice().fill(0.1);
+    adam.step(&mut net, &grads).unwrap();
+    assert_eq!(adam.steps(), u64::MAX);
+    let mut finite = true;
+    rnn_runtime::Params::visit_params(&net, &mut |t| finite &= t.iter().all(|v| v.is_finite()));
+    assert!(finite);
+}

@@ -331,11 +331,11 @@ impl EarlyStopping {
         state
     }
 
-    fn load_state(&mut self, state: &StateDict, params: usize) -> Result<()> {
+    fn load_state(&mut self, state: &StateDict, params: usize, epochs: usize) -> Result<()> {
         let (best, wait, best_epoch) = (
             state.f64("best")?,
-            state.usize("wait")?,
-            get_epoch(state, "best_epoch")?,
+            state.count_at_most("wait", epochs)?,
+            get_epoch(state, "best_epoch", epochs)?,
         );
         let (has_weights, weights) = (state.bool("has_weights")?, state.f32s("best_weights")?);
         if has_weights && weights.len() != params {
@@ -498,8 +498,8 @@ impl Checkpoint {
         state
     }
 
-    fn load_state(&mut self, state: &StateDict) -> Result<()> {
-        let (best, saved) = (state.f64("best")?, get_epoch(state, "saved_epoch")?);
+    fn load_state(&mut self, state: &StateDict, epochs: usize) -> Result<()> {
+        let (best, saved) = (state.f64("best")?, get_epoch(state, "saved_epoch", epochs)?);
         (self.best, self.saved_epoch) = (best, saved);
         Ok(())
     }
@@ -510,8 +510,9 @@ fn put_epoch(state: &mut StateDict, name: &str, epoch: Option<usize>) {
     state.insert_u64(name, epoch.map_or(0, |e| e as u64 + 1));
 }
 
-fn get_epoch(state: &StateDict, name: &str) -> Result<Option<usize>> {
-    Ok(state.usize(name)?.checked_sub(1))
+/// An optional epoch among the `epochs` trained so far.
+fn get_epoch(state: &StateDict, name: &str, epochs: usize) -> Result<Option<usize>> {
+    Ok(state.count_at_most(name, epochs)?.checked_sub(1))
 }
 
 type EpochFn = dyn FnMut(&EpochLogs, &dyn Any) -> Result<Control> + Send;
@@ -679,9 +680,15 @@ impl Callbacks {
             .collect()
     }
 
-    /// Continues from [`state`](Self::state) of the same callbacks in the same order.
-    /// An error can leave some restored; `fit` then ends, dropping them.
-    pub(crate) fn load_state(&mut self, states: &[StateDict], params: usize) -> Result<()> {
+    /// Continues from [`state`](Self::state) of the same callbacks in the same order,
+    /// after `epochs` epochs. An error can leave some restored; `fit` then ends,
+    /// dropping them.
+    pub(crate) fn load_state(
+        &mut self,
+        states: &[StateDict],
+        params: usize,
+        epochs: usize,
+    ) -> Result<()> {
         let kinds = |c: &Callbacks| -> Vec<String> {
             c.state().iter().map(|s| s.kind().to_owned()).collect()
         };
@@ -695,8 +702,8 @@ impl Callbacks {
         }
         for (callback, state) in self.0.iter_mut().zip(states) {
             match &mut callback.0 {
-                Kind::EarlyStopping(c) => c.load_state(state, params)?,
-                Kind::Checkpoint(c) => c.load_state(state)?,
+                Kind::EarlyStopping(c) => c.load_state(state, params, epochs)?,
+                Kind::Checkpoint(c) => c.load_state(state, epochs)?,
                 Kind::Closure(_) => {}
             }
         }

@@ -135,6 +135,20 @@ impl StateDict {
         })
     }
 
+    /// The count `name`, refused above `max`: counters restored from a file must fit
+    /// the run they continue (and so can never overflow when counted on).
+    pub(crate) fn count_at_most(&self, name: &str, max: usize) -> Result<usize> {
+        let value = self.usize(name)?;
+        if value <= max {
+            Ok(value)
+        } else {
+            Err(Error::StateDict(format!(
+                "{} state: `{name}` = {value} is more than {max}",
+                self.kind
+            )))
+        }
+    }
+
     /// The flag `name` (stored as 0 or 1).
     pub fn bool(&self, name: &str) -> Result<bool> {
         match self.u64(name)? {

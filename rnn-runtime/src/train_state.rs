@@ -499,6 +499,25 @@ fn check_consistent(p: &Progress, h: &History, key: &RunKey) -> std::result::Res
             p.position
         ));
     }
+    // Every batch, trained or skipped, is one step: the counters must agree, which
+    // also bounds them (the epoch by the history's length, so no counter can overflow).
+    let expected = p
+        .epoch
+        .checked_mul(steps)
+        .and_then(|s| s.checked_add(p.position));
+    if expected.map(|s| s as u64) != Some(p.step) {
+        return Err(format!(
+            "step {} does not match epoch {} and position {} at {steps} batches per epoch",
+            p.step, p.epoch, p.position
+        ));
+    }
+    // At an epoch boundary these still hold the finished epoch's, reset before use.
+    if p.position > 0 && (p.skipped > p.position || p.trained > p.position * batch) {
+        return Err(format!(
+            "{} trained samples and {} skipped batches do not fit in {} batches",
+            p.trained, p.skipped, p.position
+        ));
+    }
     let done = p.epoch;
     let lr_len = done + usize::from(p.position > 0);
     let validated = if key.train < key.samples { done } else { 0 };

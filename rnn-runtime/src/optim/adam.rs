@@ -127,7 +127,8 @@ impl Adam {
         if fit_state(M::PARAMS, &mut [&mut self.m, &mut self.v]) {
             self.step = 0;
         }
-        self.step += 1;
+        // Saturating: a step count restored from a file may be anything.
+        self.step = self.step.saturating_add(1);
         let t = self.step as f64;
         let bias1 = 1.0 - (self.beta1 as f64).powf(t);
         let bias2 = 1.0 - (self.beta2 as f64).powf(t);

@@ -124,16 +124,16 @@ impl Schedule {
         state
     }
 
-    /// Continues from [`state`](Self::state) of a schedule of the same kind; the
-    /// settings stay this schedule's. Nothing changes on error.
-    pub(crate) fn load_state(&mut self, state: &StateDict) -> Result<()> {
+    /// Continues from [`state`](Self::state) of a schedule of the same kind, after
+    /// `done` epochs; the settings stay this schedule's. Nothing changes on error.
+    pub(crate) fn load_state(&mut self, state: &StateDict, done: usize) -> Result<()> {
         state.expect_kind(self.kind())?;
-        let epochs = state.usize("epochs")?;
+        let epochs = state.count_at_most("epochs", done)?;
         if let Rule::Plateau(p) = &mut self.rule {
             let (best, bad, cool) = (
                 state.f64("best")?,
-                state.usize("bad_epochs")?,
-                state.usize("cooldown_left")?,
+                state.count_at_most("bad_epochs", done)?,
+                state.count_at_most("cooldown_left", done.max(p.cooldown))?,
             );
             (p.best, p.bad_epochs, p.cooldown_left) = (best, bad, cool);
         }

@@ -130,7 +130,9 @@ pub(super) fn resume<M: Network, O: Optimizer>(
         other => other,
     };
     match (&mut opts.schedule, &restored.schedule) {
-        (Some(schedule), Some(state)) => schedule.load_state(state).map_err(in_file)?,
+        (Some(schedule), Some(state)) => schedule
+            .load_state(state, restored.progress.epoch)
+            .map_err(in_file)?,
         (None, None) => {}
         (now, saved) => {
             return Err(Error::ResumeMismatch {
@@ -144,7 +146,7 @@ pub(super) fn resume<M: Network, O: Optimizer>(
         }
     }
     opts.callbacks
-        .load_state(&restored.callbacks, M::PARAMS)
+        .load_state(&restored.callbacks, M::PARAMS, restored.progress.epoch)
         .map_err(in_file)?;
     opts.optimizer
         .load_state_dict(&restored.optimizer)
