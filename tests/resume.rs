@@ -396,13 +396,15 @@ fn bad_state_options_are_refused_before_training() {
 #[test]
 fn restored_counters_cannot_overflow() {
     // An Adam state with an absurd step count still steps (the count saturates).
-    let mut state = Adam::new(1e-2).state_dict().unwrap();
-    state.insert_u64("step", u64::MAX);
-    let mut adam = Adam::new(0.5);
-    adam.load_state_dict(&state).unwrap();
     let mut net = Net::new(0);
     let mut grads = rnn_runtime::Grads::zeros::<Net>();
     grads.as_mut_slice().fill(0.1);
+    let mut adam = Adam::new(1e-2);
+    adam.step(&mut net, &grads).unwrap();
+    let mut state = adam.state_dict().unwrap();
+    state.insert_u64("step", u64::MAX);
+    let mut adam = Adam::new(0.5);
+    adam.load_state_dict(&state).unwrap();
     adam.step(&mut net, &grads).unwrap();
     assert_eq!(adam.steps(), u64::MAX);
     let mut finite = true;
