@@ -84,20 +84,29 @@ fn a_last_batch_smaller_than_the_others_and_a_batch_larger_than_the_data_work() 
     );
 }
 
+/// `x` (`[batch, T, F]`) stored time-major, `[T, batch, F]`.
+fn time_major(x: &Array3<f32>) -> Array3<f32> {
+    x.view()
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .into_owned()
+}
+
+/// A time-major array seen as `[batch, T, F]`: a view that is not contiguous.
+fn batch_major_view(x_tm: &Array3<f32>) -> ndarray::ArrayView3<'_, f32> {
+    let view = x_tm.view().permuted_axes([1, 0, 2]);
+    assert!(!view.is_standard_layout());
+    view
+}
+
 #[test]
 fn any_memory_layout_gives_the_same_result() {
     let (x, y) = sine_windows(20, 10);
     let net = Sine::new(5);
     let want = net.forward(x.view()).unwrap();
     // The same data stored time-major and viewed through a permutation.
-    let x_tm = x
-        .view()
-        .permuted_axes([1, 0, 2])
-        .as_standard_layout()
-        .into_owned();
-    let x_view = x_tm.view().permuted_axes([1, 0, 2]);
-    assert!(!x_view.is_standard_layout());
-    assert_eq!(net.forward(x_view).unwrap(), want);
+    let x_tm = time_major(&x);
+    assert_eq!(net.forward(batch_major_view(&x_tm)).unwrap(), want);
     // A negatively strided view.
     let reversed = x.slice(s![..;-1, .., ..]);
     let got = net.forward(reversed).unwrap();
@@ -1159,15 +1168,9 @@ fn fit_takes_any_memory_layout_and_refuses_mismatched_samples() {
     assert_eq!(strided, owned);
     assert_eq!(h1.loss, h2.loss);
     // Time-major storage seen batch-major: not contiguous, same result.
-    let x_tm = x
-        .view()
-        .permuted_axes([1, 0, 2])
-        .as_standard_layout()
-        .into_owned();
-    let x_view = x_tm.view().permuted_axes([1, 0, 2]);
-    assert!(!x_view.is_standard_layout());
+    let x_tm = time_major(&x);
     let mut permuted = Sine::new(2);
-    permuted.fit(x_view, &y, opts()).unwrap();
+    permuted.fit(batch_major_view(&x_tm), &y, opts()).unwrap();
     let mut plain = Sine::new(2);
     plain.fit(&x, &y, opts()).unwrap();
     assert_eq!(permuted, plain);

@@ -321,14 +321,12 @@ impl EarlyStopping {
         })
     }
 
-    fn state(&self) -> StateDict {
-        let mut state = StateDict::new("EarlyStopping");
+    fn write_state(&self, state: &mut StateDict) {
         state.insert_f64("best", self.best);
         state.insert_u64("wait", self.wait as u64);
-        put_epoch(&mut state, "best_epoch", self.best_epoch);
+        put_epoch(state, "best_epoch", self.best_epoch);
         state.insert_u64("has_weights", self.has_weights as u64);
         state.insert_f32s("best_weights", self.best_weights.clone());
-        state
     }
 
     fn load_state(&mut self, state: &StateDict, params: usize, epochs: usize) -> Result<()> {
@@ -491,11 +489,9 @@ impl Checkpoint {
 }
 
 impl Checkpoint {
-    fn state(&self) -> StateDict {
-        let mut state = StateDict::new("Checkpoint");
+    fn write_state(&self, state: &mut StateDict) {
         state.insert_f64("best", self.best);
-        put_epoch(&mut state, "saved_epoch", self.saved_epoch);
-        state
+        put_epoch(state, "saved_epoch", self.saved_epoch);
     }
 
     fn load_state(&mut self, state: &StateDict, epochs: usize) -> Result<()> {
@@ -561,6 +557,15 @@ impl fmt::Debug for Callback {
 }
 
 impl Callback {
+    /// The name of its kind, which a training state records.
+    fn kind(&self) -> &'static str {
+        match self.0 {
+            Kind::EarlyStopping(_) => "EarlyStopping",
+            Kind::Checkpoint(_) => "Checkpoint",
+            Kind::Closure(_) => "closure",
+        }
+    }
+
     /// A closure of the epoch's logs.
     pub(crate) fn closure<F, R>(mut f: F) -> Self
     where
@@ -672,10 +677,14 @@ impl Callbacks {
     pub(crate) fn state(&self) -> Vec<StateDict> {
         self.0
             .iter()
-            .map(|callback| match &callback.0 {
-                Kind::EarlyStopping(c) => c.state(),
-                Kind::Checkpoint(c) => c.state(),
-                Kind::Closure(_) => StateDict::new("closure"),
+            .map(|callback| {
+                let mut state = StateDict::new(callback.kind());
+                match &callback.0 {
+                    Kind::EarlyStopping(c) => c.write_state(&mut state),
+                    Kind::Checkpoint(c) => c.write_state(&mut state),
+                    Kind::Closure(_) => {}
+                }
+                state
             })
             .collect()
     }
@@ -689,15 +698,13 @@ impl Callbacks {
         params: usize,
         epochs: usize,
     ) -> Result<()> {
-        let kinds = |c: &Callbacks| -> Vec<String> {
-            c.state().iter().map(|s| s.kind().to_owned()).collect()
-        };
         let saved: Vec<&str> = states.iter().map(StateDict::kind).collect();
-        if saved != kinds(self) {
+        let now: Vec<&str> = self.0.iter().map(Callback::kind).collect();
+        if saved != now {
             return Err(Error::StateDict(format!(
                 "the callbacks were [{}], now they are [{}]",
                 saved.join(", "),
-                kinds(self).join(", ")
+                now.join(", ")
             )));
         }
         for (callback, state) in self.0.iter_mut().zip(states) {

@@ -380,7 +380,7 @@ pub enum Error {
     #[error("invalid state: {0}")]
     StateDict(String),
     /// A training-state file cannot be resumed from: damaged, or not written by
-    /// `Fit::save_state`, or for another model or optimiser.
+    /// `Fit::save_state`, or for another optimiser or set of callbacks.
     #[cfg(feature = "std")]
     #[error("{path}: cannot resume from this training state: {reason}")]
     TrainState {

@@ -116,28 +116,54 @@ fn tensors_from_bytes(bytes: &[u8], path: &Path, specs: &[ParamSpec]) -> Result<
                 path: path.to_path_buf(),
                 name: spec.name.to_string(),
             })?;
-            if view.dtype() != Dtype::F32 {
-                return Err(Error::TensorDtype {
-                    path: path.to_path_buf(),
-                    name: spec.name.to_string(),
-                    got: format!("{:?}", view.dtype()),
-                });
-            }
-            if view.shape() != spec.shape {
-                return Err(Error::TensorShape {
-                    path: path.to_path_buf(),
-                    name: spec.name.to_string(),
-                    expected: spec.shape.to_vec(),
-                    got: view.shape().to_vec(),
-                });
-            }
-            Ok(view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect())
+            param_values(&view, path, spec.name, spec)
         })
         .collect()
+}
+
+/// The values of a tensor that holds parameter `spec`, refused unless it is F32 of the
+/// spec's shape; `name` is how errors call it (the file's name, the model's, or both).
+pub(crate) fn param_values(
+    view: &TensorView<'_>,
+    path: &Path,
+    name: &str,
+    spec: &ParamSpec,
+) -> Result<Vec<f32>> {
+    if view.dtype() != Dtype::F32 {
+        return Err(Error::TensorDtype {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            got: format!("{:?}", view.dtype()),
+        });
+    }
+    if view.shape() != spec.shape {
+        return Err(Error::TensorShape {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            expected: spec.shape.to_vec(),
+            got: view.shape().to_vec(),
+        });
+    }
+    Ok(le_f32s(view.data()))
+}
+
+/// Little-endian f32 values, as safetensors stores them.
+pub(crate) fn le_f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Copies checked values, one vector per parameter tensor in canonical order, into
+/// `model`: the last step of every loader, after everything has been checked.
+pub(crate) fn set_params<M: Params>(model: &mut M, values: &[Vec<f32>]) {
+    let mut next = values.iter();
+    model.visit_params_mut(&mut |t| {
+        if let Some(v) = next.next() {
+            t.copy_from_slice(v);
+        }
+    });
 }
 
 /// Loads every parameter of `model` from a safetensors file. Every name, dtype and
@@ -154,11 +180,6 @@ pub fn load_params<M: Params>(model: &mut M, path: impl AsRef<Path>) -> Result<(
 #[doc(hidden)]
 pub fn load_params_from_bytes<M: Params>(model: &mut M, bytes: &[u8], path: &Path) -> Result<()> {
     let values = tensors_from_bytes(bytes, path, M::param_specs())?;
-    let mut next = values.iter();
-    model.visit_params_mut(&mut |t| {
-        if let Some(v) = next.next() {
-            t.copy_from_slice(v);
-        }
-    });
+    set_params(model, &values);
     Ok(())
 }

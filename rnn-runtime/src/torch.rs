@@ -26,9 +26,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors};
+use safetensors::tensor::SafeTensors;
 
 use crate::error::{Error, Result};
+use crate::io::{param_values, set_params};
 use crate::network::Params;
 
 /// Loads the parameters of `model` from a PyTorch `state_dict` in a safetensors file.
@@ -126,39 +127,14 @@ pub fn load_state_dict_from_bytes<M: Params>(
                 name: spec.name.to_string(),
             });
         };
-        let described = format!("{name}` (our `{}`", spec.name);
         let view = file.tensor(name).map_err(|source| Error::SafeTensors {
             path: path.to_path_buf(),
             source,
         })?;
-        if view.dtype() != Dtype::F32 {
-            return Err(Error::TensorDtype {
-                path: path.to_path_buf(),
-                name: format!("{described})`"),
-                got: format!("{:?}", view.dtype()),
-            });
-        }
-        if view.shape() != spec.shape {
-            return Err(Error::TensorShape {
-                path: path.to_path_buf(),
-                name: format!("{described})`"),
-                expected: spec.shape.to_vec(),
-                got: view.shape().to_vec(),
-            });
-        }
-        values.push(
-            view.data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect::<Vec<f32>>(),
-        );
+        let both = format!("{name} (our {})", spec.name);
+        values.push(param_values(&view, path, &both, spec)?);
     }
-    let mut next = values.iter();
-    model.visit_params_mut(&mut |t| {
-        if let Some(v) = next.next() {
-            t.copy_from_slice(v);
-        }
-    });
+    set_params(model, &values);
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
+use crate::io::{le_f32s, param_values, write_atomic};
 use crate::network::Params;
 use crate::rng::Rng;
 use crate::state_dict::{StateDict, StateValue};
@@ -25,7 +25,7 @@ const VERSION: &str = "1";
 /// Where a run is: the epoch in progress and how far into it, with what the rest of
 /// the epoch needs (shuffle order, partial loss sums). `fit` trains from this struct
 /// and saves it as it is.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Progress {
     /// Epoch in progress, or the next one when `position` is 0.
     pub epoch: usize,
@@ -43,7 +43,7 @@ pub(crate) struct Progress {
     pub trained: usize,
     /// Batches skipped this epoch.
     pub skipped: usize,
-    /// Seconds spent in this epoch before the state was saved.
+    /// Seconds spent in this epoch before this run resumed it (0 when it began here).
     pub elapsed: f64,
 }
 
@@ -98,6 +98,8 @@ pub(crate) struct Components<'a> {
     pub schedule: Option<&'a StateDict>,
     pub callbacks: &'a [StateDict],
     pub progress: &'a Progress,
+    /// Seconds spent in the epoch in progress so far.
+    pub elapsed: f64,
     pub history: &'a History,
     pub key: &'a RunKey,
 }
@@ -123,7 +125,7 @@ pub(crate) fn save<M: Params>(path: &Path, model: &M, c: &Components<'_>) -> Res
     for (i, state) in c.callbacks.iter().enumerate() {
         put_prefixed(&mut values, &format!("callback{i}/"), state);
     }
-    put_progress(&mut values, c.progress, c.key);
+    put_progress(&mut values, c.progress, c.elapsed, c.key);
     put_history(&mut values, c.history);
 
     let mut params = Vec::with_capacity(M::param_specs().len());
@@ -202,47 +204,42 @@ pub(crate) fn load<M: Params>(path: &Path, key: &RunKey) -> Result<Restored> {
         )));
     }
 
-    let mut params: Vec<Option<Vec<f32>>> = vec![None; M::param_specs().len()];
+    let params = M::param_specs()
+        .iter()
+        .map(|spec| {
+            let name = format!("model/{}", spec.name);
+            let view = file.tensor(&name).map_err(|_| Error::MissingTensor {
+                path: path.to_path_buf(),
+                name: name.clone(),
+            })?;
+            param_values(&view, path, &name, spec)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut values = StateDict::new("run");
     let mut tensors = file.tensors();
     // Sorted, so that the first problem reported is the same every time.
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, view) in tensors {
         if let Some(param) = name.strip_prefix("model/") {
-            let Some(i) = M::param_specs().iter().position(|s| s.name == param) else {
-                return Err(bad(format!(
-                    "tensor `{param}` is not a parameter of {}",
-                    std::any::type_name::<M>()
-                )));
-            };
-            let spec = &M::param_specs()[i];
-            if view.dtype() != Dtype::F32 || view.shape() != spec.shape {
-                return Err(bad(format!(
-                    "parameter `{param}` is {:?} {:?}, the model's is F32 {:?}",
-                    view.dtype(),
-                    view.shape(),
-                    spec.shape
-                )));
+            if !M::param_specs().iter().any(|s| s.name == param) {
+                return Err(Error::UnexpectedTensor {
+                    path: path.to_path_buf(),
+                    name,
+                });
             }
-            params[i] = Some(read_f32s(view.data()));
             continue;
         }
         if view.shape().len() != 1 {
             return Err(bad(format!("tensor `{name}` is not one-dimensional")));
         }
         let value = match view.dtype() {
-            Dtype::F32 => StateValue::F32(read_f32s(view.data())),
+            Dtype::F32 => StateValue::F32(le_f32s(view.data())),
             Dtype::F64 => StateValue::F64(words(view.data(), f64::from_le_bytes)),
             Dtype::U64 => StateValue::U64(words(view.data(), u64::from_le_bytes)),
             other => return Err(bad(format!("tensor `{name}` has dtype {other:?}"))),
         };
         values.insert_value(name, value);
     }
-    let params = M::param_specs()
-        .iter()
-        .zip(params)
-        .map(|(spec, p)| p.ok_or_else(|| bad(format!("parameter `{}` is missing", spec.name))))
-        .collect::<Result<Vec<_>>>()?;
 
     let in_file = |e: Error| match e {
         Error::StateDict(reason) => bad(reason),
@@ -300,10 +297,6 @@ fn le_bytes<const N: usize>(words: impl Iterator<Item = [u8; N]>) -> Vec<u8> {
     words.flatten().collect()
 }
 
-fn read_f32s(bytes: &[u8]) -> Vec<f32> {
-    words(bytes, f32::from_le_bytes)
-}
-
 fn words<T, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
     bytes
         .chunks_exact(N)
@@ -331,7 +324,7 @@ fn take_prefixed(all: &StateDict, prefix: &str, kind: &str) -> StateDict {
     state
 }
 
-fn put_progress(out: &mut StateDict, p: &Progress, key: &RunKey) {
+fn put_progress(out: &mut StateDict, p: &Progress, elapsed: f64, key: &RunKey) {
     out.insert_u64("fit/epoch", p.epoch as u64);
     out.insert_u64("fit/position", p.position as u64);
     out.insert_u64("fit/step", p.step);
@@ -340,7 +333,7 @@ fn put_progress(out: &mut StateDict, p: &Progress, key: &RunKey) {
     out.insert_f64("fit/loss_sum", p.loss_sum);
     out.insert_u64("fit/trained", p.trained as u64);
     out.insert_u64("fit/skipped", p.skipped as u64);
-    out.insert_f64("fit/elapsed", p.elapsed);
+    out.insert_f64("fit/elapsed", elapsed);
     out.insert_u64("fit/samples", key.samples as u64);
     out.insert_u64("fit/train", key.train as u64);
     out.insert_u64("fit/batch_size", key.batch_size as u64);

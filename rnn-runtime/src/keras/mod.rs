@@ -49,6 +49,7 @@ use std::path::Path;
 use crate::activation::Activation;
 use crate::architecture::{Cell, Layer};
 use crate::error::{Error, Result};
+use crate::io::set_params;
 use crate::layers::CellActivation;
 use crate::network::{Network, Params};
 use config::{activation_name, cell_activation_name};
@@ -329,12 +330,7 @@ fn commit<M: Params>(model: &mut M, mut tensors: Tensors, path: &Path) -> Result
             name: name.clone(),
         });
     }
-    let mut next = values.iter();
-    model.visit_params_mut(&mut |t| {
-        if let Some(v) = next.next() {
-            t.copy_from_slice(v);
-        }
-    });
+    set_params(model, &values);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use ndarray::ArrayViewD;
 
 use super::{Fit, History};
 use crate::error::{Error, Result};
+use crate::io::set_params;
 use crate::network::{InputElement, Network};
 use crate::optim::schedule::Schedule;
 use crate::optim::Optimizer;
@@ -90,6 +91,7 @@ impl Checkpoints {
         model: &M,
         opts: &Fit<O>,
         progress: &Progress,
+        elapsed: f64,
         history: &History,
     ) -> Result<()> {
         let Some(path) = &self.path else {
@@ -104,6 +106,7 @@ impl Checkpoints {
             schedule: schedule.as_ref(),
             callbacks: &opts.callbacks.state(),
             progress,
+            elapsed,
             history,
             key: &self.key,
         };
@@ -151,12 +154,7 @@ pub(super) fn resume<M: Network, O: Optimizer>(
     opts.optimizer
         .load_state_dict(&restored.optimizer)
         .map_err(in_file)?;
-    let mut next = restored.params.iter();
-    model.visit_params_mut(&mut |t| {
-        if let Some(v) = next.next() {
-            t.copy_from_slice(v);
-        }
-    });
+    set_params(model, &restored.params);
     *progress = restored.progress;
     *history = restored.history;
     Ok(())

@@ -367,9 +367,10 @@ impl<O: Optimizer> Fit<O> {
     /// `epochs` may be raised to train further (a state already past `epochs` trains
     /// nothing more and returns its history).
     ///
-    /// Refused before anything changes: a missing or damaged file
-    /// ([`Error::TrainState`]), a state of another model or optimiser, or one saved by
-    /// a run with other data, sample count, batch size, shuffling, seed or loss
+    /// Refused before anything changes: a missing or damaged file or a state of
+    /// another optimiser ([`Error::TrainState`]), of another model (the tensor errors
+    /// of `load_safetensors`, e.g. [`Error::TensorShape`]), or one saved by a run with
+    /// other data, sample count, batch size, shuffling, seed or loss
     /// ([`Error::ResumeMismatch`]). State kept inside user closures is the user's.
     pub fn resume(mut self, path: impl Into<PathBuf>) -> Self {
         self.state.resume = Some((path.into(), false));
@@ -572,8 +573,8 @@ pub fn fit<M: Network, O: Optimizer>(
         } else {
             history.lr.last().copied().unwrap_or(f32::NAN)
         };
-        let order = std::mem::take(&mut p.order);
-        for (step_in_epoch, idx) in order.chunks(batch).enumerate().skip(p.position) {
+        for step_in_epoch in p.position..steps_per_epoch {
+            let idx = &p.order[step_in_epoch * batch..((step_in_epoch + 1) * batch).min(n_train)];
             gather(&x, idx, &mut xb);
             gather(&y, idx, &mut yb);
             let seed = step_seed(opts.seed, p.step);
@@ -612,24 +613,13 @@ pub fn fit<M: Network, O: Optimizer>(
             p.position = step_in_epoch + 1;
             bar.inc(1);
             if checkpoints.due(p.step) {
-                p.order.clone_from(&order);
                 let spent = p.elapsed + started.elapsed().as_secs_f64();
-                let saved = checkpoints.save(
-                    model,
-                    &opts,
-                    &Progress {
-                        elapsed: spent,
-                        ..p.clone()
-                    },
-                    &history,
-                );
-                if let Err(e) = saved {
+                if let Err(e) = checkpoints.save(model, &opts, &p, spent, &history) {
                     bar.abandon();
                     return Err(e);
                 }
             }
         }
-        p.order = order;
         p.position = 0;
         history.skipped.push(p.skipped);
         // The mean over the batches trained (NaN when every batch was skipped).
@@ -666,7 +656,7 @@ pub fn fit<M: Network, O: Optimizer>(
             }
         }
         p.epoch = epoch + 1;
-        if let Err(e) = checkpoints.save(model, &opts, &p, &history) {
+        if let Err(e) = checkpoints.save(model, &opts, &p, seconds, &history) {
             bar.abandon();
             return Err(e);
         }
