@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{fixture, read_all};
+use common::{fixture, max_abs_diff, read_all};
 use ndarray::ArrayD;
 use rnn_runtime::{keras, model, Error, Network, Params};
 
@@ -29,6 +29,16 @@ model! { struct K7 < input(5, 2), lstm(4), dropout(0.3), dense(1) > }
 model! { struct K8 < input(4, 2), gru(3), dense(1) > }
 model! { struct K9 < input(4, 2), simple_rnn(3), dense(2) > }
 model! { struct K10 < input(5, 2), bidirectional(gru(3, return_sequences = true)), dense(1) > }
+model! {
+    struct K11 < input(5, 2),
+        lstm(4, return_sequences = true, activation = linear, recurrent_activation = relu),
+        lstm(3, activation = sigmoid, recurrent_activation = tanh), dense(2) >
+}
+model! {
+    struct K12 < input(5, 2),
+        gru(4, return_sequences = true, activation = relu, recurrent_activation = linear),
+        gru(3, activation = sigmoid, recurrent_activation = tanh), dense(2) >
+}
 
 // Declared models that differ from the files in one respect each.
 model! { struct SeedUnits < input(20, 1), lstm(40), dense(1) > }
@@ -39,6 +49,8 @@ model! { struct K5Short < input(5, 2), gru(4, return_sequences = true), dense(3,
 model! { struct K5Last < input(5, 2), gru(4), dense(3, activation = tanh), dense(2) > }
 model! { struct K2Tanh < input(5, 2), simple_rnn(4), dense(3, activation = sigmoid) > }
 model! { struct K7NoDropout < input(5, 2), lstm(4), dense(1) > }
+model! { struct K11Defaults < input(5, 2), lstm(4, return_sequences = true), lstm(3), dense(2) > }
+model! { struct K12Defaults < input(5, 2), gru(4, return_sequences = true), gru(3), dense(2) > }
 
 /// Keras's predictions must be reproduced to this, absolutely.
 const TOL: f64 = 1e-5;
@@ -81,10 +93,7 @@ where
     let got: ArrayD<f32> = rnn_runtime::forward(net, x.view()).expect("forward");
     let want = &data["y"];
     assert_eq!(got.shape(), want.shape());
-    got.iter()
-        .zip(want)
-        .map(|(&g, &w)| (g as f64 - w as f64).abs())
-        .fold(0.0, f64::max)
+    max_abs_diff(got.iter(), want.iter())
 }
 
 /// Loads both files of a case into fresh models: each must match Keras's predictions,
@@ -152,6 +161,32 @@ fn every_layer_kind_matches_keras() {
     both_formats::<K7>("keras/k7_dropout");
     both_formats::<K9>("keras/k9_no_bias");
     both_formats::<K10>("keras/k10_bidirectional_gru_seq");
+}
+
+/// The activation overrides of LSTM and GRU (linear, relu, sigmoid and tanh in roles
+/// other than their defaults) reproduce Keras; the same weights with the default
+/// activations do not, so the comparison sees an ignored override, and `.keras`
+/// refuses the default-activation model by its config.
+#[test]
+fn cell_activation_overrides_match_keras() {
+    both_formats::<K11>("keras/k11_lstm_overrides");
+    both_formats::<K12>("keras/k12_gru_overrides");
+    fn defaults_differ<M: Network + Clone + PartialEq + std::fmt::Debug>(dir: &str)
+    where
+        M::Input: FromF32,
+    {
+        let mut twin = M::init(1);
+        keras::load_weights_h5(&mut twin, fixture(&format!("{dir}/model.weights.h5"))).unwrap();
+        let err = max_error(&twin, &fixture(&format!("{dir}/io.safetensors")));
+        assert!(
+            err >= 1e-3,
+            "{dir}: default activations within {err:e} of Keras"
+        );
+        let err = refused::<M>(&fixture(&format!("{dir}/model.keras")), archive);
+        assert_layer(&err, 0, &["activation"]);
+    }
+    defaults_differ::<K11Defaults>("keras/k11_lstm_overrides");
+    defaults_differ::<K12Defaults>("keras/k12_gru_overrides");
 }
 
 #[test]
@@ -330,6 +365,8 @@ fn truncated_files_are_refused_without_panic() {
 fn corrupt_bytes_never_panic() {
     let dir = temp_dir("corrupt");
     let bytes = std::fs::read(case("k1_gru", "model.weights.h5")).unwrap();
+    let mut clean = K1::new(1);
+    keras::load_weights_h5(&mut clean, case("k1_gru", "model.weights.h5")).unwrap();
     let p = dir.join("model.weights.h5");
     // A fixed pseudo-random walk over the metadata (the first 4 KiB) and the data.
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -339,6 +376,8 @@ fn corrupt_bytes_never_panic() {
         state ^= state << 17;
         state
     };
+    // (loaded, refused)
+    let mut outcomes = (0, 0);
     for round in 0..300 {
         let mut damaged = bytes.clone();
         for _ in 0..3 {
@@ -347,10 +386,41 @@ fn corrupt_bytes_never_panic() {
             damaged[at] = next() as u8;
         }
         std::fs::write(&p, &damaged).unwrap();
+        // Damage to structure is a typed error that leaves the model unchanged; damage
+        // to values (HDF5 keeps no checksums), to a tensor's header or to unused bytes
+        // loads, and then at most the three damaged tensors differ from the clean file's.
         let mut net = K1::new(1);
-        // Damage to values loads other values; damage to structure is an error.
-        let _ = keras::load_weights_h5(&mut net, &p);
+        let before = net.clone();
+        match keras::load_weights_h5(&mut net, &p) {
+            Ok(()) => {
+                // A damaged byte changes one tensor at most (a value, or a field of
+                // that tensor's header such as its byte order).
+                let differ = params(&net)
+                    .iter()
+                    .zip(params(&clean))
+                    .filter(|(a, b)| {
+                        a.iter()
+                            .map(|v| v.to_bits())
+                            .ne(b.iter().map(|v| v.to_bits()))
+                    })
+                    .count();
+                assert!(differ <= 3, "round {round}: {differ} tensors differ");
+                outcomes.0 += 1;
+            }
+            Err(e) => {
+                assert!(
+                    matches!(e, Error::KerasFile { .. } | Error::KerasLayer { .. }),
+                    "round {round}: {e:?}"
+                );
+                assert_eq!(
+                    net, before,
+                    "round {round}: a refused load changed the model"
+                );
+                outcomes.1 += 1;
+            }
+        }
     }
+    assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
     // Inside a .keras archive, the CRC catches any damaged byte of an entry.
     let archive_bytes = std::fs::read(case("k1_gru", "model.keras")).unwrap();
     let p = dir.join("model.keras");

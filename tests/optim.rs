@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{fixture, max_rel, read_all, worst};
+use common::{fixture, max_abs_diff, max_rel, read_all, worst};
 use ndarray::ArrayD;
 use rnn::sine_windows;
 use rnn_runtime::schedule::{ReduceOnPlateau, Schedule};
@@ -466,10 +466,7 @@ fn clipping_in_fit_acts_on_the_gradients() {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         net.visit_params(&mut |p| a.extend_from_slice(p));
         start.visit_params(&mut |p| b.extend_from_slice(p));
-        a.iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max)
+        max_abs_diff(&a, &b) as f32
     };
     // 8 steps of at most lr · 1e-6 each.
     assert!(

@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::live::{self, assert_live};
 use common::{fixture, max_rel, read_all, worst};
 use ndarray::{ArrayD, IxDyn};
 use rnn_runtime::{model, Adam, Loss, Network};
@@ -404,10 +405,41 @@ fn m9_dropout_seq() {
     single_sample!(features, case, model, M9);
 }
 
+model! {
+    /// M10 with every cell activation at its default.
+    struct M10Default < input(4, 2), lstm(3, return_sequences = true),
+        gru(3, return_sequences = true), simple_rnn(3), dense(2) >
+}
+
 #[test]
 fn m10_cell_activations() {
     let (case, model) = run_case::<M10>("m10_cell_activations");
     single_sample!(features, case, model, M10, stream);
+    // The case can see an override being ignored: the same weights with the default
+    // activations give another output (and the case is live, see tests/fixtures_live.rs).
+    let mut defaults = M10Default::new(0);
+    rnn_runtime::load_params(
+        &mut defaults,
+        fixture("m10_cell_activations/params.safetensors"),
+    )
+    .expect("the same parameter layout");
+    let x = case.x::<f32>();
+    let default_out = rnn_runtime::forward(&defaults, x.view()).expect("forward");
+    let out = &case.data["out"];
+    let grads: Vec<(String, Vec<f32>)> = case
+        .names()
+        .into_iter()
+        .map(|n| {
+            let g = case.data[&format!("grad.{n}")].iter().copied().collect();
+            (n, g)
+        })
+        .collect();
+    assert_live(
+        case.dir,
+        &grads,
+        &live::rows(out),
+        Some(&live::rows(&default_out)),
+    );
 }
 
 #[test]

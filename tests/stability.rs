@@ -4,7 +4,7 @@
 use ndarray::{Array2, Array3};
 use rnn_runtime::activation::{elu, erf, exp, gelu, sigmoid, softplus, tanh};
 use rnn_runtime::layers::CellActivation;
-use rnn_runtime::{model, Activation, Adam, Fit, Loss};
+use rnn_runtime::{model, Activation, Adam, Fit, Loss, Params};
 
 #[test]
 fn activations_are_finite_with_the_right_limits_at_plus_minus_1e4() {
@@ -85,6 +85,7 @@ fn a_thousand_step_sequence_trains_without_nan() {
     let x = Array3::from_shape_fn((16, 1000, 1), |(i, t, _)| ((i + t) as f32 * 0.05).sin());
     let y = Array2::from_shape_fn((16, 1), |(i, _)| ((i + 1000) as f32 * 0.05).sin());
     let mut net = Long::new(1);
+    let before = net.evaluate(&x, &y).unwrap();
     let history = net
         .fit(
             &x,
@@ -95,13 +96,37 @@ fn a_thousand_step_sequence_trains_without_nan() {
                 .verbose(false),
         )
         .expect("trains");
+    let after = net.evaluate(&x, &y).unwrap();
     assert!(
-        history.loss.iter().all(|l| l.is_finite()),
+        history.loss.iter().all(|l| l.is_finite()) && history.loss[2] < history.loss[0],
         "{:?}",
         history.loss
     );
+    assert!(after < before, "MSE {before} → {after}");
     let (loss, grads) = net.loss_and_grads(&x, &y).expect("grads");
-    assert!(loss.is_finite());
-    assert!(grads.as_slice().iter().all(|g| g.is_finite()));
-    assert!(net.predict(&x).unwrap().iter().all(|p| p.is_finite()));
+    assert!((loss - after).abs() <= 1e-6 * after, "{loss} vs {after}");
+    // The gradient reaches every tensor through the thousand steps: none is NaN or
+    // vanishes.
+    let grads = grads.as_slice();
+    assert!(grads.iter().all(|g| g.is_finite()));
+    let mut at = 0;
+    for spec in Long::param_specs() {
+        let largest = grads[at..at + spec.len()]
+            .iter()
+            .fold(0.0f32, |m, g| m.max(g.abs()));
+        assert!(
+            largest > 1e-4,
+            "{}: largest |gradient| {largest:e}",
+            spec.name
+        );
+        at += spec.len();
+    }
+    let pred = net.predict(&x).unwrap();
+    assert!(pred.iter().all(|p| p.is_finite()));
+    let spread =
+        pred.iter().fold(f32::MIN, |m, p| m.max(*p)) - pred.iter().fold(f32::MAX, |m, p| m.min(*p));
+    assert!(
+        spread > 1e-2,
+        "predictions do not depend on the input: {pred}"
+    );
 }

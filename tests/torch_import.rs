@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{fixture, read_all, worst};
+use common::{fixture, max_abs_diff, read_all, worst};
 use ndarray::{Array2, Ix2, Ix3};
 use rnn_runtime::{model, torch, Error, Params};
 
@@ -37,11 +37,7 @@ fn check<'a>(
     got: impl Iterator<Item = &'a f32> + Clone,
     want: impl Iterator<Item = &'a f32> + Clone,
 ) {
-    let abs = got
-        .clone()
-        .zip(want.clone())
-        .map(|(g, w)| (f64::from(*g) - f64::from(*w)).abs())
-        .fold(0.0, f64::max);
+    let abs = max_abs_diff(got.clone(), want.clone());
     let w = worst(got, want, ABS, REL);
     println!("largest absolute error {abs:.2e} ({w:.3} of the tolerance)");
     assert!(w <= 1.0, "worst error {w} of the tolerance");

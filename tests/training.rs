@@ -3,9 +3,12 @@
 //! options of the DSL beyond the seed model: many-to-many, token input, bidirectional
 //! layers, dropout and the classification losses.
 
+mod common;
+
+use common::max_abs_diff;
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
 use rnn::sine_windows;
-use rnn_runtime::dropout::MaskKey;
+use rnn_runtime::dropout::{step_seed, MaskKey};
 use rnn_runtime::rng::Rng;
 use rnn_runtime::{model, Adam, Error, Fit, Loss, Network};
 
@@ -64,24 +67,68 @@ fn validation_split_reports_a_validation_loss_on_the_held_out_tail() {
     assert_eq!(history.val_loss[1], tail);
 }
 
+/// `fit` without shuffling takes exactly the steps a hand-written loop takes: an Adam
+/// step on each batch of `batch_size` samples in order (the last one smaller), step `s`
+/// drawing its dropout masks from `step_seed(0, s)`, for `epochs` epochs; and reports
+/// each epoch's sample-weighted mean batch loss, as Keras does. Returns those losses.
+fn fit_takes_the_steps_by_hand<M>(
+    init: M,
+    x: ndarray::ArrayViewD<'_, M::Input>,
+    y: ndarray::ArrayViewD<'_, f32>,
+    loss: Loss,
+    batch_size: usize,
+    epochs: usize,
+) -> Vec<f64>
+where
+    M: Network + Clone + PartialEq + std::fmt::Debug,
+{
+    let n = x.len_of(Axis(0));
+    let mut net = init.clone();
+    let options = options(epochs)
+        .batch_size(batch_size)
+        .shuffle(false)
+        .loss(loss);
+    let history = rnn_runtime::fit(&mut net, x.view(), y.view(), options).unwrap();
+
+    let mut by_hand = init;
+    let mut adam = Adam::new(1e-2);
+    let mut step = 0;
+    let mut losses = Vec::new();
+    for _ in 0..epochs {
+        let mut sum = 0.0f64;
+        for start in (0..n).step_by(batch_size) {
+            let rows = ndarray::Slice::from(start..(start + batch_size).min(n));
+            let (xb, yb) = (x.slice_axis(Axis(0), rows), y.slice_axis(Axis(0), rows));
+            let samples = xb.len_of(Axis(0)) as f64;
+            let (value, grads) =
+                rnn_runtime::loss_and_grads(&by_hand, xb, yb, loss, step_seed(0, step)).unwrap();
+            adam.step(&mut by_hand, &grads).unwrap();
+            sum += f64::from(value) * samples;
+            step += 1;
+        }
+        losses.push(sum / n as f64);
+    }
+    assert_eq!(net, by_hand, "batch size {batch_size}: the same steps");
+    assert_eq!(history.loss.len(), epochs);
+    for (got, want) in history.loss.iter().zip(&losses) {
+        assert!(
+            (f64::from(*got) - want).abs() <= 1e-6 * want,
+            "batch size {batch_size}: epoch loss {got} vs {want}"
+        );
+    }
+    losses
+}
+
 #[test]
 fn a_last_batch_smaller_than_the_others_and_a_batch_larger_than_the_data_work() {
+    // 45 samples: batches of 32 and 13, or one batch of all 45 when the batch size is
+    // larger than the data.
     let (x, y) = sine_windows(45, 10);
-    let mut net = Sine::new(3);
-    assert_eq!(
-        net.fit(&x, &y, options(2).batch_size(32))
-            .unwrap()
-            .loss
-            .len(),
-        2
-    );
-    assert_eq!(
-        net.fit(&x, &y, options(1).batch_size(1000))
-            .unwrap()
-            .loss
-            .len(),
-        1
-    );
+    for batch_size in [32, 1000] {
+        let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+        let losses = fit_takes_the_steps_by_hand(Sine::new(3), x, y, Loss::Mse, batch_size, 2);
+        assert!(losses[1] < losses[0], "{losses:?}");
+    }
 }
 
 /// `x` (`[batch, T, F]`) stored time-major, `[T, batch, F]`.
@@ -551,11 +598,7 @@ fn masks_follow_the_sample_index<M: Network<Input = f32>>(net: &M, x: &[f32]) {
             assert_eq!(part, want, "samples {rows:?}");
         } else {
             assert!(!differ(&part, want), "samples {rows:?}");
-            let worst = part
-                .iter()
-                .zip(want)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f32::max);
+            let worst = max_abs_diff(&part, want);
             assert!(worst < 1e-5, "samples {rows:?}: {worst}");
         }
         // Keyed as if the part started elsewhere, the same samples get other masks.
@@ -575,27 +618,38 @@ fn a_samples_dropout_masks_depend_on_its_index_in_the_batch_not_on_the_split() {
 #[test]
 fn dropout_models_train_with_a_last_batch_smaller_than_the_others() {
     // 45 samples in batches of 32: the second batch of each epoch has 13 samples and
-    // reuses the work buffers (mask buffers included) of the first.
+    // reuses the work buffers (mask buffers included) of the first; its masks are those
+    // of a batch of 13 on its own.
     let (x, y) = sine_windows(45, 10);
-    let mut net = Noisy::new(3);
-    let history = net.fit(&x, &y, options(2).batch_size(32)).unwrap();
-    assert_eq!(history.loss.len(), 2);
+    let x = x.view().into_dyn();
+    fit_takes_the_steps_by_hand(
+        Noisy::new(3),
+        x.view(),
+        y.view().into_dyn(),
+        Loss::Mse,
+        32,
+        2,
+    );
     let y_seq = Array3::from_shape_fn((45, 10, 1), |(i, t, _)| ((i + t + 1) as f32 * 0.1).sin());
-    let mut bi = NoisyBi::new(3);
-    let history = bi.fit(&x, &y_seq, options(2).batch_size(32)).unwrap();
-    assert!(history.loss.iter().all(|l| l.is_finite()));
+    fit_takes_the_steps_by_hand(
+        NoisyBi::new(3),
+        x,
+        y_seq.view().into_dyn(),
+        Loss::Mse,
+        32,
+        2,
+    );
 }
 
 #[test]
 fn models_without_dropout_train_with_a_last_batch_smaller_than_the_others() {
     let (x, y) = shifted(45, 12, -1, 1);
-    let history = Delay::new(1).fit(&x, &y, options(2)).unwrap();
-    assert!(history.loss.iter().all(|l| l.is_finite()));
+    let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+    fit_takes_the_steps_by_hand(Delay::new(1), x, y, Loss::Mse, 32, 2);
     let (x, y) = majority_data(45, 1);
-    let history = Majority::new(1)
-        .fit(&x, &y, options(2).loss(Loss::SparseCategoricalCrossentropy))
-        .unwrap();
-    assert!(history.loss.iter().all(|l| l.is_finite()));
+    let (x, y) = (x.view().into_dyn(), y.view().into_dyn());
+    let sparse = Loss::SparseCategoricalCrossentropy;
+    fit_takes_the_steps_by_hand(Majority::new(1), x, y, sparse, 32, 2);
 }
 
 /// `forward` of 150 samples (chunks of 64, 64 and 22 sharing work buffers) gives

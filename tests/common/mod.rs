@@ -32,26 +32,7 @@ pub fn read_all(path: &Path) -> HashMap<String, ArrayD<f32>> {
         .collect()
 }
 
-/// Largest `|got - want| / (abs + rel·|want|)` over all elements: ≤ 1 passes.
-pub fn worst<'a>(
-    got: impl IntoIterator<Item = &'a f32>,
-    want: impl IntoIterator<Item = &'a f32>,
-    abs: f64,
-    rel: f64,
-) -> f64 {
-    got.into_iter()
-        .zip(want)
-        .map(|(&g, &w)| (g as f64 - w as f64).abs() / (abs + rel * (w as f64).abs()))
-        .fold(0.0, f64::max)
-}
-
-/// Largest relative error `|got - want| / max(|want|, 1e-12)`, for reporting.
-pub fn max_rel<'a>(
-    got: impl IntoIterator<Item = &'a f32>,
-    want: impl IntoIterator<Item = &'a f32>,
-) -> f64 {
-    got.into_iter()
-        .zip(want)
-        .map(|(&g, &w)| (g as f64 - w as f64).abs() / (w as f64).abs().max(1e-12))
-        .fold(0.0, f64::max)
-}
+pub mod compare;
+pub mod live;
+#[allow(unused_imports)]
+pub use compare::*;

@@ -3,7 +3,7 @@
 
 use super::tests::{
     active_relus, assert_close, assert_near, five_point, functional, input, layer, nudge,
-    rounding_scale, uniform, Kernels, Opts, BATCH, H, I, OVERRIDES, STEPS,
+    rounding_scale, uniform, within_kink_budget, Kernels, Opts, BATCH, H, I, OVERRIDES, STEPS,
 };
 use super::*;
 use crate::rng::Rng;
@@ -151,15 +151,17 @@ fn gradcheck<L: Kernels>(seed: u64, acts: CellActivations, options: bool, all: b
 }
 
 fn gradcheck_all<L: Kernels>() {
-    let mut seed = 300;
-    for acts in [CellActivations::DEFAULT, OVERRIDES[0], OVERRIDES[1]] {
-        for options in [false, true] {
-            for all in [false, true] {
-                seed += 1;
-                gradcheck::<L>(seed, acts, options, all);
+    within_kink_budget(std::any::type_name::<L>(), || {
+        let mut seed = 300;
+        for acts in [CellActivations::DEFAULT, OVERRIDES[0], OVERRIDES[1]] {
+            for options in [false, true] {
+                for all in [false, true] {
+                    seed += 1;
+                    gradcheck::<L>(seed, acts, options, all);
+                }
             }
         }
-    }
+    });
 }
 
 #[test]

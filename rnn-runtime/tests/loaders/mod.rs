@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rnn_runtime::callbacks::{Control, EarlyStopping};
 use rnn_runtime::ndarray::{Array2, Array3};
 use rnn_runtime::schedule::ReduceOnPlateau;
-use rnn_runtime::{data, flat, keras, model, torch, Adam, Fit, Result};
+use rnn_runtime::{data, flat, keras, model, torch, Adam, Error, Fit, Params, Result};
 
 model! { pub struct Seed < input(20, 1), lstm(50), dense(1) > }
 model! { pub struct P1 < input(4, 3), lstm(5), dense(2) > }
@@ -57,6 +57,8 @@ pub struct Case {
     /// The file.
     pub seed: Source,
     /// Loads bytes as this file's loader would load the file, into the file's model.
+    /// A load that is refused must leave the model bit-identical to before (imports are
+    /// all or nothing); one that changed it panics, naming the error it returned.
     pub load: fn(&[u8]) -> Result<()>,
     /// Bytes of the parameters of the model loaded into (the allocation bound scales
     /// with it).
@@ -162,6 +164,29 @@ pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
+/// Every parameter's bits, NaN payloads included.
+fn param_bits<M: Params>(model: &M) -> Vec<u32> {
+    let mut bits = Vec::new();
+    model.visit_params(&mut |t| bits.extend(t.iter().map(|v| v.to_bits())));
+    bits
+}
+
+/// Runs `load` on `model`; a refused load must leave `model` bit-identical.
+pub fn all_or_nothing<M: Params>(
+    model: &mut M,
+    load: impl FnOnce(&mut M) -> Result<()>,
+) -> Result<()> {
+    let before = param_bits(model);
+    let result = load(model);
+    if let Err(e) = &result {
+        assert!(
+            param_bits(model) == before,
+            "a refused load changed the model (all-or-nothing broken); the error was: {e}"
+        );
+    }
+    result
+}
+
 /// The name errors carry; no file of that name is read.
 fn named(ext: &str) -> PathBuf {
     PathBuf::from(format!("fuzzed.{ext}"))
@@ -171,10 +196,7 @@ macro_rules! case {
     ($file:literal, $model:ident, |$m:ident, $b:ident| $load:expr) => {
         Case {
             seed: Source::File(concat!("tests/fixtures/", $file)),
-            load: |$b: &[u8]| {
-                let mut $m = $model::new(0);
-                $load
-            },
+            load: |$b: &[u8]| all_or_nothing(&mut $model::new(0), |$m| $load),
             model_bytes: 4 * $model::PARAMS,
             loads: true,
         }
@@ -184,7 +206,7 @@ macro_rules! case {
 macro_rules! params {
     ($file:literal, $model:ident) => {
         case!($file, $model, |m, b| rnn_runtime::load_params_from_bytes(
-            &mut m,
+            m,
             b,
             &named("safetensors")
         ))
@@ -194,7 +216,7 @@ macro_rules! params {
 macro_rules! h5 {
     ($dir:literal, $model:ident) => {
         case!($dir, $model, |m, b| keras::load_weights_h5_from_bytes(
-            &mut m,
+            m,
             b.to_vec(),
             &named("weights.h5")
         ))
@@ -204,7 +226,7 @@ macro_rules! h5 {
 macro_rules! archive {
     ($dir:literal, $model:ident) => {
         case!($dir, $model, |m, b| keras::load_keras_from_bytes(
-            &mut m,
+            m,
             b,
             &named("keras")
         ))
@@ -244,7 +266,7 @@ fn load_flat_bytes(bytes: &[u8]) -> Result<()> {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    flat::load_flat(&mut P4::new(0), &values)
+    all_or_nothing(&mut P4::new(0), |m| flat::load_flat(m, &values))
 }
 
 /// The data and options of the training-state seeds, and of every resume from them:
@@ -316,8 +338,19 @@ fn resume_state_bytes(bytes: &[u8]) -> Result<()> {
     let opts = opts
         .on_epoch_end_with_model(|_, _: &Resumable| Ok(Control::Continue))
         .resume(&path);
-    let trained = Resumable::new(0).fit(&x, &y, opts).map(drop);
+    let mut model = Resumable::new(0);
+    let before = param_bits(&model);
+    let trained = model.fit(&x, &y, opts).map(drop);
     std::fs::remove_file(&path).ok();
+    match &trained {
+        // A state accepted and then trained until the loss diverged keeps the last
+        // finite parameters: the model changed on purpose.
+        Err(Error::NonFiniteTraining { .. }) | Ok(()) => {}
+        Err(e) => assert!(
+            param_bits(&model) == before,
+            "a refused resume changed the model; the error was: {e}"
+        ),
+    }
     trained
 }
 
@@ -346,22 +379,12 @@ pub const LOADERS: &[Loader] = &[
             case!(
                 "torch_lstm_bidirectional/state_dict.safetensors",
                 TorchBiLstm,
-                |m, b| torch::load_state_dict_from_bytes(
-                    &mut m,
-                    b,
-                    &named("safetensors"),
-                    torch_lstm
-                )
+                |m, b| torch::load_state_dict_from_bytes(m, b, &named("safetensors"), torch_lstm)
             ),
             case!(
                 "torch_gru_embedding/state_dict.safetensors",
                 TorchGru,
-                |m, b| torch::load_state_dict_from_bytes(
-                    &mut m,
-                    b,
-                    &named("safetensors"),
-                    torch_gru
-                )
+                |m, b| torch::load_state_dict_from_bytes(m, b, &named("safetensors"), torch_gru)
             ),
         ],
     },
