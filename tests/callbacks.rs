@@ -363,7 +363,7 @@ fn a_closure_sees_each_epoch_and_its_stop_ends_training() {
     let opts = noisy(10)
         .schedule(Schedule::step_decay(1, 0.5))
         .on_epoch_end(move |l: &EpochLogs| {
-            seen.lock().unwrap().push(*l);
+            seen.lock().unwrap().push(l.clone());
             if l.epoch == 2 {
                 Control::Stop
             } else {
@@ -383,6 +383,8 @@ fn a_closure_sees_each_epoch_and_its_stop_ends_training() {
             epochs: 10,
             loss: h.loss[epoch],
             val_loss: Some(h.val_loss[epoch]),
+            metrics: vec![],
+            val_metrics: vec![],
             lr: h.lr[epoch],
             seconds: h.seconds[epoch],
         })
@@ -563,7 +565,7 @@ fn verbosity_child() {
             .epochs(2)
             .batch_size(32)
             .shuffle(false)
-            .verbosity(v)
+            .verbose(v)
     };
     let mut net = Sine::new(1);
     net.fit(

@@ -128,7 +128,7 @@ fn every_bad_input_has_a_message_that_says_what_and_where() {
     check(
         "resuming with other data",
         net.fit(&x, &(&y * 2.0), options().resume(&state)).unwrap_err(),
-        "run.state: the training state was saved by a run with data fingerprint 8eeb6a82e5eaa1f4, but this run has 985bf2d8cef50fcf (x or y changed)",
+        "run.state: the training state was saved by a run with data fingerprint 8eeb6a82e5eaa1f4, but this run has 985bf2d8cef50fcf (x, y, the sample or class weights or the validation data changed)",
     );
     check(
         "resuming from a parameter file",

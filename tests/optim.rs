@@ -430,14 +430,14 @@ fn fit_trains_with_every_optimiser_and_clipping() {
         options(RmsProp::new(3e-3).centered(true).momentum(0.5), 8),
     );
     trains("adamw", options(AdamW::new(1e-2), 8));
-    trains("clipvalue", options(Adam::new(1e-2), 8).clipvalue(0.05));
-    trains("clipnorm", options(Adam::new(1e-2), 8).clipnorm(0.1));
+    trains("clipvalue", options(Adam::new(1e-2), 8).clip_by_value(0.05));
+    trains("clipnorm", options(Adam::new(1e-2), 8).clip_by_norm(0.1));
     let h = trains(
         "all clippings",
         options(Sgd::new(0.1).momentum(0.9), 8)
-            .clipvalue(0.5)
-            .clipnorm(1.0)
-            .global_clipnorm(0.5),
+            .clip_by_value(0.5)
+            .clip_by_norm(1.0)
+            .clip_by_global_norm(0.5),
     );
     assert!(h.lr.iter().all(|&lr| lr == 0.1), "no schedule: {:?}", h.lr);
 }
@@ -456,12 +456,12 @@ fn clipping_in_fit_acts_on_the_gradients() {
     assert_eq!(
         plain,
         run(options(Sgd::new(0.1), 2)
-            .clipvalue(1e6)
-            .clipnorm(1e6)
-            .global_clipnorm(1e6))
+            .clip_by_value(1e6)
+            .clip_by_norm(1e6)
+            .clip_by_global_norm(1e6))
     );
     let start = Sine::new(2);
-    let crawl = run(options(Sgd::new(0.1), 2).global_clipnorm(1e-6));
+    let crawl = run(options(Sgd::new(0.1), 2).clip_by_global_norm(1e-6));
     let moved = |net: &Sine| {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         net.visit_params(&mut |p| a.extend_from_slice(p));
@@ -536,9 +536,9 @@ fn bad_fit_options_are_typed_errors_that_change_nothing() {
     let mut net = Sine::new(1);
     let before = net.clone();
     let bad: Vec<Fit<Adam>> = vec![
-        options(Adam::new(1e-2), 1).clipvalue(-1.0),
-        options(Adam::new(1e-2), 1).clipnorm(0.0),
-        options(Adam::new(1e-2), 1).global_clipnorm(f32::NAN),
+        options(Adam::new(1e-2), 1).clip_by_value(-1.0),
+        options(Adam::new(1e-2), 1).clip_by_norm(0.0),
+        options(Adam::new(1e-2), 1).clip_by_global_norm(f32::NAN),
         options(Adam::new(1e-2), 1).schedule(Schedule::step_decay(0, 0.5)),
         options(Adam::new(1e-2), 1).schedule(Schedule::exponential(-0.5)),
         options(Adam::new(1e-2), 1).schedule(ReduceOnPlateau::new().factor(1.0)),

@@ -256,9 +256,9 @@ fn a_state_from_a_differently_configured_run_is_refused_naming_the_difference() 
             "shuffle true, but this run has false",
         ),
         (
-            "loss",
-            |o| o.loss(rnn_runtime::Loss::Mae),
-            "loss Mse, but this run has Mae",
+            "metrics",
+            |o| o.metrics(&[rnn_runtime::Metric::Mae]),
+            "metrics none, but this run has mae",
         ),
         (
             "split",

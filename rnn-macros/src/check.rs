@@ -16,6 +16,8 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{Expr, Ident, Lit, UnOp};
 
+mod options;
+
 use crate::diagnostics::{group_digits, list, render, render_layer, suggest};
 use crate::parse::{nested_layer, Arg, LayerDef, ModelDef};
 use crate::spec::{
@@ -119,9 +121,11 @@ pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     }
     check_has_recurrent(&layers, &mut errors);
     check_budget(&layers, shape, &mut errors);
+    let loss = options::check_options(def, layers.last(), &mut errors);
 
     errors.finish()?;
-    let model = build(def, shape, &layers, &flow)?;
+    let mut model = build(def, shape, &layers, &flow)?;
+    model.loss = loss;
     check_stack(def, &model)?;
     Ok(model)
 }
@@ -1218,6 +1222,7 @@ fn build(
         timesteps,
         input,
         layers: out,
+        loss: None,
     })
 }
 

@@ -13,7 +13,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::spec::{
-    Activation, Cell, CellActivation, Header, Input, Layer, LayerKind, Model, PartialShape,
+    Activation, Cell, CellActivation, Header, Input, Layer, LayerKind, Loss, Model, PartialShape,
     Recurrent,
 };
 
@@ -671,6 +671,21 @@ pub fn expand(model: &Model) -> TokenStream {
     let (visits, visits_mut): (Vec<_>, Vec<_>) = visits.unzip();
 
     let single = single::expand(model);
+    let loss_const = match model.loss {
+        Some(loss) => {
+            let value = loss_value(loss);
+            quote!(::rnn_runtime::__private::Some(#value))
+        }
+        None => quote!(::rnn_runtime::__private::None),
+    };
+    let last = model.layers.len() - 1;
+    let output_logits = match model.layers[last].kind {
+        LayerKind::Dense(_) => {
+            let f = field(last);
+            quote!(ws.#f.set_logits(logits);)
+        }
+        _ => quote!(let _ = (ws, logits);),
+    };
     let derives = standard_derives(attrs);
     let ws_doc = format!("Work buffers of [`{name}`]'s batch forward and backward passes.");
     let y_doc = if sequence {
@@ -683,10 +698,21 @@ pub fn expand(model: &Model) -> TokenStream {
         Input::Tokens => format!("`x: [batch, {}]` token ids", model.timesteps),
     };
     let forward_doc = format!("The output for every sample of {x_doc}: {y_doc}.");
-    let evaluate_doc =
-        format!("Mean squared error on `(x, y)`, `y` shaped as the output, {y_doc}.");
+    let loss_doc = match model.loss {
+        Some(loss) => format!("the model's loss, `{}`", loss_name(loss)),
+        None => "the model's loss (MSE: the spec declares none; see `rnn_runtime::model_loss`)"
+            .to_owned(),
+    };
+    let evaluate_doc = format!(
+        "The mean of {loss_doc} on `(x, y)` (no dropout), `y` shaped as the output, \
+         {y_doc} (or without its last axis when that is 1; class ids for a sparse loss)."
+    );
     let evaluate_with_doc =
         "The mean of `loss` on `(x, y)` (no dropout); targets as the loss expects.".to_owned();
+    let loss_and_grads_doc = format!(
+        "The mean of {loss_doc} on the batch `(x, y)` and its gradient for every parameter, \
+         in training mode (dropout active, masks from seed 0)."
+    );
 
     quote! {
         #(#attrs)*
@@ -753,59 +779,65 @@ pub fn expand(model: &Model) -> TokenStream {
             }
 
             #[doc = #evaluate_doc]
-            pub fn evaluate<'a, 'b>(
+            pub fn evaluate<'a, 'b, D: ::rnn_runtime::ndarray::Dimension>(
                 &self,
                 x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, D>,
             ) -> ::rnn_runtime::Result<f32> {
-                self.evaluate_with(x, y, ::rnn_runtime::Loss::Mse)
+                self.evaluate_with(x, y, ::rnn_runtime::model_loss::<Self>()?)
             }
 
             #[doc = #evaluate_with_doc]
-            pub fn evaluate_with<'a, 'b>(
+            pub fn evaluate_with<'a, 'b, D: ::rnn_runtime::ndarray::Dimension>(
                 &self,
                 x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, D>,
                 loss: ::rnn_runtime::Loss,
             ) -> ::rnn_runtime::Result<f32> {
                 let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
-                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, #y_dim> = ::rnn_runtime::__private::Into::into(y);
+                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, D> = ::rnn_runtime::__private::Into::into(y);
                 ::rnn_runtime::evaluate(self, x.into_dyn(), y.into_dyn(), loss)
             }
 
-            /// MSE of the batch `(x, y)` and its gradient for every parameter, in
-            /// training mode (dropout active, masks from seed 0).
-            pub fn loss_and_grads<'a, 'b>(
+            #[doc = #loss_and_grads_doc]
+            pub fn loss_and_grads<'a, 'b, D: ::rnn_runtime::ndarray::Dimension>(
                 &self,
                 x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, D>,
             ) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
-                self.loss_and_grads_with(x, y, ::rnn_runtime::Loss::Mse, 0)
+                self.loss_and_grads_with(x, y, ::rnn_runtime::model_loss::<Self>()?, 0)
             }
 
             /// `loss` of the batch `(x, y)` and its gradient for every parameter, in
             /// training mode, dropout masks drawn from `dropout_seed`.
-            pub fn loss_and_grads_with<'a, 'b>(
+            pub fn loss_and_grads_with<'a, 'b, D: ::rnn_runtime::ndarray::Dimension>(
                 &self,
                 x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, D>,
                 loss: ::rnn_runtime::Loss,
                 dropout_seed: u64,
             ) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
                 let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
-                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, #y_dim> = ::rnn_runtime::__private::Into::into(y);
+                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, D> = ::rnn_runtime::__private::Into::into(y);
                 ::rnn_runtime::loss_and_grads(self, x.into_dyn(), y.into_dyn(), loss, dropout_seed)
             }
 
-            /// Trains on `(x, y)`; returns the per-epoch history. See [`::rnn_runtime::Fit`].
-            pub fn fit<'a, 'b, O: ::rnn_runtime::Optimizer>(
+            /// Trains on `(x, y)` with the model's loss; returns the history of this
+            /// call's epochs. Pass the options by `&mut` to continue the run (the
+            /// optimiser's state included) in a later call. See [`rnn_runtime::Fit`].
+            pub fn fit<'a, 'b, D, O, F>(
                 &mut self,
                 x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
-                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, #y_dim>,
-                options: ::rnn_runtime::Fit<O>,
-            ) -> ::rnn_runtime::Result<::rnn_runtime::History> {
+                y: impl ::rnn_runtime::ndarray::AsArray<'b, f32, D>,
+                options: F,
+            ) -> ::rnn_runtime::Result<::rnn_runtime::History>
+            where
+                D: ::rnn_runtime::ndarray::Dimension,
+                O: ::rnn_runtime::Optimizer,
+                F: ::rnn_runtime::__private::BorrowMut<::rnn_runtime::Fit<O>>,
+            {
                 let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
-                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, #y_dim> = ::rnn_runtime::__private::Into::into(y);
+                let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, D> = ::rnn_runtime::__private::Into::into(y);
                 ::rnn_runtime::fit(self, x.into_dyn(), y.into_dyn(), options)
             }
 
@@ -893,6 +925,7 @@ pub fn expand(model: &Model) -> TokenStream {
             const OUTPUTS: usize = #outputs;
             const OUTPUT_STEPS: usize = #output_steps;
             type Workspace = #workspace;
+            const LOSS: ::rnn_runtime::__private::Option<::rnn_runtime::Loss> = #loss_const;
             const ARCHITECTURE: ::rnn_runtime::Architecture = ::rnn_runtime::Architecture {
                 timesteps: #steps,
                 features: #features,
@@ -925,8 +958,40 @@ pub fn expand(model: &Model) -> TokenStream {
                 #d_out_time_major
                 #(#backward_calls)*
             }
+
+            fn output_logits(ws: &mut #workspace, logits: bool) {
+                #output_logits
+            }
         }
         }
+    }
+}
+
+/// Keras's (and the DSL's) name of a loss.
+fn loss_name(loss: Loss) -> &'static str {
+    match loss {
+        Loss::Mse => "mse",
+        Loss::Mae => "mae",
+        Loss::Huber(_) => "huber",
+        Loss::BinaryCrossentropy => "binary_crossentropy",
+        Loss::CategoricalCrossentropy => "categorical_crossentropy",
+        Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+    }
+}
+
+/// The runtime's `Loss` value of a declared loss.
+fn loss_value(loss: Loss) -> TokenStream {
+    let l = quote!(::rnn_runtime::Loss);
+    match loss {
+        Loss::Mse => quote!(#l::Mse),
+        Loss::Mae => quote!(#l::Mae),
+        Loss::Huber(delta) => {
+            let delta = lit_f32(delta);
+            quote!(#l::Huber(#delta))
+        }
+        Loss::BinaryCrossentropy => quote!(#l::BinaryCrossentropy),
+        Loss::CategoricalCrossentropy => quote!(#l::CategoricalCrossentropy),
+        Loss::SparseCategoricalCrossentropy => quote!(#l::SparseCategoricalCrossentropy),
     }
 }
 
@@ -1011,7 +1076,10 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             pub fn loss_and_grads_with<X, Y>(&self, x: X, y: Y, loss: ::rnn_runtime::Loss, dropout_seed: u64) -> ::rnn_runtime::Result<(f32, ::rnn_runtime::Grads)> {
                 #never
             }
-            pub fn fit<X, Y, O>(&mut self, x: X, y: Y, options: ::rnn_runtime::Fit<O>) -> ::rnn_runtime::Result<::rnn_runtime::History> {
+            pub fn fit<X, Y, O, F>(&mut self, x: X, y: Y, options: F) -> ::rnn_runtime::Result<::rnn_runtime::History>
+            where
+                F: ::rnn_runtime::__private::BorrowMut<::rnn_runtime::Fit<O>>,
+            {
                 #never
             }
             pub fn save_safetensors<P>(&self, path: P) -> ::rnn_runtime::Result<()> {
@@ -1055,6 +1123,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             const OUTPUTS: usize = #consts.2;
             const OUTPUT_STEPS: usize = 1;
             type Workspace = ();
+            const LOSS: ::rnn_runtime::__private::Option<::rnn_runtime::Loss> = ::rnn_runtime::__private::None;
             const ARCHITECTURE: ::rnn_runtime::Architecture = ::rnn_runtime::Architecture {
                 timesteps: #consts.0,
                 features: #consts.1,
@@ -1071,6 +1140,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             fn backward_batch(&self, d_out: &[f32], ws: &mut (), grads: &mut [f32]) {
                 #never
             }
+            fn output_logits(ws: &mut (), logits: bool) {}
         }
         }
     }

@@ -1,7 +1,9 @@
 //! Syntax: tokens → [`ModelDef`].
 //!
-//! The grammar is `#[attrs] [vis] struct Name < layer, … [,] >` where a layer is
-//! `name(arg, …)` and an argument is either an expression or `key = expression`.
+//! The grammar is `#[attrs] [vis] struct Name < entry, … [,] >` where an entry is a
+//! layer `name(arg, …)`, whose arguments are expressions or `key = expression`, or a
+//! model option `key = expression` (such as `loss = mse`), which belongs after the
+//! layers.
 //! Layer names, arity, sizes and options are deliberately left loosely typed here so
 //! that [`crate::check`] can report every semantic mistake of a spec at once; only
 //! genuine syntax errors stop parsing, and then only the first one is reported.
@@ -27,10 +29,22 @@ pub struct ModelDef {
     pub header: Header,
     /// The `<` opening the layer list.
     pub lt: Token![<],
-    /// Every entry of the layer list in written order, `input(...)` included.
+    /// Every layer of the list in written order, `input(...)` included.
     pub layers: Vec<LayerDef>,
+    /// The model options (`key = value` entries) in written order.
+    pub options: Vec<OptionDef>,
     /// The `>` closing the layer list.
     pub gt: Token![>],
+}
+
+/// A model option of the list, such as `loss = mse`.
+pub struct OptionDef {
+    /// The option's name, e.g. `loss`.
+    pub key: Ident,
+    /// The value after `=`.
+    pub value: Expr,
+    /// Layers written before it; options belong after every layer.
+    pub layers_before: usize,
 }
 
 /// One entry of the layer list, such as `lstm(8, return_sequences = true)`.
@@ -194,6 +208,7 @@ fn parse_model(input: ParseStream, header_out: &mut Option<Header>) -> syn::Resu
     let lt: Token![<] = input.parse()?;
 
     let mut layers = Vec::new();
+    let mut options = Vec::new();
     let gt = loop {
         if input.peek(Token![>]) {
             break input.parse::<Token![>]>()?;
@@ -201,13 +216,28 @@ fn parse_model(input: ParseStream, header_out: &mut Option<Header>) -> syn::Resu
         if input.is_empty() {
             return Err(unclosed(lt));
         }
-        layers.push(input.parse::<LayerDef>()?);
+        let what = if is_named(input) {
+            let key = input.call(Ident::parse_any)?;
+            input.parse::<Token![=]>()?;
+            // The value ends at the next `,` or `>` of the list: parsed as an
+            // expression it would take `>` for a comparison.
+            let value = parse_option_value(input)?;
+            options.push(OptionDef {
+                key,
+                value,
+                layers_before: layers.len(),
+            });
+            "an option"
+        } else {
+            layers.push(input.parse::<LayerDef>()?);
+            "a layer"
+        };
         if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
         } else if input.is_empty() {
             return Err(unclosed(lt));
         } else if !input.peek(Token![>]) {
-            return Err(input.error("expected `,` or `>` after a layer"));
+            return Err(input.error(format!("expected `,` or `>` after {what}")));
         }
     };
 
@@ -218,8 +248,36 @@ fn parse_model(input: ParseStream, header_out: &mut Option<Header>) -> syn::Resu
         header,
         lt,
         layers,
+        options,
         gt,
     })
+}
+
+/// Whether the input starts with `key =` (an option), not `==` or `=>`.
+fn is_named(input: ParseStream) -> bool {
+    input.peek(Ident::peek_any)
+        && input.peek2(Token![=])
+        && !input.peek2(Token![==])
+        && !input.peek2(Token![=>])
+}
+
+/// A model option's value: the tokens up to the next top-level `,` or `>`, parsed as
+/// an expression (`mse`, `huber(1.0)`).
+fn parse_option_value(input: ParseStream) -> syn::Result<Expr> {
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) && !input.peek(Token![>]) {
+        let tt: TokenTree = input.parse()?;
+        tokens.extend([tt]);
+    }
+    if tokens.is_empty() {
+        return Err(input.error("expected a value after `=`, e.g. `loss = mse`"));
+    }
+    if count_tokens(tokens.clone()) > MAX_EXPR_TOKENS {
+        return Err(input.error(format!(
+            "option value too long: more than {MAX_EXPR_TOKENS} tokens"
+        )));
+    }
+    syn::parse2(tokens)
 }
 
 // Points at the `<`: at the end of input there is no token to blame but the opener.

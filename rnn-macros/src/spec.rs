@@ -28,6 +28,25 @@ pub struct Model {
     pub input: Input,
     /// The layers after `input`, numbered from 0.
     pub layers: Vec<Layer>,
+    /// The loss the spec declares (`loss = …`), if any.
+    pub loss: Option<Loss>,
+}
+
+/// The losses a spec may declare: the runtime's `Loss` variants.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// `mse` / `mean_squared_error`.
+    Mse,
+    /// `mae` / `mean_absolute_error`.
+    Mae,
+    /// `huber`, `huber(delta)` or `huber(delta = d)`; delta 1 by default, as Keras.
+    Huber(f32),
+    /// `binary_crossentropy`.
+    BinaryCrossentropy,
+    /// `categorical_crossentropy`.
+    CategoricalCrossentropy,
+    /// `sparse_categorical_crossentropy`.
+    SparseCategoricalCrossentropy,
 }
 
 /// What one time step of the input is.

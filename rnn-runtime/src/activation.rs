@@ -55,6 +55,20 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The DSL's (and Keras's) name: `"linear"`, `"relu"`, `"softmax"`, ….
+    pub const fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Softmax => "softmax",
+            Activation::Gelu => "gelu",
+            Activation::Elu => "elu",
+            Activation::Softplus => "softplus",
+        }
+    }
+
     /// Whether [`backprop`](Self::backprop) reads the pre-activations: true where the
     /// derivative cannot be recovered accurately from the output alone.
     pub fn needs_preactivation(self) -> bool {

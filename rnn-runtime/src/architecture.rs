@@ -154,3 +154,41 @@ pub struct Architecture {
     /// The layers, numbered from 0.
     pub layers: &'static [Layer],
 }
+
+/// What the model's last layer is, as a loss reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A dense layer with this activation.
+    Dense(Activation),
+    /// Anything else: a recurrent layer's state, an embedding, dropout.
+    Other,
+}
+
+impl Architecture {
+    /// The model's last layer, as a loss reads it.
+    ///
+    /// ```
+    /// use rnn_runtime::architecture::Output;
+    /// use rnn_runtime::{model, Activation, Network};
+    ///
+    /// model! { struct Clf < input(4, 2), gru(3), dense(5, activation = softmax) > }
+    /// model! { struct Enc < input(4, 2), lstm(3) > }
+    /// assert_eq!(Clf::ARCHITECTURE.output(), Output::Dense(Activation::Softmax));
+    /// assert_eq!(Enc::ARCHITECTURE.output(), Output::Other);
+    /// ```
+    pub const fn output(&self) -> Output {
+        match self.layers.last() {
+            Some(Layer::Dense { activation, .. }) => Output::Dense(*activation),
+            _ => Output::Other,
+        }
+    }
+}
+
+impl core::fmt::Display for Output {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Output::Dense(a) => write!(f, "a dense layer with activation {}", a.name()),
+            Output::Other => f.write_str("not a dense layer"),
+        }
+    }
+}

@@ -21,59 +21,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::io::save_params;
+use crate::metrics::Metric;
+pub use crate::metrics::Monitor;
 use crate::network::Params;
 use crate::state_dict::StateDict;
-
-/// Which loss a callback watches; lower is better.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Monitor {
-    /// `val_loss` when `fit` has a validation split, else `loss`: the rule the plateau
-    /// schedule follows too.
-    #[default]
-    Auto,
-    /// The epoch's mean training loss.
-    Loss,
-    /// The validation loss; `fit` refuses it without a validation split.
-    ValLoss,
-}
-
-impl Monitor {
-    /// The monitored value of an epoch; `None` for [`Monitor::ValLoss`] without a
-    /// validation split.
-    ///
-    /// ```
-    /// use rnn_runtime::callbacks::{EpochLogs, Monitor};
-    ///
-    /// let logs = EpochLogs { epoch: 0, epochs: 1, loss: 0.5, val_loss: None, lr: 1e-3, seconds: 0.1 };
-    /// assert_eq!(Monitor::Auto.value(&logs), Some(0.5));
-    /// assert_eq!(Monitor::ValLoss.value(&logs), None);
-    /// ```
-    pub fn value(self, logs: &EpochLogs) -> Option<f32> {
-        self.pick(logs.loss, logs.val_loss)
-    }
-
-    pub(crate) fn pick(self, loss: f32, val_loss: Option<f32>) -> Option<f32> {
-        match self {
-            Monitor::Auto => Some(val_loss.unwrap_or(loss)),
-            Monitor::Loss => Some(loss),
-            Monitor::ValLoss => val_loss,
-        }
-    }
-
-    fn check(self, who: &str, has_validation: bool) -> Result<()> {
-        if self == Monitor::ValLoss && !has_validation {
-            return Err(Error::Config(format!(
-                "{who} monitors val_loss, but fit has no validation_split"
-            )));
-        }
-        Ok(())
-    }
-
-    fn of(self, logs: &EpochLogs) -> Result<f32> {
-        self.value(logs)
-            .ok_or_else(|| Error::Config("val_loss is monitored without a validation split".into()))
-    }
-}
 
 /// What a user closure tells `fit` after an epoch.
 ///
@@ -121,20 +72,39 @@ impl From<()> for Control {
 ///
 /// ```
 /// use rnn_runtime::callbacks::EpochLogs;
+/// use rnn_runtime::Metric;
 ///
-/// let logs = EpochLogs { epoch: 2, epochs: 10, loss: 1.2e-3, val_loss: Some(2e-3), lr: 1e-3, seconds: 0.04 };
-/// assert_eq!(logs.to_string(), "epoch 3/10 - loss 1.2e-3 - val_loss 2.0e-3 - 0.04 s");
+/// let logs = EpochLogs {
+///     epoch: 2,
+///     epochs: 10,
+///     loss: 1.2e-3,
+///     val_loss: Some(2e-3),
+///     metrics: vec![(Metric::Accuracy, 0.95)],
+///     val_metrics: vec![(Metric::Accuracy, 0.9)],
+///     lr: 1e-3,
+///     seconds: 0.04,
+/// };
+/// assert_eq!(
+///     logs.to_string(),
+///     "epoch 3/10 - loss 1.2e-3 - acc 0.9500 - val_loss 2.0e-3 - val_acc 0.9000 - 0.04 s"
+/// );
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EpochLogs {
-    /// Index of the epoch, from 0 (the index into [`History`](crate::History)'s vectors).
+    /// Index of the epoch, from 0, counted over every `fit` call that continued the
+    /// same [`Fit`](crate::Fit).
     pub epoch: usize,
-    /// Epochs `fit` was asked for.
+    /// The index after the last epoch this `fit` call trains.
     pub epochs: usize,
     /// Mean training loss of the epoch.
     pub loss: f32,
-    /// Validation loss after the epoch, with a validation split.
+    /// Validation loss after the epoch, with validation data.
     pub val_loss: Option<f32>,
+    /// The metrics `fit` computes ([`Fit::metrics`](crate::Fit::metrics)) on the
+    /// epoch's training batches, in the order asked for.
+    pub metrics: Vec<(Metric, f32)>,
+    /// The same metrics on the validation data; empty without validation data.
+    pub val_metrics: Vec<(Metric, f32)>,
     /// Learning rate the epoch trained with (before the schedule changed it).
     pub lr: f32,
     /// Wall-clock seconds of the epoch, validation included.
@@ -150,17 +120,24 @@ impl fmt::Display for EpochLogs {
             self.epochs,
             self.loss
         )?;
+        for (m, v) in &self.metrics {
+            write!(f, " - {m} {v:.4}")?;
+        }
         if let Some(val) = self.val_loss {
             write!(f, " - val_loss {val:.1e}")?;
+        }
+        for (m, v) in &self.val_metrics {
+            write!(f, " - val_{m} {v:.4}")?;
         }
         write!(f, " - {:.2} s", self.seconds)
     }
 }
 
-/// Keras's `EarlyStopping`: stops training once the monitored loss has not improved
-/// by more than `min_delta` for `patience` epochs in a row.
+/// Keras's `EarlyStopping`: stops training once the monitored quantity has not
+/// improved by more than `min_delta` for `patience` epochs in a row.
 ///
-/// An epoch improves when `value + min_delta < best`; a NaN never improves. Training
+/// An epoch improves when `value + min_delta < best` (for an accuracy, which improves
+/// upwards, `value - min_delta > best`: Keras's `mode="auto"`); a NaN never improves. Training
 /// stops at the `patience`-th epoch in a row without improvement (at the first one
 /// for patience 0, but never after the first epoch). With
 /// `restore_best_weights(true)` the model ends `fit` with the parameters of its best
@@ -265,8 +242,9 @@ impl EarlyStopping {
         self
     }
 
-    fn check(&self, has_validation: bool) -> Result<()> {
-        self.monitor.check("EarlyStopping", has_validation)?;
+    fn check(&self, has_validation: bool, metrics: &[Metric]) -> Result<()> {
+        self.monitor
+            .check("EarlyStopping", has_validation, metrics)?;
         if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
             return Err(Error::Config(format!(
                 "EarlyStopping min_delta must be finite and >= 0, got {}",
@@ -303,7 +281,7 @@ impl EarlyStopping {
     }
 
     fn end_epoch<M: Params>(&mut self, logs: &EpochLogs, model: &M) -> Result<Control> {
-        let verdict = self.observe(logs.epoch, self.monitor.of(logs)?);
+        let verdict = self.observe(logs.epoch, self.monitor.score(logs)?);
         if self.restore_best_weights && (verdict.improved || !self.has_weights) {
             // Until some epoch improves, the first epoch's weights are the best known.
             if !verdict.improved {
@@ -414,7 +392,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Saves whenever the monitored loss is lower than at every earlier epoch (Keras's
+    /// Saves whenever the monitored quantity is better (a loss lower, an accuracy
+    /// higher) than at every earlier epoch (Keras's
     /// `save_best_only=True`); a NaN is never saved.
     pub fn best(path: impl Into<PathBuf>) -> Self {
         Checkpoint {
@@ -450,9 +429,10 @@ impl Checkpoint {
         }
     }
 
-    fn check(&self, has_validation: bool) -> Result<()> {
+    fn check(&self, has_validation: bool, metrics: &[Metric]) -> Result<()> {
         if self.best_only {
-            self.monitor.check("Checkpoint::best", has_validation)?;
+            self.monitor
+                .check("Checkpoint::best", has_validation, metrics)?;
         }
         let dir = match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
@@ -475,7 +455,7 @@ impl Checkpoint {
 
     fn end_epoch<M: Params>(&mut self, logs: &EpochLogs, model: &M) -> Result<()> {
         if self.best_only {
-            let value = self.monitor.of(logs)? as f64;
+            let value = self.monitor.score(logs)? as f64;
             // A NaN compares as not less: never a new best.
             if value.partial_cmp(&self.best) != Some(std::cmp::Ordering::Less) {
                 return Ok(());
@@ -617,11 +597,11 @@ impl Callbacks {
 
     /// Refuses, before any training, what would fail later: a monitor without its
     /// loss, a bad option, a missing directory, a closure for another model type.
-    pub(crate) fn check<M: 'static>(&self, has_validation: bool) -> Result<()> {
+    pub(crate) fn check<M: 'static>(&self, has_validation: bool, metrics: &[Metric]) -> Result<()> {
         for callback in &self.0 {
             match &callback.0 {
-                Kind::EarlyStopping(c) => c.check(has_validation)?,
-                Kind::Checkpoint(c) => c.check(has_validation)?,
+                Kind::EarlyStopping(c) => c.check(has_validation, metrics)?,
+                Kind::Checkpoint(c) => c.check(has_validation, metrics)?,
                 Kind::Closure(UserFn {
                     model: Some((id, name)),
                     ..

@@ -156,6 +156,29 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A loss that cannot be computed on the model's output: a cross-entropy on an
+    /// output that is neither logits nor the probabilities it expects.
+    #[cfg(feature = "std")]
+    #[error("{loss} cannot read this model's output: {reason}")]
+    LossOutput {
+        /// Keras's name of the loss.
+        loss: &'static str,
+        /// What the loss reads and what the model's last layer is.
+        reason: String,
+    },
+    /// `Fit::loss` names a loss other than the one the model trains and evaluates with.
+    #[cfg(feature = "std")]
+    #[error(
+        "Fit::loss({requested}) contradicts the model's loss {declared}: declare \
+         `loss = {requested}` in the model's spec instead, so that evaluate and \
+         loss_and_grads use it too"
+    )]
+    LossMismatch {
+        /// The model's loss: declared in its spec, or MSE by default.
+        declared: String,
+        /// The loss `Fit::loss` named.
+        requested: String,
+    },
     /// A file is not a readable Keras `.weights.h5` or `.keras` file: not HDF5 or zip,
     /// truncated, corrupt, or without the groups and entries Keras 3 writes.
     #[cfg(feature = "std")]

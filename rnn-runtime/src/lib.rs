@@ -64,8 +64,10 @@ mod io;
 pub mod keras;
 pub mod layers;
 #[cfg(feature = "std")]
-mod loss;
+pub mod loss;
 mod matvec;
+#[cfg(feature = "std")]
+pub mod metrics;
 #[cfg(feature = "std")]
 pub mod network;
 #[cfg(feature = "std")]
@@ -91,6 +93,8 @@ mod train_state;
 
 pub use activation::Activation;
 pub use architecture::Architecture;
+#[cfg(feature = "std")]
+pub use callbacks::{Checkpoint, Control, EarlyStopping, EpochLogs};
 pub use error::{Error, Result};
 #[cfg(feature = "std")]
 pub use grads::Grads;
@@ -102,9 +106,11 @@ pub use io::{load_params, save_params};
 #[cfg(feature = "std")]
 pub use loss::{mse, mse_grad, Loss};
 #[cfg(feature = "std")]
-pub use network::{evaluate, forward, loss_and_grads, InputElement, Network};
+pub use metrics::{Metric, Monitor};
 #[cfg(feature = "std")]
-pub use optim::schedule::{self, Schedule};
+pub use network::{evaluate, forward, loss_and_grads, model_loss, InputElement, Network};
+#[cfg(feature = "std")]
+pub use optim::schedule::{self, ReduceOnPlateau, Schedule};
 #[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, Optimizer, RmsProp, Sgd};
 pub use params::{ParamSpec, Params};
@@ -185,6 +191,7 @@ pub mod __private {
     //! Items generated code names; not part of the public API.
     #[cfg(feature = "std")]
     pub use crate::layers::to_time_major;
+    pub use core::borrow::BorrowMut;
     pub use core::clone::Clone;
     pub use core::cmp::PartialEq;
     pub use core::convert::{AsRef, Into};

@@ -9,7 +9,21 @@
 
 use std::fmt;
 
+use crate::activation::Activation;
+use crate::architecture::Output;
 use crate::error::{Error, Result};
+
+/// What a loss reads of the model's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// The output as the model computes it.
+    Output,
+    /// The pre-activation of a softmax or sigmoid output layer: the loss is then the
+    /// cross-entropy of the probabilities that layer outputs, computed from its logits
+    /// as Keras does (finite for any logit) and back-propagated from them, so that the
+    /// gradient at the logits is `p - target` whatever the probabilities' rounding.
+    Logits,
+}
 
 /// `mean((pred - target)²)` over all elements.
 pub fn mse(pred: &[f32], target: &[f32]) -> f32 {
@@ -96,6 +110,43 @@ impl Loss {
             Loss::BinaryCrossentropy => "binary_crossentropy",
             Loss::CategoricalCrossentropy => "categorical_crossentropy",
             Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+        }
+    }
+
+    /// How this loss reads a model whose last layer is `output`, or why it cannot: the
+    /// cross-entropies read logits, from a linear output layer as they are (PyTorch's
+    /// habit) or from a softmax (categorical) or sigmoid (binary) output layer through
+    /// its pre-activation (Keras's); on any other output they would compute something
+    /// meaningless. The regression losses read any output as it is.
+    ///
+    /// ```
+    /// use rnn_runtime::architecture::Output;
+    /// use rnn_runtime::loss::Reading;
+    /// use rnn_runtime::{Activation, Loss};
+    ///
+    /// let softmax = Output::Dense(Activation::Softmax);
+    /// let sparse = Loss::SparseCategoricalCrossentropy;
+    /// assert_eq!(sparse.reading(softmax), Ok(Reading::Logits));
+    /// assert_eq!(sparse.reading(Output::Dense(Activation::Linear)), Ok(Reading::Output));
+    /// assert!(sparse.reading(Output::Dense(Activation::Sigmoid)).is_err());
+    /// assert_eq!(Loss::Mse.reading(softmax), Ok(Reading::Output));
+    /// ```
+    pub fn reading(self, output: Output) -> core::result::Result<Reading, String> {
+        let (fused, what) = match self {
+            Loss::Mse | Loss::Mae | Loss::Huber(_) => return Ok(Reading::Output),
+            Loss::BinaryCrossentropy => (Activation::Sigmoid, "independent probabilities"),
+            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => {
+                (Activation::Softmax, "class probabilities")
+            }
+        };
+        match output {
+            Output::Dense(Activation::Linear) => Ok(Reading::Output),
+            Output::Dense(a) if a == fused => Ok(Reading::Logits),
+            other => Err(format!(
+                "it reads logits (a linear output layer, `dense(n)`) or {what} (`dense(n, \
+                 activation = {})`), but the model's last layer is {other}",
+                fused.name()
+            )),
         }
     }
 
@@ -250,6 +301,36 @@ impl Loss {
                 })
             }
         }
+    }
+
+    /// [`sum_and_grad`](Self::sum_and_grad) with row `r`'s term and gradient
+    /// multiplied by `weights[r]` (Keras's sample weights: the sum, and the mean taken
+    /// from it, still divide by the number of terms, not by the weights' sum).
+    pub fn weighted_sum_and_grad(
+        self,
+        pred: &[f32],
+        target: &[f32],
+        outputs: usize,
+        scale: f32,
+        weights: &[f32],
+        mut grad: Option<&mut [f32]>,
+    ) -> f64 {
+        let width = self.target_width(outputs);
+        debug_assert_eq!(weights.len() * outputs, pred.len());
+        let mut sum = 0.0;
+        for (r, &w) in weights.iter().enumerate() {
+            let rows = r * outputs..(r + 1) * outputs;
+            let g = grad.as_deref_mut().map(|g| &mut g[rows.clone()]);
+            let term = self.sum_and_grad(
+                &pred[rows],
+                &target[r * width..(r + 1) * width],
+                outputs,
+                scale * w,
+                g,
+            );
+            sum += f64::from(w) * term;
+        }
+        sum
     }
 
     /// The mean loss of `pred` (`[rows, outputs]`) against `target`

@@ -7,8 +7,9 @@ use crate::dropout::MaskKey;
 use crate::error::{Error, Result};
 use crate::grads::Grads;
 use crate::layers::check_ids;
-use crate::loss::Loss;
-use crate::shards::ShardedGrads;
+use crate::loss::{Loss, Reading};
+use crate::metrics::{Metric, MetricSums, Scores};
+use crate::shards::{Batch, Objective, ShardedGrads};
 
 // Where the rest of the runtime has always named them; they live in `params` because
 // they exist without `std` too.
@@ -112,6 +113,9 @@ pub trait Network: Params + Sized + Sync + 'static {
     type Workspace: Default + Send;
     /// The layers as declared, for exporters and importers.
     const ARCHITECTURE: crate::architecture::Architecture;
+    /// The loss the spec declares (`loss = …` after the last layer), if any; see
+    /// [`model_loss`] for the loss the model trains and evaluates with.
+    const LOSS: Option<Loss>;
 
     /// A new model with Keras's default initialisation from `seed`.
     fn init(seed: u64) -> Self;
@@ -132,6 +136,44 @@ pub trait Network: Params + Sized + Sync + 'static {
     /// `ws`: adds d loss / d parameter to `grads` (`PARAMS` values, canonical order)
     /// given `d_out`, the batch-major gradient of the loss at the output.
     fn backward_batch(&self, d_out: &[f32], ws: &mut Self::Workspace, grads: &mut [f32]);
+
+    /// With `true`, the passes on `ws` skip the activation of a dense last layer:
+    /// [`forward_batch`](Network::forward_batch) returns its pre-activation (logits)
+    /// and [`backward_batch`](Network::backward_batch) takes the pre-activation's
+    /// gradient as `d_out`. What a cross-entropy reads of a softmax or sigmoid output
+    /// ([`Reading::Logits`]); no effect on any other last layer.
+    fn output_logits(ws: &mut Self::Workspace, logits: bool);
+}
+
+/// The loss `M` trains and evaluates with when the call names none: the one its spec
+/// declares (`loss = …` after the last layer), else mean squared error (the loss of
+/// the reference models and the seed workload). `fit` refuses any other loss
+/// ([`Error::LossMismatch`]), so a model is never trained with one loss and evaluated
+/// with another.
+///
+/// ```
+/// use rnn_runtime::{model, model_loss, Loss};
+///
+/// model! { struct Forecaster < input(8, 1), lstm(4), dense(1) > }
+/// model! {
+///     struct Tagger < input(8), embedding(50, 4), gru(4), dense(3, activation = softmax),
+///         loss = sparse_categorical_crossentropy >
+/// }
+///
+/// assert_eq!(model_loss::<Forecaster>().unwrap(), Loss::Mse);
+/// assert_eq!(model_loss::<Tagger>().unwrap(), Loss::SparseCategoricalCrossentropy);
+/// ```
+pub fn model_loss<M: Network>() -> Result<Loss> {
+    Ok(M::LOSS.unwrap_or(Loss::Mse))
+}
+
+/// How `loss` reads `M`'s output, or [`Error::LossOutput`] when it cannot.
+pub(crate) fn reading<M: Network>(loss: Loss) -> Result<Reading> {
+    loss.reading(M::ARCHITECTURE.output())
+        .map_err(|reason| Error::LossOutput {
+            loss: loss.name(),
+            reason,
+        })
 }
 
 /// Samples per forward chunk in [`forward`]: chunks run in parallel, and bound the
@@ -164,6 +206,9 @@ fn output_shape<M: Network>(width: usize) -> Vec<usize> {
 
 fn describe(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    if dims.is_empty() {
+        return "[batch]".into();
+    }
     format!("[batch, {}]", dims.join(", "))
 }
 
@@ -181,13 +226,33 @@ pub(crate) fn check_x<M: Network>(x: &ArrayViewD<'_, M::Input>) -> Result<usize>
     Ok(x.len_of(Axis(0)))
 }
 
-/// Checks targets `y` for `n` samples against the output shape as `loss` reads it.
-pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayViewD<'_, f32>, loss: Loss) -> Result<()> {
+/// Checks targets `y` for `n` samples against the output shape as `loss` reads it,
+/// and returns them with that shape: where a target row is one value (one output, or
+/// a class id), `y` may leave out that last axis of length 1, as Keras accepts `(N,)`
+/// for `(N, 1)`.
+pub(crate) fn check_y<'a, M: Network>(
+    n: usize,
+    y: ArrayViewD<'a, f32>,
+    loss: Loss,
+) -> Result<ArrayViewD<'a, f32>> {
     let want = output_shape::<M>(loss.target_width(M::OUTPUTS));
+    let y = if want.last() == Some(&1)
+        && y.ndim() == want.len()
+        && y.shape()[1..] == want[..want.len() - 1]
+    {
+        let last = y.ndim();
+        y.insert_axis(Axis(last))
+    } else {
+        y
+    };
     if y.ndim() != want.len() + 1 || y.shape()[1..] != want[..] {
+        let mut expected = describe(&want);
+        if want.last() == Some(&1) {
+            expected = format!("{expected} (or {})", describe(&want[..want.len() - 1]));
+        }
         return Err(Error::Shape {
             what: "y",
-            expected: describe(&want),
+            expected,
             got: y.shape().to_vec(),
         });
     }
@@ -201,7 +266,7 @@ pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayViewD<'_, f32>, loss: Loss)
         Some(values) => loss.check_targets(values, M::OUTPUTS),
         None => loss.check_targets(&y.iter().copied().collect::<Vec<_>>(), M::OUTPUTS),
     };
-    match checked {
+    let checked = match checked {
         // The loss sees one row per output step: name the sample and its step.
         Err(Error::InvalidTarget {
             loss,
@@ -215,7 +280,8 @@ pub(crate) fn check_y<M: Network>(n: usize, y: &ArrayViewD<'_, f32>, loss: Loss)
             reason,
         }),
         other => other,
-    }
+    };
+    checked.map(|()| y)
 }
 
 /// Copies samples `idx` of `x` into `out` as a contiguous batch-major block; works for
@@ -276,12 +342,25 @@ fn output_array<M: Network>(n: usize, values: Vec<f32>) -> Result<ArrayD<f32>> {
 /// assert!(matches!(forward(&net, short.view().into_dyn()), Err(Error::Shape { .. })));
 /// ```
 pub fn forward<M: Network>(model: &M, x: ArrayViewD<'_, M::Input>) -> Result<ArrayD<f32>> {
+    forward_reading(model, x, Reading::Output)
+}
+
+/// [`forward`], or with [`Reading::Logits`] the last layer's pre-activation.
+pub(crate) fn forward_reading<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    reading: Reading,
+) -> Result<ArrayD<f32>> {
     let n = check_x::<M>(&x)?;
     let idx: Vec<usize> = (0..n).collect();
     let chunks: Vec<Vec<f32>> = idx
         .par_chunks(CHUNK)
         .map_init(
-            || (M::Workspace::default(), Vec::new()),
+            || {
+                let mut ws = M::Workspace::default();
+                M::output_logits(&mut ws, reading == Reading::Logits);
+                (ws, Vec::new())
+            },
             |(ws, xb), chunk| {
                 gather(&x, chunk, xb);
                 model.forward_batch(xb, chunk.len(), None, ws).to_vec()
@@ -314,15 +393,51 @@ pub fn evaluate<M: Network>(
     y: ArrayViewD<'_, f32>,
     loss: Loss,
 ) -> Result<f32> {
+    let reading = reading::<M>(loss)?;
     let n = check_x::<M>(&x)?;
-    check_y::<M>(n, &y, loss)?;
+    let y = check_y::<M>(n, y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
-    let pred: Vec<f32> = forward(model, x)?.into_iter().collect();
+    Ok(evaluate_batches(model, x, y, None, loss, reading, &[])?.0)
+}
+
+/// The mean of `loss` on checked `(x, y)` read as `reading` says, each sample weighted
+/// by `weights` (Keras's sample weights), and the resolved `metrics` on the same
+/// outputs; inference mode.
+pub(crate) fn evaluate_batches<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    weights: Option<&[f32]>,
+    loss: Loss,
+    reading: Reading,
+    metrics: &[Metric],
+) -> Result<(f32, Vec<f32>)> {
+    let n = x.len_of(Axis(0));
+    let pred: Vec<f32> = forward_reading(model, x, reading)?.into_iter().collect();
     let target: Vec<f32> = y.iter().copied().collect();
-    let sum = loss.sum_and_grad(&pred, &target, M::OUTPUTS, 1.0, None);
-    Ok((sum / loss.denominator(n * M::OUTPUT_STEPS, M::OUTPUTS) as f64) as f32)
+    let row_weights: Option<Vec<f32>> = weights.map(|w| {
+        w.iter()
+            .flat_map(|&w| std::iter::repeat_n(w, M::OUTPUT_STEPS))
+            .collect()
+    });
+    let sum = match &row_weights {
+        None => loss.sum_and_grad(&pred, &target, M::OUTPUTS, 1.0, None),
+        Some(w) => loss.weighted_sum_and_grad(&pred, &target, M::OUTPUTS, 1.0, w, None),
+    };
+    let mut sums = MetricSums::new(metrics.len());
+    let scores = Scores::of(loss);
+    sums.observe(
+        metrics,
+        scores,
+        &pred,
+        &target,
+        M::OUTPUTS,
+        row_weights.as_deref(),
+    );
+    let value = (sum / loss.denominator(n * M::OUTPUT_STEPS, M::OUTPUTS) as f64) as f32;
+    Ok((value, sums.values(metrics)))
 }
 
 /// `loss` of the whole batch `(x, y)` and its gradient for every parameter, in
@@ -357,8 +472,9 @@ pub fn loss_and_grads<M: Network>(
     loss: Loss,
     dropout_seed: u64,
 ) -> Result<(f32, Grads)> {
+    let reading = reading::<M>(loss)?;
     let n = check_x::<M>(&x)?;
-    check_y::<M>(n, &y, loss)?;
+    let y = check_y::<M>(n, y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
@@ -367,14 +483,24 @@ pub fn loss_and_grads<M: Network>(
     gather(&x, &idx, &mut xb);
     gather(&y, &idx, &mut yb);
     let mut grads = Grads::zeros::<M>();
+    let batch = Batch {
+        x: &xb,
+        y: &yb,
+        weights: None,
+        len: n,
+    };
+    let objective = Objective {
+        loss,
+        reading,
+        metrics: &[],
+    };
     let value = ShardedGrads::<M>::new().loss_and_grads(
         model,
-        &xb,
-        &yb,
-        n,
-        loss,
+        &batch,
+        objective,
         dropout_seed,
         grads.as_mut_slice(),
+        &mut MetricSums::new(0),
     );
     Ok((value, grads))
 }

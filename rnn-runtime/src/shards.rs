@@ -9,7 +9,8 @@ use rayon::prelude::*;
 
 use crate::dropout::MaskKey;
 use crate::layers::ensure;
-use crate::loss::Loss;
+use crate::loss::{Loss, Reading};
+use crate::metrics::{Metric, MetricSums, Scores};
 use crate::network::{output_len, Network};
 
 /// A batch is split into shards of at least this many samples...
@@ -27,7 +28,31 @@ struct Shard<M: Network> {
     ws: M::Workspace,
     grads: Vec<f32>,
     d_out: Vec<f32>,
+    /// Per output row weights (a sample's weight repeated over its output steps).
+    row_weights: Vec<f32>,
     loss_sum: f64,
+    metric_sums: MetricSums,
+}
+
+/// What one batch trains on, batch-major and contiguous.
+pub(crate) struct Batch<'a, M: Network> {
+    /// `[batch, T, F]` inputs (or `[batch, T]` token ids).
+    pub x: &'a [M::Input],
+    /// Targets, `[batch, OUTPUT_STEPS, target width]`.
+    pub y: &'a [f32],
+    /// One weight per sample, or `None` for weight 1 (Keras's `sample_weight`).
+    pub weights: Option<&'a [f32]>,
+    /// Number of samples.
+    pub len: usize,
+}
+
+/// The loss a batch is trained with, how it reads the model's output, and the
+/// (resolved) metrics computed on the way.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Objective<'a> {
+    pub loss: Loss,
+    pub reading: Reading,
+    pub metrics: &'a [Metric],
 }
 
 /// Loss and gradients of whole batches, computed shard by shard in parallel.
@@ -41,28 +66,38 @@ impl<M: Network> ShardedGrads<M> {
         ShardedGrads { shards: Vec::new() }
     }
 
-    /// `loss` of the batch-major block `x` (`batch` samples) against `y`, and its
-    /// gradient for every parameter written into `grads`. Training mode: sample `i` of
-    /// the batch draws its dropout masks from `dropout_seed` and its index `i`,
-    /// whatever shard it falls in.
-    #[allow(clippy::too_many_arguments)]
+    /// The objective's loss on `batch`, and its gradient for every parameter written
+    /// into `grads`; the objective's metrics of the batch are added to `metric_sums`.
+    /// Training mode: sample `i` of the batch draws its dropout masks from
+    /// `dropout_seed` and its index `i`, whatever shard it falls in.
     pub(crate) fn loss_and_grads(
         &mut self,
         model: &M,
-        x: &[M::Input],
-        y: &[f32],
-        batch: usize,
-        loss: Loss,
+        batch: &Batch<'_, M>,
+        objective: Objective<'_>,
         dropout_seed: u64,
         grads: &mut [f32],
+        metric_sums: &mut MetricSums,
     ) -> f32 {
+        let metrics = objective.metrics;
+        let scores = Scores::of(objective.loss);
+        let Batch {
+            x,
+            y,
+            weights,
+            len: batch,
+        } = *batch;
+        let loss = objective.loss;
+        let logits = objective.reading == Reading::Logits;
         let count = shard_count(batch);
         while self.shards.len() < count {
             self.shards.push(Shard {
                 ws: M::Workspace::default(),
                 grads: vec![0.0; M::PARAMS],
                 d_out: Vec::new(),
+                row_weights: Vec::new(),
                 loss_sum: 0.0,
+                metric_sums: MetricSums::new(metrics.len()),
             });
         }
         let x_row = M::TIMESTEPS * M::FEATURES;
@@ -78,6 +113,7 @@ impl<M: Network> ShardedGrads<M> {
                 seed: dropout_seed,
                 first_sample: rows.start,
             };
+            M::output_logits(&mut shard.ws, logits);
             let out = model.forward_batch(
                 &x[rows.start * x_row..rows.end * x_row],
                 len,
@@ -86,7 +122,29 @@ impl<M: Network> ShardedGrads<M> {
             );
             let target = &y[rows.start * y_row..rows.end * y_row];
             let d_out = ensure(&mut shard.d_out, len * out_row);
-            shard.loss_sum = loss.sum_and_grad(out, target, M::OUTPUTS, scale, Some(d_out));
+            let row_weights = weights.map(|w| {
+                shard.row_weights.clear();
+                for &w in &w[rows.clone()] {
+                    shard
+                        .row_weights
+                        .extend(std::iter::repeat_n(w, M::OUTPUT_STEPS));
+                }
+                &shard.row_weights[..]
+            });
+            if shard.metric_sums.len() == metrics.len() {
+                shard.metric_sums.clear();
+            } else {
+                shard.metric_sums = MetricSums::new(metrics.len());
+            }
+            shard
+                .metric_sums
+                .observe(metrics, scores, out, target, M::OUTPUTS, row_weights);
+            shard.loss_sum = match row_weights {
+                None => loss.sum_and_grad(out, target, M::OUTPUTS, scale, Some(d_out)),
+                Some(w) => {
+                    loss.weighted_sum_and_grad(out, target, M::OUTPUTS, scale, w, Some(d_out))
+                }
+            };
             shard.grads.fill(0.0);
             model.backward_batch(d_out, &mut shard.ws, &mut shard.grads);
         };
@@ -103,6 +161,9 @@ impl<M: Network> ShardedGrads<M> {
                 .iter_mut()
                 .zip(&shard.grads)
                 .for_each(|(g, s)| *g += s);
+        }
+        for shard in shards.iter() {
+            metric_sums.add(&shard.metric_sums);
         }
         let sum: f64 = shards.iter().map(|s| s.loss_sum).sum();
         (sum / denominator as f64) as f32

@@ -187,6 +187,11 @@ impl StateDict {
         }
     }
 
+    /// Whether a value of that name is stored.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = (&str, &StateValue)> {
         self.values.iter().map(|(k, v)| (k.as_str(), v))
     }

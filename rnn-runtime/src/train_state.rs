@@ -14,6 +14,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::io::{le_f32s, param_values, write_atomic};
+use crate::metrics::MetricSums;
 use crate::network::Params;
 use crate::rng::Rng;
 use crate::state_dict::{StateDict, StateValue};
@@ -45,11 +46,13 @@ pub(crate) struct Progress {
     pub skipped: usize,
     /// Seconds spent in this epoch before this run resumed it (0 when it began here).
     pub elapsed: f64,
+    /// The metrics' weighted sums over the batches trained this epoch.
+    pub metric_sums: MetricSums,
 }
 
 impl Progress {
-    /// The start of a run over `train` samples.
-    pub fn new(train: usize, seed: u64) -> Self {
+    /// The start of a run over `train` samples computing `metrics` metrics.
+    pub fn new(train: usize, seed: u64, metrics: usize) -> Self {
         Progress {
             epoch: 0,
             position: 0,
@@ -60,6 +63,7 @@ impl Progress {
             trained: 0,
             skipped: 0,
             elapsed: 0.0,
+            metric_sums: MetricSums::new(metrics),
         }
     }
 }
@@ -74,8 +78,13 @@ pub(crate) struct RunKey {
     pub shuffle: bool,
     pub seed: u64,
     pub loss: String,
-    /// FNV-1a of every input and target value's bits, in logical order.
+    /// FNV-1a of every input and target value's bits, in logical order, then of the
+    /// sample and class weights and the validation data.
     pub data: u64,
+    /// Whether the run validates after each epoch (a split or validation data).
+    pub validation: bool,
+    /// The metrics' names, comma-separated, in the order computed.
+    pub metrics: String,
 }
 
 /// FNV-1a over 32-bit words: a cheap fingerprint that tells one data set from another.
@@ -341,6 +350,19 @@ fn put_progress(out: &mut StateDict, p: &Progress, elapsed: f64, key: &RunKey) {
     out.insert_u64("fit/seed", key.seed);
     out.insert_u64s("fit/loss", key.loss.bytes().map(u64::from).collect());
     out.insert_u64("fit/data", key.data);
+    out.insert_u64("fit/validation", key.validation as u64);
+    out.insert_u64s("fit/metrics", key.metrics.bytes().map(u64::from).collect());
+    out.insert_f64s("fit/metric_sums", p.metric_sums.to_flat());
+}
+
+/// A byte string saved as one u64 per byte.
+fn text(s: &StateDict, name: &str) -> Result<String> {
+    let bytes: Vec<u8> = s
+        .u64s(name)?
+        .iter()
+        .map(|&b| u8::try_from(b).unwrap_or(b'?'))
+        .collect();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn get_progress(s: &StateDict) -> Result<(Progress, RunKey)> {
@@ -349,11 +371,25 @@ fn get_progress(s: &StateDict) -> Result<(Progress, RunKey)> {
         .iter()
         .map(|&i| usize::try_from(i).unwrap_or(usize::MAX))
         .collect();
-    let loss: Vec<u8> = s
-        .u64s("fit/loss")?
-        .iter()
-        .map(|&b| u8::try_from(b).unwrap_or(b'?'))
-        .collect();
+    // States written before metrics existed have none of the `fit/metric…` entries.
+    let metrics = if s.contains("fit/metrics") {
+        text(s, "fit/metrics")?
+    } else {
+        String::new()
+    };
+    let metric_sums = if s.contains("fit/metric_sums") {
+        MetricSums::from_flat(s.f64s("fit/metric_sums")?)
+            .ok_or_else(|| Error::StateDict("fit/metric_sums has an odd length".into()))?
+    } else {
+        MetricSums::new(0)
+    };
+    let samples = s.usize("fit/samples")?;
+    let train = s.usize("fit/train")?;
+    let validation = if s.contains("fit/validation") {
+        s.bool("fit/validation")?
+    } else {
+        train < samples
+    };
     let progress = Progress {
         epoch: s.usize("fit/epoch")?,
         position: s.usize("fit/position")?,
@@ -364,15 +400,18 @@ fn get_progress(s: &StateDict) -> Result<(Progress, RunKey)> {
         trained: s.usize("fit/trained")?,
         skipped: s.usize("fit/skipped")?,
         elapsed: s.f64("fit/elapsed")?,
+        metric_sums,
     };
     let key = RunKey {
-        samples: s.usize("fit/samples")?,
-        train: s.usize("fit/train")?,
+        samples,
+        train,
         batch_size: s.usize("fit/batch_size")?,
         shuffle: s.bool("fit/shuffle")?,
         seed: s.u64("fit/seed")?,
-        loss: String::from_utf8_lossy(&loss).into_owned(),
+        loss: text(s, "fit/loss")?,
         data: s.u64("fit/data")?,
+        validation,
+        metrics,
     };
     Ok((progress, key))
 }
@@ -420,11 +459,31 @@ fn check_key(path: &Path, saved: &RunKey, now: &RunKey) -> Result<()> {
     if saved.loss != now.loss {
         return differ("loss", saved.loss.clone(), now.loss.clone());
     }
+    if saved.metrics != now.metrics {
+        let list = |m: &str| {
+            if m.is_empty() {
+                "none".to_owned()
+            } else {
+                m.to_owned()
+            }
+        };
+        return differ("metrics", list(&saved.metrics), list(&now.metrics));
+    }
+    if saved.validation != now.validation {
+        return differ(
+            "validation",
+            saved.validation.to_string(),
+            now.validation.to_string(),
+        );
+    }
     if saved.data != now.data {
         return differ(
             "data fingerprint",
             format!("{:016x}", saved.data),
-            format!("{:016x} (x or y changed)", now.data),
+            format!(
+                "{:016x} (x, y, the sample or class weights or the validation data changed)",
+                now.data
+            ),
         );
     }
     Ok(())
@@ -443,11 +502,21 @@ fn put_history(out: &mut StateDict, h: &History) {
         "history/stopped_epoch",
         h.stopped_epoch.map_or(0, |e| e as u64 + 1),
     );
+    for (name, values) in &h.metrics {
+        out.insert_f32s(&format!("history/metric/{name}"), values.clone());
+    }
 }
 
 fn get_history(s: &StateDict) -> Result<History> {
     let stopped = s.usize("history/stopped_epoch")?;
+    let mut metrics = std::collections::BTreeMap::new();
+    for (name, _) in s.values() {
+        if let Some(metric) = name.strip_prefix("history/metric/") {
+            metrics.insert(metric.to_owned(), s.f32s(name)?.to_vec());
+        }
+    }
     Ok(History {
+        metrics,
         loss: s.f32s("history/loss")?.to_vec(),
         val_loss: s.f32s("history/val_loss")?.to_vec(),
         seconds: s.f64s("history/seconds")?.to_vec(),
@@ -513,7 +582,7 @@ fn check_consistent(p: &Progress, h: &History, key: &RunKey) -> std::result::Res
     }
     let done = p.epoch;
     let lr_len = done + usize::from(p.position > 0);
-    let validated = if key.train < key.samples { done } else { 0 };
+    let validated = if key.validation { done } else { 0 };
     let val_ok = h.val_loss.len() == validated;
     if h.loss.len() != done
         || h.seconds.len() != done
@@ -529,6 +598,30 @@ fn check_consistent(p: &Progress, h: &History, key: &RunKey) -> std::result::Res
     }
     if h.stopped_epoch.is_some_and(|e| e + 1 != done) {
         return Err("the history's stopped epoch is not the last one saved".into());
+    }
+    let names: Vec<&str> = key.metrics.split(',').filter(|m| !m.is_empty()).collect();
+    if p.metric_sums.len() != names.len() {
+        return Err(format!(
+            "{} metric sums for {} metrics",
+            p.metric_sums.len(),
+            names.len()
+        ));
+    }
+    let mut expected: Vec<(String, usize)> = names.iter().map(|m| (m.to_string(), done)).collect();
+    if key.validation {
+        expected.extend(names.iter().map(|m| (format!("val_{m}"), done)));
+    }
+    expected.sort();
+    let found: Vec<(String, usize)> = h
+        .metrics
+        .iter()
+        .map(|(k, v)| (k.clone(), v.len()))
+        .collect();
+    if found != expected {
+        return Err(format!(
+            "the history's metrics do not match epoch {done} of metrics [{}]",
+            key.metrics
+        ));
     }
     Ok(())
 }

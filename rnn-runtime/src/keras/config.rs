@@ -67,16 +67,7 @@ pub(crate) fn cell_activation_name(a: CellActivation) -> &'static str {
 
 /// Keras's (and the DSL's) name of a dense activation.
 pub(crate) fn activation_name(a: Activation) -> &'static str {
-    match a {
-        Activation::Linear => "linear",
-        Activation::Relu => "relu",
-        Activation::Tanh => "tanh",
-        Activation::Sigmoid => "sigmoid",
-        Activation::Softmax => "softmax",
-        Activation::Gelu => "gelu",
-        Activation::Elu => "elu",
-        Activation::Softplus => "softplus",
-    }
+    a.name()
 }
 
 /// Keras's class name of a recurrent cell's layer.

@@ -37,6 +37,10 @@ pub struct DenseBuffers {
     dz: Vec<f32>,
     /// Gradient of the input `[B, I]`.
     dx: Vec<f32>,
+    /// Whether the layer skips its activation: the output is the pre-activation (the
+    /// logits a cross-entropy reads), and the gradient arriving in `backward` is that
+    /// of the pre-activation.
+    logits: bool,
 }
 
 #[cfg(feature = "std")]
@@ -49,6 +53,13 @@ impl DenseBuffers {
     /// Gradient of the input from the last backward pass, `[B, I]`.
     pub fn input_grad(&self) -> &[f32] {
         &self.dx[..self.batch * self.inputs]
+    }
+
+    /// Makes the passes that use these buffers skip the activation (`true`) or apply
+    /// it (`false`, the default): with `true`, [`output`](Self::output) is the
+    /// pre-activation and `backward` takes the pre-activation's gradient.
+    pub fn set_logits(&mut self, logits: bool) {
+        self.logits = logits;
     }
 }
 
@@ -132,7 +143,8 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         }
     }
 
-    /// Forward pass of a `[batch, I]` input.
+    /// Forward pass of a `[batch, I]` input; the activation is skipped when the buffers
+    /// are set to [`logits`](DenseBuffers::set_logits).
     pub fn forward(&self, x: &[f32], batch: usize, bufs: &mut DenseBuffers) {
         bufs.batch = batch;
         bufs.inputs = I;
@@ -155,6 +167,9 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
                 .zip(self.bias.flat())
                 .for_each(|(v, b)| *v += b);
         }
+        if bufs.logits {
+            return;
+        }
         if self.activation.needs_preactivation() {
             ensure(&mut bufs.z, batch * N).copy_from_slice(y);
         }
@@ -163,7 +178,8 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
 
     /// Backward pass after [`forward`](Self::forward) on the same buffers and input:
     /// adds the gradients to `grads` (`weight` then `bias`) and, if `need_dx`, leaves
-    /// the input gradient in the buffers.
+    /// the input gradient in the buffers. `dy` is the gradient of the output, or of the
+    /// pre-activation when the buffers are set to [`logits`](DenseBuffers::set_logits).
     pub fn backward(
         &self,
         x: &[f32],
@@ -176,12 +192,14 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         assert_eq!(grads.len(), Self::PARAMS, "gradient block of a dense layer");
         let dz = ensure(&mut bufs.dz, batch * N);
         dz.copy_from_slice(&dy[..batch * N]);
-        let z = if self.activation.needs_preactivation() {
-            &bufs.z[..batch * N]
-        } else {
-            &[]
-        };
-        self.activation.backprop(z, &bufs.y[..batch * N], dz, N);
+        if !bufs.logits {
+            let z = if self.activation.needs_preactivation() {
+                &bufs.z[..batch * N]
+            } else {
+                &[]
+            };
+            self.activation.backprop(z, &bufs.y[..batch * N], dz, N);
+        }
         let (g_w, g_b) = grads.split_at_mut(N * I);
         gemm(N, batch, I, 1.0, dz, Op::T, x, Op::N, 1.0, g_w);
         add_column_sums(dz, g_b);

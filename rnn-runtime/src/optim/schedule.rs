@@ -18,6 +18,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::metrics::Monitor;
 use crate::optim::Optimizer;
 use crate::state_dict::StateDict;
 
@@ -70,6 +71,16 @@ impl Schedule {
         self.epochs
     }
 
+    /// What `fit` passes to [`end_epoch`](Self::end_epoch): the plateau schedule's
+    /// [`ReduceOnPlateau::monitor`], else [`Monitor::Auto`] (which the other
+    /// schedules ignore).
+    pub fn monitor(&self) -> Monitor {
+        match &self.rule {
+            Rule::Plateau(p) => p.monitor,
+            _ => Monitor::Auto,
+        }
+    }
+
     /// Checks the schedule's options; [`end_epoch`](Self::end_epoch) does too.
     pub fn check(&self) -> Result<()> {
         match &self.rule {
@@ -84,8 +95,9 @@ impl Schedule {
         }
     }
 
-    /// Ends an epoch whose monitored loss was `loss`, setting the optimiser's rate
-    /// for the next epoch, which is returned. On a bad option nothing changes.
+    /// Ends an epoch whose monitored value was `loss` (the loss, or for a plateau
+    /// schedule monitoring a metric that metric), setting the optimiser's rate for the
+    /// next epoch, which is returned. On a bad option nothing changes.
     pub fn end_epoch<O: Optimizer>(&mut self, loss: f32, optimizer: &mut O) -> Result<f32> {
         self.check()?;
         self.epochs += 1;
@@ -158,8 +170,10 @@ fn check_gamma(gamma: f32) -> Result<()> {
     }
 }
 
-/// Options and state of torch's `ReduceLROnPlateau` (mode `min`, relative threshold):
-/// an epoch improves when its loss is below `best · (1 - threshold)`; after more than
+/// Options and state of torch's `ReduceLROnPlateau` (relative threshold): an epoch
+/// improves when its monitored value is below `best · (1 - threshold)` (mode `min`:
+/// a loss or an error), or above `best · (1 + threshold)` for an accuracy (mode
+/// `max`, as Keras's `mode="auto"` picks it); after more than
 /// `patience` epochs in a row without improvement the rate becomes
 /// `max(lr · factor, min_lr)`, and the next `cooldown` epochs count no bad epochs.
 ///
@@ -190,6 +204,7 @@ fn check_gamma(gamma: f32) -> Result<()> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct ReduceOnPlateau {
+    monitor: Monitor,
     factor: f32,
     patience: usize,
     threshold: f32,
@@ -210,6 +225,7 @@ impl ReduceOnPlateau {
     /// torch's defaults.
     pub fn new() -> Self {
         ReduceOnPlateau {
+            monitor: Monitor::Auto,
             factor: 0.1,
             patience: 10,
             threshold: 1e-4,
@@ -219,6 +235,18 @@ impl ReduceOnPlateau {
             bad_epochs: 0,
             cooldown_left: 0,
         }
+    }
+
+    /// Sets what `fit` watches (default [`Monitor::Auto`]: `val_loss` with
+    /// validation data, else `loss`); a metric must be one `fit` computes.
+    pub fn monitor(mut self, monitor: Monitor) -> Self {
+        self.monitor = monitor;
+        self.best = if monitor.higher_is_better() {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+        self
     }
 
     /// Sets the factor the rate is multiplied by on a plateau, in [0, 1).
@@ -268,12 +296,18 @@ impl ReduceOnPlateau {
         Ok(())
     }
 
-    /// The rate after an epoch with `loss`, at rate `lr`.
-    fn next(&mut self, loss: f32, lr: f32) -> f32 {
-        let loss = loss as f64;
-        // A NaN loss is never an improvement.
-        if loss < self.best * (1.0 - self.threshold as f64) {
-            self.best = loss;
+    /// The rate after an epoch whose monitored value was `value`, at rate `lr`.
+    fn next(&mut self, value: f32, lr: f32) -> f32 {
+        let value = value as f64;
+        let threshold = self.threshold as f64;
+        // A NaN is never an improvement.
+        let improved = if self.monitor.higher_is_better() {
+            value > self.best * (1.0 + threshold)
+        } else {
+            value < self.best * (1.0 - threshold)
+        };
+        if improved {
+            self.best = value;
             self.bad_epochs = 0;
         } else {
             self.bad_epochs += 1;

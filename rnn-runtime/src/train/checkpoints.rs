@@ -7,6 +7,7 @@ use ndarray::ArrayViewD;
 use super::{Fit, History};
 use crate::error::{Error, Result};
 use crate::io::set_params;
+use crate::loss::Loss;
 use crate::network::{InputElement, Network};
 use crate::optim::schedule::Schedule;
 use crate::optim::Optimizer;
@@ -29,6 +30,7 @@ impl Checkpoints {
         y: &ArrayViewD<'_, f32>,
         samples: usize,
         train: usize,
+        loss: Loss,
     ) -> Result<Self> {
         let s = &opts.state;
         let every_steps = match s.every_steps {
@@ -66,8 +68,10 @@ impl Checkpoints {
             batch_size: opts.batch_size,
             shuffle: opts.shuffle,
             seed: opts.seed,
-            loss: format!("{:?}", opts.loss),
+            loss: format!("{loss:?}"),
             data,
+            validation: train < samples,
+            metrics: String::new(),
         };
         Ok(Checkpoints {
             path: s.path.clone(),

@@ -1,24 +1,29 @@
 //! The training loop: mini-batch gradient descent with seeded shuffling.
 
+use std::any::Any;
+use std::borrow::BorrowMut;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ndarray::{ArrayViewD, Axis, Slice};
+use ndarray::{ArrayD, ArrayViewD, AsArray, Axis, CowArray, Dimension, IxDyn, Slice};
 
-use crate::callbacks::{Callback, Callbacks, Control, EpochLogs, Monitor};
-
+use crate::callbacks::{Callback, Callbacks, Control, EpochLogs};
 use crate::dropout::step_seed;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::network::{check_x, check_y, evaluate, gather, Network};
+use crate::metrics::{Metric, MetricSums};
+use crate::network::{
+    check_x, check_y, evaluate_batches, gather, model_loss, reading, InputElement, Network,
+};
 use crate::optim::clip::Clipping;
 use crate::optim::schedule::Schedule;
 use crate::optim::{Adam, Optimizer};
-use crate::shards::ShardedGrads;
+use crate::shards::{Batch, Objective, ShardedGrads};
 
 mod checkpoints;
-use crate::train_state::Progress;
+use crate::train_state::{fingerprint, Progress};
 use checkpoints::{resume, Checkpoints};
 
 /// What `fit` reports while it trains, as Keras's `verbose` levels 0, 1 and 2.
@@ -60,32 +65,41 @@ impl From<bool> for Verbosity {
 /// Training options, built like Keras's `fit` arguments:
 /// `Fit::new(Adam::new(1e-3)).epochs(100).batch_size(32)`.
 ///
+/// `fit` takes the options by value, or by `&mut` to keep them: then the optimiser's
+/// state (Adam's moments and step count), the epoch and step counters, the shuffling
+/// generator and the schedule carry over to the next `fit` with the same options,
+/// which trains `epochs` more epochs — as calling Keras's `fit` twice on one compiled
+/// model. Two `fit`s of 3 epochs then give the model one `fit` of 6 gives, bit for bit.
+///
 /// Not `Clone`: it owns the user's epoch closures.
 ///
 /// ```
 /// use rnn_runtime::ndarray::{Array2, Array3};
 /// use rnn_runtime::schedule::Schedule;
-/// use rnn_runtime::{model, Adam, Fit, Loss, Verbosity};
+/// use rnn_runtime::{model, Adam, Fit, Metric, Verbosity};
 ///
-/// model! { struct Net < input(4, 1), lstm(3), dense(1) > }
+/// model! { struct Net < input(4, 1), lstm(3), dense(1), loss = huber(1.0) > }
 ///
 /// # fn main() -> Result<(), rnn_runtime::Error> {
 /// let x = Array3::from_shape_fn((10, 4, 1), |(i, t, _)| (i + t) as f32 * 0.1);
 /// let y = Array2::from_shape_fn((10, 1), |(i, _)| (i + 4) as f32 * 0.1);
-/// let opts = Fit::new(Adam::new(1e-2))
-///     .epochs(4)
+/// let mut opts = Fit::new(Adam::new(1e-2))
+///     .epochs(2)
 ///     .batch_size(4) // 8 training samples: 2 steps per epoch
 ///     .shuffle(true)
 ///     .seed(1)
 ///     .validation_split(0.2) // the last 2 samples
-///     .loss(Loss::Huber(1.0))
-///     .global_clipnorm(1.0)
+///     .metrics(&[Metric::Mae])
+///     .clip_by_global_norm(1.0)
 ///     .schedule(Schedule::exponential(0.5))
-///     .verbosity(Verbosity::Silent);
+///     .verbose(Verbosity::Silent);
 /// let mut net = Net::new(0);
-/// let history = net.fit(&x, &y, opts)?;
-/// assert_eq!(history.val_loss.len(), 4);
-/// assert_eq!(history.lr, [1e-2, 5e-3, 2.5e-3, 1.25e-3]);
+/// let first = net.fit(&x, &y, &mut opts)?; // the model's loss: huber(1.0)
+/// let more = net.fit(&x, &y, &mut opts)?; // two more epochs, Adam continuing
+/// assert_eq!(first.lr, [1e-2, 5e-3]);
+/// assert_eq!(more.lr, [2.5e-3, 1.25e-3]);
+/// assert_eq!(more.metrics["val_mae"].len(), 2);
+/// assert_eq!(opts.optimizer().steps(), 8);
 /// # Ok(())
 /// # }
 /// ```
@@ -96,13 +110,44 @@ pub struct Fit<O = Adam> {
     shuffle: bool,
     seed: u64,
     validation_split: f64,
+    validation_data: Option<ValidationData>,
+    sample_weight: Option<Vec<f32>>,
+    class_weight: Option<BTreeMap<usize, f32>>,
+    metrics: Vec<Metric>,
     verbosity: Verbosity,
     clipping: Clipping,
     schedule: Option<Schedule>,
-    loss: Loss,
+    loss: Option<Loss>,
     skip_non_finite: bool,
     callbacks: Callbacks,
     state: StateOptions,
+    /// Where the last `fit` with these options ended, for the next one to continue.
+    run: Option<Run>,
+}
+
+/// What a finished `fit` leaves for the next one with the same options.
+#[derive(Debug)]
+struct Run {
+    progress: Progress,
+    /// The whole run's history, which a training state saves.
+    history: History,
+}
+
+/// `Fit::validation_data`: inputs of the model's element type, behind `Any` because
+/// `Fit` does not name the model.
+struct ValidationData {
+    x: Box<dyn Any + Send>,
+    element: &'static str,
+    y: ArrayD<f32>,
+}
+
+impl fmt::Debug for ValidationData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidationData")
+            .field("element", &self.element)
+            .field("y", &self.y.shape())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where and how often `fit` saves its training state, and where it resumes from.
@@ -122,6 +167,10 @@ impl<O: fmt::Debug> fmt::Debug for Fit<O> {
             .field("shuffle", &self.shuffle)
             .field("seed", &self.seed)
             .field("validation_split", &self.validation_split)
+            .field("validation_data", &self.validation_data)
+            .field("sample_weight", &self.sample_weight.as_ref().map(Vec::len))
+            .field("class_weight", &self.class_weight)
+            .field("metrics", &self.metrics)
             .field("verbosity", &self.verbosity)
             .field("clipping", &self.clipping)
             .field("schedule", &self.schedule)
@@ -129,6 +178,7 @@ impl<O: fmt::Debug> fmt::Debug for Fit<O> {
             .field("callbacks", &self.callbacks)
             .field("skip_non_finite", &self.skip_non_finite)
             .field("state", &self.state)
+            .field("continues", &self.run.is_some())
             .finish()
     }
 }
@@ -145,17 +195,23 @@ impl<O: Optimizer> Fit<O> {
             shuffle: true,
             seed: 0,
             validation_split: 0.0,
+            validation_data: None,
+            sample_weight: None,
+            class_weight: None,
+            metrics: Vec::new(),
             verbosity: Verbosity::ProgressBar,
             clipping: Clipping::default(),
             schedule: None,
-            loss: Loss::Mse,
+            loss: None,
             skip_non_finite: false,
             callbacks: Callbacks::default(),
             state: StateOptions::default(),
+            run: None,
         }
     }
 
-    /// Number of passes over the training data.
+    /// Number of passes over the training data (by each `fit` call, when the options
+    /// are passed by `&mut` and carry over).
     pub fn epochs(mut self, epochs: usize) -> Self {
         self.epochs = epochs;
         self
@@ -180,24 +236,114 @@ impl<O: Optimizer> Fit<O> {
     }
 
     /// Fraction in [0, 1) of the samples, taken from the end before shuffling as
-    /// Keras does, held out to report a validation loss after each epoch.
+    /// Keras does, held out to report a validation loss (and the metrics) after each
+    /// epoch. With [`sample_weight`](Self::sample_weight) the held-out samples'
+    /// weights weigh the validation loss, as in Keras.
     pub fn validation_split(mut self, fraction: f64) -> Self {
         self.validation_split = fraction;
         self
     }
 
-    /// Whether to draw a progress bar (only ever drawn on a terminal; default true):
-    /// [`verbosity`](Self::verbosity) with [`Verbosity::ProgressBar`] or
-    /// [`Verbosity::Silent`].
-    pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbosity = verbose.into();
+    /// Data to report the validation loss and metrics on after each epoch (Keras's
+    /// `validation_data=(x_val, y_val)`): shaped as `fit`'s `x` and `y`, checked when
+    /// `fit` starts. Instead of [`validation_split`](Self::validation_split), not
+    /// with it.
+    ///
+    /// ```
+    /// use rnn_runtime::ndarray::{s, Array1, Array2};
+    /// use rnn_runtime::{model, Adam, Fit, Metric};
+    ///
+    /// model! {
+    ///     struct Clf < input(5), embedding(20, 4), gru(6), dense(2, activation = softmax),
+    ///         loss = sparse_categorical_crossentropy >
+    /// }
+    ///
+    /// # fn main() -> rnn_runtime::Result<()> {
+    /// let x = Array2::from_shape_fn((16, 5), |(i, t)| ((i * 7 + t * 3) % 20) as u32);
+    /// let y = Array1::from_shape_fn(16, |i| (i % 2) as f32); // class ids, shape (N,)
+    /// let (x_val, y_val) = (x.slice(s![..4, ..]).to_owned(), y.slice(s![..4]).to_owned());
+    /// let opts = Fit::new(Adam::new(1e-2))
+    ///     .epochs(2)
+    ///     .metrics(&[Metric::Accuracy])
+    ///     .validation_data(&x_val, &y_val)
+    ///     .verbose(false);
+    /// let history = Clf::new(0).fit(&x, &y, opts)?;
+    /// assert_eq!(history.metrics["val_acc"].len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn validation_data<'a, 'b, T, D, E>(
+        mut self,
+        x: impl AsArray<'a, T, D>,
+        y: impl AsArray<'b, f32, E>,
+    ) -> Self
+    where
+        T: InputElement,
+        D: Dimension,
+        E: Dimension,
+    {
+        let x: ndarray::ArrayView<'a, T, D> = x.into();
+        let y: ndarray::ArrayView<'b, f32, E> = y.into();
+        self.validation_data = Some(ValidationData {
+            x: Box::new(x.into_dyn().to_owned()),
+            element: std::any::type_name::<T>(),
+            y: y.into_dyn().to_owned(),
+        });
         self
     }
 
-    /// What to report while training (default [`Verbosity::ProgressBar`]).
-    pub fn verbosity(mut self, verbosity: Verbosity) -> Self {
-        self.verbosity = verbosity;
+    /// One weight per sample of `fit`'s `x` (Keras's `sample_weight`): each sample's
+    /// loss (every step of it, for a sequence output) and metrics count `weight` times.
+    /// As in Keras, a batch's loss is the weighted sum of its terms divided by their
+    /// number, not by the weights' sum. Weights must be finite and >= 0.
+    pub fn sample_weight<'a>(mut self, weights: impl AsArray<'a, f32, ndarray::Ix1>) -> Self {
+        let weights: ndarray::ArrayView1<'a, f32> = weights.into();
+        self.sample_weight = Some(weights.to_vec());
         self
+    }
+
+    /// A weight per class (Keras's `class_weight`): each training sample's loss is
+    /// multiplied by the weight of its class (the class id of a sparse target, the
+    /// largest entry of a one-hot row, the 0/1 target of a single binary output);
+    /// classes not listed weigh 1. With [`sample_weight`](Self::sample_weight) the two
+    /// multiply. For classifiers with one target per sample; the validation loss is
+    /// not class-weighted (as in Keras).
+    ///
+    /// ```
+    /// use rnn_runtime::{Adam, Fit};
+    ///
+    /// // The rare class 1 counts five times as much.
+    /// let _opts = Fit::new(Adam::new(1e-3)).class_weight(&[(0, 1.0), (1, 5.0)]);
+    /// ```
+    pub fn class_weight(mut self, weights: &[(usize, f32)]) -> Self {
+        self.class_weight = Some(weights.iter().copied().collect());
+        self
+    }
+
+    /// Metrics to compute each epoch on the training batches and the validation data,
+    /// recorded in [`History::metrics`] (`"acc"`, `"val_acc"`, …), shown on the
+    /// progress line, and available to [`EarlyStopping`](crate::EarlyStopping) and
+    /// [`ReduceOnPlateau`](crate::ReduceOnPlateau) through
+    /// [`Monitor::Metric`](crate::Monitor::Metric) / `ValMetric`.
+    pub fn metrics(mut self, metrics: &[Metric]) -> Self {
+        self.metrics = metrics.to_vec();
+        self
+    }
+
+    /// What to report while training: a [`Verbosity`], or `true` / `false` for a
+    /// progress bar (drawn only on a terminal; the default) or nothing.
+    pub fn verbose(mut self, verbosity: impl Into<Verbosity>) -> Self {
+        self.verbosity = verbosity.into();
+        self
+    }
+
+    /// [`verbose`](Self::verbose) with a [`Verbosity`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `verbose`, which takes a Verbosity or a bool"
+    )]
+    pub fn verbosity(self, verbosity: Verbosity) -> Self {
+        self.verbose(verbosity)
     }
 
     /// Adds an [`EarlyStopping`](crate::callbacks::EarlyStopping) or a
@@ -264,40 +410,67 @@ impl<O: Optimizer> Fit<O> {
     }
 
     /// Clips every gradient element into `[-limit, limit]` before each update
-    /// (Keras's `clipvalue`).
-    pub fn clipvalue(mut self, limit: f32) -> Self {
+    /// (Keras's `clipvalue`; [`Grads::clip_by_value`](crate::Grads::clip_by_value)).
+    pub fn clip_by_value(mut self, limit: f32) -> Self {
         self.clipping.value = Some(limit);
         self
     }
 
     /// Scales each parameter tensor's gradient to norm at most `max` before each
-    /// update (Keras's `clipnorm`).
-    pub fn clipnorm(mut self, max: f32) -> Self {
+    /// update (Keras's `clipnorm`; [`Grads::clip_by_norm`](crate::Grads::clip_by_norm)).
+    pub fn clip_by_norm(mut self, max: f32) -> Self {
         self.clipping.norm = Some(max);
         self
     }
 
     /// Scales all gradients together to joint norm at most `max` before each update
-    /// (Keras's `global_clipnorm`, with the formula of torch's `clip_grad_norm_`).
+    /// (Keras's `global_clipnorm`, with the formula of torch's `clip_grad_norm_`;
+    /// [`Grads::clip_by_global_norm`](crate::Grads::clip_by_global_norm)).
     ///
     /// When several clippings are set they apply in this order: by value, per-tensor
     /// norm, global norm.
-    pub fn global_clipnorm(mut self, max: f32) -> Self {
+    pub fn clip_by_global_norm(mut self, max: f32) -> Self {
         self.clipping.global_norm = Some(max);
         self
     }
 
+    /// [`clip_by_value`](Self::clip_by_value).
+    #[deprecated(since = "0.2.0", note = "renamed `clip_by_value`, as on `Grads`")]
+    pub fn clipvalue(self, limit: f32) -> Self {
+        self.clip_by_value(limit)
+    }
+
+    /// [`clip_by_norm`](Self::clip_by_norm).
+    #[deprecated(since = "0.2.0", note = "renamed `clip_by_norm`, as on `Grads`")]
+    pub fn clipnorm(self, max: f32) -> Self {
+        self.clip_by_norm(max)
+    }
+
+    /// [`clip_by_global_norm`](Self::clip_by_global_norm).
+    #[deprecated(since = "0.2.0", note = "renamed `clip_by_global_norm`, as on `Grads`")]
+    pub fn global_clipnorm(self, max: f32) -> Self {
+        self.clip_by_global_norm(max)
+    }
+
     /// Adjusts the learning rate at the end of each epoch. A plateau schedule monitors
-    /// the validation loss when there is a validation split, else the training loss
-    /// (as Keras's callback monitors `val_loss`).
+    /// what its [`monitor`](crate::ReduceOnPlateau::monitor) says: by default the
+    /// validation loss when there is validation data, else the training loss (as
+    /// Keras's callback monitors `val_loss`).
     pub fn schedule(mut self, schedule: impl Into<Schedule>) -> Self {
         self.schedule = Some(schedule.into());
         self
     }
 
-    /// The loss to minimise (default [`Loss::Mse`]); the validation loss uses it too.
+    /// Names the loss to minimise, which must be the model's own
+    /// ([`model_loss`](crate::model_loss): the spec's `loss = …`, else MSE); another
+    /// is refused with [`Error::LossMismatch`], because `evaluate` and
+    /// `loss_and_grads` would not use it.
+    #[deprecated(
+        since = "0.2.0",
+        note = "declare the loss in the model's spec (`loss = …` after the last layer)"
+    )]
     pub fn loss(mut self, loss: Loss) -> Self {
-        self.loss = loss;
+        self.loss = Some(loss);
         self
     }
 
@@ -385,9 +558,28 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
-    /// The optimiser, with its state after training.
+    /// The optimiser, with its state after training (pass the options to `fit` by
+    /// `&mut` to keep them).
     pub fn optimizer(&self) -> &O {
         &self.optimizer
+    }
+
+    /// The loss `fit` trains `M` with: the model's own, which [`loss`](Self::loss)
+    /// may only repeat.
+    fn loss_for<M: Network>(&self) -> Result<Loss> {
+        match (self.loss, model_loss::<M>()) {
+            (None, own) => own,
+            (Some(asked), Ok(own)) if asked == own => Ok(own),
+            (Some(asked), Ok(own)) => Err(Error::LossMismatch {
+                declared: if M::LOSS.is_some() {
+                    own.to_string()
+                } else {
+                    format!("{own} (the default: the spec declares none)")
+                },
+                requested: asked.to_string(),
+            }),
+            (Some(_), Err(e)) => Err(e),
+        }
     }
 }
 
@@ -437,6 +629,48 @@ pub struct History {
     /// Batches skipped in each epoch because their loss or gradient was not finite
     /// (only with [`Fit::skip_non_finite`]; otherwise such a batch stops training).
     pub skipped: Vec<usize>,
+    /// Each metric of [`Fit::metrics`] per epoch, under Keras's keys: `"acc"`,
+    /// `"mae"`, … on the training batches, `"val_acc"`, `"val_mae"`, … on the
+    /// validation data.
+    pub metrics: BTreeMap<String, Vec<f32>>,
+}
+
+impl History {
+    /// The per-epoch values recorded under a Keras key: `"loss"`, `"val_loss"`,
+    /// `"lr"`, or a metric's (`"acc"`, `"val_acc"`, …); `None` for a key not recorded.
+    ///
+    /// ```
+    /// let history = rnn_runtime::History { loss: vec![0.5, 0.25], ..Default::default() };
+    /// assert_eq!(history.get("loss"), Some(&[0.5, 0.25][..]));
+    /// assert_eq!(history.get("val_acc"), None);
+    /// ```
+    pub fn get(&self, key: &str) -> Option<&[f32]> {
+        match key {
+            "loss" => Some(&self.loss),
+            "val_loss" if !self.val_loss.is_empty() => Some(&self.val_loss),
+            "lr" => Some(&self.lr),
+            other => self.metrics.get(other).map(Vec::as_slice),
+        }
+    }
+
+    /// The epochs from index `from` on: what one `fit` call of a continued run adds.
+    fn since(&self, from: usize) -> History {
+        let tail = |v: &[f32]| v.get(from..).unwrap_or_default().to_vec();
+        History {
+            loss: tail(&self.loss),
+            val_loss: tail(&self.val_loss),
+            seconds: self.seconds.get(from..).unwrap_or_default().to_vec(),
+            lr: tail(&self.lr),
+            stopped_epoch: self.stopped_epoch,
+            best_epoch: self.best_epoch,
+            skipped: self.skipped.get(from..).unwrap_or_default().to_vec(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|(k, v)| (k.clone(), tail(v)))
+                .collect(),
+        }
+    }
 }
 
 /// Number of training samples for `n` samples and a validation fraction, as Keras:
@@ -504,69 +738,103 @@ fn progress_bar(verbosity: Verbosity, steps: u64) -> ProgressBar {
 /// # Ok(())
 /// # }
 /// ```
-pub fn fit<M: Network, O: Optimizer>(
+pub fn fit<M, O, F>(
     model: &mut M,
     x: ArrayViewD<'_, M::Input>,
     y: ArrayViewD<'_, f32>,
-    mut opts: Fit<O>,
-) -> Result<History> {
+    mut options: F,
+) -> Result<History>
+where
+    M: Network,
+    O: Optimizer,
+    F: BorrowMut<Fit<O>>,
+{
+    let opts: &mut Fit<O> = options.borrow_mut();
     let n = check_x::<M>(&x)?;
-    let loss_fn = opts.loss;
-    check_y::<M>(n, &y, loss_fn)?;
+    let loss = opts.loss_for::<M>()?;
+    let reading = reading::<M>(loss)?;
+    let y = check_y::<M>(n, y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
     if opts.batch_size == 0 {
         return Err(Error::Config("batch_size must be at least 1".into()));
     }
-    let n_train = train_count(n, opts.validation_split)?;
+    let resolved = resolve_metrics(&opts.metrics, loss)?;
+    let weights = sample_weights::<M>(opts, n, &y, loss)?;
+    let validation = Validation::of::<M>(opts, &x, &y, weights.as_deref(), loss)?;
+    let n_train = validation.n_train;
     opts.clipping.check()?;
     if let Some(schedule) = &opts.schedule {
         schedule.check()?;
+        schedule
+            .monitor()
+            .check("ReduceOnPlateau", validation.present(), &opts.metrics)?;
     }
-    let has_validation = n_train < n;
-    opts.callbacks.check::<M>(has_validation)?;
+    opts.callbacks
+        .check::<M>(validation.present(), &opts.metrics)?;
     opts.callbacks.begin();
-    let (x_val, y_val) = (
-        x.slice_axis(Axis(0), Slice::from(n_train..)),
-        y.slice_axis(Axis(0), Slice::from(n_train..)),
-    );
+    let train_weights = weights.as_ref().map(|w| &w[..n_train]);
 
     let batch = opts.batch_size.min(n_train);
     let steps_per_epoch = n_train.div_ceil(batch);
-    let checkpoints = Checkpoints::new::<M, O>(&opts, &x, &y, n, n_train)?;
-    let mut p = Progress::new(n_train, opts.seed);
-    let mut history = History::default();
-    if let Some(path) = checkpoints.resume_from() {
-        resume(
-            model,
-            &mut opts,
-            path,
-            &checkpoints.key,
-            &mut p,
-            &mut history,
-        )?;
-    }
+    let mut checkpoints = Checkpoints::new::<M, O>(opts, &x, &y, n, n_train, loss)?;
+    checkpoints.key.validation = validation.present();
+    checkpoints.key.metrics = metric_names(&opts.metrics);
+    checkpoints.key.data = validation.fingerprint(checkpoints.key.data, weights.as_deref());
+    let continuing = opts.run.is_some();
+    let (mut p, mut history, end) = match opts.run.take() {
+        // Options passed by `&mut` to an earlier `fit`: carry on from where it ended.
+        Some(Run {
+            mut progress,
+            history,
+        }) => {
+            if progress.order.len() != n_train {
+                progress.order = (0..n_train).collect();
+            }
+            progress.metric_sums = MetricSums::new(resolved.len());
+            let end = progress.epoch + opts.epochs;
+            (progress, history, end)
+        }
+        None => {
+            let mut p = Progress::new(n_train, opts.seed, resolved.len());
+            let mut history = History::default();
+            if let Some(path) = checkpoints.resume_from() {
+                let key = checkpoints.key.clone();
+                resume(model, opts, path, &key, &mut p, &mut history)?;
+            }
+            (p, history, opts.epochs)
+        }
+    };
+    // A continued run reports this call's epochs; a resumed one its whole history.
+    let reported_from = if continuing { history.loss.len() } else { 0 };
     let mut sharded = ShardedGrads::<M>::new();
     let mut grads = vec![0.0f32; M::PARAMS];
+    let mut batch_metrics = MetricSums::new(resolved.len());
     let mut xb = Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES);
-    let mut yb = Vec::with_capacity(batch * M::OUTPUT_STEPS * loss_fn.target_width(M::OUTPUTS));
-    let bar = progress_bar(opts.verbosity, (opts.epochs * steps_per_epoch) as u64);
-    bar.set_position(p.step);
-
+    let mut yb = Vec::with_capacity(batch * M::OUTPUT_STEPS * loss.target_width(M::OUTPUTS));
+    let mut wb = Vec::with_capacity(if train_weights.is_some() { batch } else { 0 });
     let first = p.epoch;
-    for epoch in first..opts.epochs {
+    let bar = progress_bar(opts.verbosity, ((end - first) * steps_per_epoch) as u64);
+    bar.set_position((p.position) as u64);
+    let fail = |bar: &ProgressBar, e: Error| {
+        bar.abandon();
+        e
+    };
+
+    for epoch in first..end {
         if history.stopped_epoch.is_some() {
             break;
         }
         let started = std::time::Instant::now();
-        bar.set_prefix(format!("epoch {}/{}", epoch + 1, opts.epochs));
+        bar.set_prefix(format!("epoch {}/{}", epoch + 1, end));
         // A state saved within an epoch resumes that epoch where it stopped.
         let lr = if p.position == 0 {
             if opts.shuffle {
                 p.rng.shuffle(&mut p.order);
             }
             (p.loss_sum, p.trained, p.skipped, p.elapsed) = (0.0, 0, 0, 0.0);
+            p.metric_sums.clear();
             let lr = opts.optimizer.learning_rate();
             history.lr.push(lr);
             lr
@@ -577,12 +845,34 @@ pub fn fit<M: Network, O: Optimizer>(
             let idx = &p.order[step_in_epoch * batch..((step_in_epoch + 1) * batch).min(n_train)];
             gather(&x, idx, &mut xb);
             gather(&y, idx, &mut yb);
+            if let Some(w) = train_weights {
+                wb.clear();
+                wb.extend(idx.iter().map(|&i| w[i]));
+            }
             let seed = step_seed(opts.seed, p.step);
-            let loss =
-                sharded.loss_and_grads(model, &xb, &yb, idx.len(), loss_fn, seed, &mut grads);
+            let batch_data = Batch {
+                x: &xb,
+                y: &yb,
+                weights: train_weights.map(|_| &wb[..]),
+                len: idx.len(),
+            };
+            let objective = Objective {
+                loss,
+                reading,
+                metrics: &resolved,
+            };
+            batch_metrics.clear();
+            let value = sharded.loss_and_grads(
+                model,
+                &batch_data,
+                objective,
+                seed,
+                &mut grads,
+                &mut batch_metrics,
+            );
             // Checked before the update, so a diverging run ends with the parameters of
             // its last finite step rather than NaN.
-            let what = if !loss.is_finite() {
+            let what = if !value.is_finite() {
                 Some("loss")
             } else if grads.iter().any(|g| !g.is_finite()) {
                 Some("gradient")
@@ -592,21 +882,23 @@ pub fn fit<M: Network, O: Optimizer>(
             match what {
                 Some(_) if opts.skip_non_finite => p.skipped += 1,
                 Some(what) => {
-                    bar.abandon();
-                    return Err(Error::NonFiniteTraining {
-                        what,
-                        epoch: epoch + 1,
-                        step: step_in_epoch + 1,
-                    });
+                    return Err(fail(
+                        &bar,
+                        Error::NonFiniteTraining {
+                            what,
+                            epoch: epoch + 1,
+                            step: step_in_epoch + 1,
+                        },
+                    ));
                 }
                 None => {
                     opts.clipping.apply(&mut grads, M::param_specs());
-                    if let Err(e) = opts.optimizer.update(model, &grads) {
-                        bar.abandon();
-                        return Err(e);
-                    }
-                    p.loss_sum += loss as f64 * idx.len() as f64;
+                    opts.optimizer
+                        .update(model, &grads)
+                        .map_err(|e| fail(&bar, e))?;
+                    p.loss_sum += value as f64 * idx.len() as f64;
                     p.trained += idx.len();
+                    p.metric_sums.add(&batch_metrics);
                 }
             }
             p.step += 1;
@@ -614,52 +906,66 @@ pub fn fit<M: Network, O: Optimizer>(
             bar.inc(1);
             if checkpoints.due(p.step) {
                 let spent = p.elapsed + started.elapsed().as_secs_f64();
-                if let Err(e) = checkpoints.save(model, &opts, &p, spent, &history) {
-                    bar.abandon();
-                    return Err(e);
-                }
+                checkpoints
+                    .save(model, opts, &p, spent, &history)
+                    .map_err(|e| fail(&bar, e))?;
             }
         }
         p.position = 0;
         history.skipped.push(p.skipped);
         // The mean over the batches trained (NaN when every batch was skipped).
-        let loss = (p.loss_sum / p.trained as f64) as f32;
-        history.loss.push(loss);
-        let ended = end_epoch(model, &x_val, &y_val, loss, &mut opts, &bar);
-        let val_loss = match ended {
-            Ok(v) => v,
-            Err(e) => {
-                bar.abandon();
-                return Err(e);
-            }
-        };
+        let train_loss = (p.loss_sum / p.trained as f64) as f32;
+        history.loss.push(train_loss);
+        let metrics: Vec<(Metric, f32)> = opts
+            .metrics
+            .iter()
+            .copied()
+            .zip(p.metric_sums.values(&resolved))
+            .collect();
+        let (val_loss, val_metrics) = validation
+            .evaluate(model, loss, reading, &resolved)
+            .map_err(|e| fail(&bar, e))?;
+        let val_metrics: Vec<(Metric, f32)> =
+            opts.metrics.iter().copied().zip(val_metrics).collect();
         history.val_loss.extend(val_loss);
+        for (m, v) in &metrics {
+            history.metrics.entry(m.name().into()).or_default().push(*v);
+        }
+        for (m, v) in &val_metrics {
+            history.metrics.entry(m.val_name()).or_default().push(*v);
+        }
         let seconds = p.elapsed + started.elapsed().as_secs_f64();
         history.seconds.push(seconds);
         let logs = EpochLogs {
             epoch,
-            epochs: opts.epochs,
-            loss,
+            epochs: end,
+            loss: train_loss,
             val_loss,
+            metrics,
+            val_metrics,
             lr,
             seconds,
         };
+        bar.set_message(progress_message(&logs));
+        if let Some(schedule) = &mut opts.schedule {
+            let monitor = schedule.monitor();
+            let monitored = monitor.value(&logs).unwrap_or(train_loss);
+            schedule
+                .end_epoch(monitored, &mut opts.optimizer)
+                .map_err(|e| fail(&bar, e))?;
+        }
         if opts.verbosity == Verbosity::EpochLine {
             eprintln!("{logs}");
         }
         match opts.callbacks.end_epoch(&logs, &*model) {
             Ok(Control::Continue) => {}
             Ok(Control::Stop) => history.stopped_epoch = Some(epoch),
-            Err(e) => {
-                bar.abandon();
-                return Err(e);
-            }
+            Err(e) => return Err(fail(&bar, e)),
         }
         p.epoch = epoch + 1;
-        if let Err(e) = checkpoints.save(model, &opts, &p, seconds, &history) {
-            bar.abandon();
-            return Err(e);
-        }
+        checkpoints
+            .save(model, opts, &p, seconds, &history)
+            .map_err(|e| fail(&bar, e))?;
     }
     if history.stopped_epoch.is_some() {
         bar.abandon();
@@ -670,38 +976,265 @@ pub fn fit<M: Network, O: Optimizer>(
     history.best_epoch = outcome.best_epoch;
     if opts.verbosity == Verbosity::EpochLine {
         if let Some(epoch) = history.stopped_epoch {
-            eprintln!("stopped early after epoch {}/{}", epoch + 1, opts.epochs);
+            eprintln!("stopped early after epoch {}/{}", epoch + 1, end);
         }
         if let Some(epoch) = outcome.restored {
             eprintln!("restored the weights of epoch {}", epoch + 1);
         }
     }
-    Ok(history)
+    let reported = history.since(reported_from);
+    // The next fit with these options continues the run; an early stop ends it as
+    // an epoch boundary does.
+    history.stopped_epoch = None;
+    opts.run = Some(Run {
+        progress: p,
+        history,
+    });
+    Ok(reported)
 }
 
-/// Validation and schedule of an epoch with training loss `loss`; returns the
-/// validation loss when there is a validation split.
-fn end_epoch<M: Network, O: Optimizer>(
-    model: &M,
-    x_val: &ArrayViewD<'_, M::Input>,
-    y_val: &ArrayViewD<'_, f32>,
-    loss: f32,
-    opts: &mut Fit<O>,
-    bar: &ProgressBar,
-) -> Result<Option<f32>> {
-    let val_loss = if x_val.len_of(Axis(0)) > 0 {
-        let val = evaluate(model, x_val.view(), y_val.view(), opts.loss)?;
-        bar.set_message(format!("loss {loss:.3e} val_loss {val:.3e}"));
-        Some(val)
-    } else {
-        bar.set_message(format!("loss {loss:.3e}"));
-        None
-    };
-    if let Some(schedule) = &mut opts.schedule {
-        let monitored = Monitor::Auto.pick(loss, val_loss).unwrap_or(loss);
-        schedule.end_epoch(monitored, &mut opts.optimizer)?;
+/// The progress bar's message: the epoch's loss and metrics, then the validation's.
+fn progress_message(logs: &EpochLogs) -> String {
+    let mut text = format!("loss {:.3e}", logs.loss);
+    for (m, v) in &logs.metrics {
+        text.push_str(&format!(" {m} {v:.4}"));
     }
-    Ok(val_loss)
+    if let Some(v) = logs.val_loss {
+        text.push_str(&format!(" val_loss {v:.3e}"));
+    }
+    for (m, v) in &logs.val_metrics {
+        text.push_str(&format!(" val_{m} {v:.4}"));
+    }
+    text
+}
+
+/// The metrics as computed for `loss`; each asked for once.
+fn resolve_metrics(metrics: &[Metric], loss: Loss) -> Result<Vec<Metric>> {
+    for (i, m) in metrics.iter().enumerate() {
+        if metrics[..i].contains(m) {
+            return Err(Error::Config(format!("metric {m} is listed twice")));
+        }
+    }
+    metrics.iter().map(|m| m.resolve(loss)).collect()
+}
+
+/// The metrics' names as a training state records them.
+fn metric_names(metrics: &[Metric]) -> String {
+    let names: Vec<&str> = metrics.iter().map(|m| m.name()).collect();
+    names.join(",")
+}
+
+/// Each sample's weight: its `sample_weight` times its class's `class_weight`; `None`
+/// when neither is set.
+fn sample_weights<M: Network>(
+    opts: &Fit<impl Optimizer>,
+    n: usize,
+    y: &ArrayViewD<'_, f32>,
+    loss: Loss,
+) -> Result<Option<Vec<f32>>> {
+    if opts.sample_weight.is_none() && opts.class_weight.is_none() {
+        return Ok(None);
+    }
+    let mut weights = match &opts.sample_weight {
+        Some(w) if w.len() != n => {
+            return Err(Error::Config(format!(
+                "sample_weight has {} weights for {n} samples",
+                w.len()
+            )))
+        }
+        Some(w) => {
+            if let Some((i, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(Error::Config(format!(
+                    "sample_weight {i} is {v}: weights must be finite and >= 0"
+                )));
+            }
+            w.clone()
+        }
+        None => vec![1.0; n],
+    };
+    if let Some(classes) = &opts.class_weight {
+        for (&class, &w) in classes {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::Config(format!(
+                    "class_weight of class {class} is {w}: weights must be finite and >= 0"
+                )));
+            }
+            let count = if loss == Loss::BinaryCrossentropy {
+                2
+            } else {
+                M::OUTPUTS
+            };
+            if class >= count {
+                return Err(Error::Config(format!(
+                    "class_weight names class {class}, but the model has {count} classes"
+                )));
+            }
+        }
+        let one_target = M::OUTPUT_STEPS == 1
+            && match loss {
+                Loss::SparseCategoricalCrossentropy | Loss::CategoricalCrossentropy => true,
+                Loss::BinaryCrossentropy => M::OUTPUTS == 1,
+                _ => false,
+            };
+        if !one_target {
+            return Err(Error::Config(format!(
+                "class_weight needs a classifier with one target per sample (a categorical \
+                 cross-entropy, or binary cross-entropy on one output, without a sequence \
+                 output); this model's loss is {loss} with {} output steps of {} values: \
+                 use sample_weight",
+                M::OUTPUT_STEPS,
+                M::OUTPUTS
+            )));
+        }
+        for (i, w) in weights.iter_mut().enumerate() {
+            let row = y.index_axis(Axis(0), i);
+            let row: Vec<f32> = row.iter().copied().collect();
+            let class = match loss {
+                Loss::CategoricalCrossentropy => {
+                    let mut best = 0;
+                    for (k, &v) in row.iter().enumerate() {
+                        if v > row[best] {
+                            best = k;
+                        }
+                    }
+                    best
+                }
+                _ => row[0].round() as usize,
+            };
+            *w *= classes.get(&class).copied().unwrap_or(1.0);
+        }
+    }
+    Ok(Some(weights))
+}
+
+/// Validation inputs, targets and per-sample weights.
+type HeldOut<'a, T> = (CowArray<'a, T, IxDyn>, CowArray<'a, f32, IxDyn>, Option<Vec<f32>>);
+
+/// Where a run's validation data comes from, and the loss and metrics on it: the tail
+/// of `x` and `y` (a split), or a copy of `Fit::validation_data`.
+struct Validation<'a, T> {
+    /// Samples trained on: the leading ones of `x`.
+    n_train: usize,
+    data: Option<HeldOut<'a, T>>,
+}
+
+impl<'a, T: InputElement> Validation<'a, T> {
+    fn of<M: Network<Input = T>>(
+        opts: &Fit<impl Optimizer>,
+        x: &ArrayViewD<'a, T>,
+        y: &ArrayViewD<'a, f32>,
+        weights: Option<&[f32]>,
+        loss: Loss,
+    ) -> Result<Self> {
+        let n = x.len_of(Axis(0));
+        if let Some(data) = &opts.validation_data {
+            if opts.validation_split > 0.0 {
+                return Err(Error::Config(
+                    "validation_data and validation_split are both set: use one".into(),
+                ));
+            }
+            let x_val = data.x.downcast_ref::<ArrayD<T>>().ok_or_else(|| {
+                Error::Config(format!(
+                    "validation_data holds {} inputs, but the model reads {}",
+                    data.element,
+                    std::any::type_name::<T>()
+                ))
+            })?;
+            let n_val = check_x::<M>(&x_val.view()).map_err(|e| in_validation(e, "x"))?;
+            let y_val =
+                check_y::<M>(n_val, data.y.view(), loss).map_err(|e| in_validation(e, "y"))?;
+            if n_val == 0 {
+                return Err(Error::Empty("validation_data"));
+            }
+            let (x_val, y_val) = (x_val.clone(), y_val.to_owned());
+            return Ok(Validation {
+                n_train: n,
+                data: Some((x_val.into(), y_val.into(), None)),
+            });
+        }
+        let n_train = train_count(n, opts.validation_split)?;
+        let data = (n_train < n).then(|| {
+            let tail = Slice::from(n_train..);
+            // The held-out samples' own sample weights, without class weights (Keras).
+            let w = weights
+                .and(opts.sample_weight.as_ref())
+                .map(|w| w[n_train..].to_vec());
+            let (x, y) = (x.clone(), y.clone());
+            (
+                x.slice_axis_move(Axis(0), tail).into(),
+                y.slice_axis_move(Axis(0), tail).into(),
+                w,
+            )
+        });
+        Ok(Validation { n_train, data })
+    }
+
+    fn present(&self) -> bool {
+        self.data.is_some()
+    }
+
+    /// The validation loss and metrics of `model`; `(None, [])` without validation.
+    fn evaluate<M: Network<Input = T>>(
+        &self,
+        model: &M,
+        loss: Loss,
+        reading: crate::loss::Reading,
+        metrics: &[Metric],
+    ) -> Result<(Option<f32>, Vec<f32>)> {
+        let Some((x, y, w)) = &self.data else {
+            return Ok((None, Vec::new()));
+        };
+        let (value, metrics) = evaluate_batches(
+            model,
+            x.view(),
+            y.view(),
+            w.as_deref(),
+            loss,
+            reading,
+            metrics,
+        )?;
+        Ok((Some(value), metrics))
+    }
+
+    /// `data` extended by what else a resumed run must see again: the weights and
+    /// the validation data.
+    fn fingerprint(&self, data: u64, weights: Option<&[f32]>) -> u64 {
+        if data == 0 {
+            return 0; // no state is saved or resumed: nothing was fingerprinted
+        }
+        let mut hash = data;
+        if let Some(w) = weights {
+            hash = fingerprint(w.iter().map(|v| v.to_bits()), hash ^ 1);
+        }
+        if let Some((x, y, _)) = &self.data {
+            hash = fingerprint(x.iter().map(|v| v.to_bits()), hash ^ 2);
+            hash = fingerprint(y.iter().map(|v| v.to_bits()), hash);
+        }
+        hash
+    }
+}
+
+/// Names the validation data in a shape error about `x` or `y`.
+fn in_validation(e: Error, what: &'static str) -> Error {
+    match e {
+        Error::Shape { expected, got, .. } => Error::Shape {
+            what: if what == "x" {
+                "validation_data x"
+            } else {
+                "validation_data y"
+            },
+            expected,
+            got,
+        },
+        Error::SampleCount { x, y } => Error::Config(format!(
+            "validation_data has {x} inputs but {y} targets; they must match"
+        )),
+        other => other,
+    }
 }
 
 #[cfg(test)]

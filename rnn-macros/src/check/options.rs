@@ -1,0 +1,204 @@
+//! The model options after the layers: `loss = …`, the loss the model trains and
+//! evaluates with, checked against the output layer it reads.
+
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::{Expr, Lit};
+
+use super::{Errors, Resolved};
+use crate::diagnostics::{list, render, render_layer, suggest};
+use crate::parse::{nested_layer, Arg, ModelDef};
+use crate::spec::{Activation, LayerKind, Loss};
+
+/// The options a spec may set.
+const OPTIONS: [&str; 1] = ["loss"];
+
+/// Every loss name, Keras's long forms included, and what it means (`huber` takes its
+/// delta from the arguments).
+const LOSSES: [(&str, Loss); 9] = [
+    ("mse", Loss::Mse),
+    ("mean_squared_error", Loss::Mse),
+    ("mae", Loss::Mae),
+    ("mean_absolute_error", Loss::Mae),
+    ("huber", Loss::Huber(1.0)),
+    ("binary_crossentropy", Loss::BinaryCrossentropy),
+    ("categorical_crossentropy", Loss::CategoricalCrossentropy),
+    (
+        "sparse_categorical_crossentropy",
+        Loss::SparseCategoricalCrossentropy,
+    ),
+    ("huber_loss", Loss::Huber(1.0)),
+];
+
+/// Checks the options of `def`; returns the declared loss when it is valid. `last` is
+/// the model's last layer, against which the loss is checked when it is known.
+pub(super) fn check_options(
+    def: &ModelDef,
+    last: Option<&Resolved<'_>>,
+    errors: &mut Errors,
+) -> Option<Loss> {
+    let mut loss = None;
+    let mut seen = false;
+    for option in &def.options {
+        let key = option.key.unraw().to_string();
+        if option.layers_before < def.layers.len() {
+            errors.push(
+                option.key.span(),
+                format!("`{key} = …` belongs after the last layer"),
+            );
+        }
+        if !OPTIONS.contains(&key.as_str()) {
+            let hint = match suggest(&key, &OPTIONS) {
+                Some(near) => format!("; did you mean `{near}`?"),
+                None => format!("; the model's options are {}", list(&OPTIONS)),
+            };
+            errors.push(
+                option.key.span(),
+                format!("unknown model option `{key}`{hint}"),
+            );
+            continue;
+        }
+        if seen {
+            errors.push(option.key.span(), "`loss` is declared twice");
+            continue;
+        }
+        seen = true;
+        match parse_loss(&option.value) {
+            Ok(found) => {
+                if let Some(last) = last {
+                    if let Err(message) = fits_output(found, last) {
+                        errors.push_spanned(&option.value, message);
+                        continue;
+                    }
+                }
+                loss = Some(found);
+            }
+            Err(message) => errors.push_spanned(&option.value, message),
+        }
+    }
+    loss
+}
+
+/// The loss named by `value`: `mse`, `huber(0.5)`, `huber(delta = 0.5)`, ….
+fn parse_loss(value: &Expr) -> Result<Loss, String> {
+    let names: Vec<&str> = LOSSES.iter().map(|(n, _)| *n).collect();
+    let (name, args) = match value {
+        Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+            (path.path.get_ident().cloned(), Vec::new())
+        }
+        Expr::Call(_) => match nested_layer(value) {
+            Some(call) => (Some(call.name), call.args),
+            None => (None, Vec::new()),
+        },
+        _ => (None, Vec::new()),
+    };
+    let Some(name) = name else {
+        let hint = match value {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) if names.contains(&s.value().as_str()) => {
+                format!("; write `{}` without quotes", s.value())
+            }
+            _ => String::new(),
+        };
+        return Err(format!(
+            "`loss` expects one of {}, found `{}`{hint}",
+            list(&names[..8]),
+            render(value.to_token_stream())
+        ));
+    };
+    let written = name.unraw().to_string();
+    let Some(&(_, loss)) = LOSSES.iter().find(|(n, _)| *n == written) else {
+        return Err(match suggest(&written, &names) {
+            Some(near) => format!("unknown loss `{written}`; did you mean `{near}`?"),
+            None => format!(
+                "unknown loss `{written}`; expected one of {}",
+                list(&names[..8])
+            ),
+        });
+    };
+    match (loss, args.as_slice()) {
+        (_, []) => Ok(loss),
+        (Loss::Huber(_), [Arg::Positional(delta)]) => huber_delta(delta),
+        (Loss::Huber(_), [Arg::Named { key, value }]) if key.unraw() == "delta" => {
+            huber_delta(value)
+        }
+        (Loss::Huber(_), _) => Err(
+            "`huber` takes one argument, its delta: `huber(1.0)` or `huber(delta = 1.0)`"
+                .to_owned(),
+        ),
+        _ => Err(format!("`{written}` takes no arguments")),
+    }
+}
+
+/// A Huber delta: a positive, finite number literal.
+fn huber_delta(expr: &Expr) -> Result<Loss, String> {
+    let value = match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(f), ..
+        }) if ["", "f32", "f64"].contains(&f.suffix()) => f.base10_parse::<f64>().ok(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.suffix().is_empty() => i.base10_parse::<u64>().ok().map(|v| v as f64),
+        _ => None,
+    };
+    match value.map(|v| v as f32) {
+        Some(delta) if delta.is_finite() && delta > 0.0 => Ok(Loss::Huber(delta)),
+        _ => Err(format!(
+            "the Huber delta must be a positive number such as `1.0`, found `{}`",
+            render(expr.to_token_stream())
+        )),
+    }
+}
+
+/// Keras's name of a loss, as the DSL writes it.
+fn name(loss: Loss) -> &'static str {
+    match loss {
+        Loss::Mse => "mse",
+        Loss::Mae => "mae",
+        Loss::Huber(_) => "huber",
+        Loss::BinaryCrossentropy => "binary_crossentropy",
+        Loss::CategoricalCrossentropy => "categorical_crossentropy",
+        Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+    }
+}
+
+/// Whether `loss` can read the output of the last layer `last`: the same rule as the
+/// runtime's `Loss::reading`, with a class count for the categorical forms.
+fn fits_output(loss: Loss, last: &Resolved<'_>) -> Result<(), String> {
+    let (fused, what) = match loss {
+        Loss::Mse | Loss::Mae | Loss::Huber(_) => return Ok(()),
+        Loss::BinaryCrossentropy => (Activation::Sigmoid, "independent probabilities"),
+        Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => {
+            (Activation::Softmax, "class probabilities")
+        }
+    };
+    let Some(kind) = last.kind else {
+        return Ok(()); // the layer's own error is reported
+    };
+    let written = render_layer(last.def);
+    match kind {
+        LayerKind::Dense(a) if a == Activation::Linear || a == fused => {
+            let classes = last.units.unwrap_or(2);
+            if fused == Activation::Softmax && classes < 2 {
+                return Err(format!(
+                    "`{}` needs at least 2 classes, but the last layer `{written}` has 1 \
+                     output; for one yes/no output use `dense(1, activation = sigmoid)` \
+                     with `loss = binary_crossentropy`",
+                    name(loss)
+                ));
+            }
+            Ok(())
+        }
+        _ => Err(format!(
+            "`{}` reads logits (a linear last layer, `dense(n)`) or {what} (`dense(n, \
+             activation = {})`), but the last layer is `{written}`",
+            name(loss),
+            if fused == Activation::Softmax {
+                "softmax"
+            } else {
+                "sigmoid"
+            }
+        )),
+    }
+}
