@@ -287,9 +287,10 @@ impl<O: Optimizer> Fit<O> {
         self
     }
 
-    /// Adjusts the learning rate at the end of each epoch. A plateau schedule monitors
-    /// the validation loss when there is a validation split, else the training loss
-    /// (as Keras's callback monitors `val_loss`).
+    /// Adjusts the learning rate at the end of each epoch; a cosine schedule sets the
+    /// first epoch's rate too ([`Schedule::start`]). A plateau schedule monitors the
+    /// validation loss when there is a validation split, else the training loss (as
+    /// Keras's callback monitors `val_loss`).
     pub fn schedule(mut self, schedule: impl Into<Schedule>) -> Self {
         self.schedule = Some(schedule.into());
         self
@@ -546,6 +547,9 @@ pub fn fit<M: Network, O: Optimizer>(
             &mut p,
             &mut history,
         )?;
+    } else if let Some(schedule) = &mut opts.schedule {
+        // A resumed run continues the schedule from its saved state instead.
+        schedule.start(&mut opts.optimizer)?;
     }
     let mut sharded = ShardedGrads::<M>::new();
     let mut grads = vec![0.0f32; M::PARAMS];
