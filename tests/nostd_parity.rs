@@ -137,3 +137,8 @@ fn from_le_bytes_rebuilds_every_layer_kind() {
         net.predict_one(&ids).unwrap()
     );
 }
+
+#[test]
+fn debug_is_the_same_as_without_std() {
+    assert_eq!(format!("{:?}", SeedNet::new(0)), SEED_DEBUG);
+}

@@ -231,9 +231,12 @@ fn schedules() -> (Value, HashMap<String, ArrayD<f32>>) {
     (json, read_all(&fixture("optim/schedules/data.safetensors")))
 }
 
-/// The rate of each epoch under `schedule`, ending epoch `e` with `losses[e]`.
+/// The rate of each epoch under `schedule`, started as `fit` starts it, ending epoch
+/// `e` with `losses[e]`.
 fn lr_sequence(mut schedule: Schedule, base: f32, losses: &[f32]) -> Vec<f32> {
     let mut sgd = Sgd::new(base);
+    let first = schedule.start(&mut sgd).expect("start");
+    assert_eq!(first, sgd.learning_rate());
     losses
         .iter()
         .map(|&loss| {
@@ -283,8 +286,30 @@ fn schedules_match_torch() {
         ),
         ("plateau", lr_sequence(plateau.into(), base, &losses)),
     ];
+    let cosine = |c: &Value| {
+        let schedule = Schedule::cosine(n(&c["total_epochs"])).min_lr(g(&c["min_lr"]));
+        match c.get("warmup") {
+            Some(w) => schedule.warmup(n(w)),
+            None => schedule,
+        }
+    };
+    // Cosine decay: torch's rates up to the last epoch, Keras's three epochs beyond.
+    let mut cosine_cases = Vec::new();
+    for name in ["cosine", "cosine_warmup"] {
+        let keras = format!("{name}.keras_lr");
+        let len = data[&keras].len();
+        let got = lr_sequence(cosine(&json[name]).into(), base, &vec![1.0; len]);
+        let torch = data[&format!("{name}.lr")].len();
+        assert_eq!(torch, n(&json[name]["total_epochs"]) + 1, "{name}");
+        cosine_cases.push((format!("{name}.lr"), got[..torch].to_vec()));
+        cosine_cases.push((keras, got));
+    }
+    let cases = cases
+        .into_iter()
+        .map(|(name, got)| (format!("{name}.lr"), got))
+        .chain(cosine_cases);
     for (name, got) in cases {
-        let want: Vec<f32> = data[&format!("{name}.lr")].iter().copied().collect();
+        let want: Vec<f32> = data[&name].iter().copied().collect();
         assert_eq!(got.len(), want.len(), "{name}");
         let w = worst(&got, &want, abs, rel);
         assert!(w <= 1.0, "{name}: got {got:?}\nwant {want:?}");
@@ -495,6 +520,20 @@ fn fit_applies_schedules_and_records_the_rate_of_each_epoch() {
         h.lr
     );
 
+    // Cosine decay sets the first epoch's rate too: the first warm-up rate.
+    let h = trains(
+        "cosine",
+        options(Adam::new(1e-2), 6).schedule(Schedule::cosine(6).min_lr(1e-3).warmup(2)),
+    );
+    let want = lr_sequence(
+        Schedule::cosine(6).min_lr(1e-3).warmup(2).into(),
+        1e-2,
+        &[1.0; 6],
+    );
+    assert_eq!(h.lr, want);
+    assert!((h.lr[0] - 1e-2 / 3.0).abs() < 1e-9, "{:?}", h.lr);
+    assert_eq!(h.lr[2], 1e-2);
+
     // The plateau schedule monitors val_loss with a validation split, else loss:
     // replaying the monitored losses through a fresh schedule gives the same rates.
     let plateau = || {
@@ -543,6 +582,12 @@ fn bad_fit_options_are_typed_errors_that_change_nothing() {
         options(Adam::new(1e-2), 1).schedule(Schedule::exponential(-0.5)),
         options(Adam::new(1e-2), 1).schedule(ReduceOnPlateau::new().factor(1.0)),
         options(Adam::new(1e-2), 1).schedule(ReduceOnPlateau::new().min_lr(-1.0)),
+        options(Adam::new(1e-2), 1).schedule(Schedule::cosine(0)),
+        options(Adam::new(1e-2), 1).schedule(Schedule::cosine(4).warmup(4)),
+        options(Adam::new(1e-2), 1).schedule(Schedule::cosine(4).min_lr(f32::NAN)),
+        options(Adam::new(1e-2), 1).schedule(Schedule::cosine(4).min_lr(-1e-3)),
+        // Known only when the schedule starts: a floor above the starting rate.
+        options(Adam::new(1e-2), 1).schedule(Schedule::cosine(4).min_lr(0.1)),
         options(Adam::new(-1.0), 1),
     ];
     for opts in bad {
@@ -552,5 +597,93 @@ fn bad_fit_options_are_typed_errors_that_change_nothing() {
             "{what}"
         );
         assert_eq!(net, before, "{what}");
+    }
+}
+
+#[test]
+fn cosine_options_are_refused_with_what_is_wrong() {
+    let message = |schedule: rnn_runtime::schedule::CosineDecay| {
+        let mut sgd = Sgd::new(0.1);
+        let err = Schedule::from(schedule).start(&mut sgd).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert_eq!(sgd.learning_rate(), 0.1, "{err}: the rate changed");
+        err.to_string()
+    };
+    let cases = [
+        (Schedule::cosine(0), "total_epochs must be at least 1"),
+        (
+            Schedule::cosine(3).warmup(3),
+            "warmup (3 epochs) must be shorter than total_epochs (3)",
+        ),
+        (
+            Schedule::cosine(3).min_lr(f32::INFINITY),
+            "min_lr must be finite and >= 0, got inf",
+        ),
+        (
+            Schedule::cosine(3).min_lr(-0.5),
+            "min_lr must be finite and >= 0, got -0.5",
+        ),
+        (
+            Schedule::cosine(3).min_lr(0.2),
+            "min_lr (0.2) must not be above the starting learning rate (0.1)",
+        ),
+    ];
+    for (schedule, want) in cases {
+        assert_eq!(
+            message(schedule),
+            format!("invalid training option: {want}")
+        );
+    }
+    // `check` finds the option errors before any optimiser is known.
+    assert!(Schedule::from(Schedule::cosine(2).warmup(5))
+        .check()
+        .is_err());
+    assert!(Schedule::from(Schedule::cosine(2).min_lr(0.2))
+        .check()
+        .is_ok());
+}
+
+#[test]
+fn a_cosine_schedule_starts_once() {
+    // Without a warm-up, a schedule that was never started starts at its first
+    // end_epoch, from the rate the epoch ran at: the same rates as started.
+    let started = lr_sequence(Schedule::cosine(5).min_lr(0.01).into(), 0.1, &[1.0; 7]);
+    let mut sgd = Sgd::new(0.1);
+    let mut schedule = Schedule::from(Schedule::cosine(5).min_lr(0.01));
+    let mut unstarted = vec![sgd.learning_rate()];
+    for _ in 0..6 {
+        unstarted.push(schedule.end_epoch(1.0, &mut sgd).unwrap());
+    }
+    assert_eq!(unstarted, started);
+    assert_eq!(started[5..], [0.01, 0.01]);
+
+    // With a warm-up the first epoch must run at the first warm-up rate: ending an
+    // epoch of a schedule never started is refused, and changes nothing.
+    let mut sgd = Sgd::new(0.1);
+    let mut schedule = Schedule::from(Schedule::cosine(5).warmup(1));
+    let err = schedule.end_epoch(1.0, &mut sgd).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid training option: a cosine schedule with a warm-up must be started \
+         (Schedule::start) before its first epoch"
+    );
+    assert_eq!((sgd.learning_rate(), schedule.epochs()), (0.1, 0));
+
+    // Started, it sets half the rate (warm-up of 1 epoch); starting again changes
+    // nothing, nor does a rate set by hand change the peak.
+    assert_eq!(schedule.start(&mut sgd).unwrap(), 0.05);
+    assert_eq!(schedule.start(&mut sgd).unwrap(), 0.05);
+    sgd.set_learning_rate(0.7);
+    assert_eq!(schedule.end_epoch(1.0, &mut sgd).unwrap(), 0.1);
+
+    // The other schedules change nothing when started.
+    for mut other in [
+        Schedule::step_decay(1, 0.5),
+        Schedule::exponential(0.5),
+        ReduceOnPlateau::new().into(),
+    ] {
+        let mut sgd = Sgd::new(0.3);
+        assert_eq!(other.start(&mut sgd).unwrap(), 0.3);
+        assert_eq!((sgd.learning_rate(), other.epochs()), (0.3, 0));
     }
 }

@@ -160,6 +160,84 @@ fn resuming_within_an_epoch_finishes_it_exactly() {
 }
 
 #[test]
+fn a_cosine_schedule_with_warm_up_resumes_bit_identically() {
+    let dir = temp_dir("cosine");
+    let state = dir.join("run.state");
+    let (x, y) = data(40);
+    // 40 samples in batches of 8: 5 steps per epoch; a state every 3 steps. The
+    // schedule warms up over epochs 0..3 and decays over 3..8.
+    let opts = |epochs| {
+        plain(epochs)
+            .seed(5)
+            .schedule(Schedule::cosine(8).min_lr(1e-4).warmup(3))
+            .save_state(&state)
+            .save_state_every_steps(3)
+    };
+    let mut whole = Net::new(4);
+    let all = whole
+        .fit(
+            &x,
+            &y,
+            opts(8).on_epoch_end_with_model(interrupt_at(usize::MAX)),
+        )
+        .unwrap();
+    assert!(
+        all.lr[0] < all.lr[1] && all.lr[3] > all.lr[7],
+        "{:?}",
+        all.lr
+    );
+    // Interrupted at the end of epoch 1 (warm-up) and 4 (decay): the last state is
+    // from step 9 or 24, within the epoch. Stopped after 2 or 5 whole epochs: the
+    // state is the epoch's end.
+    for (stop, interrupted) in [(1, true), (4, true), (2, false), (5, false)] {
+        std::fs::remove_file(&state).ok();
+        let mut first = Net::new(4);
+        if interrupted {
+            let run = first.fit(&x, &y, opts(8).on_epoch_end_with_model(interrupt_at(stop)));
+            assert!(run.is_err());
+        } else {
+            let part = first
+                .fit(
+                    &x,
+                    &y,
+                    opts(stop).on_epoch_end_with_model(interrupt_at(usize::MAX)),
+                )
+                .unwrap();
+            assert_eq!(part.lr[..], all.lr[..stop]);
+        }
+        let mut resumed = Net::new(99);
+        let rest = resumed
+            .fit(
+                &x,
+                &y,
+                opts(8)
+                    .on_epoch_end_with_model(interrupt_at(usize::MAX))
+                    .resume(&state),
+            )
+            .unwrap();
+        assert_eq!(
+            resumed, whole,
+            "stopped at {stop}, interrupted {interrupted}"
+        );
+        same_history(&rest, &all);
+    }
+    // A cosine state is not another schedule's.
+    let err = Net::new(4)
+        .fit(
+            &x,
+            &y,
+            plain(8)
+                .seed(5)
+                .schedule(Schedule::exponential(0.5))
+                .on_epoch_end_with_model(interrupt_at(usize::MAX))
+                .resume(&state),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("cosine"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_finished_or_stopped_run_resumes_to_the_same_result_without_training() {
     let dir = temp_dir("stopped");
     let state = dir.join("run.state");

@@ -18,6 +18,7 @@ use crate::spec::{
 };
 
 mod single;
+mod summary;
 
 pub use single::stack_arrays;
 
@@ -507,9 +508,9 @@ fn architecture_layer(layer: &Layer) -> TokenStream {
     }
 }
 
-/// `#[derive(Clone, Debug, PartialEq)]`, less any of them the user derives already
-/// (a second derive of the same trait would be a conflicting implementation).
-fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
+/// The last path segment of every trait the user derives (`Debug` for
+/// `#[derive(core::fmt::Debug)]`).
+fn user_derives(attrs: &[syn::Attribute]) -> Vec<String> {
     let mut user = Vec::new();
     for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
         // A derive list that does not parse is left for the compiler to report.
@@ -520,7 +521,15 @@ fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
             Ok(())
         });
     }
-    let ours: Vec<_> = ["Clone", "Debug", "PartialEq"]
+    user
+}
+
+/// `#[derive(Clone, PartialEq)]`, less any of them the user derives already (a second
+/// derive of the same trait would be a conflicting implementation). `Debug` is
+/// written by hand (`summary::expand`): the derived one would print every weight.
+fn standard_derives(attrs: &[syn::Attribute]) -> TokenStream {
+    let user = user_derives(attrs);
+    let ours: Vec<_> = ["Clone", "PartialEq"]
         .into_iter()
         .filter(|t| !user.iter().any(|u| u == t))
         .map(|t| format_ident!("{}", t))
@@ -686,6 +695,7 @@ pub fn expand(model: &Model) -> TokenStream {
         }
         _ => quote!(let _ = (ws, logits);),
     };
+    let summary = summary::expand(model);
     let derives = standard_derives(attrs);
     let ws_doc = format!("Work buffers of [`{name}`]'s batch forward and backward passes.");
     let y_doc = if sequence {
@@ -899,6 +909,8 @@ pub fn expand(model: &Model) -> TokenStream {
 
         #single
 
+        #summary
+
         impl ::rnn_runtime::Params for #name {
             const PARAMS: usize = #params;
 
@@ -1003,6 +1015,7 @@ fn loss_value(loss: Loss) -> TokenStream {
 pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
     let Header { attrs, vis, name } = header;
     let derives = standard_derives(attrs);
+    let summary = summary::fallback(header);
     let never = quote!(::rnn_runtime::__private::unreachable!());
     let out_ty = match shape {
         Some(s) if s.sequence => quote!(::rnn_runtime::ndarray::Array3<f32>),
@@ -1042,6 +1055,8 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
         #(#attrs)*
         #derives
         #vis struct #name {}
+
+        #summary
 
         #[allow(dead_code, unused_variables, missing_docs, clippy::all)]
         impl #name {

@@ -111,6 +111,42 @@ impl Layer {
             Layer::Dropout { width, .. } => width,
         }
     }
+
+    /// Whether the layer passes on one vector per time step.
+    pub const fn sequence_out(&self) -> bool {
+        match *self {
+            Layer::Recurrent {
+                return_sequences, ..
+            } => return_sequences,
+            Layer::Dense { per_step, .. } | Layer::Dropout { per_step, .. } => per_step,
+            Layer::Embedding { .. } => true,
+        }
+    }
+
+    /// Scalar parameters of the layer, PyTorch's count: a recurrent direction has
+    /// `gates · H · (inputs + H)` weights and two bias vectors of `gates · H`.
+    pub const fn params(&self) -> usize {
+        match *self {
+            Layer::Recurrent {
+                cell,
+                inputs,
+                hidden,
+                bidirectional,
+                ..
+            } => {
+                let gh = cell.gates() * hidden;
+                let one = gh * (inputs + hidden + 2);
+                if bidirectional {
+                    2 * one
+                } else {
+                    one
+                }
+            }
+            Layer::Dense { inputs, units, .. } => units * (inputs + 1),
+            Layer::Embedding { vocab, dim } => vocab * dim,
+            Layer::Dropout { .. } => 0,
+        }
+    }
 }
 
 /// A whole model as declared: [`Network::ARCHITECTURE`](crate::Network::ARCHITECTURE)
@@ -140,6 +176,11 @@ impl Layer {
 ///     Layer::Dense { inputs: 8, units: 2, activation: Activation::Softmax, per_step: true }
 /// ));
 /// assert_eq!(Cell::Gru.gates(), 3);
+/// // GRU: 2 directions · 3 gates · 4 units · (3 inputs + 4 + 2 biases); dense: 2 · (8 + 1).
+/// assert_eq!(arch.layers[0].params(), 216);
+/// assert_eq!(arch.params(), 216 + 18);
+/// assert_eq!(arch.params(), Net::PARAMS);
+/// assert!(arch.layers.iter().all(|l| l.sequence_out()));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Architecture {
@@ -190,5 +231,18 @@ impl core::fmt::Display for Output {
             Output::Dense(a) => write!(f, "a dense layer with activation {}", a.name()),
             Output::Other => f.write_str("not a dense layer"),
         }
+    }
+}
+
+impl Architecture {
+    /// Scalar parameters of every layer together: the model's `PARAMS`.
+    pub const fn params(&self) -> usize {
+        let mut total = 0;
+        let mut i = 0;
+        while i < self.layers.len() {
+            total += self.layers[i].params();
+            i += 1;
+        }
+        total
     }
 }

@@ -85,6 +85,8 @@ mod simd;
 #[cfg(feature = "std")]
 mod state_dict;
 #[cfg(feature = "std")]
+mod summary;
+#[cfg(feature = "std")]
 pub mod torch;
 #[cfg(feature = "std")]
 mod train;
@@ -141,11 +143,13 @@ pub use ndarray;
 /// The generated struct has associated consts `TIMESTEPS`, `FEATURES`, `OUTPUTS`,
 /// `PARAMS` and the methods `new(seed)`, `predict_one`, `forward`, `predict`,
 /// `evaluate`, `evaluate_with`, `loss_and_grads`, `loss_and_grads_with`, `fit`,
-/// `save_safetensors` and `load_safetensors` (plus `stream`, `stream_from` and
-/// `forward_from` for models without a bidirectional layer), and implements
-/// [`Network`] and [`Params`]. Without the `std` feature only the consts,
-/// `from_le_bytes` (a `const fn`), `predict_one`, `stream`, `stream_from` and
-/// [`Params`] remain.
+/// `save_safetensors`, `load_safetensors` and `summary` (Keras's table; see
+/// [`Architecture::summary`]) (plus `stream`, `stream_from` and `forward_from` for
+/// models without a bidirectional layer), and implements [`Network`], [`Params`],
+/// `Display` (the summary) and a one-line `Debug` naming the architecture and the
+/// parameter count (unless the struct derives its own). Without the `std` feature
+/// only the consts, `from_le_bytes` (a `const fn`), `predict_one`, `stream`,
+/// `stream_from`, `Debug` and [`Params`] remain.
 pub use rnn_macros::model;
 
 /// Expands its input only when the runtime has the `std` feature: how generated code
@@ -196,7 +200,7 @@ pub mod __private {
     pub use core::cmp::PartialEq;
     pub use core::convert::{AsRef, Into};
     pub use core::default::Default;
-    pub use core::fmt::Debug;
+    pub use core::fmt::{self, Debug, Display};
     pub use core::iter::Iterator;
     pub use core::matches;
     pub use core::ops::{Fn, FnMut};

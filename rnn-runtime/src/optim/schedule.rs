@@ -13,6 +13,7 @@
 //! }
 //! assert_eq!(adam.learning_rate(), 0.025);
 //! let _plateau = Schedule::from(ReduceOnPlateau::new().factor(0.5).patience(3));
+//! let _cosine = Schedule::from(Schedule::cosine(100).min_lr(1e-5).warmup(5));
 //! # Ok(())
 //! # }
 //! ```
@@ -23,10 +24,12 @@ use crate::optim::Optimizer;
 use crate::state_dict::StateDict;
 
 /// A learning-rate schedule: one of torch's `StepLR`, `ExponentialLR` and
-/// `ReduceLROnPlateau`, stepped once per epoch with the epoch's monitored loss.
+/// `ReduceLROnPlateau`, or cosine decay with an optional linear warm-up
+/// ([`CosineDecay`]), stepped once per epoch with the epoch's monitored loss.
 ///
 /// The multiplicative schedules scale the optimiser's current learning rate, so a
-/// rate set by hand between epochs is kept and scaled from there.
+/// rate set by hand between epochs is kept and scaled from there. Cosine decay sets
+/// the rate from the one it started with, whatever the rate in between.
 #[derive(Clone, Debug)]
 pub struct Schedule {
     rule: Rule,
@@ -38,6 +41,7 @@ enum Rule {
     Step { step_size: usize, gamma: f32 },
     Exponential { gamma: f32 },
     Plateau(ReduceOnPlateau),
+    Cosine(CosineDecay),
 }
 
 impl Schedule {
@@ -66,6 +70,13 @@ impl Schedule {
         }
     }
 
+    /// Cosine decay over `total_epochs` epochs (warm-up included) from the starting
+    /// rate to `min_lr` (0 unless set), after an optional linear warm-up: torch's
+    /// `CosineAnnealingLR`, with `LinearLR` before it; see [`CosineDecay`].
+    pub fn cosine(total_epochs: usize) -> CosineDecay {
+        CosineDecay::new(total_epochs)
+    }
+
     /// Epochs ended so far.
     pub fn epochs(&self) -> usize {
         self.epochs
@@ -92,14 +103,50 @@ impl Schedule {
             }
             Rule::Exponential { gamma } => check_gamma(*gamma),
             Rule::Plateau(p) => p.check(),
+            Rule::Cosine(c) => c.check(),
         }
+    }
+
+    /// Starts the schedule before the first epoch, setting the optimiser's rate for
+    /// it, which is returned. `fit` calls it when it does not resume a saved run.
+    ///
+    /// A cosine schedule takes the optimiser's rate as its peak and sets the first
+    /// epoch's rate (the first warm-up rate); the other schedules change nothing. A
+    /// schedule started already, or one that has ended epochs, changes nothing either.
+    /// On a bad option nothing changes.
+    pub fn start<O: Optimizer>(&mut self, optimizer: &mut O) -> Result<f32> {
+        self.check()?;
+        let epochs = self.epochs;
+        if let Rule::Cosine(c) = &mut self.rule {
+            if c.base.is_none() && epochs == 0 {
+                c.begin(optimizer.learning_rate())?;
+                optimizer.set_learning_rate(c.rate(0));
+            }
+        }
+        Ok(optimizer.learning_rate())
     }
 
     /// Ends an epoch whose monitored value was `loss` (the loss, or for a plateau
     /// schedule monitoring a metric that metric), setting the optimiser's rate for the
     /// next epoch, which is returned. On a bad option nothing changes.
+    ///
+    /// A cosine schedule not [started](Self::start) starts here, its peak the rate
+    /// of the epoch that ended; with a warm-up that is an error, since the first
+    /// epoch should have run at the first warm-up rate.
     pub fn end_epoch<O: Optimizer>(&mut self, loss: f32, optimizer: &mut O) -> Result<f32> {
         self.check()?;
+        if let Rule::Cosine(c) = &mut self.rule {
+            if c.base.is_none() {
+                if c.warmup > 0 {
+                    return Err(Error::Config(
+                        "a cosine schedule with a warm-up must be started (Schedule::start) \
+                         before its first epoch"
+                            .into(),
+                    ));
+                }
+                c.begin(optimizer.learning_rate())?;
+            }
+        }
         self.epochs += 1;
         let lr = optimizer.learning_rate();
         let next = match &mut self.rule {
@@ -109,6 +156,7 @@ impl Schedule {
             Rule::Step { .. } => lr,
             Rule::Exponential { gamma } => (lr as f64 * *gamma as f64) as f32,
             Rule::Plateau(p) => p.next(loss, lr),
+            Rule::Cosine(c) => c.rate(self.epochs),
         };
         optimizer.set_learning_rate(next);
         Ok(next)
@@ -121,6 +169,7 @@ impl Schedule {
             Rule::Step { .. } => "step_decay",
             Rule::Exponential { .. } => "exponential",
             Rule::Plateau(_) => "reduce_on_plateau",
+            Rule::Cosine(_) => "cosine",
         }
     }
 
@@ -132,6 +181,10 @@ impl Schedule {
             state.insert_f64("best", p.best);
             state.insert_u64("bad_epochs", p.bad_epochs as u64);
             state.insert_u64("cooldown_left", p.cooldown_left as u64);
+        }
+        if let Rule::Cosine(c) = &self.rule {
+            state.insert_u64("started", u64::from(c.base.is_some()));
+            state.insert_f64("base_lr", c.base.unwrap_or(0.0) as f64);
         }
         state
     }
@@ -149,6 +202,19 @@ impl Schedule {
             );
             (p.best, p.bad_epochs, p.cooldown_left) = (best, bad, cool);
         }
+        if let Rule::Cosine(c) = &mut self.rule {
+            let base = if state.bool("started")? {
+                Some(state.f32("base_lr")?)
+            } else {
+                None
+            };
+            if let Some(lr) = base.filter(|lr| !(lr.is_finite() && *lr >= 0.0)) {
+                return Err(Error::StateDict(format!(
+                    "cosine state: base_lr = {lr} is not a learning rate"
+                )));
+            }
+            c.base = base;
+        }
         self.epochs = epochs;
         Ok(())
     }
@@ -157,6 +223,15 @@ impl Schedule {
 impl From<ReduceOnPlateau> for Schedule {
     fn from(options: ReduceOnPlateau) -> Self {
         Schedule::reduce_on_plateau(options)
+    }
+}
+
+impl From<CosineDecay> for Schedule {
+    fn from(options: CosineDecay) -> Self {
+        Schedule {
+            rule: Rule::Cosine(options),
+            epochs: 0,
+        }
     }
 }
 
@@ -327,5 +402,139 @@ impl ReduceOnPlateau {
         } else {
             lr
         }
+    }
+}
+
+/// Cosine decay with an optional linear warm-up, per epoch: made by
+/// [`Schedule::cosine`], set by [`min_lr`](Self::min_lr) and
+/// [`warmup`](Self::warmup).
+///
+/// With `η` the optimiser's rate when the schedule [starts](Schedule::start), `E` the
+/// total epochs, `w` the warm-up epochs and `η_min` the floor, epoch `e` (from 0)
+/// trains at
+///
+/// ```text
+/// e < w:       η · (e + 1) / (w + 1)
+/// w ≤ e ≤ E:   η_min + (η − η_min) · (1 + cos(π · (e − w) / (E − w))) / 2
+/// e > E:       η_min
+/// ```
+///
+/// so the warm-up climbs in equal steps to `η` at epoch `w`, and the decay reaches
+/// `η_min` after `E` epochs, the end of an `E`-epoch run. This is, up to float64
+/// rounding, torch's `SequentialLR([LinearLR(start_factor = 1 / (w + 1),
+/// end_factor = 1, total_iters = w), CosineAnnealingLR(T_max = E − w, eta_min =
+/// η_min)], milestones = [w])` (without warm-up, `CosineAnnealingLR(T_max = E,
+/// eta_min = η_min)` alone), each stepped at the end of every epoch, for every epoch
+/// up to `E` (`tests/fixtures/optim/schedules/`). After `E` the rate stays at
+/// `η_min`, as Keras's `CosineDecay(initial_learning_rate = η / (w + 1),
+/// decay_steps = E − w, alpha = η_min / η, warmup_target = η, warmup_steps = w)`,
+/// called with the epoch as its step, does at every epoch; torch's `CosineAnnealingLR`
+/// would climb back up along the cosine.
+///
+/// `E` ≥ 1, `w` < `E` and `η_min` ≥ 0 are checked as `Error::Config` before
+/// training, and `η_min` ≤ `η` when the schedule starts. The peak `η` and the epochs
+/// ended are saved in a training state, so a resumed run has the same rates.
+///
+/// ```
+/// use rnn_runtime::schedule::Schedule;
+/// use rnn_runtime::{Error, Optimizer, Sgd};
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let mut sgd = Sgd::new(0.1);
+/// let mut schedule = Schedule::from(Schedule::cosine(6).min_lr(0.01).warmup(2));
+/// let mut rates = vec![schedule.start(&mut sgd)?];
+/// for _ in 0..7 {
+///     rates.push(schedule.end_epoch(1.0, &mut sgd)?);
+/// }
+/// let want = [0.1 / 3.0, 0.2 / 3.0, 0.1, 0.086_819_81, 0.055, 0.023_180_19, 0.01, 0.01];
+/// for (got, want) in rates.iter().zip(want) {
+///     assert!((got - want).abs() < 1e-7, "{rates:?}");
+/// }
+/// // A warm-up as long as the whole schedule is refused, naming the problem.
+/// let mut bad = Schedule::from(Schedule::cosine(5).warmup(5));
+/// let err = bad.start(&mut sgd).unwrap_err();
+/// assert!(matches!(err, Error::Config(_)));
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid training option: warmup (5 epochs) must be shorter than total_epochs (5)"
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct CosineDecay {
+    total_epochs: usize,
+    min_lr: f32,
+    warmup: usize,
+    /// The peak rate, once started.
+    base: Option<f32>,
+}
+
+impl CosineDecay {
+    /// Decay over `total_epochs` epochs to 0, without warm-up.
+    pub fn new(total_epochs: usize) -> Self {
+        CosineDecay {
+            total_epochs,
+            min_lr: 0.0,
+            warmup: 0,
+            base: None,
+        }
+    }
+
+    /// Sets the rate the decay ends at (torch's `eta_min`; finite, >= 0, and not
+    /// above the starting rate).
+    pub fn min_lr(mut self, min_lr: f32) -> Self {
+        self.min_lr = min_lr;
+        self
+    }
+
+    /// Sets the warm-up epochs (fewer than the total): the rate climbs linearly to
+    /// the starting rate over them, starting at `1 / (epochs + 1)` of it.
+    pub fn warmup(mut self, epochs: usize) -> Self {
+        self.warmup = epochs;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.total_epochs == 0 {
+            return Err(Error::Config("total_epochs must be at least 1".into()));
+        }
+        if self.warmup >= self.total_epochs {
+            return Err(Error::Config(format!(
+                "warmup ({} epochs) must be shorter than total_epochs ({})",
+                self.warmup, self.total_epochs
+            )));
+        }
+        if !(self.min_lr.is_finite() && self.min_lr >= 0.0) {
+            return Err(Error::Config(format!(
+                "min_lr must be finite and >= 0, got {}",
+                self.min_lr
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes `lr` as the peak rate.
+    fn begin(&mut self, lr: f32) -> Result<()> {
+        if self.min_lr > lr {
+            return Err(Error::Config(format!(
+                "min_lr ({}) must not be above the starting learning rate ({lr})",
+                self.min_lr
+            )));
+        }
+        self.base = Some(lr);
+        Ok(())
+    }
+
+    /// The rate of epoch `epoch` (from 0); the peak must be set.
+    fn rate(&self, epoch: usize) -> f32 {
+        let peak = self.base.unwrap_or(f32::NAN) as f64;
+        let (w, total, floor) = (self.warmup, self.total_epochs, self.min_lr as f64);
+        if epoch < w {
+            return (peak * (epoch + 1) as f64 / (w + 1) as f64) as f32;
+        }
+        let decay = (total - w) as f64;
+        let t = (epoch.min(total) - w) as f64 / decay;
+        (floor + (peak - floor) * (1.0 + (std::f64::consts::PI * t).cos()) / 2.0) as f32
     }
 }

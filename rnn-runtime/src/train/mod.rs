@@ -452,7 +452,8 @@ impl<O: Optimizer> Fit<O> {
         self.clip_by_global_norm(max)
     }
 
-    /// Adjusts the learning rate at the end of each epoch. A plateau schedule monitors
+    /// Adjusts the learning rate at the end of each epoch; a cosine schedule sets the
+    /// first epoch's rate too ([`Schedule::start`]). A plateau schedule monitors
     /// what its [`monitor`](crate::ReduceOnPlateau::monitor) says: by default the
     /// validation loss when there is validation data, else the training loss (as
     /// Keras's callback monitors `val_loss`).
@@ -802,6 +803,9 @@ where
             if let Some(path) = checkpoints.resume_from() {
                 let key = checkpoints.key.clone();
                 resume(model, opts, path, &key, &mut p, &mut history)?;
+            } else if let Some(schedule) = &mut opts.schedule {
+                // A resumed run continues the schedule from its saved state instead.
+                schedule.start(&mut opts.optimizer)?;
             }
             (p, history, opts.epochs)
         }
@@ -1112,7 +1116,11 @@ fn sample_weights<M: Network>(
 }
 
 /// Validation inputs, targets and per-sample weights.
-type HeldOut<'a, T> = (CowArray<'a, T, IxDyn>, CowArray<'a, f32, IxDyn>, Option<Vec<f32>>);
+type HeldOut<'a, T> = (
+    CowArray<'a, T, IxDyn>,
+    CowArray<'a, f32, IxDyn>,
+    Option<Vec<f32>>,
+);
 
 /// Where a run's validation data comes from, and the loss and metrics on it: the tail
 /// of `x` and `y` (a split), or a copy of `Fit::validation_data`.

@@ -78,3 +78,12 @@ fn static_weights_are_the_file_and_load_flat_checks_the_count() {
     assert!(net == SEED);
     assert_eq!(GruNet::PARAMS * 4, read_f32s("gru.bin").len() * 4);
 }
+
+#[test]
+fn debug_names_the_architecture_without_std() {
+    assert_eq!(format!("{SEED:?}"), SEED_DEBUG);
+    assert_eq!(
+        format!("{:?}", rnn_nostd::GRU),
+        "GruNet { input(8, 3), gru(16, return_sequences = true), dense(2, activation = tanh), params: 1042 }"
+    );
+}

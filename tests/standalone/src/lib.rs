@@ -77,4 +77,19 @@ mod tests {
         let all = stream_net.predict_one(&[[0.5, -0.5]; 4]);
         assert_eq!(first, all[0]);
     }
+
+    #[test]
+    fn summary_display_and_debug_need_only_the_runtime() {
+        let net = super::Sequences::new(0);
+        let summary = net.summary();
+        assert!(summary.starts_with("Model: \"Sequences\"\n"), "{summary}");
+        assert!(summary.contains("│ bidirectional (Bidirectional(LSTM)) │ (None, 5, 8) "));
+        assert_eq!(::std::format!("{net}"), summary);
+        assert_eq!(
+            ::std::format!("{net:?}"),
+            "Sequences { input(5), embedding(9, 3), bidirectional(lstm(4, return_sequences = true, \
+             dropout = 0.1, recurrent_dropout = 0.1)), dropout(0.2), gru(3, return_sequences = true, \
+             activation = relu), dense(2, activation = softmax), params: 440 }"
+        );
+    }
 }

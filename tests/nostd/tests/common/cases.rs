@@ -22,3 +22,7 @@ fn gru_sequence(i: usize) -> [[f32; 3]; 8] {
         core::array::from_fn(|f| 2.0 * ((t * 3 + f + 11 * i) as f32 * 0.7).cos())
     })
 }
+
+/// `{:?}` of the seed model in both builds: the architecture and the count on one
+/// line (no weights), written without `std`.
+const SEED_DEBUG: &str = "SeedNet { input(20, 1), lstm(50), dense(1), params: 10651 }";
