@@ -329,7 +329,7 @@ pub enum Error {
     /// under a key.
     #[cfg(feature = "std")]
     #[error(
-        "{path}: holds {found}, not a state_dict (tensors by name); save the weights with \
+        "{path}: not a state_dict (tensors by name): it holds {found}; save the weights with \
          `torch.save(model.state_dict(), path)`"
     )]
     TorchNotStateDict {

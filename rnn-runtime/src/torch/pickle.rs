@@ -636,7 +636,7 @@ impl Machine {
     fn global(&mut self, module: &str, name: &str) -> Result<(), Refusal> {
         let global = Global::resolve(module, name).ok_or_else(|| Refusal::Global {
             at: self.at,
-            name: format!("{module}.{name}"),
+            name: format!("{}.{}", clip(module), clip(name)),
         })?;
         self.push(Value::Global(global))
     }
@@ -754,7 +754,6 @@ impl Machine {
         let dtype = match (v3, s.dtype, args.get(6)) {
             (false, Some(dtype), _) => dtype,
             (true, None, Some(Value::Global(Global::Dtype(dtype)))) => *dtype,
-            (true, None, Some(Value::Global(Global::TypedStorage(dtype)))) => *dtype,
             _ => {
                 return Err(self.damaged(format!(
                     "{name} with a storage and dtype that PyTorch does not pair (a typed \
@@ -870,6 +869,15 @@ impl Machine {
             )));
         }
         Ok(())
+    }
+}
+
+/// `name` cut to 100 characters for an error message (a damaged file's "name" may be
+/// megabytes long).
+fn clip(name: &str) -> String {
+    match name.char_indices().nth(100) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
     }
 }
 
@@ -1345,6 +1353,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_long_global_name_is_clipped_in_the_refusal() {
+        let long = "m".repeat(5000);
+        let bytes = [global(&long, "f"), vec![STOP]].concat();
+        match refusal(&bytes) {
+            Refusal::Global { name, .. } => assert_eq!(name, format!("{}….f", "m".repeat(100))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn the_hostile_pickle_calls_nothing() {
         // os.system("echo pwned") as a pickle writes it: refused at the GLOBAL, before
         // the argument or the REDUCE is read.
@@ -1436,6 +1454,20 @@ pub(crate) mod tests {
             b"ctorch.storage\nUntypedStorage\n",
         );
         assert!(bad(untyped).contains("storage and dtype"));
+        // v3 with a typed storage, or with a storage class where the dtype goes.
+        let mut typed_v3 = swap(&tensor("0", 2, 0, &[2], &[1]), b"_v2", b"_v3");
+        let tail = typed_v3.len() - 2;
+        typed_v3.splice(tail..tail, global("torch", "float32"));
+        assert!(bad(typed_v3).contains("storage and dtype"));
+        let mut class_v3 = swap(&tensor("0", 2, 0, &[2], &[1]), b"_v2", b"_v3");
+        class_v3 = swap(
+            &class_v3,
+            b"ctorch\nFloatStorage\n",
+            b"ctorch.storage\nUntypedStorage\n",
+        );
+        let tail = class_v3.len() - 2;
+        class_v3.splice(tail..tail, global("torch", "FloatStorage"));
+        assert!(bad(class_v3).contains("storage and dtype"));
     }
 
     #[test]

@@ -375,9 +375,8 @@ fn describe(pickle: &Pickle, items: &[(Value, Value)], name: &str, value: Value)
     });
     match nested {
         Some(key) => format!(
-            "a dict of {} entries whose entry `{key}` is a state_dict (a training \
-             checkpoint?); `torch.save(checkpoint[\"{key}\"], path)` saves that state_dict \
-             alone",
+            "a training checkpoint, a dict of {} entries whose entry `{key}` is a state_dict \
+             (`torch.save(checkpoint[\"{key}\"], path)` saves it alone)",
             items.len()
         ),
         None => format!(
@@ -412,8 +411,14 @@ mod tests {
         assert_eq!(entries(&plain), Ok(vec!["w".to_owned()]));
         let bare = [vec![0x80, 2], t(), vec![b'.']].concat();
         let err = entries(&bare).unwrap_err();
-        assert!(err.contains("holds a tensor, not a state_dict"), "{err}");
-        assert!(err.contains("torch.save(model.state_dict(), path)"), "{err}");
+        assert!(
+            err.contains("not a state_dict (tensors by name): it holds a tensor;"),
+            "{err}"
+        );
+        assert!(
+            err.contains("torch.save(model.state_dict(), path)"),
+            "{err}"
+        );
         let list = [0x80, 2, b']', b'.'];
         assert!(entries(&list).unwrap_err().contains("holds a list"));
         let int_key = [vec![0x80, 2, b'}', b'K', 1], t(), vec![b's', b'.']].concat();
