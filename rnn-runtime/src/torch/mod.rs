@@ -95,8 +95,9 @@ const LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x
 /// converted where the user can see it (`{k: v.float() for k, v in sd.items()}`).
 ///
 /// **`.pt` files** are read without Python and without executing anything. The
-/// archive's `<name>/data.pkl` is run by a restricted unpickler that knows only the
-/// pickle opcodes `torch.save` writes for a `state_dict` (protocols 2 to 5: `PROTO`,
+/// archive's `<name>/data.pkl` is run by a restricted unpickler that knows only 35
+/// pickle opcodes, those `torch.save` writes for a `state_dict` with protocols 2 to 5
+/// and the plain lists, floats and `None` of a training checkpoint (`PROTO`,
 /// `FRAME`, `STOP`, `MARK`, `EMPTY_DICT`, `EMPTY_LIST`, `EMPTY_TUPLE`, `TUPLE`,
 /// `TUPLE1`–`TUPLE3`, `APPEND`, `APPENDS`, `SETITEM`, `SETITEMS`, `BINUNICODE`,
 /// `SHORT_BINUNICODE`, `BININT`, `BININT1`, `BININT2`, `LONG1`, `BINFLOAT`, `NONE`,
@@ -114,8 +115,8 @@ const LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x
 /// key) is [`Error::TorchNotStateDict`]. Tensor data is read from the archive's
 /// `<name>/data/<key>` records honouring the byte order record, the storage offset,
 /// the size and the strides (views and non-contiguous tensors load correctly), every
-/// element checked to lie within its record, every record's CRC-32 verified; damage
-/// is [`Error::TorchFile`]. Tensors mapped to `None` are never read.
+/// element checked to lie within its record, every record read checked against its
+/// CRC-32; damage is [`Error::TorchFile`]. Tensors mapped to `None` are never read.
 ///
 /// ```
 /// use rnn_runtime::{model, torch};
