@@ -135,6 +135,40 @@ fn every_bad_input_has_a_message_that_says_what_and_where() {
         net.fit(&x, &y, options().resume(&weights)).unwrap_err(),
         "net.safetensors: cannot resume from this training state: not a training state written by Fit::save_state",
     );
+    // PyTorch `.pt` files that are no state_dict, copied beside the others.
+    let pt = |name: &str| {
+        let path = dir.join(name);
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_pt/");
+        std::fs::copy(format!("{fixtures}{name}"), &path).unwrap();
+        path
+    };
+    let map = rnn_runtime::torch::modules(&[("lstm", &[0]), ("fc", &[1])]);
+    check(
+        "a whole model saved with torch.save(model)",
+        net.load_state_dict(pt("lstm_whole_module.pt"), &map)
+            .unwrap_err(),
+        "lstm_whole_module.pt: the pickle (data.pkl) names `__main__.BiLstm` at byte 2, which is \
+         refused: only a state_dict of tensors is rebuilt and nothing in the file is imported or \
+         run; if the file holds a whole model (`torch.save(model)`), save \
+         `torch.save(model.state_dict(), path)` instead",
+    );
+    check(
+        "a .pt file whose pickle calls os.system",
+        net.load_state_dict(pt("os_system.pt"), &map).unwrap_err(),
+        "os_system.pt: the pickle (data.pkl) names `os.system` at byte 2, which is refused: only \
+         a state_dict of tensors is rebuilt and nothing in the file is imported or run; if the \
+         file holds a whole model (`torch.save(model)`), save \
+         `torch.save(model.state_dict(), path)` instead",
+    );
+    check(
+        "a training checkpoint saved as .pt",
+        net.load_state_dict(pt("lstm_checkpoint.pt"), &map)
+            .unwrap_err(),
+        "lstm_checkpoint.pt: not a state_dict (tensors by name): it holds a training \
+         checkpoint, a dict of 4 entries whose entry `model_state_dict` is a state_dict \
+         (`torch.save(checkpoint[\"model_state_dict\"], path)` saves it alone); save the \
+         weights with `torch.save(model.state_dict(), path)`",
+    );
     std::fs::remove_dir_all(&dir).ok();
 
     println!("| bad input | message |\n| --- | --- |");

@@ -885,8 +885,9 @@ pub fn expand(model: &Model) -> TokenStream {
                 ::rnn_runtime::keras::load_weights_h5(self, path)
             }
 
-            /// Loads a PyTorch `state_dict` saved as safetensors, `map` giving each of the
-            /// file's tensor names this model's name (`None` skips a tensor); strict and
+            /// Loads a PyTorch `state_dict` saved with `torch.save` (`.pt`, read without
+            /// executing anything) or as safetensors, `map` giving each of the file's
+            /// tensor names this model's name (`None` skips a tensor); strict and
             /// all-or-nothing. See `rnn_runtime::torch::modules` for the usual map.
             pub fn load_state_dict(
                 &mut self,

@@ -296,6 +296,71 @@ pub enum Error {
         /// The second.
         second: String,
     },
+    /// A PyTorch `.pt` file (`torch.save`) is damaged or not laid out as `torch.save`
+    /// writes it: not a zip archive with one `<name>/data.pkl` record, a truncated or
+    /// corrupt record, a pickle damaged or using an accepted name in a way PyTorch does
+    /// not, a storage record shorter than its tensors. Also PyTorch's legacy (pre-1.6)
+    /// format and TorchScript archives, which say how to save a readable file instead.
+    #[cfg(feature = "std")]
+    #[error("{path}: not a readable PyTorch file: {reason}")]
+    TorchFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The pickle of a `.pt` file uses an opcode that rebuilding a `state_dict` never
+    /// needs (one that builds arbitrary objects, such as `NEWOBJ` or `INST`); the
+    /// restricted unpickler refuses it rather than run what the file says.
+    #[cfg(feature = "std")]
+    #[error(
+        "{path}: the pickle (data.pkl) uses opcode {name} (0x{opcode:02x}) at byte {offset}, \
+         which is refused: only a state_dict of tensors is rebuilt and nothing in the file is \
+         run; save the weights with `torch.save(model.state_dict(), path)`"
+    )]
+    TorchPickleOpcode {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the opcode in the pickle record.
+        offset: usize,
+        /// The opcode's byte.
+        opcode: u8,
+        /// Its name in Python's `pickletools`.
+        name: &'static str,
+    },
+    /// The pickle of a `.pt` file names a Python global (class or function) outside the
+    /// few that rebuild a `state_dict`: a whole pickled `nn.Module`
+    /// (`torch.save(model)`), or a hostile file naming `os.system`. Nothing is imported
+    /// or called.
+    #[cfg(feature = "std")]
+    #[error(
+        "{path}: the pickle (data.pkl) names `{global}` at byte {offset}, which is refused: \
+         only a state_dict of tensors is rebuilt and nothing in the file is imported or run; \
+         if the file holds a whole model (`torch.save(model)`), save \
+         `torch.save(model.state_dict(), path)` instead"
+    )]
+    TorchPickleGlobal {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the `GLOBAL` or `STACK_GLOBAL` opcode in the pickle record.
+        offset: usize,
+        /// `module.name`, e.g. `__main__.Net` or `os.system`.
+        global: String,
+    },
+    /// A `.pt` file unpickles to something other than a `state_dict` (a dict of tensors
+    /// by name): a single tensor, a list, a training checkpoint holding the state_dict
+    /// under a key.
+    #[cfg(feature = "std")]
+    #[error(
+        "{path}: not a state_dict (tensors by name): it holds {found}; save the weights with \
+         `torch.save(model.state_dict(), path)`"
+    )]
+    TorchNotStateDict {
+        /// The file.
+        path: PathBuf,
+        /// What it holds instead.
+        found: String,
+    },
     /// A series is too short to cut even one window from it.
     #[cfg(feature = "std")]
     #[error(

@@ -92,6 +92,8 @@ pub mod torch;
 mod train;
 #[cfg(feature = "std")]
 mod train_state;
+#[cfg(feature = "std")]
+mod zip;
 
 pub use activation::Activation;
 pub use architecture::Architecture;

@@ -225,7 +225,8 @@ fn digit_runs(b: &[u8], start: usize, end: usize, out: &mut Vec<Field>) {
 
 /// The length, count and offset fields of `b` as far as its format can be walked:
 /// safetensors' header length and the numbers of its JSON header; a zip archive's end
-/// record, central directory entries and local headers; for HDF5, every 8-byte value
+/// record, central directory entries and local headers; a pickle's int, length and
+/// memo operands (see [`pickle_fields`]); for HDF5, every 8-byte value
 /// that could be an address or a size (below the file's length), since its object
 /// graph is not walked here; in text, every number.
 fn fields(b: &[u8]) -> Vec<Field> {
@@ -238,6 +239,10 @@ fn fields(b: &[u8]) -> Vec<Field> {
         }
     } else if b.starts_with(b"PK\x03\x04") {
         zip_fields(b, &mut out);
+    } else if b.len() > 2 && b[0] == 0x80 && (2..=5).contains(&b[1]) && b[2] != 0 {
+        // A pickle (PROTO 2-5, then an opcode; a safetensors header length with these
+        // low bytes would have a zero third byte).
+        pickle_fields(b, &mut out);
     } else if let Some(n) = read_le(b, 0, 8).filter(|&n| n > 0 && n < b.len() as u64) {
         out.push(Field::Binary { at: 0, width: 8 });
         digit_runs(b, 8, 8 + n as usize, &mut out);
@@ -245,6 +250,55 @@ fn fields(b: &[u8]) -> Vec<Field> {
         digit_runs(b, 0, b.len(), &mut out);
     }
     out
+}
+
+/// The operands of a pickle's opcodes that are lengths, ints or memo indices (a
+/// tensor's offset, sizes and strides, a storage's element count, string lengths), as
+/// far as its opcodes can be walked.
+fn pickle_fields(b: &[u8], out: &mut Vec<Field>) {
+    let mut at = 0;
+    while let Some(&op) = b.get(at) {
+        let operand = at + 1;
+        let (width, skip) = match op {
+            // PROTO, BININT1, BINPUT, BINGET, SHORT_BINUNICODE (its length), LONG1 (its
+            // byte count), then the bytes they count.
+            0x80 | b'K' | b'q' | b'h' => (1, 0),
+            0x8c | 0x8a => (1, b.get(operand).map_or(0, |&n| usize::from(n))),
+            b'M' => (2, 0),
+            // BININT, LONG_BINPUT, LONG_BINGET, BINUNICODE (its length).
+            b'J' | b'r' | b'j' => (4, 0),
+            b'X' => (4, read_le(b, operand, 4).map_or(0, |n| n as usize)),
+            // FRAME's length; BINFLOAT is a value, not a field.
+            0x95 => (8, 0),
+            b'G' => {
+                at += 9;
+                continue;
+            }
+            // GLOBAL: two lines.
+            b'c' => {
+                let lines = b[operand..]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c == b'\n')
+                    .nth(1);
+                match lines {
+                    Some((end, _)) => at = operand + end + 1,
+                    None => return,
+                }
+                continue;
+            }
+            b'.' => return,
+            _ => {
+                at += 1;
+                continue;
+            }
+        };
+        if operand + width > b.len() {
+            return;
+        }
+        out.push(Field::Binary { at: operand, width });
+        at = operand + width + skip;
+    }
 }
 
 fn zip_fields(b: &[u8], out: &mut Vec<Field>) {
@@ -551,6 +605,65 @@ fn compression_bombs_are_refused_before_inflating() {
     );
 }
 
+/// Pickles built to make the unpickler allocate, 4 MiB each, in the LSTM fixture's
+/// `.pt` archive: one-byte opcodes that each build an object or a value, memo reads,
+/// open marks, strings, list items. Each is refused within the plain bound (16 times
+/// the file, not the bound of what an archive may inflate to), all but the marks (8
+/// bytes each, refused at the end) by the unpickler's budget; without it, the empty
+/// dicts alone would hold 64 to 128 bytes per byte.
+#[test]
+fn hostile_pickles_are_refused_within_the_bound() {
+    let n = 4 << 20;
+    let pickle = |body: Vec<u8>| [vec![0x80, 2], body, vec![b'.']].concat();
+    let cases = [
+        ("empty dicts", pickle(vec![b'}'; n]), true),
+        ("empty lists", pickle(vec![b']'; n]), true),
+        ("empty tuples", pickle(vec![b')'; n]), true),
+        ("one-item tuples", pickle(b"N\x85".repeat(n / 2)), true),
+        (
+            "memo reads",
+            pickle([&b"N\x94"[..], &b"h\x00".repeat(n / 2)].concat()),
+            true,
+        ),
+        (
+            "memo entries",
+            pickle([&b"N"[..], &vec![0x94; n]].concat()),
+            true,
+        ),
+        ("marks", pickle(vec![b'('; n]), false),
+        ("empty strings", pickle(b"\x8c\x00".repeat(n / 2)), true),
+        (
+            "list items",
+            pickle([&b"]("[..], &vec![b'N'; n], &b"e"[..]].concat()),
+            true,
+        ),
+    ];
+    for (what, pickle, over_budget) in cases {
+        let archive = loaders::with_pickle(true, &pickle);
+        let path = std::path::Path::new("hostile.pt");
+        let (result, peak) = peak_during(|| {
+            loaders::all_or_nothing(&mut loaders::TorchBiLstm::new(0), |m| {
+                rnn_runtime::torch::load_state_dict_from_bytes(
+                    m,
+                    &archive,
+                    path,
+                    loaders::torch_lstm,
+                )
+            })
+        });
+        let err = result.expect_err(what).to_string();
+        let bound = alloc_bound(archive.len(), 4 * loaders::TorchBiLstm::PARAMS);
+        eprintln!(
+            "{what}: {} bytes, peak {peak} (bound {bound}): {err}",
+            archive.len()
+        );
+        assert!(peak <= bound, "{what}: peak {peak} > {bound}");
+        if over_budget {
+            assert!(err.contains("out of proportion"), "{what}: {err}");
+        }
+    }
+}
+
 #[test]
 fn safetensors_params_survive_mutations() {
     survive_mutations("safetensors_params");
@@ -559,6 +672,11 @@ fn safetensors_params_survive_mutations() {
 #[test]
 fn torch_state_dict_survives_mutations() {
     survive_mutations("torch_state_dict");
+}
+
+#[test]
+fn torch_pt_survives_mutations() {
+    survive_mutations("torch_pt");
 }
 
 #[test]
@@ -591,6 +709,7 @@ fn every_loader_is_tested() {
     let tested = [
         "safetensors_params",
         "torch_state_dict",
+        "torch_pt",
         "keras_weights_h5",
         "keras_archive",
         "flat",

@@ -41,7 +41,6 @@
 mod config;
 mod convert;
 mod h5;
-mod zip;
 
 use std::fs;
 use std::path::Path;
@@ -52,12 +51,22 @@ use crate::error::{Error, Result};
 use crate::io::set_params;
 use crate::layers::CellActivation;
 use crate::network::{Network, Params};
+use crate::zip;
 use config::{activation_name, cell_activation_name};
 use convert::{LayerRead, Tensors};
 use h5::Weights;
 
 const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// A `.keras` archive's zip errors are [`Error::KerasFile`].
+const KERAS_ARCHIVE: zip::Format = zip::Format {
+    error: |path, reason| Error::KerasFile {
+        path: path.to_path_buf(),
+        reason,
+    },
+    what: "a .keras file",
+};
 
 /// Loads the weights of a Keras 3 `.weights.h5` file (`model.save_weights(…)`) into
 /// `model`, converting layouts. On any error the model is unchanged.
@@ -148,7 +157,7 @@ pub fn load_keras_from_bytes<M: Network>(model: &mut M, bytes: &[u8], path: &Pat
                 .to_owned(),
         });
     }
-    let archive = zip::Archive::new(bytes, path)?;
+    let archive = zip::Archive::new(bytes, path, KERAS_ARCHIVE)?;
     let names = config::check(&archive.read("config.json")?, &M::ARCHITECTURE, path)?;
     let weights = Weights::parse(archive.read("model.weights.h5")?, path)?;
     let tensors = import::<M>(&weights, Some(&names), path)?;

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use rnn_runtime::callbacks::{Control, EarlyStopping};
 use rnn_runtime::ndarray::{Array2, Array3};
@@ -48,8 +49,9 @@ model! {
 pub enum Source {
     /// A file of the repository (path from its root).
     File(&'static str),
-    /// Bytes made on the spot (formats without a fixture file of their own).
-    Made(fn() -> Vec<u8>),
+    /// Bytes made on the spot (formats without a fixture file of their own), with a
+    /// name for messages and corpus files.
+    Made(&'static str, fn() -> Vec<u8>),
 }
 
 /// One real file and the call that loads it.
@@ -132,7 +134,7 @@ impl Case {
             Source::File(rel) => {
                 std::fs::read(repo(rel)).unwrap_or_else(|e| panic!("{}: {e}", repo(rel).display()))
             }
-            Source::Made(make) => make(),
+            Source::Made(_, make) => make(),
         }
     }
 
@@ -140,7 +142,7 @@ impl Case {
     pub fn label(&self) -> String {
         match self.seed {
             Source::File(rel) => rel.trim_start_matches("tests/fixtures/").replace('/', "__"),
-            Source::Made(_) => "made".to_owned(),
+            Source::Made(name, _) => name.to_owned(),
         }
     }
 }
@@ -233,7 +235,8 @@ macro_rules! archive {
     };
 }
 
-fn torch_lstm(name: &str) -> Option<String> {
+/// The name map of the LSTM fixture (`lstm`, `fc`).
+pub fn torch_lstm(name: &str) -> Option<String> {
     torch::modules(&[("lstm", &[0, 1]), ("fc", &[2])])(name)
 }
 
@@ -242,6 +245,155 @@ fn torch_gru(name: &str) -> Option<String> {
         return None;
     }
     torch::modules(&[("embed", &[0]), ("gru", &[1]), ("head", &[2])])(name)
+}
+
+macro_rules! pt {
+    ($file:literal, $model:ident, $map:ident) => {
+        case!($file, $model, |m, b| torch::load_state_dict_from_bytes(
+            m,
+            b,
+            &named("pt"),
+            $map
+        ))
+    };
+}
+
+/// A record of a zip archive: its name, contents and CRC-32.
+type Record = (String, Vec<u8>, u32);
+
+/// The records of a stored zip archive of the repository (a `.pt` fixture), in order.
+/// The fixtures are well formed; this is no reader of damaged archives.
+fn records(rel: &str) -> Vec<Record> {
+    let bytes = std::fs::read(repo(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let le = |at: usize, width: usize| {
+        bytes[at..at + width]
+            .iter()
+            .rev()
+            .fold(0usize, |v, &b| (v << 8) | usize::from(b))
+    };
+    let end = (0..bytes.len() - 21)
+        .rev()
+        .find(|&at| bytes[at..].starts_with(b"PK\x05\x06"))
+        .expect("an end of central directory record");
+    let mut at = le(end + 16, 4);
+    (0..le(end + 10, 2))
+        .map(|_| {
+            let (size, name_len) = (le(at + 20, 4), le(at + 28, 2));
+            let local = le(at + 42, 4);
+            let name = String::from_utf8(bytes[at + 46..at + 46 + name_len].to_vec()).unwrap();
+            let start = local + 30 + le(local + 26, 2) + le(local + 28, 2);
+            at += 46 + name_len + le(at + 30, 2) + le(at + 32, 2);
+            let data = bytes[start..start + size].to_vec();
+            let crc = crc32(&data);
+            (name, data, crc)
+        })
+        .collect()
+}
+
+/// CRC-32 (IEEE), as zip records carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |crc, &b| {
+        (0..8).fold(crc ^ u32::from(b), |c, _| {
+            (c >> 1) ^ (0xedb8_8320 & (c & 1).wrapping_neg())
+        })
+    })
+}
+
+/// A zip archive of `records` (name, contents, CRC-32), stored, as `torch.save` lays
+/// it out (without its alignment padding).
+fn stored_zip(records: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut directory = Vec::new();
+    for &(name, data, crc) in records {
+        let local = out.len() as u32;
+        let mut header = vec![20, 0, 0, 0, 0, 0, 0, 0, 0, 0]; // version, flags, method, time, date
+        header.extend(crc.to_le_bytes());
+        header.extend((data.len() as u32).to_le_bytes());
+        header.extend((data.len() as u32).to_le_bytes());
+        header.extend((name.len() as u16).to_le_bytes());
+        header.extend([0, 0]); // extra field length
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend(&header);
+        out.extend(name.as_bytes());
+        out.extend(data);
+        directory.extend(0x0201_4b50u32.to_le_bytes());
+        directory.extend([20, 0]); // version made by
+        directory.extend(&header);
+        directory.extend([0; 10]); // comment length, disk, internal and external attributes
+        directory.extend(local.to_le_bytes());
+        directory.extend(name.as_bytes());
+    }
+    let start = out.len() as u32;
+    out.extend(&directory);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0, 0, 0, 0]);
+    out.extend((records.len() as u16).to_le_bytes());
+    out.extend((records.len() as u16).to_le_bytes());
+    out.extend((directory.len() as u32).to_le_bytes());
+    out.extend(start.to_le_bytes());
+    out.extend([0, 0]);
+    out
+}
+
+/// The two `state_dict.pt` fixtures as records, read once.
+fn pt_records(lstm: bool) -> &'static [Record] {
+    static LSTM: OnceLock<Vec<Record>> = OnceLock::new();
+    static GRU: OnceLock<Vec<Record>> = OnceLock::new();
+    if lstm {
+        LSTM.get_or_init(|| records("tests/fixtures/torch_lstm_bidirectional/state_dict.pt"))
+    } else {
+        GRU.get_or_init(|| records("tests/fixtures/torch_gru_embedding/state_dict.pt"))
+    }
+}
+
+/// The `data.pkl` record of a `state_dict.pt` fixture: the pickle-level seeds.
+fn pickle_of(lstm: bool) -> Vec<u8> {
+    pt_records(lstm)
+        .iter()
+        .find(|(name, _, _)| name.ends_with("/data.pkl"))
+        .expect("a data.pkl record")
+        .1
+        .clone()
+}
+
+fn lstm_pickle() -> Vec<u8> {
+    pickle_of(true)
+}
+
+fn gru_pickle() -> Vec<u8> {
+    pickle_of(false)
+}
+
+/// The fixture's archive (the LSTM's, or the GRU's) with `pickle` as its `data.pkl`
+/// (checksum recomputed), so that a damaged pickle reaches the unpickler and the
+/// storage reads behind it instead of failing the record's CRC-32.
+pub fn with_pickle(lstm: bool, pickle: &[u8]) -> Vec<u8> {
+    let crc = crc32(pickle);
+    let records: Vec<(&str, &[u8], u32)> = pt_records(lstm)
+        .iter()
+        .map(|(name, data, record_crc)| {
+            if name.ends_with("/data.pkl") {
+                (name.as_str(), pickle, crc)
+            } else {
+                (name.as_str(), data.as_slice(), *record_crc)
+            }
+        })
+        .collect();
+    stored_zip(&records)
+}
+
+fn load_lstm_pickle(pickle: &[u8]) -> Result<()> {
+    let archive = with_pickle(true, pickle);
+    all_or_nothing(&mut TorchBiLstm::new(0), |m| {
+        torch::load_state_dict_from_bytes(m, &archive, &named("pt"), torch_lstm)
+    })
+}
+
+fn load_gru_pickle(pickle: &[u8]) -> Result<()> {
+    let archive = with_pickle(false, pickle);
+    all_or_nothing(&mut TorchGru::new(0), |m| {
+        torch::load_state_dict_from_bytes(m, &archive, &named("pt"), torch_gru)
+    })
 }
 
 /// The flat form of trained parameters: `flat::to_le_bytes` of the PyTorch reference
@@ -389,6 +541,46 @@ pub const LOADERS: &[Loader] = &[
         ],
     },
     Loader {
+        // `.pt` files of `torch.save`: whole archives (zip reader, CRC-32, unpickler,
+        // storages), and bare pickles put into the fixture's archive with a fresh
+        // checksum, so that damage to the pickle reaches the unpickler.
+        name: "torch_pt",
+        inflates: true,
+        cases: &[
+            pt!(
+                "torch_lstm_bidirectional/state_dict.pt",
+                TorchBiLstm,
+                torch_lstm
+            ),
+            pt!("torch_gru_embedding/state_dict.pt", TorchGru, torch_gru),
+            pt!("torch_pt/lstm_views.pt", TorchBiLstm, torch_lstm),
+            pt!("torch_pt/lstm_big_endian.pt", TorchBiLstm, torch_lstm),
+            pt!("torch_pt/gru_protocol4.pt", TorchGru, torch_gru),
+            pt!("torch_pt/gru_keep_vars.pt", TorchGru, torch_gru),
+            refused(pt!("torch_pt/os_system.pt", TorchBiLstm, torch_lstm)),
+            refused(pt!(
+                "torch_pt/lstm_whole_module.pt",
+                TorchBiLstm,
+                torch_lstm
+            )),
+            refused(pt!("torch_pt/lstm_checkpoint.pt", TorchBiLstm, torch_lstm)),
+            refused(pt!("torch_pt/lstm_float64.pt", TorchBiLstm, torch_lstm)),
+            refused(pt!("torch_pt/lstm_torchscript.pt", TorchBiLstm, torch_lstm)),
+            Case {
+                seed: Source::Made("torch_lstm_bidirectional__data.pkl", lstm_pickle),
+                load: load_lstm_pickle,
+                model_bytes: 4 * TorchBiLstm::PARAMS,
+                loads: true,
+            },
+            Case {
+                seed: Source::Made("torch_gru_embedding__data.pkl", gru_pickle),
+                load: load_gru_pickle,
+                model_bytes: 4 * TorchGru::PARAMS,
+                loads: true,
+            },
+        ],
+    },
+    Loader {
         name: "keras_weights_h5",
         inflates: false,
         cases: &[
@@ -427,7 +619,7 @@ pub const LOADERS: &[Loader] = &[
         name: "flat",
         inflates: false,
         cases: &[Case {
-            seed: Source::Made(flat_seed),
+            seed: Source::Made("p4_flat", flat_seed),
             load: load_flat_bytes,
             model_bytes: 4 * P4::PARAMS,
             loads: true,
@@ -438,13 +630,13 @@ pub const LOADERS: &[Loader] = &[
         inflates: false,
         cases: &[
             Case {
-                seed: Source::Made(state_seed_epoch_end),
+                seed: Source::Made("state_epoch_end", state_seed_epoch_end),
                 load: resume_state_bytes,
                 model_bytes: 4 * Resumable::PARAMS,
                 loads: true,
             },
             Case {
-                seed: Source::Made(state_seed_mid_epoch),
+                seed: Source::Made("state_mid_epoch", state_seed_mid_epoch),
                 load: resume_state_bytes,
                 model_bytes: 4 * Resumable::PARAMS,
                 loads: true,
