@@ -58,7 +58,8 @@ impl<'a> Archive<'a> {
     pub(crate) fn new(bytes: &'a [u8], path: &'a Path) -> Result<Self> {
         let not_zip = || Error::KerasFile {
             path: path.to_path_buf(),
-            reason: "not a zip archive (a .keras file is one)".to_owned(),
+            reason: "neither a zip archive (a `.keras` file) nor HDF5 (a legacy `.h5` model file)"
+                .to_owned(),
         };
         // The end record sits in the last 22 bytes plus at most a 64 KiB comment.
         let earliest = bytes.len().saturating_sub(END_LEN + usize::from(u16::MAX));
