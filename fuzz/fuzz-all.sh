@@ -8,11 +8,11 @@ set -u
 seconds=${1:-240}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors_params torch_state_dict torch_pt keras_weights_h5 keras_archive flat train_state csv)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors_params torch_state_dict torch_pt keras_weights_h5 keras_legacy_h5 keras_archive flat train_state csv)
 # Inputs a little over the largest seed (keras_seed: 150 KB; the others are far smaller).
 max_len() {
     case $1 in
-        keras_weights_h5 | keras_archive) echo 160000 ;;
+        keras_weights_h5 | keras_legacy_h5 | keras_archive) echo 160000 ;;
         safetensors_params | torch_state_dict | torch_pt | train_state) echo 48000 ;;
         *) echo 8192 ;;
     esac

@@ -1,8 +1,10 @@
 //! Keras weight import: the seed model and small models of every supported layer,
-//! saved by Keras 3 itself (`tests/fixtures/keras_seed/`, `tests/fixtures/keras/`,
-//! written by `gen/keras_files.py`), loaded from `.weights.h5` and from `.keras`,
-//! must reproduce Keras's predictions; every mismatch and every damaged file is
-//! refused with a typed error and leaves the model unchanged.
+//! saved by Keras itself (`tests/fixtures/keras_seed/`, `tests/fixtures/keras/`,
+//! written by `gen/keras_files.py`), loaded from Keras 3's `.weights.h5` and `.keras`
+//! and from the legacy HDF5 files of Keras 2 / tf.keras and Keras 3 (`model.save`
+//! and `model.save_weights` to `.h5`), must reproduce Keras's predictions; every
+//! mismatch and every damaged file is refused with a typed error and leaves the
+//! model unchanged.
 
 mod common;
 
@@ -40,6 +42,15 @@ model! {
         gru(3, activation = sigmoid, recurrent_activation = tanh), dense(2) >
 }
 
+// The legacy `.h5` cases (k13 is k3's architecture, k16 is k8's).
+model! {
+    struct K14 < input(6, 3), gru(5, return_sequences = true), gru(4), dense(2) >
+}
+model! {
+    struct K15 < input(7), embedding(10, 4), bidirectional(lstm(3, return_sequences = true)),
+        dropout(0.25), simple_rnn(3), dense(2) >
+}
+
 // Declared models that differ from the files in one respect each.
 model! { struct SeedUnits < input(20, 1), lstm(40), dense(1) > }
 model! { struct SeedKind < input(20, 1), gru(50), dense(1) > }
@@ -51,6 +62,21 @@ model! { struct K2Tanh < input(5, 2), simple_rnn(4), dense(3, activation = sigmo
 model! { struct K7NoDropout < input(5, 2), lstm(4), dense(1) > }
 model! { struct K11Defaults < input(5, 2), lstm(4, return_sequences = true), lstm(3), dense(2) > }
 model! { struct K12Defaults < input(5, 2), gru(4, return_sequences = true), gru(3), dense(2) > }
+model! { struct K3Units < input(6, 2), lstm(6, return_sequences = true, recurrent_activation = tanh), lstm(4), dense(1) > }
+model! { struct K3Defaults < input(6, 2), lstm(5, return_sequences = true), lstm(4), dense(1) > }
+model! { struct K3Features < input(6, 3), lstm(5, return_sequences = true, recurrent_activation = tanh), lstm(4), dense(1) > }
+model! { struct K14Seq < input(6, 3), gru(5, return_sequences = true), gru(4, return_sequences = true), dense(2) > }
+model! { struct K14Lstm < input(6, 3), lstm(5, return_sequences = true), gru(4), dense(2) > }
+model! { struct K14Short < input(6, 3), gru(5, return_sequences = true), gru(4) > }
+model! { struct K14Extra < input(6, 3), gru(5, return_sequences = true), gru(4), dense(2), dense(1) > }
+model! {
+    struct K15NoDropout < input(7), embedding(10, 4), bidirectional(lstm(3, return_sequences = true)),
+        simple_rnn(3), dense(2) >
+}
+model! {
+    struct K15Forward < input(7), embedding(10, 4), lstm(3, return_sequences = true),
+        dropout(0.25), simple_rnn(3), dense(2) >
+}
 
 /// Keras's predictions must be reproduced to this, absolutely.
 const TOL: f64 = 1e-5;
@@ -189,6 +215,189 @@ fn cell_activation_overrides_match_keras() {
     defaults_differ::<K12Defaults>("keras/k12_gru_overrides");
 }
 
+/// Loads a legacy case into fresh models: `model.h5` with `load_keras` (config
+/// checked) and with `load_weights_h5` (its `model_weights` alone), and each file of
+/// `weights_files` (weights-only files beside it) with `load_weights_h5`. Every load
+/// must reproduce Keras's predictions and give the same parameters as the others.
+/// Returns the model loaded by `load_keras`.
+fn legacy_files<M: Network + Clone>(dir: &str, weights_files: &[&str]) -> M
+where
+    M::Input: FromF32,
+{
+    let io = case(dir, "io.safetensors");
+    let mut from_model = M::init(1);
+    keras::load_keras(&mut from_model, case(dir, "model.h5"))
+        .unwrap_or_else(|e| panic!("{dir} model.h5: {e}"));
+    let mut loads = Vec::new();
+    for file in std::iter::once(&"model.h5").chain(weights_files) {
+        let mut net = M::init(2);
+        keras::load_weights_h5(&mut net, case(dir, file))
+            .unwrap_or_else(|e| panic!("{dir} {file}: {e}"));
+        loads.push((format!("{file} (load_weights_h5)"), net));
+    }
+    for (what, net) in &loads {
+        assert_eq!(params(net), params(&from_model), "{dir} {what}");
+    }
+    loads.push(("model.h5 (load_keras)".to_owned(), from_model.clone()));
+    for (what, net) in &loads {
+        let err = max_error(net, &io);
+        println!("{dir} {what}: max |error| {err:.2e}");
+        assert!(err <= TOL, "{dir} {what}: max |error| {err:e} > {TOL:e}");
+    }
+    from_model
+}
+
+/// `model.save("model.h5")` and `model.save_weights(…)` as Keras 2 (tf_keras 2.21)
+/// and Keras 3 (3.15.1) write them load through both calls, into the same parameters,
+/// and reproduce Keras's predictions.
+#[test]
+fn legacy_h5_files_match_keras() {
+    // Keras 3 saving to `.h5`: the same weights as its own `.weights.h5`.
+    legacy_files::<K3>("k13_keras3_h5", &["model.weights.h5"]);
+    // tf_keras: the full model, `save_weights("model_weights.h5")`, and the same model
+    // file with fixed-length string attributes and `layer_names` split in two.
+    legacy_files::<K14>(
+        "k14_tf_keras_gru",
+        &["model_weights.h5", "model_fixed_strings.h5"],
+    );
+    let mut fixed = K14::new(3);
+    keras::load_keras(
+        &mut fixed,
+        case("k14_tf_keras_gru", "model_fixed_strings.h5"),
+    )
+    .unwrap();
+    assert_eq!(fixed, legacy_files::<K14>("k14_tf_keras_gru", &[]));
+    legacy_files::<K15>(
+        "k15_tf_keras_embedding_bidirectional",
+        &["model_weights.h5"],
+    );
+
+    // The generated methods are the same calls.
+    let want = legacy_files::<K15>("k15_tf_keras_embedding_bidirectional", &[]);
+    let mut net = K15::new(4);
+    net.load_keras(case("k15_tf_keras_embedding_bidirectional", "model.h5"))
+        .unwrap();
+    assert_eq!(net, want);
+    let mut net = K15::new(5);
+    net.load_keras_weights(case(
+        "k15_tf_keras_embedding_bidirectional",
+        "model_weights.h5",
+    ))
+    .unwrap();
+    assert_eq!(net, want);
+}
+
+/// The format is told by the content: the files load under any name.
+#[test]
+fn legacy_files_are_told_by_their_content() {
+    let dir = temp_dir("renamed");
+    let want = legacy_files::<K14>("k14_tf_keras_gru", &[]);
+    for (file, name, load) in [
+        (
+            "model.h5",
+            "model.keras",
+            archive::<K14> as fn(&mut K14, &Path) -> _,
+        ),
+        ("model.h5", "weights.bin", h5::<K14>),
+        ("model_weights.h5", "model.keras", h5::<K14>),
+    ] {
+        let p = dir.join(name);
+        std::fs::copy(case("k14_tf_keras_gru", file), &p).unwrap();
+        let mut net = K14::new(1);
+        load(&mut net, &p).unwrap_or_else(|e| panic!("{file} as {name}: {e}"));
+        assert_eq!(net, want, "{file} as {name}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A legacy model file's `model_config` is checked like a `.keras` archive's
+/// `config.json`: the same typed errors, naming the layer.
+#[test]
+fn legacy_config_mismatches_are_refused() {
+    let k13 = case("k13_keras3_h5", "model.h5");
+    let err = refused::<K3Units>(&k13, archive);
+    assert_layer(&err, 0, &["units is 5 in the file", "lstm(6", "`lstm`"]);
+    let err = refused::<K3Defaults>(&k13, archive);
+    assert_layer(&err, 0, &["recurrent_activation is `tanh` in the file"]);
+    let err = refused::<K3Features>(&k13, archive);
+    assert!(matches!(err, Error::KerasModel { .. }), "{err:?}");
+    assert!(err.to_string().contains("input(6, 3)"), "{err}");
+
+    // tf_keras: user-chosen names are reported as the config has them.
+    let k14 = case("k14_tf_keras_gru", "model.h5");
+    let err = refused::<K14Seq>(&k14, archive);
+    assert_layer(&err, 1, &["return_sequences is false in the file", "`gru`"]);
+    let err = refused::<K14Lstm>(&k14, archive);
+    assert_layer(&err, 0, &["`GRU` in the file", "lstm(5", "`encoder`"]);
+    let err = refused::<K14Short>(&k14, archive);
+    assert_layer(&err, 2, &["extra `Dense`"]);
+    let err = refused::<K14Extra>(&k14, archive);
+    assert_layer(&err, 3, &["missing", "only 3 layers"]);
+    // The fixed-string copy carries the same config.
+    let err = refused::<K14Seq>(&case("k14_tf_keras_gru", "model_fixed_strings.h5"), archive);
+    assert_layer(&err, 1, &["return_sequences is false in the file"]);
+
+    let k15 = case("k15_tf_keras_embedding_bidirectional", "model.h5");
+    let err = refused::<K15NoDropout>(&k15, archive);
+    assert_layer(&err, 2, &["`Dropout` in the file", "simple_rnn(3)"]);
+    let err = refused::<K15Forward>(&k15, archive);
+    assert_layer(&err, 1, &["`Bidirectional` in the file", "lstm(3"]);
+
+    // Without the config, options that leave the weights' shapes alone cannot be
+    // told, and weightless layers are skipped as Keras's own loader skips them.
+    for file in ["model.h5", "model_weights.h5"] {
+        let mut net = K14Seq::new(1);
+        keras::load_weights_h5(&mut net, case("k14_tf_keras_gru", file)).unwrap();
+        let mut net = K15NoDropout::new(1);
+        keras::load_weights_h5(&mut net, case("k15_tf_keras_embedding_bidirectional", file))
+            .unwrap();
+        let io = case("k15_tf_keras_embedding_bidirectional", "io.safetensors");
+        assert!(max_error(&net, &io) <= TOL, "{file}");
+    }
+    let mut net = K3Defaults::new(1);
+    keras::load_weights_h5(&mut net, &k13).unwrap();
+}
+
+/// Weights-only legacy files name layers as the user did, so their check is by the
+/// weights: how many, their roles, the cell their names give, their shapes; layers
+/// holding weights are matched in order.
+#[test]
+fn legacy_weights_are_checked_layer_by_layer() {
+    for file in ["model_weights.h5", "model.h5"] {
+        let p = case("k14_tf_keras_gru", file);
+        let err = refused::<K14Lstm>(&p, h5);
+        assert_layer(&err, 0, &["a GRU's", "encoder/gru_cell/kernel:0", "lstm(5"]);
+        let err = refused::<K14Short>(&p, h5);
+        assert_layer(&err, 2, &["does not declare", "encoder, gru, dense"]);
+        let err = refused::<K14Extra>(&p, h5);
+        assert_layer(&err, 3, &["missing", "dense(1)", "only 3 layers"]);
+        // k1's GRU(5) matches k14's first layer weight for weight; its dense layer
+        // meets k14's second GRU.
+        let err = refused::<K1>(&p, h5);
+        assert_layer(&err, 1, &["holds 3 weights", "dense(2)", "kernel, bias"]);
+        let p = case("k15_tf_keras_embedding_bidirectional", file);
+        let err = refused::<K15Forward>(&p, h5);
+        assert_layer(&err, 1, &["holds 6 weights", "expected 3", "lstm(3"]);
+    }
+    // The seed's `.weights.h5` and a legacy file cannot be mixed up: a model whose
+    // units differ from the file's is refused by shape.
+    let err = refused::<K3Units>(&case("k13_keras3_h5", "model.h5"), h5);
+    assert_layer(&err, 0, &["kernel has shape [2, 20]", "expected [2, 24]"]);
+}
+
+/// A GRU saved with `reset_after=False` by tf_keras: refused by its config in the
+/// model file, and by its bias's shape without one.
+#[test]
+fn legacy_gru_with_reset_before_is_refused() {
+    let dir = "k16_tf_keras_gru_reset_before";
+    let err = refused::<K8>(&case(dir, "model.h5"), archive);
+    assert_layer(&err, 0, &["reset_after=False", "reset_after=True", "`gru`"]);
+    for file in ["model.h5", "model_weights.h5"] {
+        let err = refused::<K8>(&case(dir, file), h5);
+        assert_layer(&err, 0, &["reset_after=False", "bias [3·units]"]);
+    }
+}
+
 #[test]
 fn deflated_archive_loads_like_the_stored_one() {
     let mut stored = K1::new(1);
@@ -315,6 +524,19 @@ fn temp_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// An HDF5 file that no Keras wrote: a dataset and an attribute at the root.
+fn plain_hdf5(dir: &Path) -> PathBuf {
+    let mut b = rustyhdf5::FileBuilder::new();
+    b.create_dataset("values").with_f32_data(&[1.0, 2.0, 3.0]);
+    b.set_attr(
+        "origin",
+        rustyhdf5::AttrValue::String("a sensor log".into()),
+    );
+    let p = dir.join("log.h5");
+    b.write(&p).unwrap();
+    p
+}
+
 #[test]
 fn files_that_are_not_keras_files_are_refused() {
     let dir = temp_dir("not-keras");
@@ -328,47 +550,96 @@ fn files_that_are_not_keras_files_are_refused() {
             Error::KerasFile { .. }
         ));
     }
-    // Each function names the other for the other format.
+    // An HDF5 file that is not Keras's says what was expected.
+    let plain = plain_hdf5(&dir);
+    for err in [
+        refused::<Seed>(&plain, h5),
+        refused::<Seed>(&plain, archive),
+    ] {
+        assert!(matches!(err, Error::KerasFile { .. }), "{err:?}");
+        let text = err.to_string();
+        for words in [
+            "not one Keras writes",
+            "`layers`",
+            "`layer_names`",
+            "`model_config`",
+        ] {
+            assert!(text.contains(words), "`{words}` missing from: {text}");
+        }
+    }
+    // Each call names the one that loads the file.
     let err = refused::<Seed>(&fixture("keras_seed/model.keras"), h5);
-    assert!(err.to_string().contains("load_keras"), "{err}");
-    let err = refused::<Seed>(&fixture("keras_seed/model.weights.h5"), archive);
-    assert!(err.to_string().contains("load_weights_h5"), "{err}");
+    assert!(err.to_string().contains("`keras::load_keras`"), "{err}");
+    for (err, format) in [
+        (
+            refused::<Seed>(&fixture("keras_seed/model.weights.h5"), archive),
+            "Keras 3",
+        ),
+        (
+            refused::<K14>(&case("k14_tf_keras_gru", "model_weights.h5"), archive),
+            "Keras 2",
+        ),
+    ] {
+        let text = err.to_string();
+        for words in [format, "`keras::load_weights_h5`", "`load_keras_weights`"] {
+            assert!(text.contains(words), "`{words}` missing from: {text}");
+        }
+    }
     let err = refused::<Seed>(&dir.join("absent.keras"), archive);
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[test]
-fn truncated_files_are_refused_without_panic() {
-    let dir = temp_dir("truncated");
-    for (name, load) in [
-        ("model.weights.h5", h5::<K1> as fn(&mut K1, &Path) -> _),
-        ("model.keras", archive::<K1>),
-    ] {
-        let bytes = std::fs::read(case("k1_gru", name)).unwrap();
-        let p = dir.join(name);
-        // Every cut is a different damage: inside the superblock, a group's B-tree, a
-        // heap, an object header, the data, the zip directory.
-        for cut in (0..bytes.len()).step_by(97).chain([bytes.len() - 1]) {
-            std::fs::write(&p, &bytes[..cut]).unwrap();
-            let err = refused::<K1>(&p, load);
-            assert!(
-                matches!(err, Error::KerasFile { .. }),
-                "{name} cut at {cut}: {err:?}"
-            );
-        }
+/// Every cut of `file` (of case `dir`) is refused by `load` with `Error::KerasFile`
+/// and leaves the model unchanged.
+fn truncations<M: Network + Clone + PartialEq + std::fmt::Debug>(
+    dir: &Path,
+    file: &Path,
+    load: fn(&mut M, &Path) -> rnn_runtime::Result<()>,
+) {
+    let bytes = std::fs::read(file).unwrap();
+    let p = dir.join(file.file_name().unwrap());
+    // Every cut is a different damage: inside the superblock, a group's B-tree, a
+    // heap, an object header, an attribute, the data, the zip directory.
+    for cut in (0..bytes.len()).step_by(97).chain([bytes.len() - 1]) {
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        let err = refused::<M>(&p, load);
+        assert!(
+            matches!(err, Error::KerasFile { .. }),
+            "{} cut at {cut}: {err:?}",
+            file.display()
+        );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
-fn corrupt_bytes_never_panic() {
-    let dir = temp_dir("corrupt");
-    let bytes = std::fs::read(case("k1_gru", "model.weights.h5")).unwrap();
-    let mut clean = K1::new(1);
-    keras::load_weights_h5(&mut clean, case("k1_gru", "model.weights.h5")).unwrap();
-    let p = dir.join("model.weights.h5");
-    // A fixed pseudo-random walk over the metadata (the first 4 KiB) and the data.
+fn truncated_files_are_refused_without_panic() {
+    let dir = temp_dir("truncated");
+    truncations::<K1>(&dir, &case("k1_gru", "model.weights.h5"), h5);
+    truncations::<K1>(&dir, &case("k1_gru", "model.keras"), archive);
+    let k14 = |file| case("k14_tf_keras_gru", file);
+    truncations::<K14>(&dir, &k14("model.h5"), archive);
+    truncations::<K14>(&dir, &k14("model.h5"), h5);
+    truncations::<K14>(&dir, &k14("model_weights.h5"), h5);
+    truncations::<K14>(&dir, &k14("model_fixed_strings.h5"), archive);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// 300 rounds of three random bytes overwritten in `file` (half of them in the first
+/// 4 KiB, where the metadata is), each loaded with `load` into a fresh model. Damage to
+/// structure is a typed error that leaves the model unchanged; damage to values (HDF5
+/// keeps no checksums), to a tensor's header or to unused bytes loads, and then at most
+/// the three damaged tensors differ from the clean file's. Both outcomes must occur.
+fn corrupt_rounds<M: Network + Clone + PartialEq + std::fmt::Debug>(
+    dir: &Path,
+    file: &Path,
+    load: fn(&mut M, &Path) -> rnn_runtime::Result<()>,
+) {
+    let bytes = std::fs::read(file).unwrap();
+    let mut clean = M::init(1);
+    load(&mut clean, file).unwrap();
+    let p = dir.join(file.file_name().unwrap());
+    // A fixed pseudo-random walk over the metadata and the data.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         state ^= state << 13;
@@ -386,12 +657,9 @@ fn corrupt_bytes_never_panic() {
             damaged[at] = next() as u8;
         }
         std::fs::write(&p, &damaged).unwrap();
-        // Damage to structure is a typed error that leaves the model unchanged; damage
-        // to values (HDF5 keeps no checksums), to a tensor's header or to unused bytes
-        // loads, and then at most the three damaged tensors differ from the clean file's.
-        let mut net = K1::new(1);
+        let mut net = M::init(1);
         let before = net.clone();
-        match keras::load_weights_h5(&mut net, &p) {
+        match load(&mut net, &p) {
             Ok(()) => {
                 // A damaged byte changes one tensor at most (a value, or a field of
                 // that tensor's header such as its byte order).
@@ -404,23 +672,54 @@ fn corrupt_bytes_never_panic() {
                             .ne(b.iter().map(|v| v.to_bits()))
                     })
                     .count();
-                assert!(differ <= 3, "round {round}: {differ} tensors differ");
+                assert!(
+                    differ <= 3,
+                    "{} round {round}: {differ} tensors differ",
+                    file.display()
+                );
                 outcomes.0 += 1;
             }
             Err(e) => {
                 assert!(
-                    matches!(e, Error::KerasFile { .. } | Error::KerasLayer { .. }),
-                    "round {round}: {e:?}"
+                    matches!(
+                        e,
+                        Error::KerasFile { .. }
+                            | Error::KerasLayer { .. }
+                            | Error::KerasModel { .. }
+                    ),
+                    "{} round {round}: {e:?}",
+                    file.display()
                 );
                 assert_eq!(
-                    net, before,
-                    "round {round}: a refused load changed the model"
+                    net,
+                    before,
+                    "{} round {round}: a refused load changed the model",
+                    file.display()
                 );
                 outcomes.1 += 1;
             }
         }
     }
-    assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
+    assert!(
+        outcomes.0 > 0 && outcomes.1 > 0,
+        "{}: {outcomes:?}",
+        file.display()
+    );
+}
+
+#[test]
+fn corrupt_bytes_never_panic() {
+    let dir = temp_dir("corrupt");
+    corrupt_rounds::<K1>(&dir, &case("k1_gru", "model.weights.h5"), h5);
+    let k15 = |file| case("k15_tf_keras_embedding_bidirectional", file);
+    corrupt_rounds::<K15>(&dir, &k15("model.h5"), archive);
+    corrupt_rounds::<K15>(&dir, &k15("model.h5"), h5);
+    corrupt_rounds::<K15>(&dir, &k15("model_weights.h5"), h5);
+    corrupt_rounds::<K14>(
+        &dir,
+        &case("k14_tf_keras_gru", "model_fixed_strings.h5"),
+        h5,
+    );
     // Inside a .keras archive, the CRC catches any damaged byte of an entry.
     let archive_bytes = std::fs::read(case("k1_gru", "model.keras")).unwrap();
     let p = dir.join("model.keras");

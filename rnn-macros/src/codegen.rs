@@ -867,8 +867,9 @@ pub fn expand(model: &Model) -> TokenStream {
                 ::rnn_runtime::load_params(self, path)
             }
 
-            /// Loads a Keras 3 `.keras` archive of the same Sequential model, checking its
-            /// config layer by layer; on error nothing changes.
+            /// Loads a Keras model file of the same Sequential model: a Keras 3 `.keras`
+            /// archive or a legacy `.h5` (`model.save("model.h5")` in Keras 2 / tf.keras
+            /// or Keras 3), checking its config layer by layer; on error nothing changes.
             pub fn load_keras(
                 &mut self,
                 path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
@@ -876,8 +877,9 @@ pub fn expand(model: &Model) -> TokenStream {
                 ::rnn_runtime::keras::load_keras(self, path)
             }
 
-            /// Loads a Keras 3 `.weights.h5` file of the same Sequential model, checking
-            /// every weight's shape; on error nothing changes.
+            /// Loads the weights of the same Sequential model from a Keras 3
+            /// `.weights.h5`, a Keras 2 / tf.keras `save_weights` `.h5` or a legacy `.h5`
+            /// model file, checking every weight's shape; on error nothing changes.
             pub fn load_keras_weights(
                 &mut self,
                 path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,

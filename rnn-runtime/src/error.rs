@@ -179,8 +179,9 @@ pub enum Error {
         /// The loss `Fit::loss` named.
         requested: String,
     },
-    /// A file is not a readable Keras `.weights.h5` or `.keras` file: not HDF5 or zip,
-    /// truncated, corrupt, or without the groups and entries Keras 3 writes.
+    /// A file is not one the called Keras loader reads: not HDF5 or zip, truncated,
+    /// corrupt, without the groups, attributes and entries Keras writes, or a Keras
+    /// file of the kind the other loader reads (the reason names that call).
     #[cfg(feature = "std")]
     #[error("{path}: not a readable Keras file: {reason}")]
     KerasFile {
@@ -199,8 +200,9 @@ pub enum Error {
         /// The layer's number in the declared model (for an extra layer, the number
         /// it would have).
         layer: usize,
-        /// Keras's name of the layer: its config name in a `.keras` archive, its
-        /// weight group (`lstm`, `dense_1`, …) in a `.weights.h5` file.
+        /// Keras's name of the layer: its config name in a `.keras` archive or a
+        /// legacy `.h5` model file, its weight group (`lstm`, `dense_1`, …) in a Keras
+        /// 3 `.weights.h5` file, its layer name in a legacy weights file.
         keras: String,
         /// The mismatch, naming both sides.
         reason: String,

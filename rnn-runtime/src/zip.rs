@@ -37,8 +37,8 @@ const INFLATE_ALLOWANCE: usize = 1 << 20;
 pub(crate) struct Format {
     /// The format's error for the file at `path` with `reason`.
     pub(crate) error: fn(&Path, String) -> Error,
-    /// The format in words, for "not a zip archive (… is one)".
-    pub(crate) what: &'static str,
+    /// Why a file that is not a zip archive is refused, in words.
+    pub(crate) not_zip: &'static str,
 }
 
 /// A zip archive held in memory, its central directory read.
@@ -76,7 +76,7 @@ impl<'a> Archive<'a> {
     /// are `format`'s.
     pub(crate) fn new(bytes: &'a [u8], path: &'a Path, format: Format) -> Result<Self> {
         let error = |reason: String| (format.error)(path, reason);
-        let not_zip = || error(format!("not a zip archive ({} is one)", format.what));
+        let not_zip = || error(format.not_zip.to_owned());
         // The end record sits in the last 22 bytes plus at most a 64 KiB comment.
         let earliest = bytes.len().saturating_sub(END_LEN + usize::from(u16::MAX));
         let end = (earliest..=bytes.len().saturating_sub(END_LEN))

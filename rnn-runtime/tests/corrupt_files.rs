@@ -685,6 +685,11 @@ fn keras_weights_h5_survive_mutations() {
 }
 
 #[test]
+fn keras_legacy_h5_survives_mutations() {
+    survive_mutations("keras_legacy_h5");
+}
+
+#[test]
 fn keras_archive_survives_mutations() {
     survive_mutations("keras_archive");
 }
@@ -711,6 +716,7 @@ fn every_loader_is_tested() {
         "torch_state_dict",
         "torch_pt",
         "keras_weights_h5",
+        "keras_legacy_h5",
         "keras_archive",
         "flat",
         "train_state",
@@ -735,10 +741,17 @@ fn write_fuzz_corpus() {
     for loader in LOADERS {
         let dir = root.join(loader.name);
         std::fs::create_dir_all(&dir).unwrap();
+        let mut names = Vec::new();
         for (i, case) in loader.cases.iter().enumerate() {
             let input = loader.seed_input(i);
             assert_eq!(loader.load_input(&input), case.loads, "{}", case.label());
-            std::fs::write(dir.join(case.label()), input).unwrap();
+            // A file loaded by two calls is two seeds.
+            let mut name = case.label();
+            if names.contains(&name) {
+                name = format!("{name}.{i}");
+            }
+            std::fs::write(dir.join(&name), input).unwrap();
+            names.push(name);
         }
         eprintln!("{}: {} seeds", dir.display(), loader.cases.len());
     }

@@ -1,5 +1,10 @@
-//! A `.keras` archive's `config.json` checked against the declared model: layer by
-//! layer, kind, sizes and every option that changes what the layer computes.
+//! A Keras model config checked against the declared model: layer by layer, kind,
+//! sizes and every option that changes what the layer computes. Read from a `.keras`
+//! archive's `config.json` (Keras 3) or a legacy `.h5` file's `model_config` attribute
+//! (Keras 2, tf.keras, or Keras 3 saving to `.h5`), whose configs differ in a few keys:
+//! Keras 2 gives the input as `batch_input_shape` (also on the first layer, where older
+//! versions have no `InputLayer`), up to 2.2.2 the model's `config` is the layer list
+//! itself, and its RNN layers have `time_major`.
 
 use std::path::Path;
 
@@ -11,12 +16,32 @@ use crate::architecture::{Architecture, Cell, Layer};
 use crate::error::{Error, Result};
 use crate::layers::CellActivation;
 
+/// Where a config comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// `config.json` of a `.keras` archive: Keras 3.
+    Archive,
+    /// The `model_config` attribute of a legacy `.h5` file: any Keras from 2.0 on.
+    LegacyH5,
+}
+
+impl Origin {
+    /// The config's name in messages.
+    fn name(self) -> &'static str {
+        match self {
+            Origin::Archive => "config.json",
+            Origin::LegacyH5 => "model_config",
+        }
+    }
+}
+
 /// One config layer being matched with declared layer `layer`.
 struct Ctx<'a> {
     path: &'a Path,
     layer: usize,
     keras: String,
     declared: String,
+    origin: Origin,
 }
 
 impl Ctx<'_> {
@@ -128,11 +153,22 @@ fn check_recurrent(ctx: &Ctx<'_>, v: &Value, declared: &Layer, backward: bool) -
             return Err(ctx.differs("recurrent_activation", format!("`{rec}`")));
         }
     }
-    if cell == Cell::Gru && !bool_opt(cfg, "reset_after", true) {
+    // Keras wrote `reset_after` into every GRU config since it had the option (2.1.3,
+    // default False; True from tf.keras 2 and Keras 3 on): a legacy config without it
+    // is from an older Keras, whose GRU could only reset before.
+    let reset_after_default = ctx.origin == Origin::Archive;
+    if cell == Cell::Gru && !bool_opt(cfg, "reset_after", reset_after_default) {
         return Err(ctx.mismatch(
             "a GRU with reset_after=False applies the reset gate before the recurrent \
              product, an equation this library does not compute (it has reset_after=True, \
              Keras's default); rebuild the Keras layer with reset_after=True",
+        ));
+    }
+    if bool_opt(cfg, "time_major", false) {
+        return Err(ctx.mismatch(
+            "time_major=True reads the input as [steps, batch, features]; this library reads \
+             [batch, steps, features], Keras's default: rebuild the Keras layer with \
+             time_major=False",
         ));
     }
     if bool_opt(cfg, "go_backwards", false) != backward {
@@ -202,12 +238,19 @@ fn check_layer(ctx: &Ctx<'_>, v: &Value, declared: &Layer) -> Result<()> {
     }
 }
 
-/// Checks the input layer's shape: features must agree; the number of steps may
-/// differ (recurrent weights do not depend on it).
-fn check_input(path: &Path, v: &Value, arch: &Architecture) -> Result<()> {
-    let Some(shape) = v["config"].get("batch_shape").and_then(Value::as_array) else {
-        return Ok(());
-    };
+/// The input shape a layer config gives, with the batch dimension: an `InputLayer`'s
+/// `batch_shape` (Keras 3) or `batch_input_shape` (Keras 2), which Keras 2 also puts
+/// on the first layer.
+fn batch_shape(v: &Value) -> Option<&Vec<Value>> {
+    let cfg = &v["config"];
+    cfg.get("batch_shape")
+        .or_else(|| cfg.get("batch_input_shape"))
+        .and_then(Value::as_array)
+}
+
+/// Checks an input shape: features must agree; the number of steps may differ
+/// (recurrent weights do not depend on it).
+fn check_input(path: &Path, shape: &[Value], arch: &Architecture) -> Result<()> {
     let want_rank = if arch.tokens { 2 } else { 3 };
     let features = shape.get(2).and_then(Value::as_u64);
     let ok = shape.len() == want_rank && (arch.tokens || features == Some(arch.features as u64));
@@ -233,11 +276,17 @@ fn check_input(path: &Path, v: &Value, arch: &Architecture) -> Result<()> {
     })
 }
 
-/// Checks `config.json` against `arch`; returns Keras's name of each declared layer.
-pub(crate) fn check(json: &[u8], arch: &Architecture, path: &Path) -> Result<Vec<String>> {
+/// Checks a model config (JSON from `origin`) against `arch`; returns Keras's name of
+/// each declared layer.
+pub(crate) fn check(
+    json: &[u8],
+    arch: &Architecture,
+    path: &Path,
+    origin: Origin,
+) -> Result<Vec<String>> {
     let root: Value = serde_json::from_slice(json).map_err(|e| Error::KerasFile {
         path: path.to_path_buf(),
-        reason: format!("config.json: {e}"),
+        reason: format!("{}: {e}", origin.name()),
     })?;
     if class(&root) != "Sequential" {
         return Err(Error::KerasModel {
@@ -248,19 +297,29 @@ pub(crate) fn check(json: &[u8], arch: &Architecture, path: &Path) -> Result<Vec
             ),
         });
     }
-    let Some(all) = root["config"].get("layers").and_then(Value::as_array) else {
+    // Keras up to 2.2.2 wrote a Sequential model's config as the bare layer list.
+    let list = match &root["config"] {
+        Value::Array(list) => Some(list),
+        cfg => cfg.get("layers").and_then(Value::as_array),
+    };
+    let Some(all) = list else {
         return Err(Error::KerasFile {
             path: path.to_path_buf(),
-            reason: "config.json has no layer list".to_owned(),
+            reason: format!("{} has no layer list", origin.name()),
         });
     };
     let mut layers = Vec::with_capacity(all.len());
     for v in all {
         if class(v) == "InputLayer" {
-            check_input(path, v, arch)?;
+            if let Some(shape) = batch_shape(v) {
+                check_input(path, shape, arch)?;
+            }
         } else {
             layers.push(v);
         }
+    }
+    if let Some(shape) = layers.first().and_then(|v| batch_shape(v)) {
+        check_input(path, shape, arch)?;
     }
     let name = |v: &Value| {
         v["config"]
@@ -288,6 +347,7 @@ pub(crate) fn check(json: &[u8], arch: &Architecture, path: &Path) -> Result<Vec
             layer: i,
             keras: name(v),
             declared: describe(declared),
+            origin,
         };
         check_layer(&ctx, v, declared)?;
         names.push(ctx.keras);
@@ -307,4 +367,159 @@ pub(crate) fn check(json: &[u8], arch: &Architecture, path: &Path) -> Result<Vec
         });
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRU: Layer = Layer::Recurrent {
+        cell: Cell::Gru,
+        inputs: 2,
+        hidden: 3,
+        bidirectional: false,
+        return_sequences: false,
+        activation: CellActivation::Tanh,
+        recurrent_activation: CellActivation::Sigmoid,
+        dropout: 0.0,
+        recurrent_dropout: 0.0,
+    };
+    const DENSE: Layer = Layer::Dense {
+        inputs: 3,
+        units: 1,
+        activation: Activation::Linear,
+        per_step: false,
+    };
+    const ARCH: Architecture = Architecture {
+        timesteps: 4,
+        features: 2,
+        tokens: false,
+        sequence_output: false,
+        layers: &[GRU, DENSE],
+    };
+
+    /// A Keras 2 Sequential config of `GRU(3), Dense(1)` with `gru` (the GRU's config
+    /// keys) and `model` (the model's) edited.
+    fn keras2(gru: impl Fn(&mut Value), model: impl Fn(&mut Value)) -> Vec<u8> {
+        let mut root = serde_json::json!({
+            "class_name": "Sequential",
+            "config": {"name": "sequential", "layers": [
+                {"class_name": "InputLayer",
+                 "config": {"batch_input_shape": [null, 4, 2], "dtype": "float32"}},
+                {"class_name": "GRU", "config": {
+                    "name": "gru", "units": 3, "activation": "tanh",
+                    "recurrent_activation": "sigmoid", "return_sequences": false,
+                    "go_backwards": false, "time_major": false, "implementation": 2,
+                    "reset_after": true, "dtype": "float32"}},
+                {"class_name": "Dense", "config": {
+                    "name": "dense", "units": 1, "activation": "linear"}}
+            ]}
+        });
+        gru(&mut root["config"]["layers"][1]["config"]);
+        model(&mut root);
+        serde_json::to_vec(&root).unwrap()
+    }
+
+    fn run(json: &[u8], origin: Origin) -> Result<Vec<String>> {
+        check(json, &ARCH, Path::new("model.h5"), origin)
+    }
+
+    fn layer_error(r: Result<Vec<String>>, words: &[&str]) {
+        let err = r.unwrap_err();
+        assert!(matches!(err, Error::KerasLayer { layer: 0, .. }), "{err:?}");
+        for w in words {
+            assert!(err.to_string().contains(w), "`{w}` missing from {err}");
+        }
+    }
+
+    #[test]
+    fn keras2_configs_are_read() {
+        let names = run(&keras2(|_| {}, |_| {}), Origin::LegacyH5).unwrap();
+        assert_eq!(names, ["gru", "dense"]);
+        // Keras up to 2.2.2: the layer list is the config; no InputLayer, the first
+        // layer carries `batch_input_shape`.
+        let bare = keras2(
+            |_| {},
+            |root| {
+                let mut layers = root["config"]["layers"].as_array().unwrap().clone();
+                layers.remove(0);
+                layers[0]["config"]["batch_input_shape"] = serde_json::json!([null, 4, 2]);
+                root["config"] = Value::Array(layers);
+            },
+        );
+        assert_eq!(run(&bare, Origin::LegacyH5).unwrap(), ["gru", "dense"]);
+        // ... whose input is checked there.
+        let wide = keras2(
+            |_| {},
+            |root| {
+                let mut layers = root["config"]["layers"].as_array().unwrap().clone();
+                layers.remove(0);
+                layers[0]["config"]["batch_input_shape"] = serde_json::json!([null, 4, 5]);
+                root["config"] = Value::Array(layers);
+            },
+        );
+        let err = run(&wide, Origin::LegacyH5).unwrap_err();
+        assert!(matches!(err, Error::KerasModel { .. }), "{err:?}");
+        assert!(err.to_string().contains("(4, 5) per sample"), "{err}");
+        // `batch_input_shape` of an InputLayer is checked like Keras 3's `batch_shape`.
+        let wide = keras2(
+            |_| {},
+            |root| {
+                root["config"]["layers"][0]["config"]["batch_input_shape"] =
+                    serde_json::json!([null, 4, 3]);
+            },
+        );
+        assert!(matches!(
+            run(&wide, Origin::LegacyH5),
+            Err(Error::KerasModel { .. })
+        ));
+    }
+
+    #[test]
+    fn keras2_options_that_change_the_function_are_refused() {
+        let time_major = keras2(|g| g["time_major"] = Value::Bool(true), |_| {});
+        layer_error(
+            run(&time_major, Origin::LegacyH5),
+            &["time_major=True", "`gru`"],
+        );
+        let before = keras2(|g| g["reset_after"] = Value::Bool(false), |_| {});
+        layer_error(run(&before, Origin::LegacyH5), &["reset_after=False"]);
+        // Without `reset_after` a legacy config is from a Keras older than the option,
+        // whose GRU reset before; a `.keras` archive is Keras 3, whose default is after.
+        let old = keras2(
+            |g| {
+                g.as_object_mut().unwrap().remove("reset_after");
+            },
+            |_| {},
+        );
+        layer_error(run(&old, Origin::LegacyH5), &["reset_after=False"]);
+        assert!(run(&old, Origin::Archive).is_ok());
+        // `implementation` and the dtype policy do not change the function.
+        let other = keras2(
+            |g| {
+                g["implementation"] = Value::from(1);
+                g["dtype"] = serde_json::json!({"class_name": "Policy",
+                    "config": {"name": "float32"}});
+            },
+            |_| {},
+        );
+        assert!(run(&other, Origin::LegacyH5).is_ok());
+    }
+
+    #[test]
+    fn unreadable_configs_name_their_source() {
+        let err = run(b"{not json", Origin::LegacyH5).unwrap_err();
+        assert!(err.to_string().contains("model_config:"), "{err}");
+        let err = run(b"{not json", Origin::Archive).unwrap_err();
+        assert!(err.to_string().contains("config.json:"), "{err}");
+        let err = run(
+            br#"{"class_name": "Sequential", "config": {}}"#,
+            Origin::LegacyH5,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("model_config has no layer list"),
+            "{err}"
+        );
+    }
 }

@@ -16,15 +16,44 @@ use crate::error::{Error, Result};
 /// Named tensors in this library's layout, as `model!` names them.
 pub(crate) type Tensors = Vec<(String, Vec<f32>)>;
 
-/// One declared layer being read from weight group `layers/<group>`.
+/// Where a layer's weights are in the file.
+pub(crate) enum Source {
+    /// Keras 3: the layer's group `layers/<name>`, its variables in `…/vars`, a
+    /// recurrent layer's in its cell (`…/cell/vars`, per direction
+    /// `…/forward_layer/cell/vars` and `…/backward_layer/cell/vars`).
+    Keras3(String),
+    /// The legacy format: the layer's weights in the order of its `weight_names`
+    /// (a bidirectional layer's forward direction, then its backward one).
+    Legacy(Vec<Var>),
+}
+
+/// One declared layer being read.
 pub(crate) struct LayerRead<'a> {
     pub path: &'a Path,
     pub index: usize,
     pub layer: &'a Layer,
     /// Keras's name of the layer, for errors.
     pub keras: &'a str,
-    /// `layers/<group>`.
-    pub group: String,
+    /// Its weights.
+    pub source: Source,
+}
+
+/// What each weight of a layer is, in Keras's order: the kernel, the recurrent
+/// kernel of a recurrent cell, the bias (absent with `use_bias=False`).
+const RECURRENT_ROLES: &[&str] = &["kernel", "recurrent_kernel", "bias"];
+const DENSE_ROLES: &[&str] = &["kernel", "bias"];
+const EMBEDDING_ROLES: &[&str] = &["embeddings"];
+
+/// The recurrent cell a legacy weight name says it belongs to (`…/gru_cell/kernel:0`
+/// in tf.keras and Keras 3); `None` where the name does not say (Keras 2.0 – 2.2
+/// named weights `lstm_1/kernel:0`).
+fn named_cell(at: &str) -> Option<Cell> {
+    at.split('/').find_map(|part| match part {
+        "lstm_cell" => Some(Cell::Lstm),
+        "gru_cell" => Some(Cell::Gru),
+        "simple_rnn_cell" => Some(Cell::SimpleRnn),
+        _ => None,
+    })
 }
 
 impl LayerRead<'_> {
@@ -57,19 +86,35 @@ impl LayerRead<'_> {
         )))
     }
 
-    /// The variables of `group`, refusing counts other than `min` or `min + 1` (the
-    /// bias, absent when Keras had `use_bias=False`).
-    fn vars(&self, w: &Weights, group: &str, min: usize) -> Result<Vec<Var>> {
-        let vars = w.vars(group)?;
-        if vars.len() != min && vars.len() != min + 1 {
+    /// Refuses `vars` unless they are `roles` (all of them, or all but the last: the
+    /// bias, absent when Keras had `use_bias=False`), each where a legacy file names
+    /// its role, in that order. `what` names where they are.
+    fn check_vars(&self, vars: &[Var], roles: &[&str], what: &str) -> Result<()> {
+        let n = roles.len();
+        let optional_bias = roles.last() == Some(&"bias");
+        if vars.len() != n && !(optional_bias && vars.len() == n - 1) {
+            let without = if optional_bias {
+                format!(" (or {} without bias)", n - 1)
+            } else {
+                String::new()
+            };
             return Err(self.mismatch(format!(
-                "`{group}/vars` holds {} variables, expected {} (or {min} without bias) for {}",
+                "{what} holds {} weights, expected {n}{without} for {}: {}",
                 vars.len(),
-                min + 1,
-                describe(self.layer)
+                describe(self.layer),
+                roles.join(", ")
             )));
         }
-        Ok(vars)
+        for (var, want) in vars.iter().zip(roles) {
+            if let Some(role) = var.role.as_deref().filter(|r| r != want) {
+                return Err(self.mismatch(format!(
+                    "weight `{}` is a `{role}` where {} has its `{want}`",
+                    var.at,
+                    describe(self.layer)
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Reads this layer's tensors.
@@ -83,22 +128,15 @@ impl LayerRead<'_> {
                 bidirectional,
                 ..
             } => {
-                // Recurrent weights live in the cell; the layer's own `vars` are empty.
-                if !w.vars(&self.group)?.is_empty() {
-                    return Err(self.mismatch(format!(
-                        "unexpected variables in `{}/vars` (Keras 3 keeps them in the cell)",
-                        self.group
-                    )));
-                }
-                let dirs: &[(&str, &str)] = if bidirectional {
-                    &[("/forward_layer", ""), ("/backward_layer", "_reverse")]
+                let dirs = self.directions(w, bidirectional)?;
+                let suffixes: &[&str] = if bidirectional {
+                    &["", "_reverse"]
                 } else {
-                    &[("", "")]
+                    &[""]
                 };
                 let mut out = Vec::with_capacity(4 * dirs.len());
-                for (sub, suffix) in dirs {
-                    let cell_group = format!("{}{sub}/cell", self.group);
-                    let t = self.recurrent(w, &cell_group, cell, inputs, hidden)?;
+                for ((vars, what), suffix) in dirs.iter().zip(suffixes) {
+                    let t = self.recurrent(w, vars, what, cell, inputs, hidden)?;
                     let names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"];
                     out.extend(
                         names
@@ -110,10 +148,11 @@ impl LayerRead<'_> {
                 Ok(out)
             }
             Layer::Dense { inputs, units, .. } => {
-                let vars = self.vars(w, &self.group, 1)?;
+                let (vars, what) = self.own_vars(w)?;
+                self.check_vars(&vars, DENSE_ROLES, &what)?;
                 self.check_shape("kernel", &vars[0], &[inputs, units], Some(inputs))?;
-                let kernel = w.read(&self.group, 0, inputs * units)?;
-                let bias = self.bias(w, &self.group, &vars, 1, units, inputs)?;
+                let kernel = w.read(&vars[0], inputs * units)?;
+                let bias = self.bias(w, &vars, 1, units, inputs)?;
                 Ok(vec![
                     (
                         format!("{i}.weight"),
@@ -123,22 +162,20 @@ impl LayerRead<'_> {
                 ])
             }
             Layer::Embedding { vocab, dim } => {
-                let vars = w.vars(&self.group)?;
-                if vars.len() != 1 {
-                    return Err(self.mismatch(format!(
-                        "`{}/vars` holds {} variables, an embedding has 1",
-                        self.group,
-                        vars.len()
-                    )));
-                }
+                let (vars, what) = self.own_vars(w)?;
+                self.check_vars(&vars, EMBEDDING_ROLES, &what)?;
                 self.check_shape("embeddings", &vars[0], &[vocab, dim], None)?;
                 Ok(vec![(
                     format!("{i}.weight"),
-                    w.read(&self.group, 0, vocab * dim)?,
+                    w.read(&vars[0], vocab * dim)?,
                 )])
             }
             Layer::Dropout { .. } => {
-                if w.holds_data(&self.group)? {
+                let holds = match &self.source {
+                    Source::Keras3(group) => w.holds_data(group)?,
+                    Source::Legacy(vars) => !vars.is_empty(),
+                };
+                if holds {
                     return Err(self.mismatch(
                         "a dropout layer in the model, but the file has weights for it",
                     ));
@@ -148,11 +185,62 @@ impl LayerRead<'_> {
         }
     }
 
+    /// The weights of a dense or embedding layer, and where they are (for messages).
+    fn own_vars(&self, w: &Weights) -> Result<(Vec<Var>, String)> {
+        Ok(match &self.source {
+            Source::Keras3(group) => (w.vars(group)?, format!("`{group}/vars`")),
+            Source::Legacy(vars) => (vars.clone(), "the layer".to_owned()),
+        })
+    }
+
+    /// The weights of each direction of a recurrent layer, and where they are.
+    fn directions(&self, w: &Weights, bidirectional: bool) -> Result<Vec<(Vec<Var>, String)>> {
+        match &self.source {
+            Source::Keras3(group) => {
+                // Recurrent weights live in the cell; the layer's own `vars` are empty.
+                if !w.vars(group)?.is_empty() {
+                    return Err(self.mismatch(format!(
+                        "unexpected variables in `{group}/vars` (Keras 3 keeps them in the cell)"
+                    )));
+                }
+                let subs: &[&str] = if bidirectional {
+                    &["/forward_layer", "/backward_layer"]
+                } else {
+                    &[""]
+                };
+                subs.iter()
+                    .map(|sub| {
+                        let cell = format!("{group}{sub}/cell");
+                        Ok((w.vars(&cell)?, format!("`{cell}/vars`")))
+                    })
+                    .collect()
+            }
+            Source::Legacy(vars) if !bidirectional => {
+                Ok(vec![(vars.clone(), "the layer".to_owned())])
+            }
+            Source::Legacy(vars) => {
+                // Keras lists the forward layer's weights, then the backward layer's.
+                if vars.len() % 2 != 0 {
+                    return Err(self.mismatch(format!(
+                        "the layer holds {} weights, expected 6 (or 4 without bias) for {}: \
+                         kernel, recurrent_kernel, bias of each direction",
+                        vars.len(),
+                        describe(self.layer)
+                    )));
+                }
+                let (forward, backward) = vars.split_at(vars.len() / 2);
+                Ok(vec![
+                    (forward.to_vec(), "the forward layer".to_owned()),
+                    (backward.to_vec(), "the backward layer".to_owned()),
+                ])
+            }
+        }
+    }
+
     /// The bias at `index` of `vars`, zeros when the layer was saved without one.
     fn bias(
         &self,
         w: &Weights,
-        group: &str,
         vars: &[Var],
         index: usize,
         len: usize,
@@ -161,24 +249,38 @@ impl LayerRead<'_> {
         match vars.get(index) {
             Some(var) => {
                 self.check_shape("bias", var, &[len], Some(inputs))?;
-                w.read(group, index, len)
+                w.read(var, len)
             }
             // `use_bias=False`: a zero bias computes the same function.
             None => Ok(vec![0.0; len]),
         }
     }
 
-    /// `weight_ih, weight_hh, bias_ih, bias_hh` of one direction from `cell_group`.
+    /// `weight_ih, weight_hh, bias_ih, bias_hh` of one direction from its weights
+    /// `vars`, found at `what`.
     fn recurrent(
         &self,
         w: &Weights,
-        cell_group: &str,
+        vars: &[Var],
+        what: &str,
         cell: Cell,
         inputs: usize,
         hidden: usize,
     ) -> Result<[Vec<f32>; 4]> {
+        if let Some((var, named)) = vars
+            .iter()
+            .find_map(|v| named_cell(&v.at).map(|c| (v, c)))
+            .filter(|(_, c)| *c != cell)
+        {
+            return Err(self.mismatch(format!(
+                "the file's weights are a {}'s (`{}`), the model declares {}",
+                super::config::cell_class(named),
+                var.at,
+                describe(self.layer)
+            )));
+        }
+        self.check_vars(vars, RECURRENT_ROLES, what)?;
         let gh = cell.gates() * hidden;
-        let vars = self.vars(w, cell_group, 2)?;
         self.check_shape("kernel", &vars[0], &[inputs, gh], Some(inputs))?;
         self.check_shape("recurrent_kernel", &vars[1], &[hidden, gh], Some(inputs))?;
         // Our row `r` comes from Keras's column `source(r)`.
@@ -189,8 +291,8 @@ impl LayerRead<'_> {
             }
             Cell::Lstm | Cell::SimpleRnn => r,
         };
-        let kernel = w.read(cell_group, 0, inputs * gh)?;
-        let recurrent = w.read(cell_group, 1, hidden * gh)?;
+        let kernel = w.read(&vars[0], inputs * gh)?;
+        let recurrent = w.read(&vars[1], hidden * gh)?;
         let weight_ih = transpose(&kernel, inputs, gh, source);
         let weight_hh = transpose(&recurrent, hidden, gh, source);
         let (bias_ih, bias_hh) = match (cell, vars.get(2)) {
@@ -204,15 +306,14 @@ impl LayerRead<'_> {
             }
             (Cell::Gru, Some(var)) => {
                 self.check_shape("bias", var, &[2, gh], Some(inputs))?;
-                let b = w.read(cell_group, 2, 2 * gh)?;
+                let b = w.read(var, 2 * gh)?;
                 let pick = |row: &[f32]| (0..gh).map(|r| row[source(r)]).collect::<Vec<_>>();
                 (pick(&b[..gh]), pick(&b[gh..]))
             }
             (Cell::Gru, None) => (vec![0.0; gh], vec![0.0; gh]),
-            (Cell::Lstm | Cell::SimpleRnn, _) => (
-                self.bias(w, cell_group, &vars, 2, gh, inputs)?,
-                vec![0.0; gh],
-            ),
+            (Cell::Lstm | Cell::SimpleRnn, _) => {
+                (self.bias(w, vars, 2, gh, inputs)?, vec![0.0; gh])
+            }
         };
         Ok([weight_ih, weight_hh, bias_ih, bias_hh])
     }

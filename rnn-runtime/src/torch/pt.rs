@@ -21,7 +21,7 @@ const PT_ARCHIVE: Format = Format {
         path: path.to_path_buf(),
         reason,
     },
-    what: "a .pt file of torch.save",
+    not_zip: "not a zip archive (a .pt file of torch.save is one)",
 };
 
 fn damaged(path: &Path, reason: impl Into<String>) -> Error {

@@ -35,6 +35,13 @@ model! { pub struct K8 < input(4, 2), gru(3), dense(1) > }
 model! { pub struct K9 < input(4, 2), simple_rnn(3), dense(2) > }
 model! { pub struct K10 < input(5, 2), bidirectional(gru(3, return_sequences = true)), dense(1) > }
 model! {
+    pub struct K14 < input(6, 3), gru(5, return_sequences = true), gru(4), dense(2) >
+}
+model! {
+    pub struct K15 < input(7), embedding(10, 4), bidirectional(lstm(3, return_sequences = true)),
+        dropout(0.25), simple_rnn(3), dense(2) >
+}
+model! {
     pub struct TorchBiLstm < input(6, 3),
         bidirectional(lstm(4, return_sequences = true)), bidirectional(lstm(4)), dense(1) >
 }
@@ -231,6 +238,29 @@ macro_rules! archive {
             m,
             b,
             &named("keras")
+        ))
+    };
+}
+
+/// A legacy `.h5` file (Keras 2 / tf.keras, or Keras 3 to `.h5`) through `load_keras`:
+/// its `model_config` checked, then its weights.
+macro_rules! legacy_model {
+    ($file:literal, $model:ident) => {
+        case!($file, $model, |m, b| keras::load_keras_from_bytes(
+            m,
+            b,
+            &named("h5")
+        ))
+    };
+}
+
+/// A legacy `.h5` file through `load_weights_h5`: its weights alone.
+macro_rules! legacy_weights {
+    ($file:literal, $model:ident) => {
+        case!($file, $model, |m, b| keras::load_weights_h5_from_bytes(
+            m,
+            b.to_vec(),
+            &named("h5")
         ))
     };
 }
@@ -594,7 +624,35 @@ pub const LOADERS: &[Loader] = &[
             refused(h5!("keras/k8_gru_reset_before/model.weights.h5", K8)),
             h5!("keras/k9_no_bias/model.weights.h5", K9),
             h5!("keras/k10_bidirectional_gru_seq/model.weights.h5", K10),
+            h5!("keras/k13_keras3_h5/model.weights.h5", K3),
             h5!("keras_seed/model.weights.h5", Seed),
+        ],
+    },
+    Loader {
+        name: "keras_legacy_h5",
+        inflates: false,
+        cases: &[
+            legacy_model!("keras/k13_keras3_h5/model.h5", K3),
+            legacy_weights!("keras/k13_keras3_h5/model.h5", K3),
+            legacy_model!("keras/k14_tf_keras_gru/model.h5", K14),
+            legacy_weights!("keras/k14_tf_keras_gru/model.h5", K14),
+            legacy_weights!("keras/k14_tf_keras_gru/model_weights.h5", K14),
+            legacy_model!("keras/k14_tf_keras_gru/model_fixed_strings.h5", K14),
+            legacy_weights!("keras/k14_tf_keras_gru/model_fixed_strings.h5", K14),
+            legacy_model!("keras/k15_tf_keras_embedding_bidirectional/model.h5", K15),
+            legacy_weights!("keras/k15_tf_keras_embedding_bidirectional/model.h5", K15),
+            legacy_weights!(
+                "keras/k15_tf_keras_embedding_bidirectional/model_weights.h5",
+                K15
+            ),
+            refused(legacy_model!(
+                "keras/k16_tf_keras_gru_reset_before/model.h5",
+                K8
+            )),
+            refused(legacy_weights!(
+                "keras/k16_tf_keras_gru_reset_before/model_weights.h5",
+                K8
+            )),
         ],
     },
     Loader {
