@@ -33,8 +33,9 @@ fn json_array<T: Copy + Into<f64> + std::fmt::Display>(values: &[T]) -> String {
 }
 
 impl History {
-    /// Writes one row per epoch, `epoch,loss,val_loss,lr,seconds`, epochs from 1; a
-    /// column the run did not record (`val_loss` without validation) is left empty.
+    /// Writes one row per epoch, `epoch,loss,val_loss,lr,seconds` and then a column per
+    /// metric (`acc`, `val_acc`, … in name order), epochs from 1; a column the run did
+    /// not record (`val_loss` without validation) is left empty.
     ///
     /// ```
     /// # fn main() -> Result<(), rnn_runtime::Error> {
@@ -47,7 +48,12 @@ impl History {
     /// # }
     /// ```
     pub fn to_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        let mut text = String::from("epoch,loss,val_loss,lr,seconds\n");
+        let mut text = String::from("epoch,loss,val_loss,lr,seconds");
+        for name in self.metrics.keys() {
+            text.push(',');
+            text.push_str(name);
+        }
+        text.push('\n');
         let epochs = [
             self.loss.len(),
             self.val_loss.len(),
@@ -58,7 +64,7 @@ impl History {
         .max()
         .unwrap_or(0);
         for e in 0..epochs {
-            let _ = writeln!(
+            let _ = write!(
                 text,
                 "{},{},{},{},{}",
                 e + 1,
@@ -67,13 +73,17 @@ impl History {
                 cell(&self.lr, e),
                 cell(&self.seconds, e)
             );
+            for values in self.metrics.values() {
+                let _ = write!(text, ",{}", cell(values, e));
+            }
+            text.push('\n');
         }
         write_file(path.as_ref(), text)
     }
 
     /// Writes the history as one JSON object of per-epoch arrays, with Keras's keys:
-    /// `{"loss": [...], "val_loss": [...], "lr": [...], "seconds": [...]}` (non-finite
-    /// values as `null`).
+    /// `{"loss": [...], "val_loss": [...], "lr": [...], "seconds": [...]}` and one key
+    /// per metric (`"acc"`, `"val_acc"`, …); non-finite values as `null`.
     ///
     /// ```
     /// # fn main() -> Result<(), rnn_runtime::Error> {
@@ -85,13 +95,18 @@ impl History {
     /// # }
     /// ```
     pub fn to_json(&self, path: impl AsRef<Path>) -> Result<()> {
-        let text = format!(
-            "{{\"loss\": {}, \"val_loss\": {}, \"lr\": {}, \"seconds\": {}}}\n",
+        let mut text = format!(
+            "{{\"loss\": {}, \"val_loss\": {}, \"lr\": {}, \"seconds\": {}",
             json_array(&self.loss),
             json_array(&self.val_loss),
             json_array(&self.lr),
             json_array(&self.seconds)
         );
+        for (name, values) in &self.metrics {
+            // Metric names are plain identifiers (`acc`, `val_mae`): no escaping needed.
+            let _ = write!(text, ", \"{name}\": {}", json_array(values));
+        }
+        text.push_str("}\n");
         write_file(path.as_ref(), text)
     }
 }

@@ -84,8 +84,9 @@ fn spans_decades(lo: f32, hi: f32) -> bool {
 }
 
 impl History {
-    /// Draws `loss` and, when recorded, `val_loss` per epoch into a 1000×560 PNG, on
-    /// a log axis when the values span more than a decade.
+    /// Draws `loss` and, when recorded, `val_loss` and every metric (`acc`,
+    /// `val_acc`, …) per epoch into a 1000×560 PNG, on a log axis when the values span
+    /// more than a decade.
     ///
     /// ```
     /// # fn main() -> Result<(), rnn_runtime::Error> {
@@ -122,16 +123,30 @@ impl History {
                 points: points(&self.val_loss),
             });
         }
+        for (i, (name, values)) in self.metrics.iter().enumerate() {
+            lines.push(Line {
+                label: name.clone(),
+                color: PALETTE[(2 + i) % PALETTE.len()],
+                width: 2,
+                points: points(values),
+            });
+        }
         let all = self
             .loss
             .iter()
             .chain(&self.val_loss)
+            .chain(self.metrics.values().flatten())
             .filter(|v| v.is_finite());
         let (lo, hi) = all.fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        let metrics = !self.metrics.is_empty();
         let chart = Chart {
-            title: format!("Training loss over {} epochs", self.loss.len()),
+            title: format!(
+                "Training {} over {} epochs",
+                if metrics { "loss and metrics" } else { "loss" },
+                self.loss.len()
+            ),
             x_label: "epoch".into(),
-            y_label: "loss".into(),
+            y_label: if metrics { "loss, metrics" } else { "loss" }.into(),
             log_y: spans_decades(lo, hi),
             integer_x: true,
             lines,
