@@ -145,7 +145,7 @@ fn every_bad_input_has_a_message_that_says_what_and_where() {
     let map = rnn_runtime::torch::modules(&[("lstm", &[0]), ("fc", &[1])]);
     check(
         "a whole model saved with torch.save(model)",
-        net.load_state_dict(pt("lstm_whole_module.pt"), &map)
+        net.load_torch(pt("lstm_whole_module.pt"), &map)
             .unwrap_err(),
         "lstm_whole_module.pt: the pickle (data.pkl) names `__main__.BiLstm` at byte 2, which is \
          refused: only a state_dict of tensors is rebuilt and nothing in the file is imported or \
@@ -154,7 +154,7 @@ fn every_bad_input_has_a_message_that_says_what_and_where() {
     );
     check(
         "a .pt file whose pickle calls os.system",
-        net.load_state_dict(pt("os_system.pt"), &map).unwrap_err(),
+        net.load_torch(pt("os_system.pt"), &map).unwrap_err(),
         "os_system.pt: the pickle (data.pkl) names `os.system` at byte 2, which is refused: only \
          a state_dict of tensors is rebuilt and nothing in the file is imported or run; if the \
          file holds a whole model (`torch.save(model)`), save \
@@ -162,8 +162,7 @@ fn every_bad_input_has_a_message_that_says_what_and_where() {
     );
     check(
         "a training checkpoint saved as .pt",
-        net.load_state_dict(pt("lstm_checkpoint.pt"), &map)
-            .unwrap_err(),
+        net.load_torch(pt("lstm_checkpoint.pt"), &map).unwrap_err(),
         "lstm_checkpoint.pt: not a state_dict (tensors by name): it holds a training \
          checkpoint, a dict of 4 entries whose entry `model_state_dict` is a state_dict \
          (`torch.save(checkpoint[\"model_state_dict\"], path)` saves it alone); save the \

@@ -75,9 +75,7 @@ fn fit_refuses_a_loss_other_than_the_models_own() {
     let (x, y) = sine_windows(32, 10);
     let mut net = HuberNet::new(1);
     let before = net.clone();
-    let err = net
-        .fit(&x, &y, quiet(1).loss(Loss::Mse))
-        .unwrap_err();
+    let err = net.fit(&x, &y, quiet(1).loss(Loss::Mse)).unwrap_err();
     assert_eq!(
         err.to_string(),
         "Fit::loss(mse) contradicts the model's loss huber(delta = 0.5): declare `loss = mse` \
@@ -137,7 +135,10 @@ fn a_softmax_head_trains_as_its_linear_twin_does() {
     }
     // evaluate is the cross-entropy of the logits on both.
     let (xt, yt) = detect(64, 9);
-    let (es, el) = (soft.evaluate(&xt, &yt).unwrap(), linear.evaluate(&xt, &yt).unwrap());
+    let (es, el) = (
+        soft.evaluate(&xt, &yt).unwrap(),
+        linear.evaluate(&xt, &yt).unwrap(),
+    );
     assert_eq!(es, el);
 }
 
@@ -169,7 +170,11 @@ fn two_fits_of_three_epochs_equal_one_fit_of_six() {
     assert_eq!([first.loss, second.loss].concat(), all.loss);
     assert_eq!([first.val_loss, second.val_loss].concat(), all.val_loss);
     assert_eq!(
-        [first.metrics["val_mae"].clone(), second.metrics["val_mae"].clone()].concat(),
+        [
+            first.metrics["val_mae"].clone(),
+            second.metrics["val_mae"].clone()
+        ]
+        .concat(),
         all.metrics["val_mae"]
     );
     // Adam carried on: six epochs of four steps.
@@ -229,14 +234,25 @@ fn metrics_that_do_not_fit_the_loss_are_refused() {
     let err = Sine::new(1)
         .fit(&x, &y, quiet(1).metrics(&[Metric::Accuracy]))
         .unwrap_err();
-    assert!(err.to_string().contains("an accuracy needs a classification loss"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("an accuracy needs a classification loss"),
+        "{err}"
+    );
     let (xt, yt) = detect(32, 1);
     let err = Tokens::new(1)
         .fit(&xt, &yt, quiet(1).metrics(&[Metric::Mae]))
         .unwrap_err();
-    assert!(err.to_string().contains("the targets are class ids"), "{err}");
+    assert!(
+        err.to_string().contains("the targets are class ids"),
+        "{err}"
+    );
     let err = Tokens::new(1)
-        .fit(&xt, &yt, quiet(1).metrics(&[Metric::Accuracy, Metric::Accuracy]))
+        .fit(
+            &xt,
+            &yt,
+            quiet(1).metrics(&[Metric::Accuracy, Metric::Accuracy]),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("listed twice"), "{err}");
 }
@@ -287,13 +303,22 @@ fn early_stopping_and_plateau_watch_a_validation_accuracy() {
     let acc = &history.metrics["val_acc"];
     for e in 1..12 {
         let best_before = acc[..e].iter().fold(f32::MIN, |m, &a| m.max(a));
-        let cut = history.lr.get(e + 1).is_some_and(|&next| next < history.lr[e]);
+        let cut = history
+            .lr
+            .get(e + 1)
+            .is_some_and(|&next| next < history.lr[e]);
         if e + 1 < 12 {
-            assert_eq!(cut, acc[e] <= best_before, "epoch {e}: {acc:?} {:?}", history.lr);
+            assert_eq!(
+                cut,
+                acc[e] <= best_before,
+                "epoch {e}: {acc:?} {:?}",
+                history.lr
+            );
         }
     }
     // Monitoring a metric fit does not compute, or validation without data: refused.
-    let missing = quiet(1).callback(EarlyStopping::new().monitor(Monitor::Metric(Metric::Accuracy)));
+    let missing =
+        quiet(1).callback(EarlyStopping::new().monitor(Monitor::Metric(Metric::Accuracy)));
     let err = Tokens::new(5).fit(&x, &y, missing).unwrap_err();
     assert!(err.to_string().contains("add .metrics"), "{err}");
     let no_val = quiet(1)
@@ -318,7 +343,11 @@ fn sample_weights_weigh_each_samples_terms_as_keras_does() {
         .map(|i| f64::from(w[i]) * f64::from(pred[[i, 0]] - y[[i, 0]]).powi(2))
         .sum::<f64>()
         / 40.0;
-    assert!((f64::from(history.loss[0]) - want).abs() <= 1e-6 * want, "{} vs {want}", history.loss[0]);
+    assert!(
+        (f64::from(history.loss[0]) - want).abs() <= 1e-6 * want,
+        "{} vs {want}",
+        history.loss[0]
+    );
     // Weights of one train exactly as no weights.
     let mut ones = net.clone();
     let mut plain = net.clone();
@@ -335,8 +364,13 @@ fn sample_weights_weigh_each_samples_terms_as_keras_does() {
     assert_eq!(ones, plain);
     // Bad weights are refused before training.
     let mut m = net.clone();
-    let err = m.fit(&x, &y, quiet(1).sample_weight(&Array1::ones(39))).unwrap_err();
-    assert_eq!(err.to_string(), "invalid training option: sample_weight has 39 weights for 40 samples");
+    let err = m
+        .fit(&x, &y, quiet(1).sample_weight(&Array1::ones(39)))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid training option: sample_weight has 39 weights for 40 samples"
+    );
     let mut bad = Array1::ones(40);
     bad[7] = -1.0;
     let err = m.fit(&x, &y, quiet(1).sample_weight(&bad)).unwrap_err();
@@ -358,7 +392,12 @@ fn class_weights_are_per_class_sample_weights() {
     let both = Array1::from_shape_fn(96, |i| 0.5 * by_class[i]);
     let mut c = Tokens::new(8);
     let mut d = Tokens::new(8);
-    c.fit(&x, &y, quiet(1).class_weight(&[(1, 4.0)]).sample_weight(&half)).unwrap();
+    c.fit(
+        &x,
+        &y,
+        quiet(1).class_weight(&[(1, 4.0)]).sample_weight(&half),
+    )
+    .unwrap();
     d.fit(&x, &y, quiet(1).sample_weight(&both)).unwrap();
     assert_eq!(c, d);
     // Refused where a sample has no single class.
@@ -366,11 +405,18 @@ fn class_weights_are_per_class_sample_weights() {
     let err = Sine::new(1)
         .fit(&xs, &ys, quiet(1).class_weight(&[(0, 2.0)]))
         .unwrap_err();
-    assert!(err.to_string().contains("class_weight needs a classifier"), "{err}");
+    assert!(
+        err.to_string().contains("class_weight needs a classifier"),
+        "{err}"
+    );
     let err = Tokens::new(1)
         .fit(&x, &y, quiet(1).class_weight(&[(2, 2.0)]))
         .unwrap_err();
-    assert!(err.to_string().contains("names class 2, but the model has 2 classes"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("names class 2, but the model has 2 classes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -381,7 +427,11 @@ fn validation_data_is_checked_and_excludes_a_split() {
     let history = net.fit(&x, &y, quiet(2).validation_data(&xv, &yv)).unwrap();
     assert_eq!(history.val_loss[1], net.evaluate(&xv, &yv).unwrap());
     let err = Sine::new(1)
-        .fit(&x, &y, quiet(1).validation_data(&xv, &yv).validation_split(0.2))
+        .fit(
+            &x,
+            &y,
+            quiet(1).validation_data(&xv, &yv).validation_split(0.2),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("both set"), "{err}");
     let short = xv.slice(s![.., ..9, ..]).to_owned();
@@ -396,7 +446,10 @@ fn validation_data_is_checked_and_excludes_a_split() {
     let err = Sine::new(1)
         .fit(&x, &y, quiet(1).validation_data(&ids, &yv))
         .unwrap_err();
-    assert!(err.to_string().contains("validation_data holds u32 inputs"), "{err}");
+    assert!(
+        err.to_string().contains("validation_data holds u32 inputs"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -404,7 +457,10 @@ fn one_dimensional_targets_are_the_last_axis_of_one() {
     let (x, y) = sine_windows(32, 10);
     let flat: Array1<f32> = y.index_axis(Axis(1), 0).to_owned();
     let net = Sine::new(1);
-    assert_eq!(net.evaluate(&x, &flat).unwrap(), net.evaluate(&x, &y).unwrap());
+    assert_eq!(
+        net.evaluate(&x, &flat).unwrap(),
+        net.evaluate(&x, &y).unwrap()
+    );
     assert_eq!(
         net.loss_and_grads(&x, &flat).unwrap(),
         net.loss_and_grads(&x, &y).unwrap()
@@ -417,10 +473,16 @@ fn one_dimensional_targets_are_the_last_axis_of_one() {
     let (xt, yt) = detect(16, 1);
     let y2 = yt.clone().insert_axis(Axis(1));
     let tokens = Tokens::new(1);
-    assert_eq!(tokens.evaluate(&xt, &yt).unwrap(), tokens.evaluate(&xt, &y2).unwrap());
+    assert_eq!(
+        tokens.evaluate(&xt, &yt).unwrap(),
+        tokens.evaluate(&xt, &y2).unwrap()
+    );
     // A 1-D target of the wrong length is a sentence, not a trait error.
     let err = net.evaluate(&x, &flat.slice(s![..31])).unwrap_err();
-    assert_eq!(err.to_string(), "x has 32 samples but y has 31; they must match");
+    assert_eq!(
+        err.to_string(),
+        "x has 32 samples but y has 31; they must match"
+    );
 }
 
 #[test]
@@ -428,14 +490,21 @@ fn history_files_carry_the_metrics() {
     let (x, y) = detect(64, 9);
     let mut net = Tokens::new(2);
     let history = net
-        .fit(&x, &y, quiet(2).metrics(&[Metric::Accuracy]).validation_split(0.25))
+        .fit(
+            &x,
+            &y,
+            quiet(2).metrics(&[Metric::Accuracy]).validation_split(0.25),
+        )
         .unwrap();
     let dir = std::env::temp_dir().join(format!("rnn-fit-api-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     history.to_csv(dir.join("h.csv")).unwrap();
     let csv = std::fs::read_to_string(dir.join("h.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("epoch,loss,val_loss,lr,seconds,acc,val_acc"));
+    assert_eq!(
+        lines.next(),
+        Some("epoch,loss,val_loss,lr,seconds,acc,val_acc")
+    );
     let row: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(row[5].parse::<f32>().unwrap(), history.metrics["acc"][0]);
     history.to_json(dir.join("h.json")).unwrap();

@@ -130,7 +130,7 @@ where
 {
     let io = fixture(&format!("{dir}/io.safetensors"));
     let mut from_h5 = M::init(1);
-    keras::load_weights_h5(&mut from_h5, fixture(&format!("{dir}/model.weights.h5")))
+    keras::load_keras_weights(&mut from_h5, fixture(&format!("{dir}/model.weights.h5")))
         .unwrap_or_else(|e| panic!("{dir}: {e}"));
     let mut from_keras = M::init(2);
     keras::load_keras(&mut from_keras, fixture(&format!("{dir}/model.keras")))
@@ -151,7 +151,7 @@ fn seed_model_matches_keras_and_weights_safetensors() {
         .load_safetensors(fixture("keras_seed/weights.safetensors"))
         .unwrap();
     let mut net = Seed::new(4);
-    keras::load_weights_h5(&mut net, fixture("keras_seed/model.weights.h5")).unwrap();
+    keras::load_keras_weights(&mut net, fixture("keras_seed/model.weights.h5")).unwrap();
     assert_eq!(
         net, reference,
         "converted weights equal weights.safetensors exactly"
@@ -202,7 +202,7 @@ fn cell_activation_overrides_match_keras() {
         M::Input: FromF32,
     {
         let mut twin = M::init(1);
-        keras::load_weights_h5(&mut twin, fixture(&format!("{dir}/model.weights.h5"))).unwrap();
+        keras::load_keras_weights(&mut twin, fixture(&format!("{dir}/model.weights.h5"))).unwrap();
         let err = max_error(&twin, &fixture(&format!("{dir}/io.safetensors")));
         assert!(
             err >= 1e-3,
@@ -216,8 +216,8 @@ fn cell_activation_overrides_match_keras() {
 }
 
 /// Loads a legacy case into fresh models: `model.h5` with `load_keras` (config
-/// checked) and with `load_weights_h5` (its `model_weights` alone), and each file of
-/// `weights_files` (weights-only files beside it) with `load_weights_h5`. Every load
+/// checked) and with `load_keras_weights` (its `model_weights` alone), and each file of
+/// `weights_files` (weights-only files beside it) with `load_keras_weights`. Every load
 /// must reproduce Keras's predictions and give the same parameters as the others.
 /// Returns the model loaded by `load_keras`.
 fn legacy_files<M: Network + Clone>(dir: &str, weights_files: &[&str]) -> M
@@ -231,9 +231,9 @@ where
     let mut loads = Vec::new();
     for file in std::iter::once(&"model.h5").chain(weights_files) {
         let mut net = M::init(2);
-        keras::load_weights_h5(&mut net, case(dir, file))
+        keras::load_keras_weights(&mut net, case(dir, file))
             .unwrap_or_else(|e| panic!("{dir} {file}: {e}"));
-        loads.push((format!("{file} (load_weights_h5)"), net));
+        loads.push((format!("{file} (load_keras_weights)"), net));
     }
     for (what, net) in &loads {
         assert_eq!(params(net), params(&from_model), "{dir} {what}");
@@ -347,15 +347,15 @@ fn legacy_config_mismatches_are_refused() {
     // told, and weightless layers are skipped as Keras's own loader skips them.
     for file in ["model.h5", "model_weights.h5"] {
         let mut net = K14Seq::new(1);
-        keras::load_weights_h5(&mut net, case("k14_tf_keras_gru", file)).unwrap();
+        keras::load_keras_weights(&mut net, case("k14_tf_keras_gru", file)).unwrap();
         let mut net = K15NoDropout::new(1);
-        keras::load_weights_h5(&mut net, case("k15_tf_keras_embedding_bidirectional", file))
+        keras::load_keras_weights(&mut net, case("k15_tf_keras_embedding_bidirectional", file))
             .unwrap();
         let io = case("k15_tf_keras_embedding_bidirectional", "io.safetensors");
         assert!(max_error(&net, &io) <= TOL, "{file}");
     }
     let mut net = K3Defaults::new(1);
-    keras::load_weights_h5(&mut net, &k13).unwrap();
+    keras::load_keras_weights(&mut net, &k13).unwrap();
 }
 
 /// Weights-only legacy files name layers as the user did, so their check is by the
@@ -410,7 +410,7 @@ fn deflated_archive_loads_like_the_stored_one() {
 #[test]
 fn layers_saved_without_bias_load_zero_biases() {
     let mut net = K9::new(1);
-    keras::load_weights_h5(&mut net, case("k9_no_bias", "model.weights.h5")).unwrap();
+    keras::load_keras_weights(&mut net, case("k9_no_bias", "model.weights.h5")).unwrap();
     for name in ["0.bias_ih", "0.bias_hh", "1.bias"] {
         let bias = net.param(name).unwrap();
         assert!(bias.iter().all(|&b| b == 0.0), "{name}: {bias}");
@@ -432,7 +432,7 @@ fn refused<M: Network + Clone + PartialEq + std::fmt::Debug>(
 }
 
 fn h5<M: Network>(m: &mut M, p: &Path) -> rnn_runtime::Result<()> {
-    keras::load_weights_h5(m, p)
+    keras::load_keras_weights(m, p)
 }
 
 fn archive<M: Network>(m: &mut M, p: &Path) -> rnn_runtime::Result<()> {
@@ -504,7 +504,7 @@ fn options_in_config_json_are_checked() {
     assert!(err.to_string().contains("input(20, 2)"), "{err}");
     // The weights alone cannot tell: same shapes, and a .weights.h5 has no config.
     let mut net = K5Last::new(1);
-    keras::load_weights_h5(&mut net, case("k5_many_to_many", "model.weights.h5")).unwrap();
+    keras::load_keras_weights(&mut net, case("k5_many_to_many", "model.weights.h5")).unwrap();
 }
 
 #[test]
@@ -581,7 +581,11 @@ fn files_that_are_not_keras_files_are_refused() {
         ),
     ] {
         let text = err.to_string();
-        for words in [format, "`keras::load_weights_h5`", "`load_keras_weights`"] {
+        for words in [
+            format,
+            "`keras::load_keras_weights`",
+            "`load_keras_weights`",
+        ] {
             assert!(text.contains(words), "`{words}` missing from: {text}");
         }
     }

@@ -159,7 +159,7 @@ where
     let spec_names: Vec<&str> = M::param_specs().iter().map(|s| s.name).collect();
     assert_eq!(names, spec_names, "{dir}: parameter names and order");
     let mut model = M::init(0);
-    rnn_runtime::load_params(&mut model, fixture(&format!("{dir}/params.safetensors")))
+    rnn_runtime::load_safetensors(&mut model, fixture(&format!("{dir}/params.safetensors")))
         .expect("load");
     let x = case.x::<M::Input>();
     let y = case.y();
@@ -214,9 +214,9 @@ where
         "rnn-parity-{dir}-{}.safetensors",
         std::process::id()
     ));
-    rnn_runtime::save_params(&model, &path).expect("save");
+    rnn_runtime::save_safetensors(&model, &path).expect("save");
     let mut back = M::init(1);
-    rnn_runtime::load_params(&mut back, &path).expect("load back");
+    rnn_runtime::load_safetensors(&mut back, &path).expect("load back");
     assert_eq!(back, model);
     let _ = std::fs::remove_file(&path);
 
@@ -227,7 +227,7 @@ where
         case.worst_fraction.get()
     );
     let mut fresh = M::init(0);
-    rnn_runtime::load_params(&mut fresh, fixture(&format!("{dir}/params.safetensors")))
+    rnn_runtime::load_safetensors(&mut fresh, fixture(&format!("{dir}/params.safetensors")))
         .expect("load");
     (case, fresh)
 }
@@ -418,7 +418,7 @@ fn m10_cell_activations() {
     // The case can see an override being ignored: the same weights with the default
     // activations give another output (and the case is live, see tests/fixtures_live.rs).
     let mut defaults = M10Default::new(0);
-    rnn_runtime::load_params(
+    rnn_runtime::load_safetensors(
         &mut defaults,
         fixture("m10_cell_activations/params.safetensors"),
     )

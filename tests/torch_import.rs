@@ -61,10 +61,10 @@ fn bidirectional_lstm_stack_from(file: &str) {
     let dir = fixture("torch_lstm_bidirectional");
     let data = read_all(&dir.join("data.safetensors"));
     let mut net = BiLstm::new(1);
-    torch::load_state_dict(&mut net, dir.join(file), lstm_map).unwrap();
+    torch::load_torch(&mut net, dir.join(file), lstm_map).unwrap();
     // The generated method is the same call.
     let mut same = BiLstm::new(2);
-    same.load_state_dict(dir.join(file), lstm_map).unwrap();
+    same.load_torch(dir.join(file), lstm_map).unwrap();
     assert_eq!(same, net);
     let x = data["x"].clone().into_dimensionality::<Ix3>().unwrap();
     let got = net.predict(&x).unwrap();
@@ -84,7 +84,7 @@ fn embedding_gru_from(file: &str) {
     let dir = fixture("torch_gru_embedding");
     let data = read_all(&dir.join("data.safetensors"));
     let mut net = GruTokens::new(1);
-    torch::load_state_dict(&mut net, dir.join(file), gru_map).unwrap();
+    torch::load_torch(&mut net, dir.join(file), gru_map).unwrap();
     let ids: Array2<u32> = data["x"]
         .clone()
         .into_dimensionality::<Ix2>()
@@ -158,7 +158,7 @@ mod tempdir {
 fn refused(path: &std::path::Path, map: impl Fn(&str) -> Option<String>) -> Error {
     let mut net = BiLstm::new(3);
     let before = values(&net);
-    let err = torch::load_state_dict(&mut net, path, map).unwrap_err();
+    let err = torch::load_torch(&mut net, path, map).unwrap_err();
     assert_eq!(values(&net), before, "model changed on error");
     err
 }
@@ -231,7 +231,7 @@ fn unmapped_names_are_refused_unless_skipped() {
     let mut net = GruTokens::new(3);
     let before = values(&net);
     let plain = torch::modules(&[("embed", &[0]), ("gru", &[1]), ("head", &[2])]);
-    match torch::load_state_dict(&mut net, &path, plain).unwrap_err() {
+    match torch::load_torch(&mut net, &path, plain).unwrap_err() {
         Error::UnmappedTensor { name, mapped, .. } => {
             assert_eq!((name.as_str(), mapped.as_str()), ("scale", "scale"));
         }
@@ -241,7 +241,7 @@ fn unmapped_names_are_refused_unless_skipped() {
     // A map onto the wrong layer number is refused too: layer 2 is the dense layer.
     let wrong = torch::modules(&[("embed", &[0]), ("gru", &[2]), ("head", &[1])]);
     let skip = |n: &str| if n == "scale" { None } else { wrong(n) };
-    match torch::load_state_dict(&mut net, &path, skip).unwrap_err() {
+    match torch::load_torch(&mut net, &path, skip).unwrap_err() {
         Error::UnmappedTensor { mapped, .. } => assert!(mapped.starts_with("2."), "{mapped}"),
         other => panic!("unexpected {other}"),
     }
@@ -269,9 +269,9 @@ fn unchanged_copy_loads() {
     let (_d, path) = edited("copy", |_| {});
     let mut a = BiLstm::new(3);
     let mut b = BiLstm::new(4);
-    torch::load_state_dict(&mut a, &path, lstm_map).unwrap();
+    torch::load_torch(&mut a, &path, lstm_map).unwrap();
     let original = fixture("torch_lstm_bidirectional/state_dict.safetensors");
-    torch::load_state_dict(&mut b, original, lstm_map).unwrap();
+    torch::load_torch(&mut b, original, lstm_map).unwrap();
     assert_eq!(values(&a), values(&b));
 }
 
@@ -286,14 +286,14 @@ fn bits<M: Params>(m: &M) -> Vec<u32> {
 fn lstm_reference() -> BiLstm {
     let mut net = BiLstm::new(5);
     let path = fixture("torch_lstm_bidirectional/state_dict.safetensors");
-    torch::load_state_dict(&mut net, path, lstm_map).unwrap();
+    torch::load_torch(&mut net, path, lstm_map).unwrap();
     net
 }
 
 fn gru_reference() -> GruTokens {
     let mut net = GruTokens::new(5);
     let path = fixture("torch_gru_embedding/state_dict.safetensors");
-    torch::load_state_dict(&mut net, path, gru_map).unwrap();
+    torch::load_torch(&mut net, path, gru_map).unwrap();
     net
 }
 
@@ -310,7 +310,7 @@ fn every_pt_file_loads_bit_identical_to_its_safetensors_twin() {
         "torch_pt/lstm_big_endian.pt",
     ] {
         let mut net = BiLstm::new(6);
-        torch::load_state_dict(&mut net, fixture(file), lstm_map)
+        torch::load_torch(&mut net, fixture(file), lstm_map)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(
             bits(&net) == lstm,
@@ -323,7 +323,7 @@ fn every_pt_file_loads_bit_identical_to_its_safetensors_twin() {
         "torch_pt/gru_keep_vars.pt",
     ] {
         let mut net = GruTokens::new(6);
-        torch::load_state_dict(&mut net, fixture(file), gru_map)
+        torch::load_torch(&mut net, fixture(file), gru_map)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(
             bits(&net) == gru,
@@ -337,7 +337,7 @@ fn pt_loads_from_bytes_as_from_the_file() {
     let path = fixture("torch_gru_embedding/state_dict.pt");
     let bytes = std::fs::read(&path).unwrap();
     let mut net = GruTokens::new(7);
-    torch::load_state_dict_from_bytes(&mut net, &bytes, &path, gru_map).unwrap();
+    torch::load_torch_from_bytes(&mut net, &bytes, &path, gru_map).unwrap();
     assert!(bits(&net) == bits(&gru_reference()));
 }
 
@@ -458,7 +458,7 @@ fn the_name_map_checks_apply_to_pt_files() {
     let before = values(&net);
     // The buffer `scale` must be skipped, as with safetensors.
     let plain = torch::modules(&[("embed", &[0]), ("gru", &[1]), ("head", &[2])]);
-    match torch::load_state_dict(&mut net, &path, plain).unwrap_err() {
+    match torch::load_torch(&mut net, &path, plain).unwrap_err() {
         Error::UnmappedTensor { name, mapped, .. } => {
             assert_eq!((name.as_str(), mapped.as_str()), ("scale", "scale"));
         }
@@ -466,7 +466,7 @@ fn the_name_map_checks_apply_to_pt_files() {
     }
     // A lost tensor is missing; a wrong shape names both names.
     let lose = |n: &str| if n == "head.bias" { None } else { gru_map(n) };
-    match torch::load_state_dict(&mut net, &path, lose).unwrap_err() {
+    match torch::load_torch(&mut net, &path, lose).unwrap_err() {
         Error::MissingTensor { name, .. } => assert_eq!(name, "2.bias"),
         other => panic!("unexpected {other}"),
     }
@@ -478,7 +478,7 @@ fn the_name_map_checks_apply_to_pt_files() {
         n => lstm_map(n),
     };
     let lstm_pt = fixture("torch_lstm_bidirectional/state_dict.pt");
-    match torch::load_state_dict(&mut lstm, &lstm_pt, crossed).unwrap_err() {
+    match torch::load_torch(&mut lstm, &lstm_pt, crossed).unwrap_err() {
         Error::TensorShape {
             name,
             expected,
@@ -499,8 +499,7 @@ fn the_name_map_checks_apply_to_pt_files() {
 fn load_or_refuse(bytes: &[u8], reference: &[u32]) -> Result<(), Error> {
     let mut net = BiLstm::new(3);
     let before = bits(&net);
-    let result =
-        torch::load_state_dict_from_bytes(&mut net, bytes, "damaged.pt".as_ref(), lstm_map);
+    let result = torch::load_torch_from_bytes(&mut net, bytes, "damaged.pt".as_ref(), lstm_map);
     match &result {
         Ok(()) => assert!(
             bits(&net) == reference,

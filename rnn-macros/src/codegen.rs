@@ -856,7 +856,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 &self,
                 path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
             ) -> ::rnn_runtime::Result<()> {
-                ::rnn_runtime::save_params(self, path)
+                ::rnn_runtime::save_safetensors(self, path)
             }
 
             /// Reads every parameter from a safetensors file; on error nothing changes.
@@ -864,7 +864,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 &mut self,
                 path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
             ) -> ::rnn_runtime::Result<()> {
-                ::rnn_runtime::load_params(self, path)
+                ::rnn_runtime::load_safetensors(self, path)
             }
 
             /// Loads a Keras model file of the same Sequential model: a Keras 3 `.keras`
@@ -884,19 +884,35 @@ pub fn expand(model: &Model) -> TokenStream {
                 &mut self,
                 path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
             ) -> ::rnn_runtime::Result<()> {
-                ::rnn_runtime::keras::load_weights_h5(self, path)
+                ::rnn_runtime::keras::load_keras_weights(self, path)
             }
 
             /// Loads a PyTorch `state_dict` saved with `torch.save` (`.pt`, read without
             /// executing anything) or as safetensors, `map` giving each of the file's
             /// tensor names this model's name (`None` skips a tensor); strict and
             /// all-or-nothing. See `rnn_runtime::torch::modules` for the usual map.
+            pub fn load_torch(
+                &mut self,
+                path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
+                map: impl ::rnn_runtime::__private::Fn(&str) -> ::rnn_runtime::__private::Option<::rnn_runtime::__private::String>,
+            ) -> ::rnn_runtime::Result<()> {
+                ::rnn_runtime::torch::load_torch(self, path, map)
+            }
+
+            /// `load_torch`, under its old name.
+            #[deprecated(since = "0.2.0", note = "renamed `load_torch` (`load_state_dict` is the optimisers' name for their state)")]
             pub fn load_state_dict(
                 &mut self,
                 path: impl ::rnn_runtime::__private::AsRef<::rnn_runtime::__private::Path>,
                 map: impl ::rnn_runtime::__private::Fn(&str) -> ::rnn_runtime::__private::Option<::rnn_runtime::__private::String>,
             ) -> ::rnn_runtime::Result<()> {
-                ::rnn_runtime::torch::load_state_dict(self, path, map)
+                ::rnn_runtime::torch::load_torch(self, path, map)
+            }
+
+            /// Every parameter as little-endian `f32` bytes in canonical order: what
+            /// `from_le_bytes` reads (`rnn_runtime::flat::to_le_bytes`).
+            pub fn to_le_bytes(&self) -> ::rnn_runtime::__private::Vec<u8> {
+                ::rnn_runtime::flat::to_le_bytes(self)
             }
 
             /// Writes the model as a standard ONNX graph (opset 14: ONNX's LSTM, GRU and
@@ -1112,7 +1128,13 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
             pub fn load_keras_weights<P>(&mut self, path: P) -> ::rnn_runtime::Result<()> {
                 #never
             }
+            pub fn load_torch<P, F>(&mut self, path: P, map: F) -> ::rnn_runtime::Result<()> {
+                #never
+            }
             pub fn load_state_dict<P, F>(&mut self, path: P, map: F) -> ::rnn_runtime::Result<()> {
+                #never
+            }
+            pub fn to_le_bytes(&self) -> ::rnn_runtime::__private::Vec<u8> {
                 #never
             }
             pub fn save_onnx<P>(&self, path: P) -> ::rnn_runtime::Result<()> {

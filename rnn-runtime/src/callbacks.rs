@@ -20,7 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::io::save_params;
+use crate::io::save_safetensors;
 use crate::metrics::Metric;
 pub use crate::metrics::Monitor;
 use crate::network::Params;
@@ -344,7 +344,7 @@ impl EarlyStopping {
 }
 
 /// Keras's `ModelCheckpoint`: saves the parameters with
-/// [`save_params`] (atomically: a crash leaves the old file or the
+/// [`save_safetensors`] (atomically: a crash leaves the old file or the
 /// new one) at the end of an epoch.
 ///
 /// `{epoch}` in the path becomes the epoch number from 1, so
@@ -355,7 +355,7 @@ impl EarlyStopping {
 /// ```
 /// use rnn_runtime::callbacks::Checkpoint;
 /// use rnn_runtime::ndarray::{Array2, Array3};
-/// use rnn_runtime::{load_params, model, Adam, Fit};
+/// use rnn_runtime::{load_safetensors, model, Adam, Fit};
 ///
 /// model! { struct Net < input(3, 1), gru(2), dense(1) > }
 ///
@@ -373,7 +373,7 @@ impl EarlyStopping {
 /// assert!(dir.join("epoch-3.safetensors").exists());
 /// // The last epoch had the lowest loss, so the best file holds the final model.
 /// let mut best = Net::new(1);
-/// load_params(&mut best, dir.join("best.safetensors"))?;
+/// load_safetensors(&mut best, dir.join("best.safetensors"))?;
 /// assert_eq!(best, net);
 /// std::fs::remove_dir_all(&dir).unwrap();
 /// // A missing directory is refused before training.
@@ -462,7 +462,7 @@ impl Checkpoint {
             }
             self.best = value;
         }
-        save_params(model, self.path_for(logs.epoch))?;
+        save_safetensors(model, self.path_for(logs.epoch))?;
         self.saved_epoch = Some(logs.epoch);
         Ok(())
     }

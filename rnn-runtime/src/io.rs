@@ -75,7 +75,7 @@ pub(crate) fn save_tensors<'a>(
 }
 
 /// Saves every parameter of `model` under its canonical name.
-pub fn save_params<M: Params>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+pub fn save_safetensors<M: Params>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let mut values = Vec::with_capacity(M::param_specs().len());
     model.visit_params(&mut |t| values.push(t.to_vec()));
@@ -168,18 +168,40 @@ pub(crate) fn set_params<M: Params>(model: &mut M, values: &[Vec<f32>]) {
 
 /// Loads every parameter of `model` from a safetensors file. Every name, dtype and
 /// shape is checked before anything changes: on error the model is untouched.
-pub fn load_params<M: Params>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+pub fn load_safetensors<M: Params>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let bytes = fs::read(path).map_err(io_error(path))?;
-    load_params_from_bytes(model, &bytes, path)
+    load_safetensors_from_bytes(model, &bytes, path)
 }
 
-/// [`load_params`] on the bytes of a safetensors file already in memory; `path` only
+/// [`load_safetensors`] on the bytes of a safetensors file already in memory; `path` only
 /// names it in errors. Hidden: the entry point of the fuzz targets and corruption tests,
 /// which would otherwise spend their time writing files.
 #[doc(hidden)]
-pub fn load_params_from_bytes<M: Params>(model: &mut M, bytes: &[u8], path: &Path) -> Result<()> {
+pub fn load_safetensors_from_bytes<M: Params>(
+    model: &mut M,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<()> {
     let values = tensors_from_bytes(bytes, path, M::param_specs())?;
     set_params(model, &values);
     Ok(())
+}
+
+/// [`save_safetensors`], under its old name.
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `save_safetensors`, as the generated method"
+)]
+pub fn save_params<M: Params>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    save_safetensors(model, path)
+}
+
+/// [`load_safetensors`], under its old name.
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `load_safetensors`, as the generated method"
+)]
+pub fn load_params<M: Params>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    load_safetensors(model, path)
 }

@@ -104,9 +104,12 @@ pub use error::{Error, Result};
 pub use grads::Grads;
 #[cfg(feature = "std")]
 #[doc(hidden)]
-pub use io::load_params_from_bytes;
+pub use io::load_safetensors_from_bytes;
 #[cfg(feature = "std")]
+#[allow(deprecated)]
 pub use io::{load_params, save_params};
+#[cfg(feature = "std")]
+pub use io::{load_safetensors, save_safetensors};
 #[cfg(feature = "std")]
 pub use loss::{mse, mse_grad, Loss};
 #[cfg(feature = "std")]

@@ -578,7 +578,11 @@ fn compression_bombs_are_refused_before_inflating() {
 
     let h5 = read("keras_weights_h5/chunk_bomb.weights.h5");
     let (result, peak) = peak_during(|| {
-        rnn_runtime::keras::load_weights_h5_from_bytes(&mut loaders::K1::new(0), h5.clone(), path)
+        rnn_runtime::keras::load_keras_weights_from_bytes(
+            &mut loaders::K1::new(0),
+            h5.clone(),
+            path,
+        )
     });
     let err = result.unwrap_err().to_string();
     assert!(
@@ -643,12 +647,7 @@ fn hostile_pickles_are_refused_within_the_bound() {
         let path = std::path::Path::new("hostile.pt");
         let (result, peak) = peak_during(|| {
             loaders::all_or_nothing(&mut loaders::TorchBiLstm::new(0), |m| {
-                rnn_runtime::torch::load_state_dict_from_bytes(
-                    m,
-                    &archive,
-                    path,
-                    loaders::torch_lstm,
-                )
+                rnn_runtime::torch::load_torch_from_bytes(m, &archive, path, loaders::torch_lstm)
             })
         });
         let err = result.expect_err(what).to_string();

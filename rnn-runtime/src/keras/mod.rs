@@ -4,12 +4,12 @@
 //! | Keras call | file | loads with |
 //! | --- | --- | --- |
 //! | Keras 3 `model.save("model.keras")` | zip archive: `config.json` + `model.weights.h5` | [`load_keras`] (config and weights) |
-//! | `model.save("model.h5")` in Keras 2 / tf.keras, and in Keras 3 for a `.h5` path | legacy HDF5: attribute `model_config` + group `model_weights` | [`load_keras`] (config and weights) or [`load_weights_h5`] (weights alone) |
-//! | Keras 3 `model.save_weights("model.weights.h5")` | HDF5: groups `layers/<layer>/…/vars` | [`load_weights_h5`] |
-//! | Keras 2 / tf.keras `model.save_weights("model.h5")` | legacy HDF5: attribute `layer_names`, a group per layer | [`load_weights_h5`] |
+//! | `model.save("model.h5")` in Keras 2 / tf.keras, and in Keras 3 for a `.h5` path | legacy HDF5: attribute `model_config` + group `model_weights` | [`load_keras`] (config and weights) or [`load_keras_weights`] (weights alone) |
+//! | Keras 3 `model.save_weights("model.weights.h5")` | HDF5: groups `layers/<layer>/…/vars` | [`load_keras_weights`] |
+//! | Keras 2 / tf.keras `model.save_weights("model.h5")` | legacy HDF5: attribute `layer_names`, a group per layer | [`load_keras_weights`] |
 //!
 //! The generated methods are the same calls: `net.load_keras(path)` is [`load_keras`],
-//! `net.load_keras_weights(path)` is [`load_weights_h5`]. Each tells the formats apart
+//! `net.load_keras_weights(path)` is [`load_keras_weights`]. Each tells the formats apart
 //! by the file's content, not its name, and refuses a file the other one loads naming
 //! that call.
 //!
@@ -25,7 +25,7 @@
 //! let mut net = SineNet::new(0);
 //! keras::load_keras(&mut net, "model.keras")?; // checks config.json, then the weights
 //! keras::load_keras(&mut net, "model.h5")?; // a legacy model file: the same checks
-//! keras::load_weights_h5(&mut net, "model.weights.h5")?; // the weights alone
+//! keras::load_keras_weights(&mut net, "model.weights.h5")?; // the weights alone
 //! let next: [f32; 1] = net.predict_one(&[[0.0]; 20]);
 //! # let _ = next;
 //! # Ok(())
@@ -88,7 +88,8 @@ const KERAS_ARCHIVE: zip::Format = zip::Format {
 };
 
 /// How a refusal names the call that loads a weights file.
-const WEIGHTS_CALL: &str = "`keras::load_weights_h5` (the generated `load_keras_weights` method)";
+const WEIGHTS_CALL: &str =
+    "`keras::load_keras_weights` (the generated `load_keras_weights` method)";
 /// How a refusal names the call that loads a `.keras` archive or legacy model file.
 const MODEL_CALL: &str = "`keras::load_keras` (the generated `load_keras` method)";
 
@@ -112,7 +113,7 @@ fn not_keras_h5(path: &Path) -> Error {
 /// the model is unchanged.
 ///
 /// ```
-/// use rnn_runtime::{keras, load_params, model};
+/// use rnn_runtime::{keras, load_safetensors, model};
 ///
 /// // Keras: `Sequential([Input((20, 1)), LSTM(50), Dense(1)])`, saved with
 /// // `model.save_weights("model.weights.h5")`.
@@ -121,27 +122,27 @@ fn not_keras_h5(path: &Path) -> Error {
 /// # fn main() -> Result<(), rnn_runtime::Error> {
 /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keras_seed");
 /// let mut net = Net::new(0);
-/// keras::load_weights_h5(&mut net, format!("{dir}/model.weights.h5"))?;
+/// keras::load_keras_weights(&mut net, format!("{dir}/model.weights.h5"))?;
 /// // The same weights, already converted to this library's layout.
 /// let mut want = Net::new(1);
-/// load_params(&mut want, format!("{dir}/weights.safetensors"))?;
+/// load_safetensors(&mut want, format!("{dir}/weights.safetensors"))?;
 /// assert_eq!(net, want);
 /// // A `.keras` archive is refused here, naming `load_keras`, with the model unchanged.
-/// let err = keras::load_weights_h5(&mut net, format!("{dir}/model.keras")).unwrap_err();
+/// let err = keras::load_keras_weights(&mut net, format!("{dir}/model.keras")).unwrap_err();
 /// assert!(err.to_string().contains("load_keras"));
 /// assert_eq!(net, want);
 /// # Ok(())
 /// # }
 /// ```
-pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+pub fn load_keras_weights<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    load_weights_h5_from_bytes(model, read(path)?, path)
+    load_keras_weights_from_bytes(model, read(path)?, path)
 }
 
-/// [`load_weights_h5`] on the bytes of a file already in memory; `path` only names it
+/// [`load_keras_weights`] on the bytes of a file already in memory; `path` only names it
 /// in errors. Hidden: the entry point of the fuzz targets and corruption tests.
 #[doc(hidden)]
-pub fn load_weights_h5_from_bytes<M: Network>(
+pub fn load_keras_weights_from_bytes<M: Network>(
     model: &mut M,
     bytes: Vec<u8>,
     path: &Path,
@@ -184,7 +185,7 @@ pub fn load_weights_h5_from_bytes<M: Network>(
 /// let mut net = Net::new(0);
 /// keras::load_keras(&mut net, path)?;
 /// let mut from_h5 = Net::new(1);
-/// keras::load_weights_h5(&mut from_h5, path.replace("model.keras", "model.weights.h5"))?;
+/// keras::load_keras_weights(&mut from_h5, path.replace("model.keras", "model.weights.h5"))?;
 /// assert_eq!(net, from_h5);
 /// // config.json is checked against the declared layers.
 /// let err = keras::load_keras(&mut Wider::new(0), path).unwrap_err();
@@ -589,4 +590,13 @@ mod tests {
             ]
         );
     }
+}
+
+/// [`load_keras_weights`], under its old name.
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `load_keras_weights`, as the generated method"
+)]
+pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    load_keras_weights(model, path)
 }

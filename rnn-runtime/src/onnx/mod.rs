@@ -108,7 +108,7 @@ pub fn to_onnx_bytes_with<M: Network>(model: &M, recurrence: Recurrence) -> Resu
 }
 
 /// Writes the ONNX model of `model` to `path` (ONNX's recurrent operators), atomically
-/// as [`save_params`](crate::save_params) does.
+/// as [`save_safetensors`](crate::save_safetensors) does.
 ///
 /// ```
 /// use rnn_runtime::model;

@@ -23,7 +23,7 @@
 //!
 //! # fn main() -> Result<(), rnn_runtime::Error> {
 //! let mut net = Net::new(0);
-//! torch::load_state_dict(&mut net, "net.pt", torch::modules(&[("lstm", &[0, 1]), ("fc", &[2])]))?;
+//! torch::load_torch(&mut net, "net.pt", torch::modules(&[("lstm", &[0, 1]), ("fc", &[2])]))?;
 //! # Ok(())
 //! # }
 //! ```
@@ -130,21 +130,21 @@ const LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x
 /// let mut net = Net::new(0);
 /// let map = torch::modules(&[("lstm", &[0, 1]), ("fc", &[2])]);
 /// // `torch.save(model.state_dict(), "state_dict.pt")`
-/// net.load_state_dict(format!("{dir}/state_dict.pt"), &map)?; // the generated method calls this function
+/// net.load_torch(format!("{dir}/state_dict.pt"), &map)?; // the generated method calls this function
 /// // The same weights through `safetensors.torch.save_file`.
 /// let mut same = Net::new(1);
-/// torch::load_state_dict(&mut same, format!("{dir}/state_dict.safetensors"), &map)?;
+/// torch::load_torch(&mut same, format!("{dir}/state_dict.safetensors"), &map)?;
 /// assert_eq!(net, same);
 /// // A map that loses a tensor is refused, and the model is unchanged.
 /// let before = same.clone();
-/// let err = torch::load_state_dict(&mut same, format!("{dir}/state_dict.pt"), |name: &str| {
+/// let err = torch::load_torch(&mut same, format!("{dir}/state_dict.pt"), |name: &str| {
 ///     (!name.starts_with("fc.")).then(|| name.to_string())
 /// });
 /// assert!(err.is_err());
 /// assert_eq!(same, before);
 /// # Ok::<(), rnn_runtime::Error>(())
 /// ```
-pub fn load_state_dict<M: Params>(
+pub fn load_torch<M: Params>(
     model: &mut M,
     path: impl AsRef<Path>,
     map: impl Fn(&str) -> Option<String>,
@@ -154,14 +154,14 @@ pub fn load_state_dict<M: Params>(
         path: path.to_path_buf(),
         source,
     })?;
-    load_state_dict_from_bytes(model, &bytes, path, map)
+    load_torch_from_bytes(model, &bytes, path, map)
 }
 
 /// [`load_state_dict`] on the bytes of a `.pt` or safetensors file already in memory;
 /// `path` only names it in errors. Hidden: the entry point of the fuzz targets and
 /// corruption tests.
 #[doc(hidden)]
-pub fn load_state_dict_from_bytes<M: Params>(
+pub fn load_torch_from_bytes<M: Params>(
     model: &mut M,
     bytes: &[u8],
     path: &Path,
@@ -317,4 +317,17 @@ mod tests {
             Some("lstmx.weight_ih_l0")
         );
     }
+}
+
+/// [`load_torch`], under its old name.
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `load_torch` (`load_state_dict` is the optimisers' name for their state)"
+)]
+pub fn load_state_dict<M: Params>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+    map: impl Fn(&str) -> Option<String>,
+) -> Result<()> {
+    load_torch(model, path, map)
 }

@@ -214,17 +214,15 @@ macro_rules! case {
 
 macro_rules! params {
     ($file:literal, $model:ident) => {
-        case!($file, $model, |m, b| rnn_runtime::load_params_from_bytes(
-            m,
-            b,
-            &named("safetensors")
-        ))
+        case!($file, $model, |m, b| {
+            rnn_runtime::load_safetensors_from_bytes(m, b, &named("safetensors"))
+        })
     };
 }
 
 macro_rules! h5 {
     ($dir:literal, $model:ident) => {
-        case!($dir, $model, |m, b| keras::load_weights_h5_from_bytes(
+        case!($dir, $model, |m, b| keras::load_keras_weights_from_bytes(
             m,
             b.to_vec(),
             &named("weights.h5")
@@ -254,10 +252,10 @@ macro_rules! legacy_model {
     };
 }
 
-/// A legacy `.h5` file through `load_weights_h5`: its weights alone.
+/// A legacy `.h5` file through `load_keras_weights`: its weights alone.
 macro_rules! legacy_weights {
     ($file:literal, $model:ident) => {
-        case!($file, $model, |m, b| keras::load_weights_h5_from_bytes(
+        case!($file, $model, |m, b| keras::load_keras_weights_from_bytes(
             m,
             b.to_vec(),
             &named("h5")
@@ -279,7 +277,7 @@ fn torch_gru(name: &str) -> Option<String> {
 
 macro_rules! pt {
     ($file:literal, $model:ident, $map:ident) => {
-        case!($file, $model, |m, b| torch::load_state_dict_from_bytes(
+        case!($file, $model, |m, b| torch::load_torch_from_bytes(
             m,
             b,
             &named("pt"),
@@ -415,14 +413,14 @@ pub fn with_pickle(lstm: bool, pickle: &[u8]) -> Vec<u8> {
 fn load_lstm_pickle(pickle: &[u8]) -> Result<()> {
     let archive = with_pickle(true, pickle);
     all_or_nothing(&mut TorchBiLstm::new(0), |m| {
-        torch::load_state_dict_from_bytes(m, &archive, &named("pt"), torch_lstm)
+        torch::load_torch_from_bytes(m, &archive, &named("pt"), torch_lstm)
     })
 }
 
 fn load_gru_pickle(pickle: &[u8]) -> Result<()> {
     let archive = with_pickle(false, pickle);
     all_or_nothing(&mut TorchGru::new(0), |m| {
-        torch::load_state_dict_from_bytes(m, &archive, &named("pt"), torch_gru)
+        torch::load_torch_from_bytes(m, &archive, &named("pt"), torch_gru)
     })
 }
 
@@ -430,7 +428,7 @@ fn load_gru_pickle(pickle: &[u8]) -> Result<()> {
 /// parameters of `p4_stacked`.
 fn flat_seed() -> Vec<u8> {
     let mut net = P4::new(0);
-    rnn_runtime::load_params(
+    rnn_runtime::load_safetensors(
         &mut net,
         repo("tests/fixtures/p4_stacked/params.safetensors"),
     )
@@ -561,12 +559,12 @@ pub const LOADERS: &[Loader] = &[
             case!(
                 "torch_lstm_bidirectional/state_dict.safetensors",
                 TorchBiLstm,
-                |m, b| torch::load_state_dict_from_bytes(m, b, &named("safetensors"), torch_lstm)
+                |m, b| torch::load_torch_from_bytes(m, b, &named("safetensors"), torch_lstm)
             ),
             case!(
                 "torch_gru_embedding/state_dict.safetensors",
                 TorchGru,
-                |m, b| torch::load_state_dict_from_bytes(m, b, &named("safetensors"), torch_gru)
+                |m, b| torch::load_torch_from_bytes(m, b, &named("safetensors"), torch_gru)
             ),
         ],
     },
