@@ -12,3 +12,8 @@ pub fn sine_windows(samples: usize, steps: usize) -> (Array3<f32>, Array2<f32>) 
     let y = Array2::from_shape_fn((samples, 1), |(i, _)| s(i + steps));
     (x, y)
 }
+
+/// Every Rust block of the README, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
