@@ -76,7 +76,7 @@ pub fn train(verbose: bool) -> rnn_runtime::Result<(Intent, f32)> {
             history.best_epoch.map_or(0, |e| e + 1),
             net.evaluate(&x_val, &y_val)?
         );
-        let probs = net.predict(&x_val.slice(rnn_runtime::ndarray::s![..3, ..]))?;
+        let probs = net.predict(x_val.slice(rnn_runtime::ndarray::s![..3, ..]))?;
         println!("class probabilities of the first three messages:\n{probs:.3}");
     }
     Ok((net, val_acc))

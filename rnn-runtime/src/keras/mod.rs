@@ -540,6 +540,15 @@ fn commit<M: Params>(model: &mut M, mut tensors: Tensors, path: &Path) -> Result
     Ok(())
 }
 
+/// [`load_keras_weights`], under its old name.
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `load_keras_weights`, as the generated method"
+)]
+pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    load_keras_weights(model, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,13 +599,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// [`load_keras_weights`], under its old name.
-#[deprecated(
-    since = "0.2.0",
-    note = "renamed `load_keras_weights`, as the generated method"
-)]
-pub fn load_weights_h5<M: Network>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
-    load_keras_weights(model, path)
 }

@@ -292,6 +292,19 @@ fn module_name(modules: &[(&str, &[usize])], name: &str) -> Option<String> {
     })
 }
 
+/// [`load_torch`], under its old name.
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `load_torch` (`load_state_dict` is the optimisers' name for their state)"
+)]
+pub fn load_state_dict<M: Params>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+    map: impl Fn(&str) -> Option<String>,
+) -> Result<()> {
+    load_torch(model, path, map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,17 +330,4 @@ mod tests {
             Some("lstmx.weight_ih_l0")
         );
     }
-}
-
-/// [`load_torch`], under its old name.
-#[deprecated(
-    since = "0.2.0",
-    note = "renamed `load_torch` (`load_state_dict` is the optimisers' name for their state)"
-)]
-pub fn load_state_dict<M: Params>(
-    model: &mut M,
-    path: impl AsRef<Path>,
-    map: impl Fn(&str) -> Option<String>,
-) -> Result<()> {
-    load_torch(model, path, map)
 }
