@@ -268,7 +268,7 @@ fn weighted<M, X>(
     let batch = w.len();
     let load = || {
         let mut m = new();
-        rnn_runtime::load_params(&mut m, params).expect("load");
+        rnn_runtime::load_safetensors(&mut m, params).expect("load");
         m
     };
     fn options<O: rnn_runtime::Optimizer>(opt: O, batch: usize, w: &Array1<f32>) -> Fit<O> {
