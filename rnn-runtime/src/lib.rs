@@ -55,6 +55,9 @@ mod gemm;
 #[cfg(feature = "std")]
 mod grads;
 #[cfg(feature = "std")]
+#[path = "../docs/guide.rs"]
+pub mod guide;
+#[cfg(feature = "std")]
 mod history_io;
 #[cfg(feature = "std")]
 pub mod init;
