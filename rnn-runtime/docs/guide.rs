@@ -86,3 +86,8 @@ pub mod reliability {}
 
 #[doc = include_str!("correctness.md")]
 pub mod correctness {}
+
+/// The crate's README, whose example is compiled and run with the guide's.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
