@@ -4,8 +4,8 @@
 //! importers do: ONNX export builds its graph from it, weight import from Keras and
 //! PyTorch checks a file's layers against it and converts layouts per layer kind.
 
-use crate::activation::Activation;
-use crate::layers::CellActivation;
+use crate::kernels::activation::Activation;
+use crate::kernels::cell_activation::CellActivation;
 
 /// The recurrent cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -127,7 +127,7 @@ pub fn fill_masks(
     rate: f32,
     out: &mut Vec<f32>,
 ) {
-    let out = crate::layers::ensure(out, batch * width);
+    let out = crate::kernels::ensure(out, batch * width);
     for (b, row) in out.chunks_exact_mut(width.max(1)).enumerate().take(batch) {
         let sample = (key.first_sample + b) as u64;
         dropout_mask(key.seed, layer, site, sample, rate, &mut row[..width]);

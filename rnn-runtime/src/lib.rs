@@ -40,71 +40,92 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
-pub mod activation;
-pub mod architecture;
-#[cfg(feature = "std")]
-pub mod callbacks;
+// The modules bottom-up, by layer (see ARCHITECTURE.md and tests/layering.rs): each uses
+// only modules of its own or a lower layer, and none imports through this root, which
+// only declares and re-exports.
+
+// Leaves.
 #[cfg(feature = "std")]
 pub mod data;
-#[cfg(feature = "std")]
-pub mod dropout;
 mod error;
-pub mod flat;
-#[cfg(feature = "std")]
-mod gemm;
-#[cfg(feature = "std")]
-mod grads;
-#[cfg(feature = "std")]
-#[path = "../docs/guide.rs"]
-pub mod guide;
-#[cfg(feature = "std")]
-mod history_io;
-#[cfg(feature = "std")]
-pub mod init;
 #[cfg(feature = "std")]
 mod io;
-#[cfg(feature = "std")]
-pub mod keras;
-pub mod layers;
-#[cfg(feature = "std")]
-pub mod loss;
-mod matvec;
-#[cfg(feature = "std")]
-pub mod metrics;
-#[cfg(feature = "std")]
-pub mod network;
-#[cfg(feature = "std")]
-pub mod onnx;
-#[cfg(feature = "std")]
-mod optim;
 mod params;
-#[cfg(feature = "plot")]
-pub mod plot;
 #[cfg(feature = "std")]
 pub mod rng;
 #[cfg(feature = "std")]
-mod shards;
-mod simd;
-#[cfg(feature = "std")]
 mod state_dict;
 #[cfg(feature = "std")]
+mod zip;
+// Numerical kernels.
+mod kernels;
+// What a model is made of: its description, loss, initialisation and dropout masks.
+pub mod architecture;
+#[cfg(feature = "std")]
+pub mod dropout;
+#[cfg(feature = "std")]
+pub mod init;
+#[cfg(feature = "std")]
+pub mod loss;
+#[cfg(feature = "std")]
 mod summary;
+// Layers.
+pub mod layers;
+// The model trait.
+#[cfg(feature = "std")]
+mod model;
+// Batch compute and metrics.
+#[cfg(feature = "std")]
+mod batch;
+#[cfg(feature = "std")]
+pub mod metrics;
+// Optimisers.
+#[cfg(feature = "std")]
+mod optim;
+// File formats.
+pub mod flat;
+#[cfg(feature = "std")]
+pub mod keras;
+#[cfg(feature = "std")]
+pub mod onnx;
 #[cfg(feature = "std")]
 pub mod torch;
+// Training.
 #[cfg(feature = "std")]
 mod train;
+// Plots.
+#[cfg(feature = "plot")]
+pub mod plot;
+// The user guide: documentation only, its text in docs/*.md.
 #[cfg(feature = "std")]
-mod train_state;
+#[path = "../docs/guide.rs"]
+pub mod guide;
+
+pub use kernels::activation;
 #[cfg(feature = "std")]
-mod zip;
+pub use train::callbacks;
+
+/// The trait every generated model implements, and the batch API built on it.
+///
+/// These items are also at the crate root; this module is where earlier versions of
+/// the crate documented them.
+#[cfg(feature = "std")]
+pub mod network {
+    pub use crate::batch::compute::{evaluate, forward, loss_and_grads, model_loss};
+    pub use crate::model::{InputElement, Network};
+    pub use crate::params::{ParamSpec, Params};
+    // Called by generated code only (now through `crate::__private`).
+    #[doc(hidden)]
+    pub use crate::batch::compute::{forward_from_states, typed};
+}
 
 pub use activation::Activation;
 pub use architecture::Architecture;
 #[cfg(feature = "std")]
+pub use batch::grads::Grads;
+#[cfg(feature = "std")]
 pub use callbacks::{Checkpoint, Control, EarlyStopping, EpochLogs};
 pub use error::{Error, Result};
-#[cfg(feature = "std")]
-pub use grads::Grads;
 #[cfg(feature = "std")]
 #[doc(hidden)]
 pub use io::load_safetensors_from_bytes;
@@ -200,9 +221,18 @@ macro_rules! __const_without_std {
 
 #[doc(hidden)]
 pub mod __private {
-    //! Items generated code names; not part of the public API.
+    //! Items generated code names; not part of the public API, and free to change with
+    //! the macro. The runtime helpers first, then the `core`/`std` items the generated
+    //! code names through here so that a user's own items of the same names cannot
+    //! shadow them.
     #[cfg(feature = "std")]
-    pub use crate::layers::to_time_major;
+    pub use crate::batch::compute::{forward_from_states, typed};
+    #[cfg(feature = "std")]
+    pub use crate::dropout::fill_masks;
+    pub use crate::layers::check_ids;
+    #[cfg(feature = "std")]
+    pub use crate::layers::{ids_to_time_major, to_batch_major, to_time_major};
+
     pub use core::borrow::BorrowMut;
     pub use core::clone::Clone;
     pub use core::cmp::PartialEq;

@@ -9,9 +9,9 @@
 
 use std::fmt;
 
-use crate::activation::Activation;
 use crate::architecture::Output;
 use crate::error::{Error, Result};
+use crate::kernels::activation::Activation;
 
 /// What a loss reads of the model's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,8 +21,8 @@
 
 use std::fmt;
 
-use crate::activation::{sigmoid, Activation};
 use crate::error::{Error, Result};
+use crate::kernels::activation::{sigmoid, Activation};
 use crate::loss::Loss;
 
 /// A quantity `fit` computes each epoch on the training batches and the validation
@@ -302,37 +302,6 @@ pub enum Monitor {
 }
 
 impl Monitor {
-    /// The monitored value of an epoch; `None` for a validation value without
-    /// validation data, or a metric the epoch did not compute.
-    ///
-    /// ```
-    /// use rnn_runtime::callbacks::{EpochLogs, Monitor};
-    /// use rnn_runtime::metrics::Metric;
-    ///
-    /// let logs = EpochLogs {
-    ///     epoch: 0,
-    ///     epochs: 1,
-    ///     loss: 0.5,
-    ///     val_loss: None,
-    ///     metrics: vec![(Metric::Accuracy, 0.75)],
-    ///     val_metrics: vec![],
-    ///     lr: 1e-3,
-    ///     seconds: 0.1,
-    /// };
-    /// assert_eq!(Monitor::Auto.value(&logs), Some(0.5));
-    /// assert_eq!(Monitor::ValLoss.value(&logs), None);
-    /// assert_eq!(Monitor::Metric(Metric::Accuracy).value(&logs), Some(0.75));
-    /// ```
-    pub fn value(self, logs: &crate::callbacks::EpochLogs) -> Option<f32> {
-        let find =
-            |list: &[(Metric, f32)], m: Metric| list.iter().find(|(k, _)| *k == m).map(|&(_, v)| v);
-        match self {
-            Monitor::Metric(m) => find(&logs.metrics, m),
-            Monitor::ValMetric(m) => find(&logs.val_metrics, m),
-            other => other.pick(logs.loss, logs.val_loss),
-        }
-    }
-
     /// The monitored loss for the loss monitors; `None` for the metric monitors.
     pub(crate) fn pick(self, loss: f32, val_loss: Option<f32>) -> Option<f32> {
         match self {
@@ -383,19 +352,6 @@ impl Monitor {
             }
         }
         Ok(())
-    }
-
-    /// The monitored value as a loss (lower is better): accuracies negated, so that
-    /// one comparison serves both directions.
-    pub(crate) fn score(self, logs: &crate::callbacks::EpochLogs) -> Result<f32> {
-        let value = self.value(logs).ok_or_else(|| {
-            Error::Config(format!("{} is monitored but was not computed", self.name()))
-        })?;
-        Ok(if self.higher_is_better() {
-            -value
-        } else {
-            value
-        })
     }
 }
 

@@ -11,9 +11,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::describe;
-use crate::activation::Activation;
 use crate::architecture::{Architecture, Cell, Layer};
 use crate::error::{Error, Result};
+use crate::kernels::activation::Activation;
 use crate::layers::CellActivation;
 
 /// Where a config comes from.

@@ -64,12 +64,13 @@ mod h5;
 use std::fs;
 use std::path::Path;
 
-use crate::activation::Activation;
 use crate::architecture::{Cell, Layer};
 use crate::error::{Error, Result};
 use crate::io::set_params;
+use crate::kernels::activation::Activation;
 use crate::layers::CellActivation;
-use crate::network::{Network, Params};
+use crate::model::Network;
+use crate::params::Params;
 use crate::zip;
 use config::{activation_name, cell_activation_name, Origin};
 use convert::{LayerRead, Source, Tensors};

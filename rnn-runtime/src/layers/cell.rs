@@ -7,11 +7,11 @@ use super::tensor::{Stored, Tensor};
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers};
 #[cfg(feature = "std")]
-use crate::gemm::{
+use crate::init::{glorot_uniform, orthogonal};
+#[cfg(feature = "std")]
+use crate::kernels::gemm::{
     add_column_sums, add_to_rows, add_weighted_column_sums, gemm, gemm_step, outer_product_plus, Op,
 };
-#[cfg(feature = "std")]
-use crate::init::{glorot_uniform, orthogonal};
 #[cfg(feature = "std")]
 use crate::rng::Rng;
 
@@ -192,7 +192,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         split_hidden: Option<&mut [f32]>,
         out: &mut [f32],
     ) {
-        use crate::matvec::matvec_add_ordered;
+        use crate::kernels::matvec::matvec_add_ordered;
         let (b_ih, b_hh) = (self.bias_ih.flat(), self.bias_hh.flat());
         let hidden = match split_hidden {
             Some(hid) => {

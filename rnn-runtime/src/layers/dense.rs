@@ -3,11 +3,11 @@
 #[cfg(feature = "std")]
 use super::ensure;
 use super::tensor::{Stored, Tensor};
-use crate::activation::Activation;
-#[cfg(feature = "std")]
-use crate::gemm::{add_column_sums, gemm, matvec_add, Op};
 #[cfg(feature = "std")]
 use crate::init::glorot_uniform;
+use crate::kernels::activation::Activation;
+#[cfg(feature = "std")]
+use crate::kernels::gemm::{add_column_sums, gemm, matvec_add, Op};
 #[cfg(feature = "std")]
 use crate::rng::Rng;
 
@@ -113,7 +113,7 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         #[cfg(feature = "std")]
         matvec_add(self.weight.flat(), x, &mut y);
         #[cfg(not(feature = "std"))]
-        crate::matvec::matvec_add_portable(self.weight.flat(), x, &mut y);
+        crate::kernels::matvec::matvec_add_portable(self.weight.flat(), x, &mut y);
         self.activation.apply(&mut y, N);
         y
     }

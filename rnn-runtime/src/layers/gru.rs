@@ -6,9 +6,9 @@ use super::tensor::Tensor;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
+use crate::kernels::simd::multiversion;
 #[cfg(feature = "std")]
 use crate::rng::Rng;
-use crate::simd::multiversion;
 
 /// A GRU layer with `I` inputs and `H` units.
 #[derive(Clone, Debug, PartialEq)]

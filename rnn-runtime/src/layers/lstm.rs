@@ -3,10 +3,10 @@
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
-use crate::activation::{sigmoid_in_place, tanh_in_place};
+use crate::kernels::activation::{sigmoid_in_place, tanh_in_place};
+use crate::kernels::simd::multiversion;
 #[cfg(feature = "std")]
 use crate::rng::Rng;
-use crate::simd::multiversion;
 
 /// An LSTM layer with `I` inputs and `H` units.
 #[derive(Clone, Debug, PartialEq)]

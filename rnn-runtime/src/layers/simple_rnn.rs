@@ -1,12 +1,12 @@
 //! Elman RNN with tanh, as PyTorch's `nn.RNN` and Keras's `SimpleRNN`.
 
-use super::cell_activation::apply_slice;
-#[cfg(feature = "std")]
-use super::cell_activation::backprop_slice;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
-use crate::activation::tanh_slice;
+use crate::kernels::activation::tanh_slice;
+use crate::kernels::cell_activation::apply_slice;
+#[cfg(feature = "std")]
+use crate::kernels::cell_activation::backprop_slice;
 #[cfg(feature = "std")]
 use crate::rng::Rng;
 

@@ -6,9 +6,9 @@ use super::builder::Builder;
 use super::proto::AttrValue;
 use super::unroll;
 use super::Recurrence;
-use crate::activation::Activation;
 use crate::architecture::{Architecture, Cell, Layer};
 use crate::error::{Error, Result};
+use crate::kernels::activation::Activation;
 use crate::layers::CellActivation;
 
 /// Where the current tensor's axes are.

@@ -32,7 +32,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::io::write_atomic;
-use crate::network::Network;
+use crate::model::Network;
 use proto::{DataType, Dim};
 
 /// The ONNX operator set the graph imports: run by tract and by ONNX Runtime 1.9 on.

@@ -2,7 +2,7 @@
 
 use super::{check_decay, Adam, Optimizer};
 use crate::error::Result;
-use crate::network::Params;
+use crate::params::Params;
 use crate::state_dict::StateDict;
 
 /// AdamW (Loshchilov & Hutter), with the update of `torch.optim.AdamW`: every

@@ -7,7 +7,6 @@
 
 mod adam;
 mod adamw;
-pub(crate) mod clip;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
@@ -17,9 +16,9 @@ pub use adamw::AdamW;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
+use crate::batch::grads::Grads;
 use crate::error::{Error, Result};
-use crate::grads::Grads;
-use crate::network::Params;
+use crate::params::Params;
 use crate::state_dict::StateDict;
 
 /// Something that updates a model's parameters from its gradients.

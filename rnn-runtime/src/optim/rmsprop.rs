@@ -2,7 +2,7 @@
 
 use super::{check_eps, check_len, check_lr, check_unit, fit_state, Optimizer};
 use crate::error::Result;
-use crate::network::Params;
+use crate::params::Params;
 use crate::state_dict::StateDict;
 
 /// RMSprop (Hinton), with the update of `torch.optim.RMSprop`:

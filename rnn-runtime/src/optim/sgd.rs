@@ -2,7 +2,7 @@
 
 use super::{check_decay, check_len, check_lr, check_unit, fit_state, Optimizer};
 use crate::error::{Error, Result};
-use crate::network::Params;
+use crate::params::Params;
 use crate::state_dict::StateDict;
 
 /// Stochastic gradient descent, with the update of `torch.optim.SGD` (no dampening):

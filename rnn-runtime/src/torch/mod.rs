@@ -39,7 +39,7 @@ use safetensors::tensor::SafeTensors;
 
 use crate::error::{Error, Result};
 use crate::io::{param_values, set_params};
-use crate::network::{ParamSpec, Params};
+use crate::params::{ParamSpec, Params};
 
 /// What a format gives the shared loading code: the file's tensor names, and the
 /// checked values of one tensor for one of our parameters.

@@ -12,7 +12,7 @@ use std::path::Path;
 use super::pickle::{self, Dtype, Obj, Pickle, Refusal, Tensor, Value};
 use super::Source;
 use crate::error::{Error, Result};
-use crate::network::ParamSpec;
+use crate::params::ParamSpec;
 use crate::zip::{Archive, Format};
 
 /// A `.pt` archive's zip errors are [`Error::TorchFile`].

@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 
 use ndarray::ArrayViewD;
 
-use super::{Fit, History};
+use super::history::History;
+use super::options::Fit;
+use super::state::{fingerprint, Progress, RunKey, FINGERPRINT_START};
 use crate::error::{Error, Result};
 use crate::io::set_params;
 use crate::loss::Loss;
-use crate::network::{InputElement, Network};
+use crate::model::{InputElement, Network};
 use crate::optim::schedule::Schedule;
 use crate::optim::Optimizer;
-use crate::train_state::{self, fingerprint, Progress, RunKey, FINGERPRINT_START};
 
 /// The training-state file of a run: where it is saved and how often, the run's key.
 pub(super) struct Checkpoints {
@@ -105,7 +106,7 @@ impl Checkpoints {
             return Ok(());
         };
         let schedule = opts.schedule.as_ref().map(Schedule::state);
-        let components = train_state::Components {
+        let components = super::state::Components {
             optimizer: &optimizer,
             schedule: schedule.as_ref(),
             callbacks: &opts.callbacks.state(),
@@ -114,7 +115,7 @@ impl Checkpoints {
             history,
             key: &self.key,
         };
-        train_state::save(path, model, &components)
+        super::state::save(path, model, &components)
     }
 }
 
@@ -128,7 +129,7 @@ pub(super) fn resume<M: Network, O: Optimizer>(
     progress: &mut Progress,
     history: &mut History,
 ) -> Result<()> {
-    let restored = train_state::load::<M>(path, key)?;
+    let restored = super::state::load::<M>(path, key)?;
     let in_file = |e: Error| match e {
         Error::StateDict(reason) => Error::TrainState {
             path: path.to_path_buf(),

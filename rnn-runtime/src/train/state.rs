@@ -12,13 +12,13 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use super::history::History;
 use crate::error::{Error, Result};
 use crate::io::{le_f32s, param_values, write_atomic};
 use crate::metrics::MetricSums;
-use crate::network::Params;
+use crate::params::Params;
 use crate::rng::Rng;
 use crate::state_dict::{StateDict, StateValue};
-use crate::train::History;
 
 const FORMAT: &str = "rnn-train-state";
 const VERSION: &str = "1";

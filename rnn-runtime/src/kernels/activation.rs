@@ -8,7 +8,7 @@
 //! `expm1` and softplus's `exp` and `log1p` come from the pure-Rust `libm` crate
 //! instead of the platform's libm.
 
-use crate::simd::multiversion;
+use crate::kernels::simd::multiversion;
 
 /// Activation of a dense layer.
 ///

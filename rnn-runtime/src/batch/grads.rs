@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use crate::batch::clip;
 use crate::error::Result;
-use crate::network::{ParamSpec, Params};
-use crate::optim::clip;
+use crate::params::{ParamSpec, Params};
 
 /// d loss / d parameter for every parameter tensor of a model, in canonical order.
 ///

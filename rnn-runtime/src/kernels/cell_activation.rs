@@ -1,8 +1,8 @@
 //! The activations a recurrent cell can use in place of its defaults, as Keras's
 //! `activation` and `recurrent_activation` arguments.
 
-use crate::activation::{sigmoid_in_place, tanh_in_place};
-use crate::simd::multiversion;
+use crate::kernels::activation::{sigmoid_in_place, tanh_in_place};
+use crate::kernels::simd::multiversion;
 
 /// An element-wise activation inside a recurrent cell.
 ///

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::io::save_safetensors;
 use crate::metrics::Metric;
 pub use crate::metrics::Monitor;
-use crate::network::Params;
+use crate::params::Params;
 use crate::state_dict::StateDict;
 
 /// What a user closure tells `fit` after an epoch.
@@ -720,6 +720,54 @@ impl Callbacks {
             best_epoch: stopping.or(saved).flatten(),
             restored,
         }
+    }
+}
+
+// The monitor's reading of an epoch lives here, with `EpochLogs`, rather than in
+// `metrics`: metrics sit below the training loop and never see its logs.
+impl Monitor {
+    /// The monitored value of an epoch; `None` for a validation value without
+    /// validation data, or a metric the epoch did not compute.
+    ///
+    /// ```
+    /// use rnn_runtime::callbacks::{EpochLogs, Monitor};
+    /// use rnn_runtime::metrics::Metric;
+    ///
+    /// let logs = EpochLogs {
+    ///     epoch: 0,
+    ///     epochs: 1,
+    ///     loss: 0.5,
+    ///     val_loss: None,
+    ///     metrics: vec![(Metric::Accuracy, 0.75)],
+    ///     val_metrics: vec![],
+    ///     lr: 1e-3,
+    ///     seconds: 0.1,
+    /// };
+    /// assert_eq!(Monitor::Auto.value(&logs), Some(0.5));
+    /// assert_eq!(Monitor::ValLoss.value(&logs), None);
+    /// assert_eq!(Monitor::Metric(Metric::Accuracy).value(&logs), Some(0.75));
+    /// ```
+    pub fn value(self, logs: &EpochLogs) -> Option<f32> {
+        let find =
+            |list: &[(Metric, f32)], m: Metric| list.iter().find(|(k, _)| *k == m).map(|&(_, v)| v);
+        match self {
+            Monitor::Metric(m) => find(&logs.metrics, m),
+            Monitor::ValMetric(m) => find(&logs.val_metrics, m),
+            other => other.pick(logs.loss, logs.val_loss),
+        }
+    }
+
+    /// The monitored value as a loss (lower is better): accuracies negated, so that
+    /// one comparison serves both directions.
+    pub(crate) fn score(self, logs: &EpochLogs) -> Result<f32> {
+        let value = self.value(logs).ok_or_else(|| {
+            Error::Config(format!("{} is monitored but was not computed", self.name()))
+        })?;
+        Ok(if self.higher_is_better() {
+            -value
+        } else {
+            value
+        })
     }
 }
 

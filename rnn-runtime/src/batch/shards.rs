@@ -8,10 +8,10 @@
 use rayon::prelude::*;
 
 use crate::dropout::MaskKey;
-use crate::layers::ensure;
+use crate::kernels::ensure;
 use crate::loss::{Loss, Reading};
 use crate::metrics::{Metric, MetricSums, Scores};
-use crate::network::{output_len, Network};
+use crate::model::{output_len, Network};
 
 /// A batch is split into shards of at least this many samples...
 const SHARD_ROWS: usize = 16;

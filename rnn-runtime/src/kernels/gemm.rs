@@ -4,8 +4,8 @@
 //! once and lets `matrixmultiply` handle transposes through strides, so no transposed
 //! copy is ever made.
 
-use crate::matvec::{dot, matvec_add_portable};
-use crate::simd::multiversion;
+use crate::kernels::matvec::{dot, matvec_add_portable};
+use crate::kernels::simd::multiversion;
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub(crate) fn gemm_step(
         "gemm_step shapes"
     );
     #[cfg(target_arch = "x86_64")]
-    if crate::simd::accelerated() && std::is_x86_feature_detected!("avx512f") {
+    if crate::kernels::simd::accelerated() && std::is_x86_feature_detected!("avx512f") {
         // SAFETY: the feature was just detected and the slices are long enough.
         return unsafe { step_avx512::gemm(m, k, n, a, b, accumulate, c) };
     }
@@ -424,7 +424,7 @@ pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
     assert!(w.len() >= out.len() * x.len(), "matvec shapes");
     #[cfg(target_arch = "x86_64")]
     if x.len() > 1
-        && crate::simd::accelerated()
+        && crate::kernels::simd::accelerated()
         && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
     {

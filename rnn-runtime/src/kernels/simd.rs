@@ -29,13 +29,13 @@ macro_rules! multiversion {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
             fn body($($arg: $ty),*) $(-> $ret)? $body
-            $crate::simd::multiversion!(@dispatch body, ($($arg: $ty),*) $(-> $ret)?)
+            $crate::kernels::simd::multiversion!(@dispatch body, ($($arg: $ty),*) $(-> $ret)?)
         }
     };
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            $crate::simd::multiversion!(@dispatch $body, ($($arg: $ty),*) $(-> $ret)?)
+            $crate::kernels::simd::multiversion!(@dispatch $body, ($($arg: $ty),*) $(-> $ret)?)
         }
     };
     (@dispatch $body:path, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {{
@@ -52,8 +52,13 @@ macro_rules! multiversion {
             fn avx2($($arg: $ty),*) $(-> $ret)? {
                 $body($($arg),*)
             }
-            if $crate::simd::accelerated() {
-                if std::is_x86_feature_detected!("avx512f") {
+            if $crate::kernels::simd::accelerated() {
+                // Detect every feature each version enables: a CPU (or a hypervisor
+                // that masks features) may offer AVX-512F without FMA or AVX2.
+                if std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("fma")
+                {
                     // SAFETY: the CPU has every feature `avx512` was compiled for.
                     return unsafe { avx512($($arg),*) };
                 }

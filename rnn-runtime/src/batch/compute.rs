@@ -1,149 +1,16 @@
-//! The trait every generated model implements, and the batch API built on it.
+//! The batch API: forward, evaluate and loss-and-gradients over a batch of samples,
+//! split into shards that run in parallel (the runtime half of the generated `predict`,
+//! `evaluate` and `loss_and_grads`).
 
 use ndarray::{Array, ArrayD, ArrayViewD, Axis, Dimension};
 use rayon::prelude::*;
 
-use crate::dropout::MaskKey;
+use super::grads::Grads;
+use super::shards::{Batch, Objective, ShardedGrads};
 use crate::error::{Error, Result};
-use crate::grads::Grads;
-use crate::layers::check_ids;
 use crate::loss::{Loss, Reading};
 use crate::metrics::{Metric, MetricSums, Scores};
-use crate::shards::{Batch, Objective, ShardedGrads};
-
-// Where the rest of the runtime has always named them; they live in `params` because
-// they exist without `std` too.
-pub use crate::params::{ParamSpec, Params};
-
-/// The element type of a model's input: `f32` features, or `u32` token ids for a
-/// model whose layer 0 is an `embedding`.
-pub trait InputElement: Copy + Default + Send + Sync + 'static {
-    /// Checks the values of a batch (`[batch, T, …]` in logical order) for a model
-    /// with vocabulary `vocab` (0 for real-valued input).
-    fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()>;
-
-    /// The value's bits, from which a training checkpoint fingerprints its data.
-    fn to_bits(self) -> u32;
-}
-
-impl InputElement for f32 {
-    fn to_bits(self) -> u32 {
-        f32::to_bits(self)
-    }
-
-    /// A NaN or infinite feature would turn every later output and gradient into NaN
-    /// without a trace; it is refused, naming where it is.
-    fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, _: usize) -> Result<()> {
-        let per_sample = x.len() / x.len_of(ndarray::Axis(0)).max(1);
-        let features = per_sample / steps.max(1);
-        let bad = |i: usize, value: f32| Error::NonFiniteInput {
-            sample: i / per_sample.max(1),
-            step: i % per_sample.max(1) / features.max(1),
-            feature: i % features.max(1),
-            value,
-        };
-        match x.as_slice() {
-            Some(values) => match values.iter().position(|v| !v.is_finite()) {
-                Some(i) => Err(bad(i, values[i])),
-                None => Ok(()),
-            },
-            None => match x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                Some((i, &v)) => Err(bad(i, v)),
-                None => Ok(()),
-            },
-        }
-    }
-}
-
-impl InputElement for u32 {
-    fn to_bits(self) -> u32 {
-        self
-    }
-
-    fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()> {
-        match x.as_slice() {
-            Some(ids) => check_ids(ids, steps, vocab),
-            None => {
-                let ids: Vec<u32> = x.iter().copied().collect();
-                check_ids(&ids, steps, vocab)
-            }
-        }
-    }
-}
-
-/// A generated network: constant shapes plus batch forward and backward passes.
-///
-/// Implemented by `model!`; the functions of this module are the runtime half of the
-/// generated inherent methods of the same names. `'static` (every generated struct
-/// is) so that `fit` can hand the model to an epoch closure that names its type.
-///
-/// Code generic over `M: Network` works for every `model!`:
-///
-/// ```
-/// use rnn_runtime::{model, Network};
-///
-/// model! { struct Seq < input(6, 2), gru(3, return_sequences = true), dense(2) > }
-/// model! { struct Tokens < input(5), embedding(10, 4), lstm(3), dense(1) > }
-///
-/// /// Input and output shape of one sample, and the parameter count.
-/// fn describe<M: Network>() -> String {
-///     format!("[{}, {}] -> [{}, {}], {} params", M::TIMESTEPS, M::FEATURES,
-///             M::OUTPUT_STEPS, M::OUTPUTS, M::PARAMS)
-/// }
-///
-/// // GRU: 3 · 3 · (2 + 3) weights + 2 · 3 · 3 biases; dense: 3 · 2 + 2.
-/// assert_eq!(describe::<Seq>(), "[6, 2] -> [6, 2], 71 params");
-/// assert_eq!(describe::<Tokens>(), "[5, 1] -> [1, 1], 152 params");
-/// assert_eq!(Tokens::VOCAB, 10);
-/// ```
-pub trait Network: Params + Sized + Sync + 'static {
-    /// Element of the input: `f32`, or `u32` token ids.
-    type Input: InputElement;
-    /// Time steps of one sample.
-    const TIMESTEPS: usize;
-    /// Values per time step of the input (1 for a token id).
-    const FEATURES: usize;
-    /// Vocabulary size of a token model; 0 for real-valued input.
-    const VOCAB: usize;
-    /// Width of the output (per time step for a sequence output).
-    const OUTPUTS: usize;
-    /// Output steps per sample: `TIMESTEPS` for a sequence output, else 1.
-    const OUTPUT_STEPS: usize;
-    /// Work buffers of the forward and backward passes.
-    type Workspace: Default + Send;
-    /// The layers as declared, for exporters and importers.
-    const ARCHITECTURE: crate::architecture::Architecture;
-    /// The loss the spec declares (`loss = …` after the last layer), if any; see
-    /// [`model_loss`] for the loss the model trains and evaluates with.
-    const LOSS: Option<Loss>;
-
-    /// A new model with Keras's default initialisation from `seed`.
-    fn init(seed: u64) -> Self;
-
-    /// Forward pass of a contiguous batch-major block of `batch` samples (`[batch, T,
-    /// F]` values, or `[batch, T]` valid token ids); returns the batch-major `[batch,
-    /// OUTPUT_STEPS, OUTPUTS]` output, held in `ws` until the next call. `key` is
-    /// `Some` in training, where it keys the dropout masks; `None` is inference.
-    fn forward_batch<'w>(
-        &self,
-        x: &[Self::Input],
-        batch: usize,
-        key: Option<MaskKey>,
-        ws: &'w mut Self::Workspace,
-    ) -> &'w [f32];
-
-    /// Backward pass after [`forward_batch`](Network::forward_batch) with the same
-    /// `ws`: adds d loss / d parameter to `grads` (`PARAMS` values, canonical order)
-    /// given `d_out`, the batch-major gradient of the loss at the output.
-    fn backward_batch(&self, d_out: &[f32], ws: &mut Self::Workspace, grads: &mut [f32]);
-
-    /// With `true`, the passes on `ws` skip the activation of a dense last layer:
-    /// [`forward_batch`](Network::forward_batch) returns its pre-activation (logits)
-    /// and [`backward_batch`](Network::backward_batch) takes the pre-activation's
-    /// gradient as `d_out`. What a cross-entropy reads of a softmax or sigmoid output
-    /// ([`Reading::Logits`]); no effect on any other last layer.
-    fn output_logits(ws: &mut Self::Workspace, logits: bool);
-}
+use crate::model::{output_len, InputElement, Network};
 
 /// The loss `M` trains and evaluates with when the call names none: the one its spec
 /// declares (`loss = …` after the last layer), else mean squared error (the loss of
@@ -180,11 +47,6 @@ pub(crate) fn reading<M: Network>(loss: Loss) -> Result<Reading> {
 /// memory of large predictions. Every sample's output is the same whatever the chunk
 /// it falls in, so the result does not depend on the number of threads.
 const CHUNK: usize = 64;
-
-/// Values of one sample's output.
-pub(crate) fn output_len<M: Network>() -> usize {
-    M::OUTPUT_STEPS * M::OUTPUTS
-}
 
 /// The shape of one sample of the input, e.g. `[20, 1]`, or `[20]` for token ids.
 fn sample_shape<M: Network>() -> Vec<usize> {

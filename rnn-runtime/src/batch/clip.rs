@@ -2,7 +2,7 @@
 //! and the training loop.
 
 use crate::error::{Error, Result};
-use crate::network::ParamSpec;
+use crate::params::ParamSpec;
 
 /// A clipping threshold must be a finite positive number.
 pub(crate) fn check_threshold(what: &str, value: f32) -> Result<()> {

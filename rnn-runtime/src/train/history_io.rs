@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::history::History;
 use crate::error::Result;
-use crate::train::History;
 
 /// Atomic, as every file the crate writes: a crash leaves the old file or the new one.
 fn write_file(path: &Path, text: String) -> Result<()> {

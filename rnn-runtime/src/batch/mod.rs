@@ -1,0 +1,13 @@
+//! Batch compute: a model run over a batch of samples, above the model trait and below
+//! the optimisers and the training loop.
+//!
+//! - [`compute`]: `forward`, `evaluate`, `loss_and_grads` and the input checks;
+//! - [`shards`]: how a batch is cut into shards that run in parallel and are reduced in
+//!   a fixed order, so results do not depend on the number of threads;
+//! - [`grads`]: the gradient store (`Grads`) and its clipping;
+//! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`.
+
+pub(crate) mod clip;
+pub mod compute;
+pub(crate) mod grads;
+pub(crate) mod shards;

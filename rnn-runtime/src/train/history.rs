@@ -1,0 +1,93 @@
+//! What a training run reports: [`History`], the per-epoch losses and metrics.
+
+use std::collections::BTreeMap;
+
+/// Per-epoch losses of a [`fit`](crate::fit) run, as Keras's `History.history`.
+///
+/// ```
+/// use rnn_runtime::callbacks::Control;
+/// use rnn_runtime::ndarray::{Array2, Array3};
+/// use rnn_runtime::{model, Fit, Sgd};
+///
+/// model! { struct Net < input(3, 1), gru(2), dense(1) > }
+///
+/// # fn main() -> Result<(), rnn_runtime::Error> {
+/// let (x, y) = (Array3::<f32>::ones((6, 3, 1)), Array2::<f32>::zeros((6, 1)));
+/// let opts = Fit::new(Sgd::new(0.1))
+///     .epochs(10)
+///     .verbose(false)
+///     .on_epoch_end(|logs| if logs.epoch == 2 { Control::Stop } else { Control::Continue });
+/// let history = Net::new(3).fit(&x, &y, opts)?;
+/// assert_eq!(history.stopped_epoch, Some(2));
+/// assert_eq!(history.loss.len(), 3); // epochs 0, 1 and 2 ran
+/// assert!(history.val_loss.is_empty()); // no validation split
+/// assert_eq!(history.best_epoch, None); // no EarlyStopping or Checkpoint::best
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Mean training loss of each epoch, over its batches as they were trained.
+    pub loss: Vec<f32>,
+    /// Validation loss after each epoch; empty without a validation split.
+    pub val_loss: Vec<f32>,
+    /// Wall-clock seconds of each epoch, validation included.
+    pub seconds: Vec<f64>,
+    /// Learning rate used in each epoch.
+    pub lr: Vec<f32>,
+    /// Index (from 0) of the last epoch trained when a callback or closure stopped
+    /// training early; `None` when every epoch ran.
+    pub stopped_epoch: Option<usize>,
+    /// Index of the best epoch as the first
+    /// [`EarlyStopping`](crate::train::callbacks::EarlyStopping) judged it (its last
+    /// improvement by more than `min_delta`), else the epoch the first
+    /// [`Checkpoint::best`](crate::train::callbacks::Checkpoint::best) saved last; `None`
+    /// without either. After `restore_best_weights` the model holds this epoch's
+    /// parameters.
+    pub best_epoch: Option<usize>,
+    /// Batches skipped in each epoch because their loss or gradient was not finite
+    /// (only with [`Fit::skip_non_finite`](crate::Fit::skip_non_finite); otherwise such a batch stops training).
+    pub skipped: Vec<usize>,
+    /// Each metric of [`Fit::metrics`](crate::Fit::metrics) per epoch, under Keras's keys: `"acc"`,
+    /// `"mae"`, … on the training batches, `"val_acc"`, `"val_mae"`, … on the
+    /// validation data.
+    pub metrics: BTreeMap<String, Vec<f32>>,
+}
+
+impl History {
+    /// The per-epoch values recorded under a Keras key: `"loss"`, `"val_loss"`,
+    /// `"lr"`, or a metric's (`"acc"`, `"val_acc"`, …); `None` for a key not recorded.
+    ///
+    /// ```
+    /// let history = rnn_runtime::History { loss: vec![0.5, 0.25], ..Default::default() };
+    /// assert_eq!(history.get("loss"), Some(&[0.5, 0.25][..]));
+    /// assert_eq!(history.get("val_acc"), None);
+    /// ```
+    pub fn get(&self, key: &str) -> Option<&[f32]> {
+        match key {
+            "loss" => Some(&self.loss),
+            "val_loss" if !self.val_loss.is_empty() => Some(&self.val_loss),
+            "lr" => Some(&self.lr),
+            other => self.metrics.get(other).map(Vec::as_slice),
+        }
+    }
+
+    /// The epochs from index `from` on: what one `fit` call of a continued run adds.
+    pub(super) fn since(&self, from: usize) -> History {
+        let tail = |v: &[f32]| v.get(from..).unwrap_or_default().to_vec();
+        History {
+            loss: tail(&self.loss),
+            val_loss: tail(&self.val_loss),
+            seconds: self.seconds.get(from..).unwrap_or_default().to_vec(),
+            lr: tail(&self.lr),
+            stopped_epoch: self.stopped_epoch,
+            best_epoch: self.best_epoch,
+            skipped: self.skipped.get(from..).unwrap_or_default().to_vec(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|(k, v)| (k.clone(), tail(v)))
+                .collect(),
+        }
+    }
+}
