@@ -53,7 +53,20 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("optimisers", &["optim"]),
-    ("file formats", &["flat", "keras", "torch", "onnx"]),
+    (
+        "file formats",
+        &[
+            "flat",
+            "keras",
+            "torch",
+            "onnx::proto",
+            "onnx::builder",
+            "onnx::weights",
+            "onnx::unroll",
+            "onnx::graph",
+            "onnx",
+        ],
+    ),
     (
         "training",
         &[
@@ -71,7 +84,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// Top-level modules whose submodules are nodes of their own.
-const SPLIT: &[&str] = &["kernels", "batch", "train"];
+const SPLIT: &[&str] = &["kernels", "batch", "onnx", "train"];
 
 fn layer_of(node: &str) -> Option<(usize, &'static str)> {
     LAYERS
