@@ -29,6 +29,31 @@
 //! Layers, optimiser, loss and file I/O are ordinary runtime code shared by every model;
 //! the generated code is thin glue that calls them with literal sizes.
 //!
+//! # Reproducibility
+//!
+//! Given the same seeds, data and options, these results are **bit-identical**:
+//!
+//! - training and prediction with one thread or many: a batch is cut into shards by
+//!   its size alone, and the shards' gradients are added in a fixed order;
+//! - a run saved with `Fit::save_state` and continued with `Fit::resume` (or killed
+//!   and restarted) against the same run without the interruption;
+//! - two runs on the same machine, and runs on machines that take the same kernel
+//!   path (the same detected CPU features, or `RNN_PORTABLE=1` on all of them);
+//! - a model's parameters through `save_safetensors` / `load_safetensors` and
+//!   through `flat::to_le_bytes` / `from_le_bytes`;
+//! - `predict_one`, `stream` and `forward_from`, which run the same single-sample step.
+//!
+//! These are **not** bit-identical, and agree only to within a tolerance:
+//!
+//! - results on CPUs that take different kernel paths. On x86-64 the matrix products
+//!   use fused multiply-adds where the CPU has AVX2 + FMA or AVX-512 (this crate's
+//!   kernels and matrixmultiply's), and round differently from the portable kernels.
+//!   Setting the environment variable `RNN_PORTABLE` forces the portable kernels;
+//! - the `no_std` build against the default `std` build on the host: they match bit
+//!   for bit only when the host runs the portable kernels (`RNN_PORTABLE=1`);
+//! - the batch API (`predict`, `forward`) against the single-sample step
+//!   (`predict_one`, `stream`), which use different kernels (about 1e-5 apart).
+//!
 //! # Without `std`
 //!
 //! With `default-features = false` the crate is `#![no_std]` and needs no allocator:
@@ -39,6 +64,9 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+// Every unsafe operation sits in an explicit `unsafe` block with a `SAFETY:` comment,
+// also inside `unsafe fn`s (whose contracts are their `# Safety` sections).
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 // The modules bottom-up, by layer (see ARCHITECTURE.md and tests/layering.rs): each uses
 // only modules of its own or a lower layer, and none imports through this root, which

@@ -101,7 +101,8 @@ pub(crate) fn gemm_step(
     );
     #[cfg(target_arch = "x86_64")]
     if crate::kernels::simd::accelerated() && std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the feature was just detected and the slices are long enough.
+        // SAFETY: `step_avx512::gemm` enables only AVX-512F, which was just detected;
+        // the assertion above checked the slices' lengths.
         return unsafe { step_avx512::gemm(m, k, n, a, b, accumulate, c) };
     }
     if m <= 4 {
@@ -214,6 +215,10 @@ mod step_avx512 {
 
     /// Rows `i0..i0 + R`, every column: full tiles of `Q` vectors, then one tile just
     /// wide enough for what is left.
+    ///
+    /// # Safety
+    /// As [`gemm`]: the CPU must support AVX-512F, `ops.a`, `ops.b` and `c` must hold
+    /// `m·k`, `k·n` and `m·n` values, and rows `i0..i0 + R` must lie inside `m`.
     #[inline(always)]
     unsafe fn row_block<const R: usize, const Q: usize>(
         i0: usize,
@@ -231,6 +236,10 @@ mod step_avx512 {
 
     /// The tile for rows `i0..i0 + R` and columns `j..j + width`, with just enough
     /// vectors for `width` (at most 8 · 16).
+    ///
+    /// # Safety
+    /// As [`gemm`], and the tile must lie inside the matrices: rows `i0..i0 + R`
+    /// inside `m`, columns `j..j + width` inside `n`.
     #[inline(always)]
     unsafe fn tile_of_width<const R: usize>(
         i0: usize,
@@ -239,7 +248,8 @@ mod step_avx512 {
         ops: Operands<'_>,
         c: &mut [f32],
     ) {
-        // SAFETY (all arms): forwarded.
+        // SAFETY: (every arm) `tile` has the same contract as this function, which
+        // the caller upholds; `width <= 8·16` selects a tile wide enough.
         unsafe {
             match width.div_ceil(LANES) {
                 1 => tile::<R, 1>(i0, j, width, ops, c),
@@ -281,7 +291,7 @@ mod step_avx512 {
         } = ops;
         let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
         let masks: [__mmask16; Q] = std::array::from_fn(|q| mask(width, q));
-        // SAFETY (whole block): every load and store is masked to columns
+        // SAFETY: (whole block) every load and store is masked to columns
         // j..j + width <= n of rows inside the matrices; broadcasts read
         // a[(i0 + r)·k + p] with r < R and p < k.
         unsafe {
@@ -428,7 +438,7 @@ pub(crate) fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
         && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
     {
-        // SAFETY: the features were just detected.
+        // SAFETY: `matvec_add_avx2` enables AVX2 and FMA, and both were just detected.
         return unsafe { matvec_add_avx2(w, x, out) };
     }
     matvec_add_portable(w, x, out)

@@ -3,9 +3,15 @@
 //! The default x86-64 target only guarantees SSE2, so loops compiled for it run four
 //! lanes at a time. [`multiversion!`] compiles a kernel body three times — for the
 //! baseline, for AVX2 + FMA and for AVX-512 — and picks one per call from the CPU's
-//! features (a cached atomic load). Bodies use plain `*` and `+` (Rust never contracts
-//! them into FMA), so every version computes bit-identical results and a model trains
-//! the same on any x86-64 machine.
+//! features (a cached atomic load). Each version is called only when the CPU has every
+//! feature it is compiled with.
+//!
+//! The bodies use plain `*` and `+`, which Rust never contracts into fused
+//! multiply-adds, so the three versions of one `multiversion!` kernel give the same
+//! bits. That does not make a model's results the same on every x86-64 machine: the
+//! matrix products (`gemm`'s AVX-512 step kernel, the AVX2 `matvec_add`, and
+//! matrixmultiply's own kernels) use FMA instructions where the CPU has them and round
+//! differently from the portable code. See the crate's "Reproducibility" section.
 
 /// Whether kernels may use instruction-set extensions found at run time: true unless
 /// the environment variable `RNN_PORTABLE` is set, which forces the baseline x86-64

@@ -25,7 +25,10 @@ use crate::rng::Rng;
 /// [`visit_mut`](Self::visit_mut), which lay the transposes out again: once per
 /// optimiser step, never per call. Without `std` there are no copies (a
 /// microcontroller's flash holds each weight once) and the single-sample kernel reads
-/// the plain rows, adding in the same order, so that both builds give the same bits.
+/// the plain rows, adding in the same order as the `std` build's portable kernel: the
+/// two builds give the same bits when the `std` build runs its portable kernels
+/// (`RNN_PORTABLE=1`). Its AVX2/AVX-512 kernels fuse multiply-adds and may differ in the
+/// last bits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellParams<const I: usize, const H: usize, const G: usize> {
     pub(crate) weight_ih: Stored<[[[f32; I]; H]; G]>,

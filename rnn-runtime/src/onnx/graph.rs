@@ -1,15 +1,27 @@
 //! The graph of a model, layer by layer, from its [`Architecture`] and parameters.
 
-use std::collections::HashMap;
-
 use super::builder::Builder;
 use super::proto::AttrValue;
 use super::unroll;
-use super::Recurrence;
+use super::weights::{transpose, Rec, Weights};
 use crate::architecture::{Architecture, Cell, Layer};
 use crate::error::{Error, Result};
 use crate::kernels::activation::Activation;
 use crate::layers::CellActivation;
+
+/// How recurrent layers appear in the graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recurrence {
+    /// ONNX's `LSTM`, `GRU` and `RNN` operators: compact, and what ONNX Runtime runs
+    /// with its fused kernels.
+    #[default]
+    Operators,
+    /// Every time step as primitive operators (`MatMul`, `Add`, `Split`, the
+    /// activations). For engines that ignore the recurrent operators' `activations`
+    /// attribute, as tract 0.23 does, when a cell's activations are overridden; the
+    /// graph grows with the number of steps.
+    Unrolled,
+}
 
 /// Where the current tensor's axes are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,75 +39,6 @@ pub(crate) enum Layout {
 pub(crate) struct Value {
     pub(crate) name: String,
     pub(crate) layout: Layout,
-}
-
-/// A model's parameters by canonical name.
-pub(crate) struct Weights(pub(crate) HashMap<&'static str, Vec<f32>>);
-
-impl Weights {
-    /// The tensor `name`, checked to hold `len` values.
-    pub(crate) fn get(&self, name: &str, len: usize) -> Result<&[f32]> {
-        match self.0.get(name) {
-            Some(v) if v.len() == len => Ok(v),
-            Some(v) => Err(Error::OnnxExport(format!(
-                "parameter `{name}` holds {} values, but the architecture implies {len}",
-                v.len()
-            ))),
-            None => Err(Error::OnnxExport(format!(
-                "the architecture implies a parameter `{name}` that the model does not have"
-            ))),
-        }
-    }
-}
-
-/// A recurrent layer's declaration, as the emitters read it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Rec {
-    pub(crate) index: usize,
-    pub(crate) cell: Cell,
-    pub(crate) inputs: usize,
-    pub(crate) hidden: usize,
-    pub(crate) bidirectional: bool,
-    pub(crate) return_sequences: bool,
-    pub(crate) activation: CellActivation,
-    pub(crate) recurrent_activation: CellActivation,
-}
-
-impl Rec {
-    /// The file suffix of direction `d` (0 forward, 1 reverse).
-    pub(crate) fn suffix(d: usize) -> &'static str {
-        if d == 0 {
-            ""
-        } else {
-            "_reverse"
-        }
-    }
-
-    /// Directions: 1 or 2.
-    pub(crate) fn directions(&self) -> usize {
-        if self.bidirectional {
-            2
-        } else {
-            1
-        }
-    }
-
-    /// One direction's PyTorch tensors: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
-    pub(crate) fn tensors<'w>(&self, w: &'w Weights, d: usize) -> Result<[&'w [f32]; 4]> {
-        let (g, h, i, s) = (
-            self.cell.gates() * self.hidden,
-            self.hidden,
-            self.inputs,
-            Rec::suffix(d),
-        );
-        let n = self.index;
-        Ok([
-            w.get(&format!("{n}.weight_ih{s}"), g * i)?,
-            w.get(&format!("{n}.weight_hh{s}"), g * h)?,
-            w.get(&format!("{n}.bias_ih{s}"), g)?,
-            w.get(&format!("{n}.bias_hh{s}"), g)?,
-        ])
-    }
 }
 
 /// Builds the whole graph into `b` from the input `input`; returns the output
@@ -204,13 +147,6 @@ fn dense(
         name: dense_activation(b, activation, &z),
         layout: x.layout,
     })
-}
-
-/// The row-major transpose of a `[rows, cols]` matrix.
-pub(crate) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| m[r * cols + c]))
-        .collect()
 }
 
 /// A dense layer's activation in standard operators.

@@ -26,6 +26,7 @@ mod builder;
 mod graph;
 mod proto;
 mod unroll;
+mod weights;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,6 +34,7 @@ use std::path::Path;
 use crate::error::Result;
 use crate::io::write_atomic;
 use crate::model::Network;
+pub use graph::Recurrence;
 use proto::{DataType, Dim};
 
 /// The ONNX operator set the graph imports: run by tract and by ONNX Runtime 1.9 on.
@@ -40,20 +42,6 @@ pub const OPSET: i64 = 14;
 
 /// The ONNX IR version written, the one that came with opset 14.
 pub const IR_VERSION: i64 = 7;
-
-/// How recurrent layers appear in the graph.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Recurrence {
-    /// ONNX's `LSTM`, `GRU` and `RNN` operators: compact, and what ONNX Runtime runs
-    /// with its fused kernels.
-    #[default]
-    Operators,
-    /// Every time step as primitive operators (`MatMul`, `Add`, `Split`, the
-    /// activations). For engines that ignore the recurrent operators' `activations`
-    /// attribute, as tract 0.23 does, when a cell's activations are overridden; the
-    /// graph grows with the number of steps.
-    Unrolled,
-}
 
 /// The ONNX model of `model`, encoded, with ONNX's recurrent operators.
 pub fn to_onnx_bytes<M: Network>(model: &M) -> Result<Vec<u8>> {
@@ -86,7 +74,7 @@ pub fn to_onnx_bytes_with<M: Network>(model: &M, recurrence: Recurrence) -> Resu
         }
     });
     let mut b = builder::Builder::default();
-    let out = graph::build(&mut b, &arch, &graph::Weights(weights), "x", recurrence)?;
+    let out = graph::build(&mut b, &arch, &weights::Weights(weights), "x", recurrence)?;
     b.op_into("Identity", &[&out], &["y"], &[]);
 
     let batch = Dim::Symbolic("batch");

@@ -6,8 +6,8 @@
 //! any engine computes exactly the declared cell. The graph grows with `T`.
 
 use super::builder::Builder;
-use super::graph::{transpose, Rec, Weights};
 use super::proto::AttrValue;
+use super::weights::{transpose, Rec, Weights};
 use crate::architecture::Cell;
 use crate::error::Result;
 use crate::layers::CellActivation;

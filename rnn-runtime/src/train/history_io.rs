@@ -1,15 +1,27 @@
 //! Writing a training [`History`] as CSV or JSON, for spreadsheets, notebooks and
 //! dashboards.
 
-use std::fmt::Write as _;
+use std::io;
 use std::path::Path;
 
+use serde::ser::{SerializeMap, Serializer as _};
+use serde_json::ser::Formatter;
+
 use super::history::History;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Atomic, as every file the crate writes: a crash leaves the old file or the new one.
-fn write_file(path: &Path, text: String) -> Result<()> {
-    crate::io::write_atomic(path, text.as_bytes())
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    crate::io::write_atomic(path, bytes)
+}
+
+/// An error of the in-memory encoders; writing to a `Vec` cannot fail, so this is
+/// only reached if an encoder itself refuses a value.
+fn encoding(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: io::Error::other(e.to_string()),
+    }
 }
 
 /// A CSV cell: empty where the epoch has no such value.
@@ -17,19 +29,38 @@ fn cell<T: std::fmt::Display>(values: &[T], epoch: usize) -> String {
     values.get(epoch).map(T::to_string).unwrap_or_default()
 }
 
-/// A JSON array of numbers; JSON has no NaN or infinity, so those become `null`.
-fn json_array<T: Copy + Into<f64> + std::fmt::Display>(values: &[T]) -> String {
-    let items: Vec<String> = values
-        .iter()
-        .map(|&v| {
-            if v.into().is_finite() {
-                v.to_string()
-            } else {
-                "null".into()
-            }
-        })
-        .collect();
-    format!("[{}]", items.join(", "))
+/// serde_json's compact layout with a space after each `:` and `,`
+/// (`{"loss": [0.5, 0.25]}`): one line, and still easy to read.
+struct Spaced;
+
+impl Formatter for Spaced {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
 }
 
 impl History {
@@ -48,12 +79,13 @@ impl History {
     /// # }
     /// ```
     pub fn to_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        let mut text = String::from("epoch,loss,val_loss,lr,seconds");
-        for name in self.metrics.keys() {
-            text.push(',');
-            text.push_str(name);
-        }
-        text.push('\n');
+        let path = path.as_ref();
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let mut header = vec!["epoch", "loss", "val_loss", "lr", "seconds"];
+        header.extend(self.metrics.keys().map(String::as_str));
+        out.write_record(&header).map_err(|e| encoding(path, e))?;
         let epochs = [
             self.loss.len(),
             self.val_loss.len(),
@@ -64,21 +96,18 @@ impl History {
         .max()
         .unwrap_or(0);
         for e in 0..epochs {
-            let _ = write!(
-                text,
-                "{},{},{},{},{}",
-                e + 1,
+            let mut row = vec![
+                (e + 1).to_string(),
                 cell(&self.loss, e),
                 cell(&self.val_loss, e),
                 cell(&self.lr, e),
-                cell(&self.seconds, e)
-            );
-            for values in self.metrics.values() {
-                let _ = write!(text, ",{}", cell(values, e));
-            }
-            text.push('\n');
+                cell(&self.seconds, e),
+            ];
+            row.extend(self.metrics.values().map(|values| cell(values, e)));
+            out.write_record(&row).map_err(|e| encoding(path, e))?;
         }
-        write_file(path.as_ref(), text)
+        let bytes = out.into_inner().map_err(|e| encoding(path, e))?;
+        write_file(path, &bytes)
     }
 
     /// Writes the history as one JSON object of per-epoch arrays, with Keras's keys:
@@ -95,19 +124,26 @@ impl History {
     /// # }
     /// ```
     pub fn to_json(&self, path: impl AsRef<Path>) -> Result<()> {
-        let mut text = format!(
-            "{{\"loss\": {}, \"val_loss\": {}, \"lr\": {}, \"seconds\": {}",
-            json_array(&self.loss),
-            json_array(&self.val_loss),
-            json_array(&self.lr),
-            json_array(&self.seconds)
-        );
-        for (name, values) in &self.metrics {
-            // Metric names are plain identifiers (`acc`, `val_mae`): no escaping needed.
-            let _ = write!(text, ", \"{name}\": {}", json_array(values));
-        }
-        text.push_str("}\n");
-        write_file(path.as_ref(), text)
+        let path = path.as_ref();
+        // A map serialised entry by entry keeps Keras's key order (the losses first,
+        // then the metrics by name); serde_json writes NaN and infinities as `null`.
+        let mut bytes = Vec::new();
+        let mut json = serde_json::Serializer::with_formatter(&mut bytes, Spaced);
+        let mut map = json.serialize_map(None).map_err(|e| encoding(path, e))?;
+        let mut entries = || -> serde_json::Result<()> {
+            map.serialize_entry("loss", &self.loss)?;
+            map.serialize_entry("val_loss", &self.val_loss)?;
+            map.serialize_entry("lr", &self.lr)?;
+            map.serialize_entry("seconds", &self.seconds)?;
+            for (name, values) in &self.metrics {
+                map.serialize_entry(name, values)?;
+            }
+            Ok(())
+        };
+        entries().map_err(|e| encoding(path, e))?;
+        map.end().map_err(|e| encoding(path, e))?;
+        bytes.push(b'\n');
+        write_file(path, &bytes)
     }
 }
 

@@ -2,7 +2,7 @@
 //! CSV/JSON files of it), callbacks, and the training state that makes a run resumable.
 //!
 //! Inside, the modules form a chain with no cycle: `history` (and its files) ←
-//! `state` ← `options` ← `checkpoints` ← `fit`, with `callbacks` used by the last three.
+//! `state` ← `options` ← `checkpoints` ← `fit`, with `callbacks` used by `options` and `fit`.
 //! This module only re-exports.
 
 pub mod callbacks;
