@@ -40,10 +40,8 @@ pub const MAX_PARAMS: u128 = 100_000_000;
 
 /// Most layers after `input`.
 ///
-/// Real recurrent models have a handful. The generated code grows with the number of
-/// layers, and faster than linearly for a run of `dropout` layers (each one's input is
-/// written as an expression of the one before), so the compiler's time and memory stay
-/// bounded only with a bound here.
+/// Real recurrent models have a handful. The generated code grows linearly with the
+/// number of layers; the bound keeps the compiler's time and memory small.
 pub const MAX_LAYERS: usize = 256;
 
 /// Most `f32` values (16 Mi, 64 MiB) that the single-sample code of a model (its
@@ -73,31 +71,23 @@ const LAYER_NAMES: [&str; 8] = [
 /// The layers `bidirectional` may wrap.
 const RECURRENT_NAMES: [&str; 3] = ["lstm", "gru", "simple_rnn"];
 
-const ACTIVATIONS: [(&str, Activation); 8] = [
-    ("linear", Activation::Linear),
-    ("relu", Activation::Relu),
-    ("tanh", Activation::Tanh),
-    ("sigmoid", Activation::Sigmoid),
-    ("softmax", Activation::Softmax),
-    ("gelu", Activation::Gelu),
-    ("elu", Activation::Elu),
-    ("softplus", Activation::Softplus),
-];
-
-const CELL_ACTIVATIONS: [(&str, CellActivation); 4] = [
-    ("tanh", CellActivation::Tanh),
-    ("sigmoid", CellActivation::Sigmoid),
-    ("relu", CellActivation::Relu),
-    ("linear", CellActivation::Linear),
-];
-
 const INT_SUFFIXES: [&str; 12] = [
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
 ];
 
-/// Checks a parsed spec; on failure the error holds every problem found, each with
-/// its own span (iterate it with `IntoIterator`).
-pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
+/// A spec that failed its checks.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Every problem found, each with its own span (iterate it with `IntoIterator`).
+    pub error: syn::Error,
+    /// The shape of the model's interface where the errors leave it readable: lets
+    /// the fallback keep its typed `predict_one` and true consts, so that code using
+    /// them adds no errors of its own.
+    pub shape: Option<PartialShape>,
+}
+
+/// Checks a parsed spec: the model, or every problem found.
+pub fn check(def: &ModelDef) -> Result<Model, Rejected> {
     let mut errors = Errors::default();
     let (shape, layer_defs) = split_input(def, &mut errors);
     if let Some(first_extra) = layer_defs.get(MAX_LAYERS) {
@@ -123,37 +113,30 @@ pub fn check(def: &ModelDef) -> Result<Model, syn::Error> {
     check_budget(&layers, shape, &mut errors);
     let loss = options::check_options(def, layers.last(), &mut errors);
 
-    errors.finish()?;
-    let mut model = build(def, shape, &layers, &flow)?;
-    model.loss = loss;
-    check_stack(def, &model)?;
-    Ok(model)
-}
-
-/// The shape of a spec with errors, when it can still be read: lets the fallback
-/// struct keep its typed `predict_one` and true consts, so that code using them adds
-/// no errors of its own.
-pub fn partial_shape(def: &ModelDef) -> Option<PartialShape> {
-    let mut ignored = Errors::default();
-    let (shape, layer_defs) = split_input(def, &mut ignored);
-    let inners = inner_layers(&layer_defs);
-    let layers: Vec<Resolved> = layer_defs
-        .iter()
-        .zip(&inners)
-        .enumerate()
-        .map(|(index, (def, inner))| resolve(def, inner.as_ref(), index, &mut ignored))
-        .collect();
-    let mut flow = Vec::with_capacity(layers.len());
-    for i in 0..layers.len() {
-        let sequence = flow.last().copied().unwrap_or(Some(true));
-        flow.push(check_feed(&layers[..=i], sequence, shape, &mut ignored));
+    let partial = || {
+        Some(PartialShape {
+            timesteps: shape.0?,
+            input: shape.1?,
+            outputs: layers.last()?.units?,
+            sequence: (*flow.last()?)?,
+        })
+    };
+    if let Err(error) = errors.finish() {
+        return Err(Rejected {
+            error,
+            shape: partial(),
+        });
     }
-    Some(PartialShape {
-        timesteps: shape.0?,
-        input: shape.1?,
-        outputs: layers.last()?.units?,
-        sequence: (*flow.last()?)?,
-    })
+    let mut model = build(def, shape, &layers, &flow).map_err(|error| Rejected {
+        error,
+        shape: partial(),
+    })?;
+    model.loss = loss;
+    check_stack(def, &model).map_err(|error| Rejected {
+        error,
+        shape: Some(model.shape()),
+    })?;
+    Ok(model)
 }
 
 /// `(timesteps, input)`, each `None` when missing or invalid.
@@ -683,7 +666,7 @@ fn recurrent_options(
 
 /// The cell activation named by `value` for option `option`, or why there is none.
 fn parse_cell_activation(option: &str, value: &Expr) -> Result<CellActivation, String> {
-    let names = CELL_ACTIVATIONS.map(|(name, _)| name);
+    let names = CellActivation::ALL.map(CellActivation::name);
     let written = match value {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
@@ -696,12 +679,13 @@ fn parse_cell_activation(option: &str, value: &Expr) -> Result<CellActivation, S
         ));
     };
     let written = written.unraw().to_string();
-    if let Some((_, found)) = CELL_ACTIVATIONS.iter().find(|(name, _)| *name == written) {
-        return Ok(*found);
-    }
-    if ACTIVATIONS.iter().any(|(name, _)| *name == written)
-        || ["softmax", "gelu", "elu", "softplus"].contains(&written.as_str())
+    if let Some(found) = CellActivation::ALL
+        .into_iter()
+        .find(|a| a.name() == written)
     {
+        return Ok(found);
+    }
+    if Activation::ALL.iter().any(|a| a.name() == written) {
         return Err(format!(
             "`{written}` is not available on recurrent layers; `{option}` expects one of {}",
             list(&names)
@@ -763,7 +747,7 @@ fn dense_options(def: &LayerDef, errors: &mut Errors) -> Activation {
 }
 /// The activation named by `value`, or the message explaining why there is none.
 fn parse_activation(value: &Expr) -> Result<Activation, String> {
-    let names = ACTIVATIONS.map(|(name, _)| name);
+    let names = Activation::ALL.map(Activation::name);
     let written = match value {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
@@ -784,8 +768,8 @@ fn parse_activation(value: &Expr) -> Result<Activation, String> {
         ));
     };
     let written = written.unraw().to_string();
-    match ACTIVATIONS.iter().find(|(name, _)| *name == written) {
-        Some((_, found)) => Ok(*found),
+    match Activation::ALL.into_iter().find(|a| a.name() == written) {
+        Some(found) => Ok(found),
         None => Err(match suggest(&written, &names) {
             Some(near) => format!("unknown activation `{written}`; did you mean `{near}`?"),
             None => format!(
@@ -895,7 +879,7 @@ fn option_hint(layer: &str, extra: &[&Expr]) -> Option<String> {
     let value = render(value.to_token_stream());
     let key = match layer {
         "lstm" | "gru" | "simple_rnn" if value == "true" || value == "false" => "return_sequences",
-        "dense" if ACTIVATIONS.iter().any(|(name, _)| *name == value) => "activation",
+        "dense" if Activation::ALL.iter().any(|a| a.name() == value) => "activation",
         _ => return None,
     };
     Some(format!("{key} = {value}"))
@@ -1084,21 +1068,6 @@ fn not_a_sequence(layer: &Resolved, prev: &Resolved, errors: &mut Errors) {
     errors.push(layer.def.name.span(), message);
 }
 
-/// Trainable parameters of a layer of `kind` with `inputs` inputs per step.
-fn parameters(kind: LayerKind, inputs: usize, units: usize) -> u128 {
-    let (i, n) = (inputs as u128, units as u128);
-    match kind {
-        LayerKind::Recurrent(r) => {
-            let (h, gates) = (r.hidden as u128, r.cell.gates() as u128);
-            let directions = if r.bidirectional { 2 } else { 1 };
-            directions * (gates * h * i + gates * h * h + 2 * gates * h)
-        }
-        LayerKind::Dense(_) => n * i + n,
-        LayerKind::Embedding { vocab } => vocab as u128 * n,
-        LayerKind::Dropout(_) => 0,
-    }
-}
-
 fn check_budget(layers: &[Resolved], shape: Shape, errors: &mut Errors) {
     let mut total = 0u128;
     let mut biggest: Option<(&Resolved, u128)> = None;
@@ -1113,7 +1082,7 @@ fn check_budget(layers: &[Resolved], shape: Shape, errors: &mut Errors) {
             _ => layer.units,
         };
         if let (Some(kind), Some(i), Some(n)) = (layer.kind, inputs, units) {
-            let count = parameters(kind, i, n);
+            let count = kind.param_count(i, n);
             total += count;
             if biggest.is_none_or(|(_, most)| count > most) {
                 biggest = Some((layer, count));
@@ -1138,7 +1107,7 @@ fn check_budget(layers: &[Resolved], shape: Shape, errors: &mut Errors) {
 /// Refuses a model whose single-sample code would hold more than [`MAX_STACK_FLOATS`]
 /// values on the stack, blaming the biggest array's layer (or `input` for its copy).
 fn check_stack(def: &ModelDef, model: &Model) -> Result<(), syn::Error> {
-    let arrays = crate::codegen::stack_arrays(model);
+    let arrays = model.stack_arrays();
     let total: u128 = arrays.iter().map(|(_, n)| n).sum();
     if total <= MAX_STACK_FLOATS {
         return Ok(());
@@ -1241,10 +1210,13 @@ mod tests {
     }
 
     #[test]
-    fn partial_shape_reads_what_errors_leave() {
+    fn the_shape_is_read_where_errors_leave_it() {
         let shape = |layers: &str| {
             let def = parse(tokens(&format!("struct Net < {layers} >"))).ok()?;
-            partial_shape(&def)
+            match check(&def) {
+                Ok(model) => Some(model.shape()),
+                Err(rejected) => rejected.shape,
+            }
         };
         assert_eq!(
             shape("input(20, 3), lstm(8, activation = relu), dense(2)"),
@@ -1272,7 +1244,7 @@ mod tests {
 
     fn run(ts: TokenStream) -> Result<Model, syn::Error> {
         match parse(ts) {
-            Ok(def) => check(&def),
+            Ok(def) => check(&def).map_err(|rejected| rejected.error),
             Err(failure) => panic!("syntax error: {}", failure.error),
         }
     }
@@ -1987,18 +1959,18 @@ mod tests {
     #[test]
     fn parameter_budget() {
         assert_eq!(
-            parameters(lstm(5, false), 3, 5),
+            lstm(5, false).param_count(3, 5),
             4 * 5 * 3 + 4 * 5 * 5 + 2 * 4 * 5
         );
         assert_eq!(
-            parameters(gru(4, false), 2, 4),
+            gru(4, false).param_count(2, 4),
             3 * 4 * 2 + 3 * 4 * 4 + 2 * 3 * 4
         );
         assert_eq!(
-            parameters(simple_rnn(3, false), 2, 3),
+            simple_rnn(3, false).param_count(2, 3),
             3 * 2 + 3 * 3 + 2 * 3
         );
-        assert_eq!(parameters(Dense(Activation::Relu), 4, 3), 4 * 3 + 3);
+        assert_eq!(Dense(Activation::Relu).param_count(4, 3), 4 * 3 + 3);
 
         // 4*h*i + 4*h*h + 8*h with i = 1, h = 5000: 100_060_000, just over the limit.
         assert_error(
@@ -2342,13 +2314,13 @@ mod tests {
                 let outcome = std::panic::catch_unwind(|| match parse(ts) {
                     Ok(def) => match check(&def) {
                         Ok(_) => true,
-                        Err(err) => {
-                            assert!(!err.to_compile_error().is_empty());
+                        Err(rejected) => {
+                            assert!(!rejected.error.to_compile_error().is_empty());
                             false
                         }
                     },
                     Err(failure) => {
-                        assert!(!failure.into_tokens().is_empty());
+                        assert!(!failure.error.to_compile_error().is_empty());
                         false
                     }
                 });

@@ -151,18 +151,6 @@ fn huber_delta(expr: &Expr) -> Result<Loss, String> {
     }
 }
 
-/// Keras's name of a loss, as the DSL writes it.
-fn name(loss: Loss) -> &'static str {
-    match loss {
-        Loss::Mse => "mse",
-        Loss::Mae => "mae",
-        Loss::Huber(_) => "huber",
-        Loss::BinaryCrossentropy => "binary_crossentropy",
-        Loss::CategoricalCrossentropy => "categorical_crossentropy",
-        Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
-    }
-}
-
 /// Whether `loss` can read the output of the last layer `last`: the same rule as the
 /// runtime's `Loss::reading`, with a class count for the categorical forms.
 fn fits_output(loss: Loss, last: &Resolved<'_>) -> Result<(), String> {
@@ -185,7 +173,7 @@ fn fits_output(loss: Loss, last: &Resolved<'_>) -> Result<(), String> {
                     "`{}` needs at least 2 classes, but the last layer `{written}` has 1 \
                      output; for one yes/no output use `dense(1, activation = sigmoid)` \
                      with `loss = binary_crossentropy`",
-                    name(loss)
+                    loss.name()
                 ));
             }
             Ok(())
@@ -193,7 +181,7 @@ fn fits_output(loss: Loss, last: &Resolved<'_>) -> Result<(), String> {
         _ => Err(format!(
             "`{}` reads logits (a linear last layer, `dense(n)`) or {what} (`dense(n, \
              activation = {})`), but the last layer is `{written}`",
-            name(loss),
+            loss.name(),
             if fused == Activation::Softmax {
                 "softmax"
             } else {
