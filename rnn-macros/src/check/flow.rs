@@ -2,7 +2,13 @@
 //! form, sequences versus single vectors, and the rule that a model has a recurrent
 //! layer.
 
-use super::*;
+use syn::ext::IdentExt;
+
+use super::layers::{check_input, LAYER_NAMES, RECURRENT_NAMES};
+use super::{Errors, Family, Resolved, Shape};
+use crate::diagnostics::{list, render_layer, suggest};
+use crate::parse::{LayerDef, ModelDef};
+use crate::spec::Input;
 
 /// Checks the `input` entry and the list's overall form, and returns the input shape
 /// with the remaining entries: the layers, numbered from 0 in this order.

@@ -1,7 +1,17 @@
 //! Each entry of the layer list resolved on its own: its name, its arity and, for
 //! `bidirectional`, the layer it wraps.
 
-use super::*;
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::Expr;
+
+use super::literals::{rate, single_positional, single_size, sizes};
+use super::options::{dense_options, no_options, recurrent_options};
+use super::{Errors, Family, Resolved, Shape};
+use crate::diagnostics::{list, render, render_layer, suggest};
+use crate::parse::{nested_layer, Arg, LayerDef};
+use crate::spec::{Cell, Input, LayerKind, Recurrent};
 
 /// Every name that may start a layer-list entry, `input` included.
 pub(super) const LAYER_NAMES: [&str; 8] = [

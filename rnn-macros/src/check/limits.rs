@@ -2,7 +2,12 @@
 //! code. They keep every product of sizes the macro computes far from overflow, and
 //! the compiler's time and memory small.
 
-use super::*;
+use syn::ext::IdentExt;
+
+use super::{Errors, Resolved, Shape};
+use crate::diagnostics::{group_digits, render_layer};
+use crate::parse::{LayerDef, ModelDef};
+use crate::spec::{Input, LayerKind, Model};
 
 /// Largest accepted size: `T` and `F` of `input`, `units` of a recurrent or dense
 /// layer (of one direction for `bidirectional`), `vocab` and `dim` of `embedding`.

@@ -2,7 +2,16 @@
 //! and dropout rates (numbers in [0, 1) after rounding to `f32`), and the positional
 //! arguments that hold them.
 
-use super::*;
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::{Expr, Lit, UnOp};
+
+use super::limits::MAX_SIZE;
+use super::{Errors, Resolved};
+use crate::diagnostics::{group_digits, render};
+use crate::parse::{Arg, LayerDef};
+use crate::spec::Activation;
 
 pub(super) const INT_SUFFIXES: [&str; 12] = [
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",

@@ -16,16 +16,12 @@
 
 use std::fmt::Display;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::ToTokens;
-use syn::ext::IdentExt;
-use syn::{Expr, Ident, Lit, UnOp};
 
-use crate::diagnostics::{group_digits, list, render, render_layer, suggest};
-use crate::parse::{nested_layer, Arg, LayerDef, ModelDef};
-use crate::spec::{
-    Activation, Cell, CellActivation, Input, Layer, LayerKind, Model, PartialShape, Recurrent,
-};
+use crate::diagnostics::render_layer;
+use crate::parse::{LayerDef, ModelDef};
+use crate::spec::{Input, Layer, LayerKind, Model, PartialShape};
 
 mod flow;
 mod layers;
@@ -35,16 +31,15 @@ mod options;
 #[cfg(test)]
 mod tests;
 
-use flow::*;
-use layers::*;
-use limits::{check_budget, check_stack};
+use flow::{check_feed, check_has_recurrent, split_input};
+use layers::{inner_layers, resolve};
+use limits::{check_budget, check_layer_count, check_stack};
 #[cfg_attr(
     not(test),
     allow(unused_imports, reason = "read by tests of other stages")
 )]
 pub use limits::{MAX_LAYERS, MAX_PARAMS, MAX_SIZE, MAX_STACK_FLOATS};
-use literals::*;
-use options::*;
+use options::check_options;
 
 /// A spec that failed its checks.
 #[derive(Debug)]
@@ -61,7 +56,7 @@ pub struct Rejected {
 pub fn check(def: &ModelDef) -> Result<Model, Rejected> {
     let mut errors = Errors::default();
     let (shape, layer_defs) = split_input(def, &mut errors);
-    limits::check_layer_count(&layer_defs, &mut errors);
+    check_layer_count(&layer_defs, &mut errors);
     let inners = inner_layers(&layer_defs);
     let mut layers: Vec<Resolved> = Vec::with_capacity(layer_defs.len());
     let mut flow = Vec::with_capacity(layer_defs.len());

@@ -2,8 +2,15 @@
 //! …) and the model options after the layers: `loss = …`, the loss the model trains
 //! and evaluates with, checked against the output layer it reads.
 
-use super::*;
-use crate::spec::Loss;
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::{Expr, Ident, Lit};
+
+use super::literals::rate;
+use super::{Errors, Resolved};
+use crate::diagnostics::{list, render, render_layer, suggest};
+use crate::parse::{nested_layer, Arg, LayerDef, ModelDef};
+use crate::spec::{Activation, Cell, CellActivation, LayerKind, Loss, Recurrent};
 
 /// The options a spec may set.
 const OPTIONS: [&str; 1] = ["loss"];

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::parse::parse;
+use crate::spec::{Activation, Cell, CellActivation, Recurrent};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
 
