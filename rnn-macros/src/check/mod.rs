@@ -131,28 +131,48 @@ impl Resolved<'_> {
     }
 }
 
-/// Collects errors so that they can be reported together.
-#[derive(Default)]
-struct Errors(Vec<syn::Error>);
+/// Collects errors so that they can be reported together. Like serde_derive's
+/// `Ctxt`, it must be consumed by [`Errors::finish`]: dropping it unchecked would
+/// lose every error it holds, so that panics (outside an unwinding panic).
+struct Errors(Option<Vec<syn::Error>>);
+
+impl Default for Errors {
+    fn default() -> Self {
+        Errors(Some(Vec::new()))
+    }
+}
 
 impl Errors {
+    fn errors(&mut self) -> &mut Vec<syn::Error> {
+        self.0.as_mut().expect("errors pushed after `finish`")
+    }
+
     fn push(&mut self, span: Span, message: impl Display) {
-        self.0.push(syn::Error::new(span, message));
+        self.errors().push(syn::Error::new(span, message));
     }
 
     /// Points at every token of `tokens`, e.g. both `-` and `3` of `-3`.
     fn push_spanned(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.0.push(syn::Error::new_spanned(tokens, message));
+        self.errors().push(syn::Error::new_spanned(tokens, message));
     }
 
-    fn finish(self) -> Result<(), syn::Error> {
-        let mut errors = self.0.into_iter();
+    /// Every error pushed, combined into one (`Ok` when there is none).
+    fn finish(mut self) -> Result<(), syn::Error> {
+        let mut errors = self.0.take().unwrap_or_default().into_iter();
         match errors.next() {
             None => Ok(()),
             Some(mut first) => {
                 first.extend(errors);
                 Err(first)
             }
+        }
+    }
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        if self.0.is_some() && !std::thread::panicking() {
+            panic!("internal error: `check::Errors` dropped without `finish`");
         }
     }
 }

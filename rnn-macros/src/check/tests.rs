@@ -1139,3 +1139,20 @@ fn never_panics_on_mutated_specs() {
     assert!(tried > 3000, "{tried}");
     assert!(ok > 0 && failed > ok, "{ok} ok, {failed} failed");
 }
+
+#[test]
+#[should_panic(expected = "dropped without `finish`")]
+fn the_error_collector_refuses_to_be_dropped_unchecked() {
+    let mut errors = Errors::default();
+    errors.push(Span::call_site(), "lost");
+}
+
+#[test]
+fn the_error_collector_combines_every_error() {
+    let mut errors = Errors::default();
+    errors.push(Span::call_site(), "one");
+    errors.push(Span::call_site(), "two");
+    let combined = errors.finish().expect_err("two errors");
+    assert_eq!(combined.into_iter().count(), 2);
+    assert!(Errors::default().finish().is_ok());
+}
