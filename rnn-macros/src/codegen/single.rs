@@ -154,7 +154,6 @@ impl<'m> StepByStep<'m> {
         let self_state = quote!(state);
         let step_body = pipeline(model, 0..head, &self_state);
         let head_body = pipeline(model, head..model.layers.len(), &self_state);
-        let (x_elem, _) = super::input_types(model);
         let first = if self.tokens {
             quote!(let v = x;)
         } else {
@@ -166,7 +165,6 @@ impl<'m> StepByStep<'m> {
             let f = lit(model.features());
             quote!(x: &[f32; #f])
         };
-        let _ = x_elem;
         quote! {
             impl #name {
                 #[doc(hidden)]
@@ -248,10 +246,11 @@ impl<'m> StepByStep<'m> {
                 quote!({ self.stream_from(#state_name::new()) }),
             ),
             Method::StreamFrom => (
-                quote! {
-                    /// A stream starting from `state`, e.g. one returned by
-                    /// [`forward_from`](Self::forward_from) or [`into_state`](#stream_name::into_state).
-                },
+                doc(&format!(
+                    "A stream starting from `state`, e.g. one returned by \
+                     [`forward_from`](Self::forward_from) or \
+                     [`into_state`]({stream_name}::into_state)."
+                )),
                 quote!({ #stream_name { model: self, state, steps: 0 } }),
             ),
             Method::ForwardFrom => {
@@ -323,7 +322,6 @@ impl<'m> StepByStep<'m> {
                 )
             }
             Method::Push => {
-                let _ = name;
                 if tokens {
                     (
                         quote! {
@@ -359,10 +357,10 @@ impl<'m> StepByStep<'m> {
                 quote!({ &self.state }),
             ),
             Method::IntoState => (
-                quote! {
-                    /// The state after the steps pushed so far, to resume later with
-                    /// [`stream_from`](#name::stream_from).
-                },
+                doc(&format!(
+                    "The state after the steps pushed so far, to resume later with \
+                     [`stream_from`]({name}::stream_from)."
+                )),
                 quote!({ self.state }),
             ),
             Method::Steps => (
