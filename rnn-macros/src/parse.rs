@@ -79,18 +79,6 @@ pub struct ParseFailure {
     pub error: syn::Error,
 }
 
-impl ParseFailure {
-    /// The compile error, followed by a placeholder struct when the header is known so
-    /// that code using the model does not drown the real error in unresolved names.
-    pub fn into_tokens(self) -> TokenStream {
-        let mut out = self.error.to_compile_error();
-        if let Some(header) = &self.header {
-            out.extend(crate::codegen::fallback(header, None));
-        }
-        out
-    }
-}
-
 /// Parses the input of `model!`.
 #[allow(
     clippy::result_large_err,
@@ -693,15 +681,5 @@ mod tests {
         let mut tokens = ts.clone().into_iter();
         tokens.find(|tt| tt.to_string() == before)?;
         tokens.next()
-    }
-
-    #[test]
-    fn into_tokens_emits_the_error() {
-        let out = fail("struct N < input(1, 1) lstm(2) >")
-            .into_tokens()
-            .to_string();
-        assert!(out.contains("compile_error"), "{out}");
-        let out = fail("Nope").into_tokens().to_string();
-        assert!(out.contains("compile_error"), "{out}");
     }
 }

@@ -76,6 +76,85 @@ impl Model {
     pub fn outputs(&self) -> usize {
         self.layers.last().map_or(0, |l| l.units)
     }
+
+    /// Trainable parameters of the whole model (`PARAMS`).
+    pub fn params(&self) -> usize {
+        self.layers.iter().map(Layer::param_count).sum()
+    }
+
+    /// The vocabulary of the embedding layer 0, or 0 for real-valued input.
+    pub fn vocab(&self) -> usize {
+        match self.layers.first().map(|l| l.kind) {
+            Some(LayerKind::Embedding { vocab }) => vocab,
+            _ => 0,
+        }
+    }
+
+    /// Whether the model runs step by step, and so has a stream, a state type and
+    /// `forward_from`: it has no bidirectional layer, which needs the whole sequence
+    /// before its first output.
+    pub fn streams(&self) -> bool {
+        !self.layers.iter().any(Layer::is_bidirectional)
+    }
+
+    /// What the signatures of the generated API depend on.
+    pub fn shape(&self) -> PartialShape {
+        PartialShape {
+            timesteps: self.timesteps,
+            input: self.input,
+            outputs: self.outputs(),
+            sequence: self.sequence_output(),
+        }
+    }
+
+    /// The arrays that the single-sample code of the model (`predict_one`, the stream)
+    /// holds on the stack at once, in values (`f32`, or `u32` token ids), each with the
+    /// layer it belongs to (`None`: the copy of the input). `check` bounds their sum;
+    /// `codegen::single` declares them, so the two change together.
+    ///
+    /// Layer by layer (a model with a bidirectional layer): the copy of the input
+    /// `T × F`, every layer's output (`T × width` for a sequence, else `width`) and
+    /// each recurrent layer's states (`h`, `c` per direction) and gate scratch. Step
+    /// by step: every recurrent layer's state type (`h`, `c`, gate scratch), one vector
+    /// per layer, and the `T × OUTPUTS` output of a sequence model. The compiler's
+    /// copies come on top.
+    pub fn stack_arrays(&self) -> Vec<(Option<usize>, u128)> {
+        let t = self.timesteps as u128;
+        let mut arrays = Vec::with_capacity(self.layers.len() + 1);
+        let by_layer = !self.streams();
+        if by_layer {
+            arrays.push((None, t * self.features() as u128));
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let w = layer.units as u128;
+            let (output, state) = match layer.kind {
+                LayerKind::Dropout(_) => (0, 0),
+                LayerKind::Recurrent(r) => {
+                    let (h, g) = (r.hidden as u128, (r.cell.gates() * r.hidden) as u128);
+                    let output = if by_layer && layer.sequence_out {
+                        t * w
+                    } else {
+                        w
+                    };
+                    let state = match (by_layer, r.cell) {
+                        // `SampleState` (h, c) per direction and one step's gates.
+                        (true, _) => (if r.bidirectional { 4 * h } else { 2 * h }) + g,
+                        (false, Cell::Lstm) => 2 * h + g,
+                        (false, Cell::Gru) => h + 2 * g,
+                        (false, Cell::SimpleRnn) => 2 * h,
+                    };
+                    (output, state)
+                }
+                _ if by_layer && layer.sequence_out => (t * w, 0),
+                _ => (w, 0),
+            };
+            arrays.push((Some(i), output + state));
+        }
+        if !by_layer && self.sequence_output() {
+            arrays.push((self.layers.len().checked_sub(1), t * self.outputs() as u128));
+        }
+        arrays
+    }
 }
 
 /// One checked layer.
@@ -197,6 +276,68 @@ pub enum Activation {
     Softplus,
 }
 
+impl CellActivation {
+    /// Every cell activation, in the order diagnostics list them.
+    pub const ALL: [CellActivation; 4] = [
+        CellActivation::Tanh,
+        CellActivation::Sigmoid,
+        CellActivation::Relu,
+        CellActivation::Linear,
+    ];
+
+    /// The DSL (and Keras) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CellActivation::Tanh => "tanh",
+            CellActivation::Sigmoid => "sigmoid",
+            CellActivation::Relu => "relu",
+            CellActivation::Linear => "linear",
+        }
+    }
+}
+
+impl Activation {
+    /// Every dense activation, in the order diagnostics list them.
+    pub const ALL: [Activation; 8] = [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Softmax,
+        Activation::Gelu,
+        Activation::Elu,
+        Activation::Softplus,
+    ];
+
+    /// The DSL (and Keras) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Softmax => "softmax",
+            Activation::Gelu => "gelu",
+            Activation::Elu => "elu",
+            Activation::Softplus => "softplus",
+        }
+    }
+}
+
+impl Loss {
+    /// Keras's (and the DSL's) name of the loss.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+            Loss::Huber(_) => "huber",
+            Loss::BinaryCrossentropy => "binary_crossentropy",
+            Loss::CategoricalCrossentropy => "categorical_crossentropy",
+            Loss::SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
+        }
+    }
+}
+
 impl LayerKind {
     /// True for lstm, gru and simple_rnn, bidirectional or not.
     pub fn is_recurrent(self) -> bool {
@@ -204,24 +345,42 @@ impl LayerKind {
     }
 }
 
-impl Layer {
-    /// Trainable parameters: PyTorch's count for the same layer.
-    pub fn param_count(&self) -> usize {
-        match self.kind {
+impl LayerKind {
+    /// Trainable parameters of a layer of this kind with `inputs` inputs and `units`
+    /// outputs per step: PyTorch's count for the same layer (two bias vectors per
+    /// recurrent direction). In `u128` so that `check` can count a spec of any size
+    /// before it refuses it.
+    pub fn param_count(self, inputs: usize, units: usize) -> u128 {
+        let (i, n) = (inputs as u128, units as u128);
+        match self {
             LayerKind::Recurrent(r) => {
-                let gh = r.cell.gates() * r.hidden;
+                let (h, gates) = (r.hidden as u128, r.cell.gates() as u128);
                 let directions = if r.bidirectional { 2 } else { 1 };
-                directions * (gh * self.inputs + gh * r.hidden + 2 * gh)
+                directions * (gates * h * i + gates * h * h + 2 * gates * h)
             }
-            LayerKind::Dense(_) => self.units * self.inputs + self.units,
-            LayerKind::Embedding { vocab } => vocab * self.units,
+            LayerKind::Dense(_) => n * i + n,
+            LayerKind::Embedding { vocab } => vocab as u128 * n,
             LayerKind::Dropout(_) => 0,
         }
     }
 }
 
-/// What a spec with errors still tells about the model's interface, for the fallback
-/// struct.
+impl Layer {
+    /// Trainable parameters: PyTorch's count for the same layer. A checked model has
+    /// at most `check::MAX_PARAMS`, so the count fits a `usize`.
+    pub fn param_count(&self) -> usize {
+        self.kind.param_count(self.inputs, self.units) as usize
+    }
+
+    /// Whether this is a bidirectional recurrent layer.
+    pub fn is_bidirectional(&self) -> bool {
+        matches!(self.kind, LayerKind::Recurrent(r) if r.bidirectional)
+    }
+}
+
+/// What the signatures of the generated API depend on: known for every checked model,
+/// and for a spec with errors when they leave it readable (then the fallback keeps its
+/// typed `predict_one` and true consts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PartialShape {
     /// `T`.

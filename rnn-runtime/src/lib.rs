@@ -182,31 +182,7 @@ pub use train::{fit, Fit, History, Verbosity};
 #[cfg(feature = "std")]
 pub use ndarray;
 
-/// Declares a statically shaped recurrent network.
-///
-/// ```text
-/// model! { #[attrs] /// docs
-///          [vis] struct Name < input(T, F), layer, layer, … > }
-/// ```
-///
-/// Layers: `lstm(units)`, `gru(units)`, `simple_rnn(units)` (options
-/// `return_sequences`, `activation`, `recurrent_activation`, `dropout`,
-/// `recurrent_dropout`), `bidirectional(<recurrent layer>)`, `dense(units)` (option
-/// `activation = linear | relu | tanh | sigmoid | softmax | gelu | elu | softplus`,
-/// applied per step after a sequence), `embedding(vocab, dim)` after `input(T)`, and
-/// `dropout(rate)`. Every shape rule is checked at compile time, with errors that
-/// point at the offending token.
-///
-/// The generated struct has associated consts `TIMESTEPS`, `FEATURES`, `OUTPUTS`,
-/// `PARAMS` and the methods `new(seed)`, `predict_one`, `forward`, `predict`,
-/// `evaluate`, `evaluate_with`, `loss_and_grads`, `loss_and_grads_with`, `fit`,
-/// `save_safetensors`, `load_safetensors` and `summary` (Keras's table; see
-/// [`Architecture::summary`]) (plus `stream`, `stream_from` and `forward_from` for
-/// models without a bidirectional layer), and implements [`Network`], [`Params`],
-/// `Display` (the summary) and a one-line `Debug` naming the architecture and the
-/// parameter count (unless the struct derives its own). Without the `std` feature
-/// only the consts, `from_le_bytes` (a `const fn`), `predict_one`, `stream`,
-/// `stream_from`, `Debug` and [`Params`] remain.
+#[doc = include_str!("../docs/model.md")]
 pub use rnn_macros::model;
 
 /// Expands its input only when the runtime has the `std` feature: how generated code

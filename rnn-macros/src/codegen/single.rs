@@ -11,74 +11,53 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::api::{self, Method};
 use super::{field, lit};
 use crate::spec::{Cell, Input, LayerKind, Model};
 
-/// Expands the single-sample API of `model`.
-pub fn expand(model: &Model) -> TokenStream {
-    let bidirectional = model
-        .layers
-        .iter()
-        .any(|l| matches!(l.kind, LayerKind::Recurrent(r) if r.bidirectional));
-    if bidirectional {
-        layer_by_layer(model)
-    } else {
-        step_by_step(model)
+/// The types of the single-sample API of a model that streams: `NameState` and
+/// `NameStream`, and the private step functions its methods share.
+pub fn types(model: &Model) -> TokenStream {
+    if !model.streams() {
+        return TokenStream::new();
     }
+    let parts = StepByStep::new(model);
+    let name = &model.header.name;
+    let state_fields = parts.recurrent.iter().map(|(f, ty)| {
+        let doc = format!("State of layer {}.", &f.to_string()[1..]);
+        quote!(#[doc = #doc] pub #f: #ty,)
+    });
+    let stream_name = format_ident!("{}Stream", name);
+    let state_doc = format!(
+        "Recurrent state of one sample of [`{name}`]: what [`{name}::stream`] carries from \
+         step to step, and what [`{name}::forward_from`] starts from and returns. The \
+         fields are public (`h`, and `c` for an LSTM) to set or read a state."
+    );
+    let stream_doc = format!(
+        "Streaming inference with [`{name}`]: one time step per [`push`]({stream_name}::push), \
+         hidden state carried across calls, no allocation. After pushing a whole sample \
+         the outputs equal [`{name}::forward`]'s."
+    );
+    let types = api::streaming_types(
+        &model.header,
+        quote!(#[doc = #state_doc]),
+        quote!(#(#state_fields)*),
+        quote!(#[doc = #stream_doc]),
+    );
+    let helpers = parts.helpers();
+    quote!(#types #helpers)
 }
 
-/// The arrays that the single-sample code of `model` holds on the stack at once, in
-/// values (`f32`, or `u32` token ids), each with the layer it belongs to (`None`: the
-/// copy of the input). `check` bounds their sum; kept here, beside the code that
-/// declares them, so that both change together.
-///
-/// Layer by layer (a model with a bidirectional layer): the copy of the input `T × F`,
-/// every layer's output (`T × width` for a sequence, else `width`) and each recurrent
-/// layer's states (`h`, `c` per direction) and gate scratch. Step by step: every
-/// recurrent layer's state type (`h`, `c`, gate scratch), one vector per layer, and the
-/// `T × OUTPUTS` output of a sequence model. The compiler's copies come on top.
-pub fn stack_arrays(model: &Model) -> Vec<(Option<usize>, u128)> {
-    let t = model.timesteps as u128;
-    let mut arrays = Vec::with_capacity(model.layers.len() + 1);
-    let by_layer = model
-        .layers
-        .iter()
-        .any(|l| matches!(l.kind, LayerKind::Recurrent(r) if r.bidirectional));
-    if by_layer {
-        arrays.push((None, t * model.features() as u128));
+/// Documentation and body of a method of the single-sample API.
+pub fn item(model: &Model, method: Method) -> (TokenStream, TokenStream) {
+    if model.streams() {
+        StepByStep::new(model).item(method)
+    } else {
+        match method {
+            Method::PredictOne => layer_by_layer(model),
+            other => unreachable!("`{}` of a model that does not stream", other.name()),
+        }
     }
-    for (i, layer) in model.layers.iter().enumerate() {
-        let w = layer.units as u128;
-        let (output, state) = match layer.kind {
-            LayerKind::Dropout(_) => (0, 0),
-            LayerKind::Recurrent(r) => {
-                let (h, g) = (r.hidden as u128, (r.cell.gates() * r.hidden) as u128);
-                let output = if by_layer && layer.sequence_out {
-                    t * w
-                } else {
-                    w
-                };
-                let state = match (by_layer, r.cell) {
-                    // `SampleState` (h, c) per direction and one step's gates.
-                    (true, _) => (if r.bidirectional { 4 * h } else { 2 * h }) + g,
-                    (false, Cell::Lstm) => 2 * h + g,
-                    (false, Cell::Gru) => h + 2 * g,
-                    (false, Cell::SimpleRnn) => 2 * h,
-                };
-                (output, state)
-            }
-            _ if by_layer && layer.sequence_out => (t * w, 0),
-            _ => (w, 0),
-        };
-        arrays.push((Some(i), output + state));
-    }
-    if !by_layer && model.sequence_output() {
-        arrays.push((
-            model.layers.len().checked_sub(1),
-            t * model.outputs() as u128,
-        ));
-    }
-    arrays
 }
 
 /// Index of the first layer of the head: after the last recurrent layer when it passes
@@ -127,304 +106,283 @@ fn pipeline(model: &Model, range: std::ops::Range<usize>, state: &TokenStream) -
         .collect()
 }
 
-fn step_by_step(model: &Model) -> TokenStream {
-    let name = &model.header.name;
-    let vis = &model.header.vis;
-    let state_name = format_ident!("{}State", name);
-    let stream_name = format_ident!("{}Stream", name);
-    let (steps, outputs) = (lit(model.timesteps), lit(model.outputs()));
-    let sequence = model.sequence_output();
-    let head = head_start(model);
-    let step_width = lit(match head.checked_sub(1) {
-        Some(k) => model.layers[k].units,
-        None => model.features(),
-    });
+/// The pieces of the single-sample API of a model that runs step by step.
+struct StepByStep<'m> {
+    model: &'m Model,
+    state_name: Ident,
+    stream_name: Ident,
+    recurrent: Vec<(Ident, TokenStream)>,
+    step_width: TokenStream,
+    tokens: bool,
+}
 
-    let recurrent: Vec<(Ident, TokenStream)> = model
-        .layers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| match l.kind {
-            LayerKind::Recurrent(r) => Some((field(i), state_type(r.cell, r.hidden))),
-            _ => None,
-        })
-        .collect();
-    let state_fields = recurrent.iter().map(|(f, ty)| {
-        let doc = format!("State of layer {}.", &f.to_string()[1..]);
-        quote!(#[doc = #doc] pub #f: #ty,)
-    });
-    let state_inits = recurrent.iter().map(|(f, ty)| quote!(#f: <#ty>::new(),));
-
-    let self_state = quote!(state);
-    let step_body = pipeline(model, 0..head, &self_state);
-    let head_body = pipeline(model, head..model.layers.len(), &self_state);
-    let (x_step, x_sample, tokens) = match model.input {
-        Input::Features(f) => {
-            let f = lit(f);
-            (quote!(&[f32; #f]), quote!(&[[f32; #f]; #steps]), false)
+impl<'m> StepByStep<'m> {
+    fn new(model: &'m Model) -> Self {
+        let name = &model.header.name;
+        let head = head_start(model);
+        let step_width = lit(match head.checked_sub(1) {
+            Some(k) => model.layers[k].units,
+            None => model.features(),
+        });
+        let recurrent = model
+            .layers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match l.kind {
+                LayerKind::Recurrent(r) => Some((field(i), state_type(r.cell, r.hidden))),
+                _ => None,
+            })
+            .collect();
+        StepByStep {
+            model,
+            state_name: format_ident!("{}State", name),
+            stream_name: format_ident!("{}Stream", name),
+            recurrent,
+            step_width: quote!(#step_width),
+            tokens: model.input == Input::Tokens,
         }
-        Input::Tokens => (quote!(u32), quote!(&[u32; #steps]), true),
-    };
-    let first = if tokens {
-        quote!(let v = x;)
-    } else {
-        quote!(let v = *x;)
-    };
-    let y = if sequence {
-        quote!([[f32; #outputs]; #steps])
-    } else {
-        quote!([f32; #outputs])
-    };
-    let vocab = lit(match model.layers[0].kind {
-        LayerKind::Embedding { vocab } => vocab,
-        _ => 0,
-    });
+    }
 
-    let arg = if tokens { quote!(*x_t) } else { quote!(x_t) };
-    let run_all = if sequence {
+    /// `__step` (one time step through the layers that see a sequence) and `__head`
+    /// (the layers after the last recurrent layer's last state).
+    fn helpers(&self) -> TokenStream {
+        let model = self.model;
+        let name = &model.header.name;
+        let (state_name, step_width) = (&self.state_name, &self.step_width);
+        let outputs = lit(model.outputs());
+        let head = head_start(model);
+        let self_state = quote!(state);
+        let step_body = pipeline(model, 0..head, &self_state);
+        let head_body = pipeline(model, head..model.layers.len(), &self_state);
+        let first = if self.tokens {
+            quote!(let v = x;)
+        } else {
+            quote!(let v = *x;)
+        };
+        let x_arg = if self.tokens {
+            quote!(x: u32)
+        } else {
+            let f = lit(model.features());
+            quote!(x: &[f32; #f])
+        };
         quote! {
-            let mut out = [[0.0f32; #outputs]; #steps];
-            for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.iter_mut(), x.iter()) {
-                let v = self.__step(&mut state, #arg);
-                *o = self.__head(&v);
-            }
-            out
-        }
-    } else {
-        // Only the state matters until the last step: the last recurrent layer's
-        // hidden state is the head's input.
-        let last = field(head - 1);
-        quote! {
-            for x_t in x.iter() {
-                let _ = self.__step(&mut state, #arg);
-            }
-            self.__head(&state.#last.h)
-        }
-    };
-    let (predict_ret, predict_body, predict_doc) = if tokens {
-        (
-            quote!(::rnn_runtime::Result<#y>),
-            quote! {
-                ::rnn_runtime::layers::check_ids(x, #steps, #vocab)?;
-                let mut state = #state_name::new();
-                ::rnn_runtime::__private::Ok({ #run_all })
-            },
-            "The output for one sample of token ids, computed on the stack without \
-             allocation; an id outside the vocabulary is an error.",
-        )
-    } else {
-        (
-            y.clone(),
-            quote! {
-                let mut state = #state_name::new();
-                #run_all
-            },
-            "The output for one sample, computed on the stack without allocation.",
-        )
-    };
-    let x_elem_arg = if tokens {
-        quote!(x: u32)
-    } else {
-        quote!(x: #x_step)
-    };
+            impl #name {
+                #[doc(hidden)]
+                #[inline(always)]
+                fn __step(&self, state: &mut #state_name, #x_arg) -> [f32; #step_width] {
+                    #first
+                    #step_body
+                    v
+                }
 
-    let push = if tokens {
-        quote! {
-            /// Feeds the next token id; returns the model's output at this step (for a
-            /// model with a last-state output: the output if the sequence ended here).
-            /// An id outside the vocabulary is an error and changes nothing.
-            pub fn push(&mut self, x: u32) -> ::rnn_runtime::Result<[f32; #outputs]> {
-                ::rnn_runtime::layers::check_ids(&[x], 1, #vocab).map_err(|_| {
-                    ::rnn_runtime::Error::TokenOutOfRange { sample: 0, step: self.steps, id: x, vocab: #vocab }
-                })?;
-                let v = self.model.__step(&mut self.state, x);
-                self.steps += 1;
-                ::rnn_runtime::__private::Ok(self.model.__head(&v))
+                #[doc(hidden)]
+                #[inline(always)]
+                fn __head(&self, v: &[f32; #step_width]) -> [f32; #outputs] {
+                    let v = *v;
+                    #head_body
+                    v
+                }
             }
         }
-    } else {
-        quote! {
-            /// Feeds the next time step; returns the model's output at this step (for a
-            /// model with a last-state output: the output if the sequence ended here).
-            pub fn push(&mut self, x: #x_step) -> [f32; #outputs] {
-                let v = self.model.__step(&mut self.state, x);
-                self.steps += 1;
-                self.model.__head(&v)
-            }
-        }
-    };
+    }
 
-    let (x_elem, x_dim) = super::input_types(model);
-    let y_dim = super::output_dim(sequence);
-    let features = lit(model.features());
-    let per_sample = if tokens {
-        quote! {
-            for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
-                let v = self.__step(state, *x_t);
-                o.copy_from_slice(&self.__head(&v));
+    fn item(&self, method: Method) -> (TokenStream, TokenStream) {
+        let model = self.model;
+        let name = &model.header.name;
+        let (state_name, stream_name) = (&self.state_name, &self.stream_name);
+        let (steps, outputs) = (lit(model.timesteps), lit(model.outputs()));
+        let sequence = model.sequence_output();
+        let tokens = self.tokens;
+        let vocab = lit(model.vocab());
+        let doc = |text: &str| quote!(#[doc = #text]);
+        match method {
+            Method::PredictOne => {
+                let head = head_start(model);
+                let arg = if tokens { quote!(*x_t) } else { quote!(x_t) };
+                let run_all = if sequence {
+                    quote! {
+                        let mut out = [[0.0f32; #outputs]; #steps];
+                        for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.iter_mut(), x.iter()) {
+                            let v = self.__step(&mut state, #arg);
+                            *o = self.__head(&v);
+                        }
+                        out
+                    }
+                } else {
+                    // Only the state matters until the last step: the last recurrent
+                    // layer's hidden state is the head's input.
+                    let last = field(head - 1);
+                    quote! {
+                        for x_t in x.iter() {
+                            let _ = self.__step(&mut state, #arg);
+                        }
+                        self.__head(&state.#last.h)
+                    }
+                };
+                if tokens {
+                    (
+                        doc(
+                            "The output for one sample of token ids, computed on the stack \
+                             without allocation; an id outside the vocabulary is an error.",
+                        ),
+                        quote! {{
+                            ::rnn_runtime::layers::check_ids(x, #steps, #vocab)?;
+                            let mut state = #state_name::new();
+                            ::rnn_runtime::__private::Ok({ #run_all })
+                        }},
+                    )
+                } else {
+                    (
+                        doc("The output for one sample, computed on the stack without allocation."),
+                        quote! {{
+                            let mut state = #state_name::new();
+                            #run_all
+                        }},
+                    )
+                }
             }
-        }
-    } else {
-        quote! {
-            let (x, _) = x.as_chunks::<#features>();
-            for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
-                let v = self.__step(state, x_t);
-                o.copy_from_slice(&self.__head(&v));
-            }
-        }
-    };
-    let per_sample = if sequence {
-        per_sample
-    } else if tokens {
-        quote! {
-            let mut v = [0.0f32; #step_width];
-            for x_t in x.iter() {
-                v = self.__step(state, *x_t);
-            }
-            out.copy_from_slice(&self.__head(&v));
-        }
-    } else {
-        quote! {
-            let (x, _) = x.as_chunks::<#features>();
-            let mut v = [0.0f32; #step_width];
-            for x_t in x.iter() {
-                v = self.__step(state, x_t);
-            }
-            out.copy_from_slice(&self.__head(&v));
-        }
-    };
-    let state_doc = format!(
-        "Recurrent state of one sample of [`{name}`]: what [`{name}::stream`] carries from \
-         step to step, and what [`{name}::forward_from`] starts from and returns. The \
-         fields are public (`h`, and `c` for an LSTM) to set or read a state."
-    );
-    let stream_doc = format!(
-        "Streaming inference with [`{name}`]: one time step per [`push`]({stream_name}::push), \
-         hidden state carried across calls, no allocation. After pushing a whole sample \
-         the outputs equal [`{name}::forward`]'s."
-    );
-
-    quote! {
-        #[doc = #state_doc]
-        #[derive(::rnn_runtime::__private::Clone, ::rnn_runtime::__private::Debug)]
-        #vis struct #state_name {
-            #(#state_fields)*
-        }
-
-        impl #state_name {
-            /// The zero state every sequence starts from.
-            pub const fn new() -> Self {
-                #state_name { #(#state_inits)* }
-            }
-        }
-
-        impl ::rnn_runtime::__private::Default for #state_name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        #[doc = #stream_doc]
-        #[derive(::rnn_runtime::__private::Clone, ::rnn_runtime::__private::Debug)]
-        #vis struct #stream_name<'m> {
-            model: &'m #name,
-            state: #state_name,
-            steps: usize,
-        }
-
-        impl #stream_name<'_> {
-            #push
-
-            /// The state after the steps pushed so far.
-            pub fn state(&self) -> &#state_name {
-                &self.state
-            }
-
-            /// The state after the steps pushed so far, to resume later with
-            /// [`stream_from`](#name::stream_from).
-            pub fn into_state(self) -> #state_name {
-                self.state
-            }
-
-            /// Steps pushed since the stream started or was reset.
-            pub fn steps(&self) -> usize {
-                self.steps
-            }
-
-            /// Back to the zero state, as for a new sequence.
-            pub fn reset(&mut self) {
-                self.state = #state_name::new();
-                self.steps = 0;
-            }
-        }
-
-        impl #name {
-            #[doc = #predict_doc]
-            pub fn predict_one(&self, x: #x_sample) -> #predict_ret {
-                #predict_body
-            }
-
-            /// A stream starting from the zero state.
-            pub fn stream(&self) -> #stream_name<'_> {
-                self.stream_from(#state_name::new())
-            }
-
-            /// A stream starting from `state`, e.g. one returned by
-            /// [`forward_from`](Self::forward_from) or [`into_state`](#stream_name::into_state).
-            pub fn stream_from(&self, state: #state_name) -> #stream_name<'_> {
-                #stream_name { model: self, state, steps: 0 }
-            }
-
-            ::rnn_runtime::__if_std! {
-            /// Forward pass from given initial states, one per sample (PyTorch's
-            /// `(h0, c0)`), returning the outputs and each sample's final state.
-            /// Runs the single-sample path for every sample, in parallel.
-            pub fn forward_from<'a>(
-                &self,
-                x: impl ::rnn_runtime::ndarray::AsArray<'a, #x_elem, #x_dim>,
-                states: &[#state_name],
-            ) -> ::rnn_runtime::Result<(
-                ::rnn_runtime::ndarray::Array<f32, #y_dim>,
-                ::rnn_runtime::__private::Vec<#state_name>,
-            )> {
-                let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> =
-                    ::rnn_runtime::__private::Into::into(x);
-                let (out, states) = ::rnn_runtime::network::forward_from_states::<Self, _, _>(
-                    x.into_dyn(),
-                    states,
-                    |x: &[#x_elem], state: &mut #state_name, out: &mut [f32]| {
-                        #per_sample
+            Method::Stream => (
+                doc("A stream starting from the zero state."),
+                quote!({ self.stream_from(#state_name::new()) }),
+            ),
+            Method::StreamFrom => (
+                doc(&format!(
+                    "A stream starting from `state`, e.g. one returned by \
+                     [`forward_from`](Self::forward_from) or \
+                     [`into_state`]({stream_name}::into_state)."
+                )),
+                quote!({ #stream_name { model: self, state, steps: 0 } }),
+            ),
+            Method::ForwardFrom => {
+                let (x_elem, x_dim) = super::input_types(model);
+                let features = lit(model.features());
+                let step_width = &self.step_width;
+                let per_sample = if sequence {
+                    let (chunks, arg) = if tokens {
+                        (TokenStream::new(), quote!(*x_t))
+                    } else {
+                        (
+                            quote!(let (x, _) = x.as_chunks::<#features>();),
+                            quote!(x_t),
+                        )
+                    };
+                    quote! {
+                        #chunks
+                        for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
+                            let v = self.__step(state, #arg);
+                            o.copy_from_slice(&self.__head(&v));
+                        }
+                    }
+                } else {
+                    let (chunks, arg) = if tokens {
+                        (TokenStream::new(), quote!(*x_t))
+                    } else {
+                        (
+                            quote!(let (x, _) = x.as_chunks::<#features>();),
+                            quote!(x_t),
+                        )
+                    };
+                    quote! {
+                        #chunks
+                        let mut v = [0.0f32; #step_width];
+                        for x_t in x.iter() {
+                            v = self.__step(state, #arg);
+                        }
+                        out.copy_from_slice(&self.__head(&v));
+                    }
+                };
+                (
+                    quote! {
+                        /// Forward pass from given initial states, one per sample (PyTorch's
+                        /// `(h0, c0)`), returning the outputs and each sample's final state.
+                        /// Runs the single-sample path for every sample, in parallel.
                     },
-                )?;
-                ::rnn_runtime::__private::Ok((::rnn_runtime::network::typed(out)?, states))
+                    quote! {{
+                        let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> =
+                            ::rnn_runtime::__private::Into::into(x);
+                        let (out, states) = ::rnn_runtime::network::forward_from_states::<Self, _, _>(
+                            x.into_dyn(),
+                            states,
+                            |x: &[#x_elem], state: &mut #state_name, out: &mut [f32]| {
+                                #per_sample
+                            },
+                        )?;
+                        ::rnn_runtime::__private::Ok((::rnn_runtime::network::typed(out)?, states))
+                    }},
+                )
             }
+            Method::StateNew => {
+                let inits = self
+                    .recurrent
+                    .iter()
+                    .map(|(f, ty)| quote!(#f: <#ty>::new(),));
+                (
+                    doc("The zero state every sequence starts from."),
+                    quote!({ #state_name { #(#inits)* } }),
+                )
             }
-
-            #[doc(hidden)]
-            #[inline(always)]
-            fn __step(&self, state: &mut #state_name, #x_elem_arg) -> [f32; #step_width] {
-                #first
-                #step_body
-                v
+            Method::Push => {
+                if tokens {
+                    (
+                        quote! {
+                            /// Feeds the next token id; returns the model's output at this step (for a
+                            /// model with a last-state output: the output if the sequence ended here).
+                            /// An id outside the vocabulary is an error and changes nothing.
+                        },
+                        quote! {{
+                            ::rnn_runtime::layers::check_ids(&[x], 1, #vocab).map_err(|_| {
+                                ::rnn_runtime::Error::TokenOutOfRange { sample: 0, step: self.steps, id: x, vocab: #vocab }
+                            })?;
+                            let v = self.model.__step(&mut self.state, x);
+                            self.steps += 1;
+                            ::rnn_runtime::__private::Ok(self.model.__head(&v))
+                        }},
+                    )
+                } else {
+                    (
+                        quote! {
+                            /// Feeds the next time step; returns the model's output at this step (for a
+                            /// model with a last-state output: the output if the sequence ended here).
+                        },
+                        quote! {{
+                            let v = self.model.__step(&mut self.state, x);
+                            self.steps += 1;
+                            self.model.__head(&v)
+                        }},
+                    )
+                }
             }
-
-            #[doc(hidden)]
-            #[inline(always)]
-            fn __head(&self, v: &[f32; #step_width]) -> [f32; #outputs] {
-                let v = *v;
-                #head_body
-                v
-            }
+            Method::StreamState => (
+                doc("The state after the steps pushed so far."),
+                quote!({ &self.state }),
+            ),
+            Method::IntoState => (
+                doc(&format!(
+                    "The state after the steps pushed so far, to resume later with \
+                     [`stream_from`]({name}::stream_from)."
+                )),
+                quote!({ self.state }),
+            ),
+            Method::Steps => (
+                doc("Steps pushed since the stream started or was reset."),
+                quote!({ self.steps }),
+            ),
+            Method::Reset => (
+                doc("Back to the zero state, as for a new sequence."),
+                quote!({
+                    self.state = #state_name::new();
+                    self.steps = 0;
+                }),
+            ),
+            other => unreachable!("`{}` is not part of the single-sample API", other.name()),
         }
     }
 }
 
 /// `predict_one` of a model with a bidirectional layer: layer by layer over stack
 /// arrays of the whole sequence.
-fn layer_by_layer(model: &Model) -> TokenStream {
-    let name = &model.header.name;
-    let (steps, outputs) = (lit(model.timesteps), lit(model.outputs()));
-    let sequence = model.sequence_output();
+fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
+    let steps = lit(model.timesteps);
     let tokens = model.input == Input::Tokens;
     let mut body = TokenStream::new();
     // `a` holds the current activations: `[[f32; width]; T]`, or `[f32; width]` once a
@@ -475,45 +433,30 @@ fn layer_by_layer(model: &Model) -> TokenStream {
         });
         is_sequence = layer.sequence_out;
     }
-    let y = if sequence {
-        quote!([[f32; #outputs]; #steps])
-    } else {
-        quote!([f32; #outputs])
-    };
-    let x_sample = match model.input {
-        Input::Features(f) => {
-            let f = lit(f);
-            quote!(&[[f32; #f]; #steps])
-        }
-        Input::Tokens => quote!(&[u32; #steps]),
-    };
     if tokens {
-        let vocab = lit(match model.layers[0].kind {
-            LayerKind::Embedding { vocab } => vocab,
-            _ => 0,
-        });
-        quote! {
-            impl #name {
+        let vocab = lit(model.vocab());
+        (
+            quote! {
                 /// The output for one sample of token ids, computed on the stack without
                 /// allocation (the whole sequence of each layer is held on the stack); an
                 /// id outside the vocabulary is an error.
-                pub fn predict_one(&self, x: #x_sample) -> ::rnn_runtime::Result<#y> {
-                    ::rnn_runtime::layers::check_ids(x, #steps, #vocab)?;
-                    #body
-                    ::rnn_runtime::__private::Ok(a)
-                }
-            }
-        }
+            },
+            quote! {{
+                ::rnn_runtime::layers::check_ids(x, #steps, #vocab)?;
+                #body
+                ::rnn_runtime::__private::Ok(a)
+            }},
+        )
     } else {
-        quote! {
-            impl #name {
+        (
+            quote! {
                 /// The output for one sample, computed on the stack without allocation
                 /// (the whole sequence of each layer is held on the stack).
-                pub fn predict_one(&self, x: #x_sample) -> #y {
-                    #body
-                    a
-                }
-            }
-        }
+            },
+            quote! {{
+                #body
+                a
+            }},
+        )
     }
 }

@@ -9,7 +9,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{describe, user_derives};
+use super::layers::describe;
+use super::user_derives;
 use crate::spec::{Header, Input, Model};
 
 /// The spec as the user would write it, less the struct header:
@@ -22,7 +23,7 @@ pub fn spec_text(model: &Model) -> String {
     let layers = model.layers.iter().map(describe);
     let loss = model.loss.map(|loss| match loss {
         crate::spec::Loss::Huber(delta) => format!("loss = huber({delta:?})"),
-        other => format!("loss = {}", super::loss_name(other)),
+        other => format!("loss = {}", other.name()),
     });
     std::iter::once(input)
         .chain(layers)
@@ -33,7 +34,7 @@ pub fn spec_text(model: &Model) -> String {
 
 /// The one-line `Debug` text: `SineNet { input(20, 1), lstm(50), dense(1), params: 10651 }`.
 pub fn debug_text(model: &Model) -> String {
-    let params: usize = model.layers.iter().map(|l| l.param_count()).sum();
+    let params = model.params();
     format!(
         "{} {{ {}, params: {params} }}",
         model.header.name,
@@ -41,51 +42,46 @@ pub fn debug_text(model: &Model) -> String {
     )
 }
 
-/// `Debug`, `summary()` and `Display` of a checked model.
+/// `Debug` and `Display` of a checked model (`summary()` is a method of the table,
+/// [`summary_item`]).
 pub fn expand(model: &Model) -> TokenStream {
-    let name = &model.header.name;
     let text = debug_text(model);
     let debug = debug_impl(&model.header, quote!(f.write_str(#text)));
-    let name_text = name.to_string();
     let display = display_impl(&model.header, quote!(f.write_str(&self.summary())));
     quote! {
         #debug
 
         ::rnn_runtime::__if_std! {
-        impl #name {
+            #display
+        }
+    }
+}
+
+/// Documentation and body of `summary()`.
+pub fn summary_item(model: &Model) -> (TokenStream, TokenStream) {
+    let name_text = model.header.name.to_string();
+    (
+        quote! {
             /// Keras's `model.summary()` table: every layer with its Keras name and
             /// type, output shape (`None` for the batch) and parameter count, then the
             /// totals and the weights' memory. The counts are PyTorch's (two bias
             /// vectors per recurrent direction); see
             /// `rnn_runtime::Architecture::summary`. `Display` prints the same.
-            pub fn summary(&self) -> ::rnn_runtime::__private::String {
-                <Self as ::rnn_runtime::Network>::ARCHITECTURE.summary(#name_text)
-            }
-        }
-
-        #display
-        }
-    }
+        },
+        quote!({ <Self as ::rnn_runtime::Network>::ARCHITECTURE.summary(#name_text) }),
+    )
 }
 
-/// The same items after a spec error, with bodies that are never run.
+/// The same impls after a spec error, with bodies that are never run.
 pub fn fallback(header: &Header) -> TokenStream {
-    let name = &header.name;
     let never = quote!(::rnn_runtime::__private::unreachable!());
     let debug = debug_impl(header, never.clone());
-    let display = display_impl(header, never.clone());
+    let display = display_impl(header, never);
     quote! {
         #debug
 
         ::rnn_runtime::__if_std! {
-        #[allow(dead_code, missing_docs, clippy::all)]
-        impl #name {
-            pub fn summary(&self) -> ::rnn_runtime::__private::String {
-                #never
-            }
-        }
-
-        #display
+            #display
         }
     }
 }

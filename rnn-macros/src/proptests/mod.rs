@@ -26,7 +26,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 
-use crate::check::{check, partial_shape, MAX_PARAMS, MAX_SIZE, MAX_STACK_FLOATS};
+use crate::check::{check, MAX_PARAMS, MAX_SIZE, MAX_STACK_FLOATS};
 use crate::diagnostics::group_digits;
 use crate::parse::parse;
 use crate::spec::Model;
@@ -144,11 +144,9 @@ fn run(input: &TokenStream) -> Result<Outcome, TestCaseError> {
         }
         Ok(def) => match check(&def) {
             Ok(model) => Ok(model),
-            Err(error) => {
-                check_errors(&error, input)?;
-                // What the fallback struct is built from must not panic either.
-                let _ = partial_shape(&def);
-                Err(error.into_iter().collect())
+            Err(rejected) => {
+                check_errors(&rejected.error, input)?;
+                Err(rejected.error.into_iter().collect())
             }
         },
     };

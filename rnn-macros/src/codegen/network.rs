@@ -1,0 +1,433 @@
+//! The batch compute of a model: its workspace type and its `Network` impl
+//! (`forward_batch`, `backward_batch`), one runtime call per layer.
+//!
+//! Every layer's output (and, backward, the gradient at its output) is bound to a
+//! local, so each call names its input and the expansion grows linearly with the
+//! number of layers.
+
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::layers::{architecture_layer, buffers_type, init_expr, loss_value};
+use super::{field, lit, lit_f32};
+use crate::spec::{Input, Layer, LayerKind, Model, Recurrent};
+
+/// Dropout masks of a recurrent layer: (input-mask field, recurrent-mask field) per
+/// direction, each present only for a nonzero rate.
+struct Masks {
+    forward: (Option<Ident>, Option<Ident>),
+    reverse: (Option<Ident>, Option<Ident>),
+}
+
+fn masks(i: usize, r: &Recurrent) -> Masks {
+    let make = |name: &str, rate: f32| (rate > 0.0).then(|| format_ident!("m{}_{}", i, name));
+    Masks {
+        forward: (make("in", r.dropout), make("rec", r.recurrent_dropout)),
+        reverse: if r.bidirectional {
+            (
+                make("in_rev", r.dropout),
+                make("rec_rev", r.recurrent_dropout),
+            )
+        } else {
+            (None, None)
+        },
+    }
+}
+
+/// Local holding layer `i`'s output in the workspace (`o3`), bound by
+/// [`bind_output`]: each layer's input is a name, not an expression of the layers
+/// before it, so the expansion stays linear in a run of `dropout` layers.
+fn output_local(i: usize) -> Ident {
+    format_ident!("o{}", i)
+}
+
+/// Local holding the gradient arriving at layer `i`'s output (`dy3`).
+fn upstream_local(i: usize) -> Ident {
+    format_ident!("dy{}", i)
+}
+
+/// The layer's input in the workspace, as a slice expression: the input copy for
+/// layer 0, the previous layer's output local otherwise.
+fn input_of(model: &Model, index: usize) -> TokenStream {
+    match index.checked_sub(1) {
+        None => match model.input {
+            Input::Features(_) => quote!(&ws.input[..]),
+            Input::Tokens => quote!(&ws.ids[..]),
+        },
+        Some(prev) => {
+            let o = output_local(prev);
+            quote!(#o)
+        }
+    }
+}
+
+/// `let oI = …;`: output of layer `i` in the workspace, time-major `[T, B, units]` for
+/// a sequence, `[B, units]` otherwise. A dropout layer's output is its input when it
+/// did nothing.
+fn bind_output(model: &Model, i: usize) -> TokenStream {
+    let layer = &model.layers[i];
+    let f = field(i);
+    let o = output_local(i);
+    let value = match layer.kind {
+        LayerKind::Recurrent(_) if layer.sequence_out => quote!(ws.#f.hidden()),
+        LayerKind::Recurrent(_) => quote!(ws.#f.last_hidden()),
+        LayerKind::Dropout(_) => {
+            let input = input_of(model, i);
+            quote!(ws.#f.output(#input))
+        }
+        _ => quote!(ws.#f.output()),
+    };
+    quote!(let #o: &[f32] = #value;)
+}
+
+/// `let dyI = …;`: the gradient arriving at layer `i`'s output in `backward_batch`,
+/// once the layer after it has run backward.
+fn bind_upstream(model: &Model, i: usize) -> TokenStream {
+    let dy = upstream_local(i);
+    let last = model.layers.len() - 1;
+    let value = if i == last {
+        if model.sequence_output() {
+            quote!(&ws.d_out[..])
+        } else {
+            quote!(d_out)
+        }
+    } else {
+        let next = field(i + 1);
+        match model.layers[i + 1].kind {
+            LayerKind::Dropout(_) => {
+                let after = upstream_local(i + 1);
+                quote!(ws.#next.input_grad(#after))
+            }
+            _ => quote!(ws.#next.input_grad()),
+        }
+    };
+    quote!(let #dy: &[f32] = #value;)
+}
+
+/// The outputs that `backward_batch` reads, bound in forward order: layer `k`'s when
+/// layer `k + 1` reads its input backward (every kind but dropout) or is a dropout
+/// layer whose own output is read.
+fn backward_outputs(model: &Model) -> TokenStream {
+    let n = model.layers.len();
+    let mut needed = vec![false; n];
+    for k in (0..n.saturating_sub(1)).rev() {
+        needed[k] = match model.layers[k + 1].kind {
+            LayerKind::Dropout(_) => needed[k + 1],
+            _ => true,
+        };
+    }
+    (0..n)
+        .filter(|&k| needed[k])
+        .map(|k| bind_output(model, k))
+        .collect()
+}
+
+/// Rows of a layer's input in one batch: `T·B` for a sequence, `B` otherwise.
+fn rows(model: &Model, layer: &Layer) -> TokenStream {
+    let steps = lit(model.timesteps);
+    if layer.sequence_in {
+        quote!(#steps * batch)
+    } else {
+        quote!(batch)
+    }
+}
+
+/// The forward call of layer `i` in `forward_batch`.
+fn forward_call(model: &Model, i: usize) -> TokenStream {
+    let layer = &model.layers[i];
+    let f = field(i);
+    let input = input_of(model, i);
+    let steps = lit(model.timesteps);
+    let index = Literal::u32_unsuffixed(i as u32);
+    match layer.kind {
+        LayerKind::Recurrent(r) => {
+            let m = masks(i, &r);
+            let fill = |name: &Option<Ident>, site: TokenStream, width: usize, rate: f32| {
+                name.as_ref().map(|name| {
+                    let (width, rate) = (lit(width), lit_f32(rate));
+                    quote! {
+                        if let ::rnn_runtime::__private::Some(key) = key {
+                            ::rnn_runtime::dropout::fill_masks(
+                                key, #index, #site, batch, #width, #rate, &mut ws.#name,
+                            );
+                        }
+                    }
+                })
+            };
+            let site = |s: &str| {
+                let s = format_ident!("{}", s);
+                quote!(::rnn_runtime::dropout::MaskSite::#s)
+            };
+            let fills = [
+                fill(&m.forward.0, site("Input"), layer.inputs, r.dropout),
+                fill(
+                    &m.forward.1,
+                    site("Recurrent"),
+                    r.hidden,
+                    r.recurrent_dropout,
+                ),
+                fill(&m.reverse.0, site("ReverseInput"), layer.inputs, r.dropout),
+                fill(
+                    &m.reverse.1,
+                    site("ReverseRecurrent"),
+                    r.hidden,
+                    r.recurrent_dropout,
+                ),
+            ];
+            // The buffers keep the size of the largest batch so far: pass this one's.
+            let mask = |name: &Option<Ident>, width: usize| match name {
+                Some(name) => {
+                    let width = lit(width);
+                    quote!(match key {
+                        ::rnn_runtime::__private::Some(_) => ::rnn_runtime::__private::Some(&ws.#name[..batch * #width]),
+                        ::rnn_runtime::__private::None => ::rnn_runtime::__private::None,
+                    })
+                }
+                None => quote!(::rnn_runtime::__private::None),
+            };
+            let options = |(input, recurrent): &(Option<Ident>, Option<Ident>)| {
+                let (input, recurrent) = (mask(input, layer.inputs), mask(recurrent, r.hidden));
+                quote! {
+                    ::rnn_runtime::layers::SeqOptions {
+                        input_mask: #input,
+                        recurrent_mask: #recurrent,
+                        ..::rnn_runtime::__private::Default::default()
+                    }
+                }
+            };
+            let forward = options(&m.forward);
+            let call = if r.bidirectional {
+                let reverse = options(&m.reverse);
+                quote! {
+                    self.#f.forward_seq_with(
+                        #input, #steps, batch,
+                        &::rnn_runtime::layers::BiSeqOptions { forward: #forward, reverse: #reverse },
+                        &mut ws.#f,
+                    );
+                }
+            } else {
+                quote!(self.#f.forward_seq_with(#input, #steps, batch, &#forward, &mut ws.#f);)
+            };
+            quote! { #(#fills)* #call }
+        }
+        LayerKind::Dense(_) => {
+            let rows = rows(model, layer);
+            quote!(self.#f.forward(#input, #rows, &mut ws.#f);)
+        }
+        LayerKind::Embedding { .. } => {
+            quote!(self.#f.forward_seq(#input, #steps, batch, &mut ws.#f);)
+        }
+        LayerKind::Dropout(rate) => {
+            let (rate, width) = (lit_f32(rate), lit(layer.inputs));
+            let steps = if layer.sequence_in {
+                quote!(#steps)
+            } else {
+                quote!(1)
+            };
+            quote! {
+                ::rnn_runtime::layers::DropoutLayer::checked(#rate, #index).forward_seq(
+                    #input, #steps, batch, #width, key, &mut ws.#f,
+                );
+            }
+        }
+    }
+}
+
+/// The backward call of layer `i` in `backward_batch`.
+fn backward_call(model: &Model, i: usize) -> TokenStream {
+    let layer = &model.layers[i];
+    let f = field(i);
+    let g = format_ident!("g{}", i);
+    let input = input_of(model, i);
+    let upstream = upstream_local(i);
+    let need_dx = i > 0;
+    match layer.kind {
+        LayerKind::Recurrent(_) => {
+            let seq = if layer.sequence_out {
+                quote!(::rnn_runtime::layers::SeqGrad::All(#upstream))
+            } else {
+                quote!(::rnn_runtime::layers::SeqGrad::Last(#upstream))
+            };
+            quote!(self.#f.backward_seq(#input, #seq, #g, &mut ws.#f, #need_dx);)
+        }
+        LayerKind::Dense(_) => {
+            quote!(self.#f.backward(#input, #upstream, #g, &mut ws.#f, #need_dx);)
+        }
+        LayerKind::Embedding { .. } => {
+            quote!(self.#f.backward_seq(#input, #upstream, #g, &ws.#f);)
+        }
+        LayerKind::Dropout(rate) => {
+            let (rate, index) = (lit_f32(rate), Literal::u32_unsuffixed(i as u32));
+            quote! {
+                ::rnn_runtime::layers::DropoutLayer::checked(#rate, #index).backward(#upstream, &mut ws.#f);
+            }
+        }
+    }
+}
+
+/// `struct NameWorkspace`: the work buffers of the batch passes, one per layer (and
+/// the dropout masks of recurrent layers).
+pub fn workspace(model: &Model) -> TokenStream {
+    let name = &model.header.name;
+    let vis = &model.header.vis;
+    let workspace = format_ident!("{}Workspace", name);
+    let buffer_defs = model.layers.iter().enumerate().map(|(i, layer)| {
+        let ty = buffers_type(layer);
+        let f = field(i);
+        let masks = match layer.kind {
+            LayerKind::Recurrent(r) => {
+                let m = masks(i, &r);
+                [m.forward.0, m.forward.1, m.reverse.0, m.reverse.1]
+                    .into_iter()
+                    .flatten()
+                    .map(|m| quote!(#m: ::rnn_runtime::__private::Vec<f32>,))
+                    .collect()
+            }
+            _ => TokenStream::new(),
+        };
+        quote!(#f: #ty, #masks)
+    });
+    let input_buffer = match model.input {
+        Input::Features(_) => quote!(input: ::rnn_runtime::__private::Vec<f32>,),
+        Input::Tokens => quote!(ids: ::rnn_runtime::__private::Vec<u32>,),
+    };
+    let doc = format!("Work buffers of [`{name}`]'s batch forward and backward passes.");
+    quote! {
+        ::rnn_runtime::__if_std! {
+            #[doc = #doc]
+            #[derive(::rnn_runtime::__private::Debug, ::rnn_runtime::__private::Default)]
+            #vis struct #workspace {
+                #input_buffer
+                out: ::rnn_runtime::__private::Vec<f32>,
+                d_out: ::rnn_runtime::__private::Vec<f32>,
+                #(#buffer_defs)*
+            }
+        }
+    }
+}
+
+/// `impl Network`: the consts the runtime reads, `init`, and the batch passes.
+pub fn network_impl(model: &Model) -> TokenStream {
+    let name = &model.header.name;
+    let workspace = format_ident!("{}Workspace", name);
+    let (steps, features) = (lit(model.timesteps), lit(model.features()));
+    let last = model.layers.len() - 1;
+    let sequence = model.sequence_output();
+    let outputs = lit(model.outputs());
+    let output_steps = lit(if sequence { model.timesteps } else { 1 });
+    let vocab = lit(model.vocab());
+    let (x_elem, _) = super::input_types(model);
+    let tokens = model.input == Input::Tokens;
+    let arch_layers: Vec<TokenStream> = model.layers.iter().map(architecture_layer).collect();
+    let inits = model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        let f = field(i);
+        let init = init_expr(layer)?;
+        Some(quote!(#f: #init,))
+    });
+    let to_time_major = match model.input {
+        Input::Features(_) => {
+            quote!(::rnn_runtime::layers::to_time_major(x, batch, #steps, #features, &mut ws.input);)
+        }
+        Input::Tokens => {
+            quote!(::rnn_runtime::layers::ids_to_time_major(x, batch, #steps, &mut ws.ids);)
+        }
+    };
+    let forward_calls = (0..model.layers.len()).map(|i| {
+        let call = forward_call(model, i);
+        let output = bind_output(model, i);
+        quote!(#call #output)
+    });
+    let last_output = output_local(last);
+    let output_expr = if sequence {
+        quote! {
+            ::rnn_runtime::layers::to_batch_major(#last_output, #steps, batch, #outputs, &mut ws.out);
+            &ws.out[..batch * #steps * #outputs]
+        }
+    } else {
+        quote!(#last_output)
+    };
+    let splits = model.layers.iter().enumerate().map(|(i, layer)| {
+        let g = format_ident!("g{}", i);
+        let n = lit(layer.param_count());
+        quote!(let (#g, grads) = grads.split_at_mut(#n);)
+    });
+    let d_out_time_major = if sequence {
+        quote! {
+            let batch = d_out.len() / (#steps * #outputs);
+            ::rnn_runtime::layers::to_time_major(d_out, batch, #steps, #outputs, &mut ws.d_out);
+        }
+    } else {
+        TokenStream::new()
+    };
+    let backward_outputs = backward_outputs(model);
+    let backward_calls = (0..model.layers.len()).rev().map(|i| {
+        let upstream = bind_upstream(model, i);
+        let call = backward_call(model, i);
+        quote!(#upstream #call)
+    });
+    let loss_const = match model.loss {
+        Some(loss) => {
+            let value = loss_value(loss);
+            quote!(::rnn_runtime::__private::Some(#value))
+        }
+        None => quote!(::rnn_runtime::__private::None),
+    };
+    let output_logits = match model.layers[last].kind {
+        LayerKind::Dense(_) => {
+            let f = field(last);
+            quote!(ws.#f.set_logits(logits);)
+        }
+        _ => quote!(let _ = (ws, logits);),
+    };
+    quote! {
+        ::rnn_runtime::__if_std! {
+        impl ::rnn_runtime::Network for #name {
+            type Input = #x_elem;
+            const TIMESTEPS: usize = #steps;
+            const FEATURES: usize = #features;
+            const VOCAB: usize = #vocab;
+            const OUTPUTS: usize = #outputs;
+            const OUTPUT_STEPS: usize = #output_steps;
+            type Workspace = #workspace;
+            const LOSS: ::rnn_runtime::__private::Option<::rnn_runtime::Loss> = #loss_const;
+            const ARCHITECTURE: ::rnn_runtime::Architecture = ::rnn_runtime::Architecture {
+                timesteps: #steps,
+                features: #features,
+                tokens: #tokens,
+                sequence_output: #sequence,
+                layers: &[#(#arch_layers),*],
+            };
+
+            fn init(seed: u64) -> Self {
+                let mut rng = ::rnn_runtime::rng::Rng::new(seed);
+                #name { #(#inits)* }
+            }
+
+            fn forward_batch<'w>(
+                &self,
+                x: &[#x_elem],
+                batch: usize,
+                key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>,
+                ws: &'w mut #workspace,
+            ) -> &'w [f32] {
+                let _ = key;
+                #to_time_major
+                #(#forward_calls)*
+                #output_expr
+            }
+
+            fn backward_batch(&self, d_out: &[f32], ws: &mut #workspace, grads: &mut [f32]) {
+                #(#splits)*
+                let _ = grads;
+                #d_out_time_major
+                #backward_outputs
+                #(#backward_calls)*
+            }
+
+            fn output_logits(ws: &mut #workspace, logits: bool) {
+                #output_logits
+            }
+        }
+        }
+    }
+}
