@@ -45,7 +45,7 @@ pub fn item(model: &Model, method: Method) -> (TokenStream, TokenStream) {
             doc(format!("The output for every sample of {x_doc}: {y_doc}.")),
             quote!({
                 #x_view
-                ::rnn_runtime::network::typed(::rnn_runtime::forward(self, x.into_dyn())?)
+                ::rnn_runtime::__private::typed(::rnn_runtime::forward(self, x.into_dyn())?)
             }),
         ),
         Method::Predict => (

@@ -147,7 +147,7 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
                     let (width, rate) = (lit(width), lit_f32(rate));
                     quote! {
                         if let ::rnn_runtime::__private::Some(key) = key {
-                            ::rnn_runtime::dropout::fill_masks(
+                            ::rnn_runtime::__private::fill_masks(
                                 key, #index, #site, batch, #width, #rate, &mut ws.#name,
                             );
                         }
@@ -326,10 +326,10 @@ pub fn network_impl(model: &Model) -> TokenStream {
     });
     let to_time_major = match model.input {
         Input::Features(_) => {
-            quote!(::rnn_runtime::layers::to_time_major(x, batch, #steps, #features, &mut ws.input);)
+            quote!(::rnn_runtime::__private::to_time_major(x, batch, #steps, #features, &mut ws.input);)
         }
         Input::Tokens => {
-            quote!(::rnn_runtime::layers::ids_to_time_major(x, batch, #steps, &mut ws.ids);)
+            quote!(::rnn_runtime::__private::ids_to_time_major(x, batch, #steps, &mut ws.ids);)
         }
     };
     let forward_calls = (0..model.layers.len()).map(|i| {
@@ -340,7 +340,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
     let last_output = output_local(last);
     let output_expr = if sequence {
         quote! {
-            ::rnn_runtime::layers::to_batch_major(#last_output, #steps, batch, #outputs, &mut ws.out);
+            ::rnn_runtime::__private::to_batch_major(#last_output, #steps, batch, #outputs, &mut ws.out);
             &ws.out[..batch * #steps * #outputs]
         }
     } else {
@@ -354,7 +354,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
     let d_out_time_major = if sequence {
         quote! {
             let batch = d_out.len() / (#steps * #outputs);
-            ::rnn_runtime::layers::to_time_major(d_out, batch, #steps, #outputs, &mut ws.d_out);
+            ::rnn_runtime::__private::to_time_major(d_out, batch, #steps, #outputs, &mut ws.d_out);
         }
     } else {
         TokenStream::new()

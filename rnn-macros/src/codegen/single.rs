@@ -226,7 +226,7 @@ impl<'m> StepByStep<'m> {
                              without allocation; an id outside the vocabulary is an error.",
                         ),
                         quote! {{
-                            ::rnn_runtime::layers::check_ids(x, #steps, #vocab)?;
+                            ::rnn_runtime::__private::check_ids(x, #steps, #vocab)?;
                             let mut state = #state_name::new();
                             ::rnn_runtime::__private::Ok({ #run_all })
                         }},
@@ -300,14 +300,14 @@ impl<'m> StepByStep<'m> {
                     quote! {{
                         let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> =
                             ::rnn_runtime::__private::Into::into(x);
-                        let (out, states) = ::rnn_runtime::network::forward_from_states::<Self, _, _>(
+                        let (out, states) = ::rnn_runtime::__private::forward_from_states::<Self, _, _>(
                             x.into_dyn(),
                             states,
                             |x: &[#x_elem], state: &mut #state_name, out: &mut [f32]| {
                                 #per_sample
                             },
                         )?;
-                        ::rnn_runtime::__private::Ok((::rnn_runtime::network::typed(out)?, states))
+                        ::rnn_runtime::__private::Ok((::rnn_runtime::__private::typed(out)?, states))
                     }},
                 )
             }
@@ -330,7 +330,7 @@ impl<'m> StepByStep<'m> {
                             /// An id outside the vocabulary is an error and changes nothing.
                         },
                         quote! {{
-                            ::rnn_runtime::layers::check_ids(&[x], 1, #vocab).map_err(|_| {
+                            ::rnn_runtime::__private::check_ids(&[x], 1, #vocab).map_err(|_| {
                                 ::rnn_runtime::Error::TokenOutOfRange { sample: 0, step: self.steps, id: x, vocab: #vocab }
                             })?;
                             let v = self.model.__step(&mut self.state, x);
@@ -442,7 +442,7 @@ fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
                 /// id outside the vocabulary is an error.
             },
             quote! {{
-                ::rnn_runtime::layers::check_ids(x, #steps, #vocab)?;
+                ::rnn_runtime::__private::check_ids(x, #steps, #vocab)?;
                 #body
                 ::rnn_runtime::__private::Ok(a)
             }},
