@@ -1,6 +1,6 @@
 //! The message a user sees for each kind of bad input, asserted word for word, so the
-//! table README.md shows ("Bad input") stays true. `cargo test --test error_messages
-//! -- --nocapture` prints the table.
+//! table the guide shows (`rnn-runtime/docs/reliability.md`, "Bad input") stays true.
+//! `cargo test --test error_messages -- --nocapture` prints the table.
 
 use ndarray::{s, Array2, Array3};
 use rnn::sine_windows;

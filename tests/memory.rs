@@ -1,6 +1,7 @@
 //! Training memory: what `fit` holds is the activations kept for BPTT, allocated once
 //! for the batch size and reused, so the peak does not grow with epochs, and it
-//! follows the formula README.md documents (O(T · batch · units)).
+//! follows the formula (O(T · batch · units)) the guide documents in
+//! `rnn-runtime/docs/reliability.md`.
 //!
 //! A global allocator tracks live and peak bytes over all threads, so this binary
 //! runs its measurements one at a time under a lock.
@@ -151,7 +152,7 @@ model! { struct S40 < input(40, 5), simple_rnn(32), dense(1) > }
 model! { struct LG20 < input(20, 3), lstm(32, return_sequences = true), gru(16), dense(1) > }
 model! { struct LG40 < input(40, 3), lstm(32, return_sequences = true), gru(16), dense(1) > }
 
-/// A layer as README's memory formula sees it.
+/// A layer as the guide's memory formula sees it.
 enum Layer {
     /// A recurrent layer: kind factor `k` (LSTM and GRU 11, SimpleRNN 2), input width,
     /// units, whether it has `dropout`/`recurrent_dropout`, whether bidirectional.
@@ -160,7 +161,7 @@ enum Layer {
     PerStepDense(usize, usize),
 }
 
-/// The floats per sample and time step that README's formula gives: the input twice
+/// The floats per sample and time step that the guide's formula gives: the input twice
 /// (the gathered batch and its time-major copy); per recurrent layer `k · H`, its
 /// input width `I` above the first layer (the gradient passed down), `I + H` more
 /// with dropout options, and, bidirectional, twice `k · H` plus `I + 2H` (the reversed
