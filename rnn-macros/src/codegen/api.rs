@@ -214,7 +214,8 @@ impl Method {
     /// When the method exists.
     pub fn needs(self) -> Needs {
         match self {
-            Method::New | Method::FromLeBytes | Method::PredictOne => Needs::Core,
+            // `new` initialises through `Network::init`, which needs the runtime's `std`.
+            Method::FromLeBytes | Method::PredictOne => Needs::Core,
             Method::Stream
             | Method::StreamFrom
             | Method::StateNew
