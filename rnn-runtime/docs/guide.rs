@@ -57,8 +57,10 @@
 //! - `std` (default): everything beyond single-sample inference — the batch API,
 //!   training, files, threads, run-time CPU-feature detection. Without it the crate
 //!   is `#![no_std]` and needs no allocator ([`embedded`]).
-//! - `plot`: PNG plots of training histories and forecasts (`History::plot_loss`,
-//!   `plot::PredictionPlot`), drawn with a font compiled into the crate.
+//! - `plot` (opt-in, `features = ["plot"]`): PNG plots of training histories and
+//!   forecasts (`History::plot_loss`, `plot::PredictionPlot`), drawn with a font
+//!   compiled into the crate. Not a default because its dependencies add about a
+//!   quarter to a user crate's clean release build.
 
 #[doc = include_str!("dsl.md")]
 pub mod dsl {}
