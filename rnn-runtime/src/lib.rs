@@ -236,6 +236,8 @@ pub mod __private {
     pub use crate::layers::check_ids;
     #[cfg(feature = "std")]
     pub use crate::layers::{ids_to_time_major, to_batch_major, to_time_major};
+    #[cfg(all(feature = "std", not(feature = "plot")))]
+    pub use crate::train::PlotFeatureIsOff;
 
     pub use core::borrow::BorrowMut;
     pub use core::clone::Clone;

@@ -91,3 +91,38 @@ impl History {
         }
     }
 }
+
+/// Without the `plot` feature `History::plot_loss` still exists, but only so that a call
+/// fails to compile with a message that says how to enable the feature, instead of a
+/// bare "no method named `plot_loss`".
+#[cfg(not(feature = "plot"))]
+mod plot_feature_off {
+    use super::History;
+    use crate::error::Result;
+
+    mod sealed {
+        pub trait Sealed {}
+    }
+
+    /// Implemented by no type (it is sealed): a bound that is never met.
+    #[diagnostic::on_unimplemented(
+        message = "`History::plot_loss` needs rnn-runtime's `plot` feature",
+        label = "plots are drawn only with the `plot` feature",
+        note = "enable it in Cargo.toml: `rnn-runtime = {{ version = \"0.2\", features = [\"plot\"] }}`"
+    )]
+    pub trait PlotFeatureIsOff: sealed::Sealed {}
+
+    impl History {
+        /// Needs the `plot` feature; without it, calling this is a compile error.
+        #[doc(hidden)]
+        pub fn plot_loss<P: AsRef<std::path::Path> + PlotFeatureIsOff>(
+            &self,
+            _path: P,
+        ) -> Result<()> {
+            // No type implements the sealed `PlotFeatureIsOff`, so no call compiles.
+            unreachable!("PlotFeatureIsOff has no implementation")
+        }
+    }
+}
+#[cfg(not(feature = "plot"))]
+pub use plot_feature_off::PlotFeatureIsOff;

@@ -15,4 +15,6 @@ mod state;
 
 pub use fit::fit;
 pub use history::History;
+#[cfg(not(feature = "plot"))]
+pub use history::PlotFeatureIsOff;
 pub use options::{Fit, Verbosity};
