@@ -17,6 +17,17 @@ pub(super) const INT_SUFFIXES: [&str; 12] = [
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
 ];
 
+/// The positional (unnamed) arguments of `def`, in order.
+fn positional_args(def: &LayerDef) -> Vec<&Expr> {
+    def.args
+        .iter()
+        .filter_map(|arg| match arg {
+            Arg::Positional(expr) => Some(expr),
+            Arg::Named { .. } => None,
+        })
+        .collect()
+}
+
 /// The one positional argument `name` of `def`, reporting a missing or extra one.
 pub(super) fn single_positional<'a>(
     def: &'a LayerDef,
@@ -25,14 +36,7 @@ pub(super) fn single_positional<'a>(
     example: &str,
     errors: &mut Errors,
 ) -> Option<&'a Expr> {
-    let positional: Vec<&Expr> = def
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            Arg::Positional(expr) => Some(expr),
-            Arg::Named { .. } => None,
-        })
-        .collect();
+    let positional = positional_args(def);
     let layer = def.name.unraw();
     match positional.as_slice() {
         [] => {
@@ -68,14 +72,7 @@ pub(super) fn sizes(
     example: &str,
     errors: &mut Errors,
 ) -> Vec<Option<usize>> {
-    let positional: Vec<&Expr> = def
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            Arg::Positional(expr) => Some(expr),
-            Arg::Named { .. } => None,
-        })
-        .collect();
+    let positional = positional_args(def);
     let name = def.name.unraw();
     let signature = format!("`{name}({})`", names.join(", "));
     if positional.len() < names.len() {

@@ -95,14 +95,7 @@ fn parse_loss(value: &Expr) -> Result<Loss, String> {
         _ => (None, Vec::new()),
     };
     let Some(name) = name else {
-        let hint = match value {
-            Expr::Lit(syn::ExprLit {
-                lit: Lit::Str(s), ..
-            }) if names.contains(&s.value().as_str()) => {
-                format!("; write `{}` without quotes", s.value())
-            }
-            _ => String::new(),
-        };
+        let hint = unquote_hint(value, &names);
         return Err(format!(
             "`loss` expects one of {}, found `{}`{hint}",
             list(&names[..8]),
@@ -420,14 +413,7 @@ pub(super) fn parse_activation(value: &Expr) -> Result<Activation, String> {
         _ => None,
     };
     let Some(written) = written else {
-        let hint = match value {
-            Expr::Lit(syn::ExprLit {
-                lit: Lit::Str(s), ..
-            }) if names.contains(&s.value().as_str()) => {
-                format!("; write `{}` without quotes", s.value())
-            }
-            _ => String::new(),
-        };
+        let hint = unquote_hint(value, &names);
         let text = render(value.to_token_stream());
         return Err(format!(
             "`activation` expects one of {}, found `{text}`{hint}",
@@ -444,5 +430,18 @@ pub(super) fn parse_activation(value: &Expr) -> Result<Activation, String> {
                 list(&names)
             ),
         }),
+    }
+}
+
+/// `"; write `tanh` without quotes"` when `value` is one of `names` in a string literal,
+/// else nothing.
+fn unquote_hint(value: &Expr, names: &[&str]) -> String {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) if names.contains(&s.value().as_str()) => {
+            format!("; write `{}` without quotes", s.value())
+        }
+        _ => String::new(),
     }
 }

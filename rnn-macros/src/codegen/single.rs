@@ -257,15 +257,16 @@ impl<'m> StepByStep<'m> {
                 let (x_elem, x_dim) = super::input_types(model);
                 let features = lit(model.features());
                 let step_width = &self.step_width;
+                // Each step's input: a token id, or the step's row of `F` features.
+                let (chunks, arg) = if tokens {
+                    (TokenStream::new(), quote!(*x_t))
+                } else {
+                    (
+                        quote!(let (x, _) = x.as_chunks::<#features>();),
+                        quote!(x_t),
+                    )
+                };
                 let per_sample = if sequence {
-                    let (chunks, arg) = if tokens {
-                        (TokenStream::new(), quote!(*x_t))
-                    } else {
-                        (
-                            quote!(let (x, _) = x.as_chunks::<#features>();),
-                            quote!(x_t),
-                        )
-                    };
                     quote! {
                         #chunks
                         for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
@@ -274,14 +275,6 @@ impl<'m> StepByStep<'m> {
                         }
                     }
                 } else {
-                    let (chunks, arg) = if tokens {
-                        (TokenStream::new(), quote!(*x_t))
-                    } else {
-                        (
-                            quote!(let (x, _) = x.as_chunks::<#features>();),
-                            quote!(x_t),
-                        )
-                    };
                     quote! {
                         #chunks
                         let mut v = [0.0f32; #step_width];
