@@ -249,12 +249,13 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 features: #f,
                 tokens: false,
                 sequence_output: false,
+                padding: ::rnn_runtime::__private::None,
                 layers: &[],
             };
             fn init(seed: u64) -> Self {
                 #name {}
             }
-            fn forward_batch<'w>(&self, x: &[f32], batch: usize, key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>, ws: &'w mut ()) -> &'w [f32] {
+            fn forward_batch<'w>(&self, x: &[f32], batch: usize, lengths: ::rnn_runtime::__private::Option<&[usize]>, key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>, ws: &'w mut ()) -> &'w [f32] {
                 ::rnn_runtime::__private::unreachable!()
             }
             fn backward_batch(&self, d_out: &[f32], ws: &mut (), grads: &mut [f32]) {
