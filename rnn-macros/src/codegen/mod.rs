@@ -38,6 +38,17 @@ fn lit_f32(v: f32) -> Literal {
     Literal::f32_suffixed(v)
 }
 
+/// An `f32` expression of any sign: a literal, negated when negative (a literal token
+/// itself carries no sign).
+fn signed_f32(v: f32) -> TokenStream {
+    let magnitude = lit_f32(v.abs());
+    if v.is_sign_negative() {
+        quote!(-#magnitude)
+    } else {
+        quote!(#magnitude)
+    }
+}
+
 /// Field names: `lN` for layer N.
 fn field(i: usize) -> Ident {
     format_ident!("l{}", i)

@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use super::layers::{architecture_layer, buffers_type, init_expr, loss_value};
 use super::{field, lit, lit_f32};
-use crate::spec::{Input, Layer, LayerKind, Model, Recurrent};
+use crate::spec::{Input, Layer, LayerKind, Model, Padding, Recurrent};
 
 /// Dropout masks of a recurrent layer: (input-mask field, recurrent-mask field) per
 /// direction, each present only for a nonzero rate.
@@ -363,6 +363,18 @@ pub fn network_impl(model: &Model) -> TokenStream {
         let call = backward_call(model, i);
         quote!(#upstream #call)
     });
+    let padding = match model.padding() {
+        None => quote!(::rnn_runtime::__private::None),
+        Some(Padding::ZeroId) => {
+            quote!(::rnn_runtime::__private::Some(
+                ::rnn_runtime::architecture::Padding::ZeroId
+            ))
+        }
+        Some(Padding::Value(v)) => {
+            let value = super::signed_f32(v);
+            quote!(::rnn_runtime::__private::Some(::rnn_runtime::architecture::Padding::Value(#value)))
+        }
+    };
     let loss_const = match model.loss {
         Some(loss) => {
             let value = loss_value(loss);
@@ -393,6 +405,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
                 features: #features,
                 tokens: #tokens,
                 sequence_output: #sequence,
+                padding: #padding,
                 layers: &[#(#arch_layers),*],
             };
 

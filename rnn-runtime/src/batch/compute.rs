@@ -266,7 +266,9 @@ pub(crate) fn forward_reading<M: Network>(
             |(ws, xb, sorted), chunk| match spans {
                 None => {
                     gather(&x, chunk, xb);
-                    model.forward_batch(xb, chunk.len(), None, None, ws).to_vec()
+                    model
+                        .forward_batch(xb, chunk.len(), None, None, ws)
+                        .to_vec()
                 }
                 Some(spans) => {
                     sorted.of(chunk, spans);

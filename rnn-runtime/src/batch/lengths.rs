@@ -33,10 +33,8 @@ pub(crate) fn spans<M: Network>(
                 got: vec![given.len()],
             });
         }
-        if let Some((sample, &length)) = given
-            .iter()
-            .enumerate()
-            .find(|(_, &l)| l == 0 || l > steps)
+        if let Some((sample, &length)) =
+            given.iter().enumerate().find(|(_, &l)| l == 0 || l > steps)
         {
             return Err(Error::Length {
                 sample,
@@ -134,7 +132,8 @@ impl Sorted {
     pub fn of(&mut self, idx: &[usize], spans: &[Span]) {
         self.order.clear();
         self.order.extend_from_slice(idx);
-        self.order.sort_by_key(|&i| core::cmp::Reverse(spans[i].len));
+        self.order
+            .sort_by_key(|&i| core::cmp::Reverse(spans[i].len));
         self.lengths.clear();
         self.lengths
             .extend(self.order.iter().map(|&i| spans[i].len));
@@ -161,13 +160,7 @@ pub(crate) fn gather_shifted<T: Copy + Default>(
         let before = out.len();
         match sample.as_slice() {
             Some(values) => out.extend_from_slice(&values[start * width..(start + len) * width]),
-            None => out.extend(
-                sample
-                    .iter()
-                    .skip(start * width)
-                    .take(len * width)
-                    .copied(),
-            ),
+            None => out.extend(sample.iter().skip(start * width).take(len * width).copied()),
         }
         out.resize(before + row, T::default());
     }

@@ -239,8 +239,7 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
             .backward_seq(x_rev, wrap(d_rev), g_rev, &mut bufs.reverse, need_dx);
         if need_dx {
             let dx = ensure(&mut bufs.dx, rows * i);
-            bufs.packing
-                .reverse_rows(bufs.reverse.input_grad(), i, dx);
+            bufs.packing.reverse_rows(bufs.reverse.input_grad(), i, dx);
             dx.iter_mut()
                 .zip(bufs.forward.input_grad())
                 .for_each(|(d, a)| *d = a + *d);

@@ -209,7 +209,9 @@ impl KeptOptions {
         &mut self,
         size_h: usize,
     ) -> (Option<&[f32]>, &mut [f32]) {
-        let mask = self.recurrent_mask.then(|| &self.recurrent_mask_v[..size_h]);
+        let mask = self
+            .recurrent_mask
+            .then(|| &self.recurrent_mask_v[..size_h]);
         let scratch = if self.recurrent_mask {
             &mut self.dh_rec[..size_h]
         } else {

@@ -223,7 +223,10 @@ mod tests {
         assert_eq!(packed, [0., 10., 20., 1., 11., 2., 3.]);
         let mut back = vec![f32::NAN; 12];
         p.unpack(&packed, 1, -1.0, &mut back);
-        assert_eq!(back, [0., 1., 2., 3., 10., 11., -1., -1., 20., -1., -1., -1.]);
+        assert_eq!(
+            back,
+            [0., 1., 2., 3., 10., 11., -1., -1., 20., -1., -1., -1.]
+        );
         let mut rev = vec![0.0; 7];
         p.reverse_rows(&packed, 1, &mut rev);
         assert_eq!(rev, [3., 11., 20., 2., 10., 1., 0.]);
@@ -239,13 +242,23 @@ mod tests {
     fn bad_lengths_are_refused() {
         assert!(matches!(
             Packing::check(4, 2, &[4, 5]),
-            Err(Error::Length { sample: 1, length: 5, steps: 4 })
+            Err(Error::Length {
+                sample: 1,
+                length: 5,
+                steps: 4
+            })
         ));
         assert!(matches!(
             Packing::check(4, 2, &[0, 0]),
             Err(Error::Length { sample: 0, .. })
         ));
-        assert!(matches!(Packing::check(4, 2, &[1, 2]), Err(Error::Config(_))));
-        assert!(matches!(Packing::check(4, 2, &[1]), Err(Error::Shape { .. })));
+        assert!(matches!(
+            Packing::check(4, 2, &[1, 2]),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            Packing::check(4, 2, &[1]),
+            Err(Error::Shape { .. })
+        ));
     }
 }
