@@ -332,7 +332,8 @@ where
         "{dir}: max relative error {rel:.2e} ({at}); worst value at {:.3} of the tolerance",
         case.worst_fraction.get()
     );
-    (case, load::<M>(&case))
+    let fresh = load::<M>(&case);
+    (case, fresh)
 }
 
 /// Lengths outside `1..=T`, or not one per sample, are errors that name the problem.
