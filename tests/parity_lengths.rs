@@ -5,16 +5,17 @@
 //! and one of length 1, the reference being `pack_padded_sequence(x, lengths,
 //! batch_first=True, enforce_sorted=False)` through PyTorch's modules. Each case checks
 //! the output at every position (exactly 0 at the padded steps of a sequence output),
-//! the loss (a sequence loss averages over valid steps only), every gradient, and the
-//! parameters after 1 and 3 Adam steps.
+//! the loss (a sequence loss averages over valid steps only), every gradient,
+//! `evaluate`, and the parameters after 1 and 3 Adam steps, by `Adam::step` and by
+//! `fit` over the batch.
 //!
 //! v1 – v4 pass the lengths to the `_lengths` functions, and their padded steps hold
 //! garbage (about 100 in every feature), so that one padded step reaching a state, an
 //! output or the loss fails the comparison. v5 (`embedding(.., mask_zero = true)`) and
 //! v6 (`masking(0.0)`) read their lengths from the padding: they go through the plain
-//! `forward` / `loss_and_grads` / `evaluate` and through the `_lengths` functions with
-//! the fixture's lengths, and are also compared with Keras 3's predictions of the same
-//! model (`keras_out`).
+//! `forward` / `loss_and_grads` / `evaluate` / `fit` / `predict` and through the
+//! `_lengths` functions with the fixture's lengths, and are also compared with Keras
+//! 3's predictions of the same model (`keras_out`).
 
 mod common;
 
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use common::live::{assert_live, rows};
 use common::{fixture, max_rel, read_all, worst};
 use ndarray::{ArrayD, Ix2, Ix3, IxDyn};
-use rnn_runtime::{model, Adam, Error, Loss, Network};
+use rnn_runtime::{model, Adam, Error, Fit, Loss, Network};
 
 model! { struct V1 < input(6, 3), lstm(4), dense(2) > }
 model! { struct V2 < input(5, 2), bidirectional(gru(3)), dense(2) > }
@@ -216,12 +217,12 @@ impl Case {
     }
 
     /// Every parameter of `model` against `{prefix}.<name>`.
-    fn check_params<M: Network>(&self, model: &M, prefix: &str) {
+    fn check_params<M: Network>(&self, what: &str, model: &M, prefix: &str) {
         for name in self.names() {
             let key = format!("{prefix}.{name}");
             let p = model.param(&name).expect("parameter");
             let p: Vec<f32> = p.iter().copied().collect();
-            self.check(&key, &p, &key);
+            self.check(&format!("{what}: {key}"), &p, &key);
         }
     }
 
@@ -315,7 +316,7 @@ where
 
     let mut adam = case.adam();
     adam.step(&mut model, &grads).expect("step");
-    case.check_params(&model, "adam1");
+    case.check_params("Adam::step", &model, "adam1");
     for _ in 1..3 {
         let (_, grads) = if masked {
             rnn_runtime::loss_and_grads(&model, x.view(), y.view(), loss, 0)
@@ -325,7 +326,9 @@ where
         .expect("grads");
         adam.step(&mut model, &grads).expect("step");
     }
-    case.check_params(&model, "adam3");
+    case.check_params("Adam::step", &model, "adam3");
+
+    fit_case::<M>(&case, source);
 
     let (rel, at) = case.worst_rel.borrow().clone();
     eprintln!(
@@ -334,6 +337,40 @@ where
     );
     let fresh = load::<M>(&case);
     (case, fresh)
+}
+
+/// `fit` over the whole batch as one, not shuffled: `history.loss[0]` against `loss`
+/// and the parameters after 1 and 3 epochs against `adam1.*` and `adam3.*` (the second
+/// and third calls continue the first through the same options). The lengths go
+/// through `Fit::lengths`, or a masked model reads them from the padding.
+fn fit_case<M>(case: &Case, source: Lengths)
+where
+    M: Network,
+    M::Input: FromFixture,
+{
+    let mut model = load::<M>(case);
+    let x = case.x::<M::Input>();
+    let y = case.y();
+    let lengths = case.lengths();
+    // `fit` trains with the model's loss: the declared one (v5), else MSE.
+    assert_eq!(rnn_runtime::model_loss::<M>().unwrap(), case.loss());
+    let options = Fit::new(case.adam())
+        .epochs(1)
+        .batch_size(lengths.len())
+        .shuffle(false)
+        .verbose(false);
+    let mut options = match source {
+        Lengths::Given => options.lengths(&lengths),
+        Lengths::FromMask => options,
+    };
+    let first = rnn_runtime::fit(&mut model, x.view(), y.view(), &mut options).expect("fit");
+    case.check("fit: history.loss[0]", &first.loss, "loss");
+    case.check_params("fit", &model, "adam1");
+    for _ in 1..3 {
+        rnn_runtime::fit(&mut model, x.view(), y.view(), &mut options).expect("fit");
+    }
+    assert_eq!(options.optimizer().steps(), 3);
+    case.check_params("fit", &model, "adam3");
 }
 
 /// Lengths outside `1..=T`, or not one per sample, are errors that name the problem.
