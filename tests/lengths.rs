@@ -39,6 +39,9 @@ at_every_length! {
 }
 model! { struct Tokens < input(6), embedding(9, 3, mask_zero = true), lstm(3), dense(2) > }
 model! { struct Masked < input(6, 2), masking(0.0), gru(3, return_sequences = true), dense(1) > }
+model! { struct MaskedLast < input(6, 2), masking(-1.0), lstm(3), dense(2) > }
+model! { struct BiMasked < input(6, 2), masking(0.0), bidirectional(lstm(2, return_sequences = true)), dense(1) > }
+model! { struct BiTokens < input(6), embedding(9, 3, mask_zero = true), bidirectional(gru(2)), dense(2) > }
 
 /// A model of another length with the weights of `net`.
 fn twin<A: Network, B: Network>(net: &A) -> B {
@@ -282,6 +285,80 @@ proptest! {
             let pad = 6 - len;
             prop_assert_eq!(out_after.slice(s![i, ..len, ..]), out_before.slice(s![i, pad.., ..]));
             prop_assert!(out_before.slice(s![i, ..pad, ..]).iter().all(|&v| v == 0.0));
+        }
+    }
+}
+
+/// Samples of `lengths`, padded with `pad` before their steps where `before`, after
+/// them otherwise; valid values never equal `pad`.
+fn padded_either_side(values: &[f32], lengths: &[usize], pad: f32, before: bool) -> Array3<f32> {
+    Array3::from_shape_fn((lengths.len(), 6, 2), |(i, t, j)| {
+        let start = if before { 6 - lengths[i] } else { 0 };
+        if (start..start + lengths[i]).contains(&t) {
+            0.1 + values[((i * 6 + t) * 2 + j) % values.len()].abs()
+        } else {
+            pad
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// The single-sample paths skip padded steps: `predict_one`, `forward_from` and a
+    /// stream give what the batch gives, padding before or after the steps.
+    #[test]
+    fn single_sample_paths_skip_padding((lengths, values) in strategy(), before: bool) {
+        let x = padded_either_side(&values, &lengths, 0.0, before);
+        let seq = Masked::new(4);
+        let bi = BiMasked::new(5);
+        let (batch_seq, batch_bi) = (seq.predict(&x).unwrap(), bi.predict(&x).unwrap());
+        let states = vec![MaskedState::new(); lengths.len()];
+        let (from, _) = seq.forward_from(&x, &states).unwrap();
+        // The single-sample kernels agree with the batch's to rounding.
+        close(from.as_slice().unwrap(), batch_seq.as_slice().unwrap(), "forward_from")?;
+        for i in 0..lengths.len() {
+            let sample: [[f32; 2]; 6] = std::array::from_fn(|t| [x[[i, t, 0]], x[[i, t, 1]]]);
+            let one: Vec<f32> = seq.predict_one(&sample).iter().flatten().copied().collect();
+            close(&one, batch_seq.slice(s![i, .., ..]).to_owned().as_slice().unwrap(), "predict_one")?;
+            let one: Vec<f32> = bi.predict_one(&sample).iter().flatten().copied().collect();
+            close(&one, batch_bi.slice(s![i, .., ..]).to_owned().as_slice().unwrap(), "bidirectional predict_one")?;
+            let mut stream = seq.stream();
+            for (t, step) in sample.iter().enumerate() {
+                let out = stream.push(step);
+                close(&out, batch_seq.slice(s![i, t, ..]).as_slice().unwrap(), "push")?;
+            }
+            prop_assert_eq!(stream.steps(), 6);
+        }
+        // A last-state model: padded steps keep the state, so a push of padding
+        // returns the output of the last valid step.
+        let x = padded_either_side(&values, &lengths, -1.0, before);
+        let last = MaskedLast::new(6);
+        let batch = last.predict(&x).unwrap();
+        for i in 0..lengths.len() {
+            let sample: [[f32; 2]; 6] = std::array::from_fn(|t| [x[[i, t, 0]], x[[i, t, 1]]]);
+            close(&last.predict_one(&sample), batch.slice(s![i, ..]).as_slice().unwrap(), "predict_one")?;
+            let mut stream = last.stream();
+            let mut out = [0.0; 2];
+            for step in &sample {
+                out = stream.push(step);
+            }
+            close(&out, batch.slice(s![i, ..]).as_slice().unwrap(), "push")?;
+        }
+    }
+
+    /// A bidirectional token model: `predict_one` runs each direction over the valid ids
+    /// only, as the batch does.
+    #[test]
+    fn bidirectional_tokens_skip_padding((lengths, values) in strategy()) {
+        let net = BiTokens::new(8);
+        let ids = Array2::from_shape_fn((lengths.len(), 6), |(i, t)| {
+            if t < lengths[i] { 1 + (values[i * 6 + t].abs() * 7.0) as u32 } else { 0 }
+        });
+        let batch = net.predict(&ids).unwrap();
+        for i in 0..lengths.len() {
+            let sample: [u32; 6] = std::array::from_fn(|t| ids[[i, t]]);
+            close(&net.predict_one(&sample).unwrap(), batch.slice(s![i, ..]).as_slice().unwrap(), "predict_one")?;
         }
     }
 }
