@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::grads::Grads;
 use super::lengths::{gather_shifted, scatter_shifted, spans, Sorted, Span};
-use super::shards::{Batch, Objective, ShardedGrads};
+use super::shards::{shard_count, Batch, Objective, ShardedGrads};
 use crate::error::{Error, Result};
 use crate::loss::{Loss, Reading};
 use crate::metrics::{Metric, MetricSums, Scores};
@@ -588,7 +588,7 @@ impl<T: Copy + Default> Gathered<T> {
                 idx
             }
             Some(spans) => {
-                self.sorted.of(idx, spans);
+                self.sorted.of_sharded(idx, spans, shard_count(idx.len()));
                 let order = &self.sorted.order[..];
                 gather_shifted(&data.x, order, spans, M::TIMESTEPS, &mut self.x);
                 if M::OUTPUT_STEPS > 1 {

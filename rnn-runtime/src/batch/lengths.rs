@@ -4,6 +4,7 @@
 
 use ndarray::{ArrayViewD, Axis};
 
+use super::shards::MAX_SHARDS;
 use crate::architecture::Padding;
 use crate::error::{Error, Result};
 use crate::model::{InputElement, Network};
@@ -138,6 +139,39 @@ impl Sorted {
         self.lengths
             .extend(self.order.iter().map(|&i| spans[i].len));
     }
+
+    /// [`of`](Self::of) for a batch that runs as `shards` consecutive shards of
+    /// `⌊k·n/shards⌋..⌊(k+1)·n/shards⌋` samples: the samples, longest first, are dealt
+    /// to the shards in turn, so that each shard holds long and short ones alike (a
+    /// shard of only the longest would run alone while the others wait), and each
+    /// shard's part is sorted longest first, as the packed kernels need.
+    pub fn of_sharded(&mut self, idx: &[usize], spans: &[Span], shards: usize) {
+        self.of(idx, spans);
+        let (n, shards) = (idx.len(), shards.max(1));
+        if shards == 1 {
+            return;
+        }
+        // Where each shard's next sample goes: no allocation, at most a few shards.
+        let bounds = |k: usize| k * n / shards..(k + 1) * n / shards;
+        let mut next: [usize; MAX_SHARDS] = core::array::from_fn(|k| bounds(k).start);
+        let shards = shards.min(MAX_SHARDS);
+        self.lengths.clear();
+        self.lengths.resize(n, 0);
+        let mut k = 0;
+        for &i in &self.order {
+            while next[k] == bounds(k).end {
+                k = (k + 1) % shards;
+            }
+            // `lengths` holds the new order's sample indices until the end.
+            self.lengths[next[k]] = i;
+            next[k] += 1;
+            k = (k + 1) % shards;
+        }
+        core::mem::swap(&mut self.order, &mut self.lengths);
+        self.lengths.clear();
+        self.lengths
+            .extend(self.order.iter().map(|&i| spans[i].len));
+    }
 }
 
 /// Copies the samples `order` of `x` (`[n, T, …]`) into `out` as a contiguous
@@ -208,6 +242,19 @@ mod tests {
         sorted.of(&[0, 1, 2, 3], &spans);
         assert_eq!(sorted.order, [3, 1, 0, 2]);
         assert_eq!(sorted.lengths, [7, 5, 2, 2]);
+    }
+
+    #[test]
+    fn shards_get_long_and_short_samples_alike() {
+        let spans: Vec<Span> = [1, 2, 3, 4, 5, 6, 7]
+            .iter()
+            .map(|&len| Span { start: 0, len })
+            .collect();
+        let mut sorted = Sorted::default();
+        sorted.of_sharded(&[0, 1, 2, 3, 4, 5, 6], &spans, 2);
+        // Shards of 3 and 4 samples, each longest first.
+        assert_eq!(sorted.lengths, [7, 5, 3, 6, 4, 2, 1]);
+        assert_eq!(sorted.order, [6, 4, 2, 5, 3, 1, 0]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::model::{output_len, Network};
 /// A batch is split into shards of at least this many samples...
 const SHARD_ROWS: usize = 16;
 /// ...and into at most this many shards.
-const MAX_SHARDS: usize = 8;
+pub(crate) const MAX_SHARDS: usize = 8;
 
 /// Number of shards for a batch of `batch` samples.
 pub(crate) fn shard_count(batch: usize) -> usize {

@@ -62,8 +62,6 @@ pub struct BidirectionalBuffers {
     d_rev: Vec<f32>,
     /// Gradient of the input, both directions summed, `[T, B, I]` (or packed).
     dx: Vec<f32>,
-    /// The reverse direction's input gradient in original order.
-    dx_rev: Vec<f32>,
 }
 
 #[cfg(feature = "std")]
@@ -173,14 +171,16 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
             .forward_seq_with(x_rev, steps, batch, &rev_opts, rev);
         let out = ensure(&mut bufs.out, rows * 2 * h);
         let (hf, hr) = (fwd.hidden(), rev.hidden());
-        // Row r of the output: the forward direction's row r beside the reverse
-        // direction's output for the same original step, its own row reversed.
-        let out_rev = ensure(&mut bufs.dx_rev, rows * h);
-        bufs.packing.reverse_rows(hr, h, out_rev);
-        for (r, row) in out.chunks_exact_mut(2 * h).enumerate() {
-            let (f, b) = row.split_at_mut(h);
-            f.copy_from_slice(&hf[r * h..][..h]);
-            b.copy_from_slice(&out_rev[r * h..][..h]);
+        // Each row of the output: the forward direction's row beside the reverse
+        // direction's output for the same original step, which is its reversed row.
+        let packing = &bufs.packing;
+        for t in 0..steps {
+            for (b, r) in packing.step(t).enumerate() {
+                let (f, back) = out[r * 2 * h..(r + 1) * 2 * h].split_at_mut(h);
+                let s = packing.reversed_row(t, b);
+                f.copy_from_slice(&hf[r * h..][..h]);
+                back.copy_from_slice(&hr[s * h..][..h]);
+            }
         }
         let last = ensure(&mut bufs.last, batch * 2 * h);
         let (lf, lr) = (fwd.last_hidden(), rev.last_hidden());
@@ -213,16 +213,21 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         let d_fwd = ensure(&mut bufs.d_fwd, n);
         let d_rev = ensure(&mut bufs.d_rev, n);
         let (SeqGrad::All(d) | SeqGrad::Last(d)) = d_out;
-        let scratch = ensure(&mut bufs.dx_rev, n);
-        for (r, row) in d.chunks_exact(2 * h).take(n / h.max(1)).enumerate() {
-            d_fwd[r * h..(r + 1) * h].copy_from_slice(&row[..h]);
-            scratch[r * h..(r + 1) * h].copy_from_slice(&row[h..]);
-        }
-        // The reverse direction's rows run in its own time order.
+        let packing = &bufs.packing;
         if all {
-            bufs.packing.reverse_rows(scratch, h, d_rev);
+            // The reverse direction's rows run in its own time order.
+            for t in 0..packing.steps() {
+                for (b, r) in packing.step(t).enumerate() {
+                    let (row, s) = (&d[r * 2 * h..(r + 1) * 2 * h], packing.reversed_row(t, b));
+                    d_fwd[r * h..(r + 1) * h].copy_from_slice(&row[..h]);
+                    d_rev[s * h..(s + 1) * h].copy_from_slice(&row[h..]);
+                }
+            }
         } else {
-            d_rev.copy_from_slice(scratch);
+            for (r, row) in d.chunks_exact(2 * h).take(batch).enumerate() {
+                d_fwd[r * h..(r + 1) * h].copy_from_slice(&row[..h]);
+                d_rev[r * h..(r + 1) * h].copy_from_slice(&row[h..]);
+            }
         }
         let (d_fwd, d_rev): (&[f32], &[f32]) = (d_fwd, d_rev);
         let wrap = |d| {
@@ -239,10 +244,18 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
             .backward_seq(x_rev, wrap(d_rev), g_rev, &mut bufs.reverse, need_dx);
         if need_dx {
             let dx = ensure(&mut bufs.dx, rows * i);
-            bufs.packing.reverse_rows(bufs.reverse.input_grad(), i, dx);
-            dx.iter_mut()
-                .zip(bufs.forward.input_grad())
-                .for_each(|(d, a)| *d += a);
+            let (df, dr) = (bufs.forward.input_grad(), bufs.reverse.input_grad());
+            let packing = &bufs.packing;
+            for t in 0..packing.steps() {
+                for (b, r) in packing.step(t).enumerate() {
+                    let s = packing.reversed_row(t, b);
+                    let (f, back) = (&df[r * i..(r + 1) * i], &dr[s * i..(s + 1) * i]);
+                    dx[r * i..(r + 1) * i]
+                        .iter_mut()
+                        .zip(f.iter().zip(back))
+                        .for_each(|(d, (a, c))| *d = a + c);
+                }
+            }
         }
     }
 

@@ -15,14 +15,16 @@ use crate::error::{Error, Result};
 /// no row at all, so no kernel ever computes them.
 ///
 /// [`Default`] is the empty batch; [`set`](Packing::set) lays a batch out, reusing the
-/// vectors, so that steady-state training allocates nothing.
+/// vectors, so that steady-state training allocates nothing. A batch of full samples
+/// keeps no vectors at all: its steps are computed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Packing {
     steps: usize,
     batch: usize,
-    /// Rows of each step, non-increasing.
+    /// Rows of each step, non-increasing (empty when every sample is full).
     sizes: Vec<usize>,
-    /// First row of each step; `offsets[steps]` is the number of rows.
+    /// First row of each step; `offsets[steps]` is the number of rows (empty when
+    /// every sample is full).
     offsets: Vec<usize>,
     /// Each sample's length, non-increasing; empty when every sample is full.
     lengths: Vec<usize>,
@@ -71,29 +73,27 @@ impl Packing {
         self.sizes.clear();
         self.offsets.clear();
         self.lengths.clear();
-        let full = match lengths {
+        let lengths = match lengths {
             Some(lengths) => {
                 if let Err(e) = Self::check(steps, batch, lengths) {
                     panic!("packed layout: {e}");
                 }
-                lengths.iter().all(|&l| l == steps)
+                lengths
             }
-            None => true,
+            None => return,
         };
+        if lengths.iter().all(|&l| l == steps) {
+            return;
+        }
         let mut offset = 0;
         for t in 0..steps {
-            let size = match lengths {
-                Some(lengths) if !full => lengths.iter().take_while(|&&l| l > t).count(),
-                _ => batch,
-            };
+            let size = lengths.iter().take_while(|&&l| l > t).count();
             self.offsets.push(offset);
             self.sizes.push(size);
             offset += size;
         }
         self.offsets.push(offset);
-        if let (Some(lengths), false) = (lengths, full) {
-            self.lengths.extend_from_slice(lengths);
-        }
+        self.lengths.extend_from_slice(lengths);
     }
 
     /// Whether every sample has all `steps` steps: the plain time-major layout.
@@ -113,17 +113,26 @@ impl Packing {
 
     /// Rows of the packed buffer: the number of valid steps of the whole batch.
     pub fn rows(&self) -> usize {
-        self.offsets.last().copied().unwrap_or(0)
+        match self.offsets.last() {
+            Some(&rows) => rows,
+            None => self.steps * self.batch,
+        }
     }
 
     /// Number of samples still running at step `t`.
     pub fn size(&self, t: usize) -> usize {
-        self.sizes[t]
+        match self.is_full() {
+            true => self.batch,
+            false => self.sizes[t],
+        }
     }
 
     /// The rows of step `t`.
     pub fn step(&self, t: usize) -> Range<usize> {
-        self.offsets[t]..self.offsets[t] + self.sizes[t]
+        match self.is_full() {
+            true => t * self.batch..(t + 1) * self.batch,
+            false => self.offsets[t]..self.offsets[t] + self.sizes[t],
+        }
     }
 
     /// Length of sample `b` (of the sorted batch).
@@ -137,7 +146,13 @@ impl Packing {
 
     /// The row of sample `b`'s last step.
     pub fn last_row(&self, b: usize) -> usize {
-        self.offsets[self.length(b) - 1] + b
+        self.step(self.length(b) - 1).start + b
+    }
+
+    /// The row that holds sample `b`'s step `t` in the reversed order of
+    /// [`reverse_rows`](Packing::reverse_rows): its step `length(b) - 1 - t`.
+    pub fn reversed_row(&self, t: usize, b: usize) -> usize {
+        self.step(self.length(b) - 1 - t).start + b
     }
 
     /// Copies `x` (`[rows(), width]`) into `out` with each sample's steps in reverse
@@ -146,9 +161,8 @@ impl Packing {
     /// reversed batch has the same layout; reversing twice gives `x` back.
     pub fn reverse_rows(&self, x: &[f32], width: usize, out: &mut [f32]) {
         for t in 0..self.steps {
-            for b in 0..self.sizes[t] {
-                let s = self.length(b) - 1 - t;
-                let (src, dst) = (self.offsets[t] + b, self.offsets[s] + b);
+            for b in 0..self.size(t) {
+                let (src, dst) = (self.step(t).start + b, self.reversed_row(t, b));
                 out[dst * width..(dst + 1) * width]
                     .copy_from_slice(&x[src * width..(src + 1) * width]);
             }
@@ -168,8 +182,9 @@ impl Packing {
     /// leaving out every padded step.
     pub fn pack<T: Copy>(&self, x: &[T], width: usize, out: &mut [T]) {
         for t in 0..self.steps {
-            for b in 0..self.sizes[t] {
-                let (src, dst) = ((b * self.steps + t) * width, (self.offsets[t] + b) * width);
+            let rows = self.step(t);
+            for b in 0..rows.len() {
+                let (src, dst) = ((b * self.steps + t) * width, (rows.start + b) * width);
                 out[dst..dst + width].copy_from_slice(&x[src..src + width]);
             }
         }
@@ -182,8 +197,9 @@ impl Packing {
             for t in 0..self.steps {
                 let dst = (b * self.steps + t) * width;
                 let dst = &mut out[dst..dst + width];
-                if b < self.sizes[t] {
-                    let src = (self.offsets[t] + b) * width;
+                let rows = self.step(t);
+                if b < rows.len() {
+                    let src = (rows.start + b) * width;
                     dst.copy_from_slice(&x[src..src + width]);
                 } else {
                     dst.fill(fill);
