@@ -1,0 +1,259 @@
+//! This project on the variable-length and long-sequence workloads of
+//! `bench/peers/SCHEMA.md` ("Variable lengths and long sequences"); prints one JSON line.
+//!
+//!     target/release/lengths_bench --threads N
+//!
+//! - **masked tokens**: N = 1024 right-padded sequences of T = 200 token ids, lengths
+//!   uniform in [20, 200], `input(200), embedding(20000, 64, mask_zero = true), lstm(64),
+//!   dense(2, activation = softmax)`, sparse categorical cross-entropy, Adam 1e-3, batch
+//!   32: trained with `mask_zero` (padded steps skipped) and, on the same data, the same
+//!   model without it (every padded step computed).
+//! - **long sequences**: N = 256 windows of T = 1000 steps of 8 features, `input(1000, 8),
+//!   lstm(64), dense(1)`, MSE, Adam 1e-3, batch 32; and the peak bytes the training run
+//!   allocated (a tracking global allocator, as `tests/memory.rs` uses) next to the
+//!   training-memory formula of `rnn-runtime/docs/reliability.md`.
+//!
+//! The data come from `peers_common`-independent integer generators that
+//! `bench/peers/common.py` reproduces bit for bit, so PyTorch trains on the same arrays.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use rnn_runtime::ndarray::{Array1, Array2, Array3};
+use rnn_runtime::{model, Adam, Fit, Network};
+use serde_json::json;
+
+model! {
+    struct Masked < input(200), embedding(20000, 64, mask_zero = true), lstm(64),
+        dense(2, activation = softmax), loss = sparse_categorical_crossentropy >
+}
+model! {
+    struct Padded < input(200), embedding(20000, 64), lstm(64),
+        dense(2, activation = softmax), loss = sparse_categorical_crossentropy >
+}
+model! { struct Long < input(1000, 8), lstm(64), dense(1) > }
+
+/// Live and peak bytes of the whole process, over all threads.
+struct Tracking;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn grew(bytes: isize) {
+    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
+// SAFETY: every call forwards to the system allocator with the caller's arguments; the
+// counters only observe sizes.
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size() as isize);
+        // SAFETY: the caller's contract for `alloc` is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        grew(-(layout.size() as isize));
+        // SAFETY: `ptr` came from `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        grew(new_size as isize - layout.size() as isize);
+        // SAFETY: `ptr` came from `System` with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Tracking = Tracking;
+
+/// Runs `f`; returns its value and the bytes above the live total at its start that
+/// were allocated at its peak.
+fn peak_of<R>(f: impl FnOnce() -> R) -> (R, isize) {
+    let base = LIVE.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let r = f();
+    (r, PEAK.load(Ordering::SeqCst) - base)
+}
+
+// --- The workloads' sizes (SCHEMA.md) ------------------------------------------------
+
+const SEED: u64 = 42;
+const BATCH: usize = 32;
+const EPOCHS: usize = 6;
+const LR: f32 = 1e-3;
+
+const TOKENS_SAMPLES: usize = 1024;
+const TOKENS_T: usize = 200;
+const VOCAB: u64 = 20000;
+const TOKENS_MIN_LEN: u64 = TOKENS_T as u64 / 10;
+
+const LONG_SAMPLES: usize = 256;
+const LONG_T: usize = 1000;
+const LONG_F: usize = 8;
+const LONG_H: usize = 64;
+
+/// splitmix64: the data generator `common.py` reproduces.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi` (modulo bias below 1e-14).
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+}
+
+/// The masked-token data: ids `[N, T]` right-padded with 0, class ids `[N]`, lengths.
+/// Per sample in order: its length uniform in [T/10, T], then that many ids uniform in
+/// 1..vocab; the class is 1 when the last valid id is below vocab / 2.
+fn token_data() -> (Array2<u32>, Array1<f32>, Vec<usize>) {
+    let mut rng = SplitMix(SEED);
+    let mut x = Array2::<u32>::zeros((TOKENS_SAMPLES, TOKENS_T));
+    let mut y = Array1::<f32>::zeros(TOKENS_SAMPLES);
+    let mut lengths = Vec::with_capacity(TOKENS_SAMPLES);
+    for i in 0..TOKENS_SAMPLES {
+        let len = rng.between(TOKENS_MIN_LEN, TOKENS_T as u64) as usize;
+        let mut last = 0;
+        for t in 0..len {
+            last = rng.between(1, VOCAB - 1);
+            x[[i, t]] = last as u32;
+        }
+        y[i] = if last < VOCAB / 2 { 1.0 } else { 0.0 };
+        lengths.push(len);
+    }
+    (x, y, lengths)
+}
+
+/// The long-sequence data: `x[i, t, f] = sin(0.05 (t + 3 i) + f)`, target the next value
+/// of feature 0, `sin(0.05 (T + 3 i))`; computed in f64, stored as f32.
+fn long_data() -> (Array3<f32>, Array2<f32>) {
+    let x = Array3::from_shape_fn((LONG_SAMPLES, LONG_T, LONG_F), |(i, t, f)| {
+        (0.05 * (t + 3 * i) as f64 + f as f64).sin() as f32
+    });
+    let y = Array2::from_shape_fn((LONG_SAMPLES, 1), |(i, _)| {
+        (0.05 * (LONG_T + 3 * i) as f64).sin() as f32
+    });
+    (x, y)
+}
+
+fn options() -> Fit<Adam> {
+    Fit::new(Adam::new(LR))
+        .epochs(EPOCHS)
+        .batch_size(BATCH)
+        .seed(SEED)
+        .verbose(false)
+}
+
+/// One training run: median seconds of epochs 2..=last, the last epoch's mean loss and
+/// the peak bytes allocated during `fit` above what was live before it.
+struct Run {
+    s_per_epoch: f64,
+    final_loss: f32,
+    peak_bytes: isize,
+}
+
+fn run<M: Network>(
+    name: &str,
+    mut net: M,
+    x: rnn_runtime::ndarray::ArrayViewD<'_, M::Input>,
+    y: rnn_runtime::ndarray::ArrayViewD<'_, f32>,
+) -> Result<Run, rnn_runtime::Error> {
+    eprintln!("{name}: {EPOCHS} epochs");
+    let (history, peak_bytes) = peak_of(|| rnn_runtime::fit(&mut net, x, y, options()));
+    let history = history?;
+    for (e, (s, l)) in history.seconds.iter().zip(&history.loss).enumerate() {
+        eprintln!("  epoch {}/{EPOCHS}: {s:.4} s, loss {l:.3e}", e + 1);
+    }
+    Ok(Run {
+        s_per_epoch: peers_common::median(history.seconds[1..].to_vec()),
+        final_loss: history.loss.last().copied().unwrap_or(f32::NAN),
+        peak_bytes,
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = peers_common::setup(&[]);
+    if args.grid || args.in_pool {
+        return Err("lengths_bench takes --threads N only".into());
+    }
+
+    // Unmeasured: the thread pool's first use allocates its registry.
+    {
+        let (x, y) = long_data();
+        let mut net = Long::new(SEED);
+        let few = rnn_runtime::ndarray::s![..BATCH, .., ..];
+        rnn_runtime::fit(
+            &mut net,
+            x.slice(few).into_dyn(),
+            y.slice(rnn_runtime::ndarray::s![..BATCH, ..]).into_dyn(),
+            Fit::new(Adam::new(LR)).epochs(1).batch_size(BATCH).verbose(false),
+        )?;
+    }
+
+    let (x, y, lengths) = token_data();
+    let valid: usize = lengths.iter().sum();
+    let valid_fraction = valid as f64 / (TOKENS_SAMPLES * TOKENS_T) as f64;
+    eprintln!(
+        "masked tokens: N = {TOKENS_SAMPLES}, T = {TOKENS_T}, valid fraction {valid_fraction:.4}"
+    );
+    let masked = run(
+        "masked tokens, mask_zero",
+        Masked::new(SEED),
+        x.view().into_dyn(),
+        y.view().into_dyn(),
+    )?;
+    let padded = run(
+        "masked tokens, every padded step",
+        Padded::new(SEED),
+        x.view().into_dyn(),
+        y.view().into_dyn(),
+    )?;
+
+    let (lx, ly) = long_data();
+    let long = run(
+        "long sequences",
+        Long::new(SEED),
+        lx.view().into_dyn(),
+        ly.view().into_dyn(),
+    )?;
+    // rnn-runtime/docs/reliability.md: per sample and step of a batch, 2·F + k·H floats
+    // (k = 11 for an LSTM), kept for the whole sequence of the batch.
+    let floats_per_row = 2 * LONG_F + 11 * LONG_H;
+    let formula_bytes = floats_per_row * 4 * LONG_T * BATCH;
+
+    let out = json!({
+        "system": "rnn",
+        "version": env!("PEER_VERSION"),
+        "threads": args.threads,
+        "masked_tokens": {
+            "samples": TOKENS_SAMPLES, "timesteps": TOKENS_T, "vocab": VOCAB, "dim": 64,
+            "units": 64, "batch": BATCH, "epochs": EPOCHS,
+            "valid_steps": valid, "valid_fraction": valid_fraction,
+            "train_s_per_epoch": masked.s_per_epoch,
+            "final_loss": masked.final_loss,
+            "peak_bytes": masked.peak_bytes,
+            "padded_s_per_epoch": padded.s_per_epoch,
+            "padded_final_loss": padded.final_loss,
+            "padded_peak_bytes": padded.peak_bytes,
+        },
+        "long_sequences": {
+            "samples": LONG_SAMPLES, "timesteps": LONG_T, "features": LONG_F,
+            "units": LONG_H, "batch": BATCH, "epochs": EPOCHS,
+            "train_s_per_epoch": long.s_per_epoch,
+            "final_loss": long.final_loss,
+            "peak_bytes": long.peak_bytes,
+            "formula_bytes": formula_bytes,
+            "parameter_bytes": 4 * Long::PARAMS,
+        },
+    });
+    println!("{out}");
+    Ok(())
+}
