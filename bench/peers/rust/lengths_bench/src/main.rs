@@ -7,14 +7,16 @@
 //!   uniform in [20, 200], `input(200), embedding(20000, 64, mask_zero = true), lstm(64),
 //!   dense(2, activation = softmax)`, sparse categorical cross-entropy, Adam 1e-3, batch
 //!   32: trained with `mask_zero` (padded steps skipped) and, on the same data, the same
-//!   model without it (every padded step computed).
+//!   model without it (every padded step computed), and without it but with the lengths
+//!   given (`Fit::lengths`, padded steps skipped again).
 //! - **long sequences**: N = 256 windows of T = 1000 steps of 8 features, `input(1000, 8),
 //!   lstm(64), dense(1)`, MSE, Adam 1e-3, batch 32; and the peak bytes the training run
 //!   allocated (a tracking global allocator, as `tests/memory.rs` uses) next to the
 //!   training-memory formula of `rnn-runtime/docs/reliability.md`.
 //!
-//! The data come from `peers_common`-independent integer generators that
-//! `bench/peers/common.py` reproduces bit for bit, so PyTorch trains on the same arrays.
+//! The data come from a splitmix64 generator and closed formulas that
+//! `bench/peers/common.py` and `pytorch_lengths.py` reproduce, so PyTorch trains on the
+//! same arrays.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -165,9 +167,10 @@ fn run<M: Network>(
     mut net: M,
     x: rnn_runtime::ndarray::ArrayViewD<'_, M::Input>,
     y: rnn_runtime::ndarray::ArrayViewD<'_, f32>,
+    options: Fit<Adam>,
 ) -> Result<Run, rnn_runtime::Error> {
     eprintln!("{name}: {EPOCHS} epochs");
-    let (history, peak_bytes) = peak_of(|| rnn_runtime::fit(&mut net, x, y, options()));
+    let (history, peak_bytes) = peak_of(|| rnn_runtime::fit(&mut net, x, y, options));
     let history = history?;
     for (e, (s, l)) in history.seconds.iter().zip(&history.loss).enumerate() {
         eprintln!("  epoch {}/{EPOCHS}: {s:.4} s, loss {l:.3e}", e + 1);
@@ -209,12 +212,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Masked::new(SEED),
         x.view().into_dyn(),
         y.view().into_dyn(),
+        options(),
     )?;
     let padded = run(
         "masked tokens, every padded step",
         Padded::new(SEED),
         x.view().into_dyn(),
         y.view().into_dyn(),
+        options(),
+    )?;
+    // The same skipping with the lengths given (PyTorch's habit) instead of read from
+    // the padding: the model without mask_zero, Fit::lengths.
+    let given = run(
+        "masked tokens, Fit::lengths",
+        Padded::new(SEED),
+        x.view().into_dyn(),
+        y.view().into_dyn(),
+        options().lengths(&lengths),
     )?;
 
     let (lx, ly) = long_data();
@@ -223,6 +237,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Long::new(SEED),
         lx.view().into_dyn(),
         ly.view().into_dyn(),
+        options(),
     )?;
     // rnn-runtime/docs/reliability.md: per sample and step of a batch, 2·F + k·H floats
     // (k = 11 for an LSTM), kept for the whole sequence of the batch.
@@ -243,6 +258,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "padded_s_per_epoch": padded.s_per_epoch,
             "padded_final_loss": padded.final_loss,
             "padded_peak_bytes": padded.peak_bytes,
+            "lengths_s_per_epoch": given.s_per_epoch,
+            "lengths_final_loss": given.final_loss,
         },
         "long_sequences": {
             "samples": LONG_SAMPLES, "timesteps": LONG_T, "features": LONG_F,
