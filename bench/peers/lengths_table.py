@@ -103,6 +103,7 @@ def markdown(summary):
             for label, src, key, loss in (
                 ("(a) rnn, `mask_zero = true` (padded steps skipped)", m, "train_s_per_epoch", "final_loss"),
                 ("(b) rnn, no mask (every padded step)", m, "padded_s_per_epoch", "padded_final_loss"),
+                ("rnn, no mask, `Fit::lengths` (padded steps skipped)", m, "lengths_s_per_epoch", "lengths_final_loss"),
                 ("(c) pytorch, `pack_padded_sequence(..., enforce_sorted=False)`", tm, "train_s_per_epoch", "final_loss"),
                 ("pytorch, no packing (every padded step)", tm, "padded_s_per_epoch", "padded_final_loss"),
             ):
