@@ -30,6 +30,18 @@ pub struct Model {
     pub layers: Vec<Layer>,
     /// The loss the spec declares (`loss = …`), if any.
     pub loss: Option<Loss>,
+    /// `masking(value)` right after `input`: the value that marks a padded step.
+    pub masking: Option<f32>,
+}
+
+/// What marks a padded step of the input, from which the model reads each sample's
+/// length.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Padding {
+    /// `embedding(…, mask_zero = true)`: token id 0.
+    ZeroId,
+    /// `masking(value)`: a step whose features all equal the value.
+    Value(f32),
 }
 
 /// The losses a spec may declare: the runtime's `Loss` variants.
@@ -82,10 +94,24 @@ impl Model {
         self.layers.iter().map(Layer::param_count).sum()
     }
 
+    /// What marks padding in the input, if the model reads lengths from it.
+    pub fn padding(&self) -> Option<Padding> {
+        match (self.masking, self.layers.first().map(|l| l.kind)) {
+            (Some(value), _) => Some(Padding::Value(value)),
+            (
+                None,
+                Some(LayerKind::Embedding {
+                    mask_zero: true, ..
+                }),
+            ) => Some(Padding::ZeroId),
+            _ => None,
+        }
+    }
+
     /// The vocabulary of the embedding layer 0, or 0 for real-valued input.
     pub fn vocab(&self) -> usize {
         match self.layers.first().map(|l| l.kind) {
-            Some(LayerKind::Embedding { vocab }) => vocab,
+            Some(LayerKind::Embedding { vocab, .. }) => vocab,
             _ => 0,
         }
     }
@@ -185,6 +211,8 @@ pub enum LayerKind {
     Embedding {
         /// Number of distinct token ids.
         vocab: usize,
+        /// `mask_zero = true`: id 0 is padding (Keras).
+        mask_zero: bool,
     },
     /// `dropout(rate)`: inverted dropout while training, identity otherwise.
     Dropout(f32),
@@ -359,7 +387,7 @@ impl LayerKind {
                 directions * (gates * h * i + gates * h * h + 2 * gates * h)
             }
             LayerKind::Dense(_) => n * i + n,
-            LayerKind::Embedding { vocab } => vocab as u128 * n,
+            LayerKind::Embedding { vocab, .. } => vocab as u128 * n,
             LayerKind::Dropout(_) => 0,
         }
     }

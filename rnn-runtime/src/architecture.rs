@@ -149,6 +149,17 @@ impl Layer {
     }
 }
 
+/// What marks a padded time step of a model's input: Keras's masks, from which the
+/// model reads each sample's length.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Padding {
+    /// `embedding(…, mask_zero = true)`: token id 0 (Keras's `mask_zero=True`).
+    ZeroId,
+    /// `masking(value)`: a step whose features all equal `value` (Keras's
+    /// `Masking(mask_value)`).
+    Value(f32),
+}
+
 /// A whole model as declared: [`Network::ARCHITECTURE`](crate::Network::ARCHITECTURE)
 /// of every `model!` struct.
 ///
@@ -164,6 +175,7 @@ impl Layer {
 /// let arch = Net::ARCHITECTURE;
 /// assert_eq!((arch.timesteps, arch.features), (10, 3));
 /// assert!(arch.sequence_output && !arch.tokens);
+/// assert_eq!(arch.padding, None);
 /// assert_eq!(arch.layers.len(), 3);
 /// assert!(matches!(
 ///     arch.layers[0],
@@ -192,7 +204,10 @@ pub struct Architecture {
     pub tokens: bool,
     /// Whether the output is one vector per step.
     pub sequence_output: bool,
-    /// The layers, numbered from 0.
+    /// What marks padding in the input (`masking(value)` or `mask_zero`), if the
+    /// model reads its samples' lengths from it.
+    pub padding: Option<Padding>,
+    /// The layers, numbered from 0 (`masking` is not a layer here: it is `padding`).
     pub layers: &'static [Layer],
 }
 

@@ -250,6 +250,34 @@ pub enum Error {
         /// The value found.
         value: f32,
     },
+    /// A sample's length (given, or read from its padding) is outside `1..=steps`.
+    #[error(
+        "sample {sample} has length {length}, but lengths must be between 1 and the model's {steps} \
+         steps; drop empty samples, and cut longer ones into windows"
+    )]
+    Length {
+        /// The sample (row of `x`), from 0.
+        sample: usize,
+        /// Its length.
+        length: usize,
+        /// The model's time steps.
+        steps: usize,
+    },
+    /// A masked model found a valid step after padding: the valid steps of a sample
+    /// must be one run, padded after it (PyTorch's and Keras's `padding="post"`) or
+    /// before it (Keras's default `padding="pre"`).
+    #[error(
+        "x sample {sample} has padding at step {padding} and a valid step at {valid}; pad \
+         each sample on one side only, before or after its steps"
+    )]
+    PaddingInside {
+        /// The sample (row of `x`), from 0.
+        sample: usize,
+        /// A padded step between valid ones.
+        padding: usize,
+        /// A valid step on the far side of it.
+        valid: usize,
+    },
     /// `forward_from` was given a number of initial states other than one per sample.
     #[error("forward_from needs one initial state per sample: {samples} samples, {states} states")]
     StateCount {

@@ -139,7 +139,10 @@ pub use train::callbacks;
 /// the crate documented them.
 #[cfg(feature = "std")]
 pub mod network {
-    pub use crate::batch::compute::{evaluate, forward, loss_and_grads, model_loss};
+    pub use crate::batch::compute::{
+        evaluate, evaluate_lengths, forward, forward_lengths, loss_and_grads,
+        loss_and_grads_lengths, model_loss,
+    };
     pub use crate::model::{InputElement, Network};
     pub use crate::params::{ParamSpec, Params};
     // Called by generated code only (now through `crate::__private`).
@@ -167,7 +170,10 @@ pub use loss::{mse, mse_grad, Loss};
 #[cfg(feature = "std")]
 pub use metrics::{Metric, Monitor};
 #[cfg(feature = "std")]
-pub use network::{evaluate, forward, loss_and_grads, model_loss, InputElement, Network};
+pub use network::{
+    evaluate, evaluate_lengths, forward, forward_lengths, loss_and_grads, loss_and_grads_lengths,
+    model_loss, InputElement, Network,
+};
 #[cfg(feature = "std")]
 pub use optim::schedule::{self, ReduceOnPlateau, Schedule};
 #[cfg(feature = "std")]
@@ -235,7 +241,7 @@ pub mod __private {
     pub use crate::dropout::fill_masks;
     pub use crate::layers::check_ids;
     #[cfg(feature = "std")]
-    pub use crate::layers::{ids_to_time_major, to_batch_major, to_time_major};
+    pub use crate::layers::{ids_to_time_major, pack, to_batch_major, to_time_major, unpack};
     #[cfg(all(feature = "std", not(feature = "plot")))]
     pub use crate::train::PlotFeatureIsOff;
 

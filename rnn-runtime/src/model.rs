@@ -5,6 +5,7 @@
 
 use ndarray::ArrayViewD;
 
+use crate::architecture::Padding;
 use crate::dropout::MaskKey;
 use crate::error::{Error, Result};
 use crate::layers::check_ids;
@@ -20,11 +21,19 @@ pub trait InputElement: Copy + Default + Send + Sync + 'static {
 
     /// The value's bits, from which a training checkpoint fingerprints its data.
     fn to_bits(self) -> u32;
+
+    /// Whether the value marks padding under `padding` (a step is padding when all its
+    /// values do): exact equality, as Keras's masks compare.
+    fn is_padding(self, padding: Padding) -> bool;
 }
 
 impl InputElement for f32 {
     fn to_bits(self) -> u32 {
         f32::to_bits(self)
+    }
+
+    fn is_padding(self, padding: Padding) -> bool {
+        matches!(padding, Padding::Value(v) if self == v)
     }
 
     /// A NaN or infinite feature would turn every later output and gradient into NaN
@@ -54,6 +63,10 @@ impl InputElement for f32 {
 impl InputElement for u32 {
     fn to_bits(self) -> u32 {
         self
+    }
+
+    fn is_padding(self, padding: Padding) -> bool {
+        padding == Padding::ZeroId && self == 0
     }
 
     fn check_values(x: &ArrayViewD<'_, Self>, steps: usize, vocab: usize) -> Result<()> {
@@ -120,10 +133,18 @@ pub trait Network: Params + Sized + Sync + 'static {
     /// F]` values, or `[batch, T]` valid token ids); returns the batch-major `[batch,
     /// OUTPUT_STEPS, OUTPUTS]` output, held in `ws` until the next call. `key` is
     /// `Some` in training, where it keys the dropout masks; `None` is inference.
+    ///
+    /// `lengths`, if given, holds each sample's length, longest first (checked by
+    /// [`Packing::check`](crate::layers::Packing::check); a caller that breaks it
+    /// panics): sample `b` runs its first `lengths[b]` steps only, as in PyTorch's
+    /// packed sequences; its later steps of `x` are never read, and a sequence output
+    /// is 0 there. The batch functions sort a batch and read its lengths (given, or
+    /// from the model's padding) before calling this.
     fn forward_batch<'w>(
         &self,
         x: &[Self::Input],
         batch: usize,
+        lengths: Option<&[usize]>,
         key: Option<MaskKey>,
         ws: &'w mut Self::Workspace,
     ) -> &'w [f32];

@@ -2,12 +2,14 @@
 //! form, sequences versus single vectors, and the rule that a model has a recurrent
 //! layer.
 
+use quote::ToTokens;
 use syn::ext::IdentExt;
+use syn::{Expr, Lit, UnOp};
 
 use super::layers::{check_input, LAYER_NAMES, RECURRENT_NAMES};
 use super::{Errors, Family, Resolved, Shape};
-use crate::diagnostics::{list, render_layer, suggest};
-use crate::parse::{LayerDef, ModelDef};
+use crate::diagnostics::{list, render, render_layer, suggest};
+use crate::parse::{Arg, LayerDef, ModelDef};
 use crate::spec::Input;
 
 /// Checks the `input` entry and the list's overall form, and returns the input shape
@@ -72,6 +74,99 @@ pub(super) fn split_input<'a>(
         }
     }
     (shape, layers)
+}
+
+/// Takes `masking(value)` out of the list of `layers`: it describes the input, like
+/// `input`, so it is not a numbered layer; it may come only first, and only for
+/// real-valued input. Returns its value (`None` without a valid one) and the layers.
+pub(super) fn split_masking<'a>(
+    layers: Vec<&'a LayerDef>,
+    shape: Shape,
+    errors: &mut Errors,
+) -> (Option<f32>, Vec<&'a LayerDef>) {
+    let is_masking = |entry: &&LayerDef| entry.name.unraw() == "masking";
+    let mut value = None;
+    for (i, def) in layers.iter().enumerate().filter(|(_, d)| is_masking(d)) {
+        if i > 0 {
+            errors.push(
+                def.name.span(),
+                format!(
+                    "`{}` must come right after `input`, before layer 0: it marks the \
+                     padded steps of the input",
+                    render_layer(def)
+                ),
+            );
+            continue;
+        }
+        if shape.1 == Some(Input::Tokens) {
+            errors.push(
+                def.name.span(),
+                "`masking` reads real-valued features, but `input(T)` declares token ids; \
+                 mark padding with `embedding(vocab, dim, mask_zero = true)` instead",
+            );
+            continue;
+        }
+        value = mask_value(def, errors);
+    }
+    if let (Some(def), 1) = (layers.first().filter(|d| is_masking(d)), layers.len()) {
+        errors.push(
+            def.name.span(),
+            format!(
+                "the model has no layers after `{}`; add some, e.g. `lstm(8), dense(1)`",
+                render_layer(def)
+            ),
+        );
+    }
+    let rest: Vec<&LayerDef> = layers.into_iter().filter(|d| !is_masking(d)).collect();
+    (value, rest)
+}
+
+/// The value of `masking(value)`: one finite number literal, possibly negative.
+fn mask_value(def: &LayerDef, errors: &mut Errors) -> Option<f32> {
+    let example = "write e.g. `masking(0.0)`";
+    let mut positional = Vec::new();
+    for arg in &def.args {
+        match arg {
+            Arg::Named { key, .. } => errors.push(
+                key.span(),
+                format!("`masking` takes no options; remove `{}`", key.unraw()),
+            ),
+            Arg::Positional(expr) => positional.push(expr),
+        }
+    }
+    let [expr] = positional[..] else {
+        errors.push(
+            def.name.span(),
+            format!("`masking` takes one value, the one that marks a padded step; {example}"),
+        );
+        return None;
+    };
+    let (negative, literal) = match expr {
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => (true, &*unary.expr),
+        other => (false, other),
+    };
+    let value = match literal {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(f), ..
+        }) if ["", "f32", "f64"].contains(&f.suffix()) => f.base10_parse::<f64>().ok(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.suffix().is_empty() => i.base10_parse::<u64>().ok().map(|v| v as f64),
+        _ => None,
+    };
+    match value.map(|v| if negative { -v } else { v } as f32) {
+        Some(v) if v.is_finite() => Some(v),
+        _ => {
+            let text = render(expr.to_token_stream());
+            errors.push_spanned(
+                expr,
+                format!(
+                    "the value of `masking` must be a finite number, found `{text}`; {example}"
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// Checks what the last of `layers` receives (`sequence`: whether that is a

@@ -7,15 +7,16 @@ use syn::ext::IdentExt;
 use syn::Expr;
 
 use super::literals::{rate, single_positional, single_size, sizes};
-use super::options::{dense_options, no_options, recurrent_options};
+use super::options::{dense_options, embedding_options, no_options, recurrent_options};
 use super::{Errors, Family, Resolved, Shape};
 use crate::diagnostics::{list, render, render_layer, suggest};
 use crate::parse::{nested_layer, Arg, LayerDef};
 use crate::spec::{Cell, Input, LayerKind, Recurrent};
 
 /// Every name that may start a layer-list entry, `input` included.
-pub(super) const LAYER_NAMES: [&str; 8] = [
+pub(super) const LAYER_NAMES: [&str; 9] = [
     "input",
+    "masking",
     "lstm",
     "gru",
     "simple_rnn",
@@ -106,7 +107,7 @@ pub(super) fn resolve<'a>(
         }
         "embedding" => {
             layer.family = Some(Family::Embedding);
-            no_options(def, "embedding(1000, 16)", errors);
+            let mask_zero = embedding_options(def, errors);
             let label = layer.label();
             let sizes = sizes(
                 def,
@@ -117,7 +118,7 @@ pub(super) fn resolve<'a>(
             );
             if let [Some(vocab), Some(dim)] = sizes[..] {
                 layer.units = Some(dim);
-                layer.kind = Some(LayerKind::Embedding { vocab });
+                layer.kind = mask_zero.map(|mask_zero| LayerKind::Embedding { vocab, mask_zero });
             }
             return layer;
         }

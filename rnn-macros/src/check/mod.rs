@@ -31,7 +31,7 @@ mod options;
 #[cfg(test)]
 mod tests;
 
-use flow::{check_feed, check_has_recurrent, split_input};
+use flow::{check_feed, check_has_recurrent, split_input, split_masking};
 use layers::{inner_layers, resolve};
 use limits::{check_budget, check_layer_count, check_stack};
 #[cfg_attr(
@@ -56,6 +56,7 @@ pub struct Rejected {
 pub fn check(def: &ModelDef) -> Result<Model, Rejected> {
     let mut errors = Errors::default();
     let (shape, layer_defs) = split_input(def, &mut errors);
+    let (masking, layer_defs) = split_masking(layer_defs, shape, &mut errors);
     check_layer_count(&layer_defs, &mut errors);
     let inners = inner_layers(&layer_defs);
     let mut layers: Vec<Resolved> = Vec::with_capacity(layer_defs.len());
@@ -88,6 +89,7 @@ pub fn check(def: &ModelDef) -> Result<Model, Rejected> {
         shape: partial(),
     })?;
     model.loss = loss;
+    model.masking = masking;
     check_stack(def, &model).map_err(|error| Rejected {
         error,
         shape: Some(model.shape()),
@@ -220,5 +222,6 @@ fn build(
         input,
         layers: out,
         loss: None,
+        masking: None,
     })
 }

@@ -202,6 +202,32 @@ pub(super) fn no_options(def: &LayerDef, example: &str, errors: &mut Errors) {
     }
 }
 
+/// The options of `embedding`: `mask_zero = true` (id 0 is padding, as Keras's
+/// `mask_zero=True`); `None` when one is invalid.
+pub(super) fn embedding_options(def: &LayerDef, errors: &mut Errors) -> Option<bool> {
+    let mut mask_zero = Some(false);
+    for_each_option(def, errors, |key, value, errors| {
+        if key.unraw() != "mask_zero" {
+            unknown_option(key, &def.name, &["mask_zero"], "embeddings", errors);
+            return;
+        }
+        mask_zero = match value {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Some(b.value),
+            _ => {
+                let text = render(value.to_token_stream());
+                errors.push_spanned(
+                    value,
+                    format!("`mask_zero` expects `true` or `false`, found `{text}`"),
+                );
+                None
+            }
+        };
+    });
+    mask_zero
+}
+
 /// Calls `f` on each named option of `def` in written order; a repeat is reported
 /// instead.
 pub(super) fn for_each_option<'a>(

@@ -45,7 +45,14 @@ pub fn describe(layer: &Layer) -> String {
             "linear" => format!("dense({})", layer.units),
             name => format!("dense({}, activation = {name})", layer.units),
         },
-        LayerKind::Embedding { vocab } => format!("embedding({vocab}, {})", layer.units),
+        LayerKind::Embedding {
+            vocab,
+            mask_zero: false,
+        } => format!("embedding({vocab}, {})", layer.units),
+        LayerKind::Embedding {
+            vocab,
+            mask_zero: true,
+        } => format!("embedding({vocab}, {}, mask_zero = true)", layer.units),
         LayerKind::Dropout(rate) => format!("dropout({rate})"),
     }
 }
@@ -96,7 +103,7 @@ pub fn layer_type(layer: &Layer) -> Option<TokenStream> {
             quote_spanned!(span=> #cell)
         }
         LayerKind::Dense(_) => quote_spanned!(span=> ::rnn_runtime::layers::DenseLayer<#i, #n>),
-        LayerKind::Embedding { vocab } => {
+        LayerKind::Embedding { vocab, .. } => {
             let v = lit(vocab);
             quote_spanned!(span=> ::rnn_runtime::layers::EmbeddingLayer<#v, #n>)
         }
@@ -139,7 +146,7 @@ pub fn tensors(layer: &Layer) -> Vec<(String, Vec<usize>)> {
             ("weight".to_owned(), vec![layer.units, layer.inputs]),
             ("bias".to_owned(), vec![layer.units]),
         ],
-        LayerKind::Embedding { vocab } => vec![("weight".to_owned(), vec![vocab, layer.units])],
+        LayerKind::Embedding { vocab, .. } => vec![("weight".to_owned(), vec![vocab, layer.units])],
         LayerKind::Dropout(_) => Vec::new(),
     }
 }
@@ -232,7 +239,7 @@ pub fn architecture_layer(layer: &Layer) -> TokenStream {
                 inputs: #inputs, units: #units, activation: #a, per_step: #per_step,
             })
         }
-        LayerKind::Embedding { vocab } => {
+        LayerKind::Embedding { vocab, .. } => {
             let vocab = lit(vocab);
             quote!(#arch::Layer::Embedding { vocab: #vocab, dim: #units })
         }

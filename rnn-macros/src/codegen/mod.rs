@@ -38,6 +38,17 @@ fn lit_f32(v: f32) -> Literal {
     Literal::f32_suffixed(v)
 }
 
+/// An `f32` expression of any sign: a literal, negated when negative (a literal token
+/// itself carries no sign).
+fn signed_f32(v: f32) -> TokenStream {
+    let magnitude = lit_f32(v.abs());
+    if v.is_sign_negative() {
+        quote!(-#magnitude)
+    } else {
+        quote!(#magnitude)
+    }
+}
+
 /// Field names: `lN` for layer N.
 fn field(i: usize) -> Ident {
     format_ident!("l{}", i)
@@ -249,12 +260,13 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 features: #f,
                 tokens: false,
                 sequence_output: false,
+                padding: ::rnn_runtime::__private::None,
                 layers: &[],
             };
             fn init(seed: u64) -> Self {
                 #name {}
             }
-            fn forward_batch<'w>(&self, x: &[f32], batch: usize, key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>, ws: &'w mut ()) -> &'w [f32] {
+            fn forward_batch<'w>(&self, x: &[f32], batch: usize, lengths: ::rnn_runtime::__private::Option<&[usize]>, key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>, ws: &'w mut ()) -> &'w [f32] {
                 ::rnn_runtime::__private::unreachable!()
             }
             fn backward_batch(&self, d_out: &[f32], ws: &mut (), grads: &mut [f32]) {

@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use super::layers::{architecture_layer, buffers_type, init_expr, loss_value};
 use super::{field, lit, lit_f32};
-use crate::spec::{Input, Layer, LayerKind, Model, Recurrent};
+use crate::spec::{Input, Layer, LayerKind, Model, Padding, Recurrent};
 
 /// Dropout masks of a recurrent layer: (input-mask field, recurrent-mask field) per
 /// direction, each present only for a nonzero rate.
@@ -122,11 +122,11 @@ fn backward_outputs(model: &Model) -> TokenStream {
         .collect()
 }
 
-/// Rows of a layer's input in one batch: `T·B` for a sequence, `B` otherwise.
-fn rows(model: &Model, layer: &Layer) -> TokenStream {
-    let steps = lit(model.timesteps);
+/// Rows of a layer's input in one batch: the packed rows of a sequence (`T·B` when
+/// every sample is full), `B` otherwise.
+fn rows(layer: &Layer) -> TokenStream {
     if layer.sequence_in {
-        quote!(#steps * batch)
+        quote!(rows)
     } else {
         quote!(batch)
     }
@@ -191,6 +191,7 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
                     ::rnn_runtime::layers::SeqOptions {
                         input_mask: #input,
                         recurrent_mask: #recurrent,
+                        lengths,
                         ..::rnn_runtime::__private::Default::default()
                     }
                 }
@@ -211,23 +212,20 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
             quote! { #(#fills)* #call }
         }
         LayerKind::Dense(_) => {
-            let rows = rows(model, layer);
+            let rows = rows(layer);
             quote!(self.#f.forward(#input, #rows, &mut ws.#f);)
         }
+        // An embedding looks each packed row up on its own: one "step" of `rows`.
         LayerKind::Embedding { .. } => {
-            quote!(self.#f.forward_seq(#input, #steps, batch, &mut ws.#f);)
+            quote!(self.#f.forward_seq(#input, 1, rows, &mut ws.#f);)
         }
         LayerKind::Dropout(rate) => {
             let (rate, width) = (lit_f32(rate), lit(layer.inputs));
-            let steps = if layer.sequence_in {
-                quote!(#steps)
+            let dropout = quote!(::rnn_runtime::layers::DropoutLayer::checked(#rate, #index));
+            if layer.sequence_in {
+                quote!(#dropout.forward_packed(#input, &ws.packing, #width, key, &mut ws.#f);)
             } else {
-                quote!(1)
-            };
-            quote! {
-                ::rnn_runtime::layers::DropoutLayer::checked(#rate, #index).forward_seq(
-                    #input, #steps, batch, #width, key, &mut ws.#f,
-                );
+                quote!(#dropout.forward_seq(#input, 1, batch, #width, key, &mut ws.#f);)
             }
         }
     }
@@ -300,6 +298,7 @@ pub fn workspace(model: &Model) -> TokenStream {
                 #input_buffer
                 out: ::rnn_runtime::__private::Vec<f32>,
                 d_out: ::rnn_runtime::__private::Vec<f32>,
+                packing: ::rnn_runtime::layers::Packing,
                 #(#buffer_defs)*
             }
         }
@@ -324,12 +323,12 @@ pub fn network_impl(model: &Model) -> TokenStream {
         let init = init_expr(layer)?;
         Some(quote!(#f: #init,))
     });
-    let to_time_major = match model.input {
+    let pack_input = match model.input {
         Input::Features(_) => {
-            quote!(::rnn_runtime::__private::to_time_major(x, batch, #steps, #features, &mut ws.input);)
+            quote!(::rnn_runtime::__private::pack(x, &ws.packing, #features, &mut ws.input);)
         }
         Input::Tokens => {
-            quote!(::rnn_runtime::__private::ids_to_time_major(x, batch, #steps, &mut ws.ids);)
+            quote!(::rnn_runtime::__private::pack(x, &ws.packing, 1, &mut ws.ids);)
         }
     };
     let forward_calls = (0..model.layers.len()).map(|i| {
@@ -340,7 +339,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
     let last_output = output_local(last);
     let output_expr = if sequence {
         quote! {
-            ::rnn_runtime::__private::to_batch_major(#last_output, #steps, batch, #outputs, &mut ws.out);
+            ::rnn_runtime::__private::unpack(#last_output, &ws.packing, #outputs, &mut ws.out);
             &ws.out[..batch * #steps * #outputs]
         }
     } else {
@@ -353,8 +352,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
     });
     let d_out_time_major = if sequence {
         quote! {
-            let batch = d_out.len() / (#steps * #outputs);
-            ::rnn_runtime::__private::to_time_major(d_out, batch, #steps, #outputs, &mut ws.d_out);
+            ::rnn_runtime::__private::pack(d_out, &ws.packing, #outputs, &mut ws.d_out);
         }
     } else {
         TokenStream::new()
@@ -365,6 +363,18 @@ pub fn network_impl(model: &Model) -> TokenStream {
         let call = backward_call(model, i);
         quote!(#upstream #call)
     });
+    let padding = match model.padding() {
+        None => quote!(::rnn_runtime::__private::None),
+        Some(Padding::ZeroId) => {
+            quote!(::rnn_runtime::__private::Some(
+                ::rnn_runtime::architecture::Padding::ZeroId
+            ))
+        }
+        Some(Padding::Value(v)) => {
+            let value = super::signed_f32(v);
+            quote!(::rnn_runtime::__private::Some(::rnn_runtime::architecture::Padding::Value(#value)))
+        }
+    };
     let loss_const = match model.loss {
         Some(loss) => {
             let value = loss_value(loss);
@@ -395,6 +405,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
                 features: #features,
                 tokens: #tokens,
                 sequence_output: #sequence,
+                padding: #padding,
                 layers: &[#(#arch_layers),*],
             };
 
@@ -407,11 +418,15 @@ pub fn network_impl(model: &Model) -> TokenStream {
                 &self,
                 x: &[#x_elem],
                 batch: usize,
+                lengths: ::rnn_runtime::__private::Option<&[usize]>,
                 key: ::rnn_runtime::__private::Option<::rnn_runtime::dropout::MaskKey>,
                 ws: &'w mut #workspace,
             ) -> &'w [f32] {
                 let _ = key;
-                #to_time_major
+                ws.packing.set(#steps, batch, lengths);
+                let rows = ws.packing.rows();
+                let _ = rows;
+                #pack_input
                 #(#forward_calls)*
                 #output_expr
             }

@@ -6,6 +6,7 @@ use ndarray::{Array, ArrayD, ArrayViewD, Axis, Dimension};
 use rayon::prelude::*;
 
 use super::grads::Grads;
+use super::lengths::{gather_shifted, scatter_shifted, spans, Sorted, Span};
 use super::shards::{Batch, Objective, ShardedGrads};
 use crate::error::{Error, Result};
 use crate::loss::{Loss, Reading};
@@ -204,28 +205,80 @@ fn output_array<M: Network>(n: usize, values: Vec<f32>) -> Result<ArrayD<f32>> {
 /// assert!(matches!(forward(&net, short.view().into_dyn()), Err(Error::Shape { .. })));
 /// ```
 pub fn forward<M: Network>(model: &M, x: ArrayViewD<'_, M::Input>) -> Result<ArrayD<f32>> {
-    forward_reading(model, x, Reading::Output)
+    let n = check_x::<M>(&x)?;
+    let spans = spans::<M>(&x, None)?;
+    forward_reading(model, x, n, spans.as_deref(), Reading::Output)
 }
 
-/// [`forward`], or with [`Reading::Logits`] the last layer's pre-activation.
+/// [`forward`] of samples of the given lengths (PyTorch's `lengths`): sample `i` runs
+/// its first `lengths[i]` steps, as in a packed sequence, and the steps of `x` after
+/// them are never read; a sequence output is 0 there.
+///
+/// A model declared with `masking(value)` or `embedding(…, mask_zero = true)` reads
+/// the lengths from its input's padding in [`forward`] already; given here as well,
+/// they must agree with it.
+///
+/// ```
+/// use rnn_runtime::ndarray::{s, Array3};
+/// use rnn_runtime::{forward_lengths, model};
+///
+/// model! { struct Net < input(5, 2), gru(3, return_sequences = true), dense(1) > }
+///
+/// let net = Net::new(0);
+/// let mut x = Array3::from_shape_fn((2, 5, 2), |(i, t, f)| (i + t + f) as f32 * 0.1);
+/// x.slice_mut(s![1, 3.., ..]).fill(99.0); // sample 1 has 3 steps, then padding
+/// let y = forward_lengths(&net, x.view().into_dyn(), &[5, 3]).unwrap();
+/// assert_eq!(y.shape(), [2, 5, 1]);
+/// assert_eq!(y.slice(s![1, 3.., ..]).iter().collect::<Vec<_>>(), [&0.0, &0.0]);
+/// // Whatever the padding holds, it never counts.
+/// x.slice_mut(s![1, 3.., ..]).fill(-7.0);
+/// assert_eq!(forward_lengths(&net, x.view().into_dyn(), &[5, 3]).unwrap(), y);
+/// ```
+pub fn forward_lengths<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    lengths: &[usize],
+) -> Result<ArrayD<f32>> {
+    let n = check_x::<M>(&x)?;
+    let spans = spans::<M>(&x, Some(lengths))?;
+    forward_reading(model, x, n, spans.as_deref(), Reading::Output)
+}
+
+/// [`forward`] of the `n` checked samples of `x` with their valid steps `spans`
+/// (`None`: all full), or with [`Reading::Logits`] the last layer's pre-activation.
 pub(crate) fn forward_reading<M: Network>(
     model: &M,
     x: ArrayViewD<'_, M::Input>,
+    n: usize,
+    spans: Option<&[Span]>,
     reading: Reading,
 ) -> Result<ArrayD<f32>> {
-    let n = check_x::<M>(&x)?;
     let idx: Vec<usize> = (0..n).collect();
+    let width = output_len::<M>();
     let chunks: Vec<Vec<f32>> = idx
         .par_chunks(CHUNK)
         .map_init(
             || {
                 let mut ws = M::Workspace::default();
                 M::output_logits(&mut ws, reading == Reading::Logits);
-                (ws, Vec::new())
+                (ws, Vec::new(), Sorted::default())
             },
-            |(ws, xb), chunk| {
-                gather(&x, chunk, xb);
-                model.forward_batch(xb, chunk.len(), None, ws).to_vec()
+            |(ws, xb, sorted), chunk| match spans {
+                None => {
+                    gather(&x, chunk, xb);
+                    model
+                        .forward_batch(xb, chunk.len(), None, None, ws)
+                        .to_vec()
+                }
+                Some(spans) => {
+                    sorted.of(chunk, spans);
+                    gather_shifted(&x, &sorted.order, spans, M::TIMESTEPS, xb);
+                    let out = model.forward_batch(xb, chunk.len(), Some(&sorted.lengths), None, ws);
+                    let mut back = vec![0.0; chunk.len() * width];
+                    let steps = M::OUTPUT_STEPS;
+                    scatter_shifted(out, &sorted.order, chunk[0], spans, steps, &mut back);
+                    back
+                }
             },
         )
         .collect();
@@ -255,35 +308,103 @@ pub fn evaluate<M: Network>(
     y: ArrayViewD<'_, f32>,
     loss: Loss,
 ) -> Result<f32> {
+    evaluate_given(model, x, y, None, loss)
+}
+
+/// [`evaluate`] of samples of the given lengths (see [`forward_lengths`]): a loss on a
+/// sequence output averages over the valid steps only.
+///
+/// ```
+/// use rnn_runtime::ndarray::{s, Array3};
+/// use rnn_runtime::{evaluate_lengths, forward_lengths, model, Loss};
+///
+/// model! { struct Net < input(4, 1), lstm(2, return_sequences = true), dense(1) > }
+///
+/// let net = Net::new(0);
+/// let x = Array3::from_shape_fn((2, 4, 1), |(i, t, _)| (i + t) as f32 * 0.3);
+/// let mut y = Array3::<f32>::zeros((2, 4, 1));
+/// let lengths = [4, 2];
+/// let mse = evaluate_lengths(&net, x.view().into_dyn(), y.view().into_dyn(), &lengths, Loss::Mse)?;
+/// // Against zero targets: the mean square of the 6 valid outputs, not of all 8.
+/// let pred = forward_lengths(&net, x.view().into_dyn(), &lengths)?;
+/// assert!((mse - pred.mapv(|v| v * v).sum() / 6.0).abs() < 1e-6);
+/// // Targets at padded steps do not count.
+/// y.slice_mut(s![1, 2.., ..]).fill(1e3);
+/// assert_eq!(evaluate_lengths(&net, x.view().into_dyn(), y.view().into_dyn(), &lengths, Loss::Mse)?, mse);
+/// # Ok::<(), rnn_runtime::Error>(())
+/// ```
+pub fn evaluate_lengths<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    lengths: &[usize],
+    loss: Loss,
+) -> Result<f32> {
+    evaluate_given(model, x, y, Some(lengths), loss)
+}
+
+fn evaluate_given<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    lengths: Option<&[usize]>,
+    loss: Loss,
+) -> Result<f32> {
     let reading = reading::<M>(loss)?;
     let n = check_x::<M>(&x)?;
     let y = check_y::<M>(n, y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
-    Ok(evaluate_batches(model, x, y, None, loss, reading, &[])?.0)
+    let spans = spans::<M>(&x, lengths)?;
+    let data = Labelled {
+        x,
+        y,
+        weights: None,
+        spans: spans.as_deref(),
+    };
+    Ok(evaluate_batches(model, &data, loss, reading, &[])?.0)
+}
+
+/// Checked inputs and targets with their sample weights and valid steps, as the
+/// evaluation of a whole data set reads them.
+pub(crate) struct Labelled<'a, 'v, T> {
+    pub x: ArrayViewD<'v, T>,
+    pub y: ArrayViewD<'v, f32>,
+    pub weights: Option<&'a [f32]>,
+    pub spans: Option<&'a [Span]>,
 }
 
 /// The mean of `loss` on checked `(x, y)` read as `reading` says, each sample weighted
-/// by `weights` (Keras's sample weights), and the resolved `metrics` on the same
-/// outputs; inference mode.
+/// by its weight (Keras's sample weights) and only its valid steps counted, and the
+/// resolved `metrics` on the same outputs; inference mode.
 pub(crate) fn evaluate_batches<M: Network>(
     model: &M,
-    x: ArrayViewD<'_, M::Input>,
-    y: ArrayViewD<'_, f32>,
-    weights: Option<&[f32]>,
+    data: &Labelled<'_, '_, M::Input>,
     loss: Loss,
     reading: Reading,
     metrics: &[Metric],
 ) -> Result<(f32, Vec<f32>)> {
-    let n = x.len_of(Axis(0));
-    let pred: Vec<f32> = forward_reading(model, x, reading)?.into_iter().collect();
-    let target: Vec<f32> = y.iter().copied().collect();
-    let row_weights: Option<Vec<f32>> = weights.map(|w| {
-        w.iter()
-            .flat_map(|&w| std::iter::repeat_n(w, M::OUTPUT_STEPS))
+    let n = data.x.len_of(Axis(0));
+    let pred = forward_reading(model, data.x.clone(), n, data.spans, reading)?;
+    let pred: Vec<f32> = pred.into_iter().collect();
+    let target: Vec<f32> = data.y.iter().copied().collect();
+    let steps = M::OUTPUT_STEPS;
+    // Padded steps of a sequence output weigh nothing.
+    let padded = data.spans.filter(|_| steps > 1);
+    let row_weights: Option<Vec<f32>> = (data.weights.is_some() || padded.is_some()).then(|| {
+        (0..n)
+            .flat_map(|i| {
+                let w = data.weights.map_or(1.0, |w| w[i]);
+                let span = padded.map_or(0..steps, |s| s[i].start..s[i].start + s[i].len);
+                (0..steps).map(move |t| if span.contains(&t) { w } else { 0.0 })
+            })
             .collect()
     });
+    let valid_rows = match padded {
+        Some(spans) => spans.iter().map(|s| s.len).sum(),
+        None => n * steps,
+    };
     let sum = match &row_weights {
         None => loss.sum_and_grad(&pred, &target, M::OUTPUTS, 1.0, None),
         Some(w) => loss.weighted_sum_and_grad(&pred, &target, M::OUTPUTS, 1.0, w, None),
@@ -298,7 +419,7 @@ pub(crate) fn evaluate_batches<M: Network>(
         M::OUTPUTS,
         row_weights.as_deref(),
     );
-    let value = (sum / loss.denominator(n * M::OUTPUT_STEPS, M::OUTPUTS) as f64) as f32;
+    let value = (sum / loss.denominator(valid_rows, M::OUTPUTS) as f64) as f32;
     Ok((value, sums.values(metrics)))
 }
 
@@ -334,23 +455,66 @@ pub fn loss_and_grads<M: Network>(
     loss: Loss,
     dropout_seed: u64,
 ) -> Result<(f32, Grads)> {
+    loss_and_grads_given(model, x, y, None, loss, dropout_seed)
+}
+
+/// [`loss_and_grads`] of samples of the given lengths (see [`forward_lengths`]): each
+/// sample's padded steps are not computed and get no gradient, and a loss on a
+/// sequence output averages over the valid steps only.
+///
+/// ```
+/// use rnn_runtime::ndarray::{s, Array2, Array3};
+/// use rnn_runtime::{loss_and_grads_lengths, model, Loss};
+///
+/// model! { struct Net < input(6, 2), lstm(3), dense(1) > }
+///
+/// let net = Net::new(0);
+/// let mut x = Array3::from_shape_fn((3, 6, 2), |(i, t, f)| ((i + 2 * t + f) as f32).sin());
+/// let y = Array2::from_shape_fn((3, 1), |(i, _)| i as f32);
+/// let lengths = [6, 2, 4];
+/// let (loss, grads) = loss_and_grads_lengths(&net, x.view().into_dyn(), y.view().into_dyn(), &lengths, Loss::Mse, 0)?;
+/// // Padding never reaches the loss or the gradients.
+/// x.slice_mut(s![1, 2.., ..]).fill(1e6);
+/// let (again, grads_again) = loss_and_grads_lengths(&net, x.view().into_dyn(), y.view().into_dyn(), &lengths, Loss::Mse, 0)?;
+/// assert_eq!((loss, grads.as_slice()), (again, grads_again.as_slice()));
+/// # Ok::<(), rnn_runtime::Error>(())
+/// ```
+pub fn loss_and_grads_lengths<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    lengths: &[usize],
+    loss: Loss,
+    dropout_seed: u64,
+) -> Result<(f32, Grads)> {
+    loss_and_grads_given(model, x, y, Some(lengths), loss, dropout_seed)
+}
+
+fn loss_and_grads_given<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    lengths: Option<&[usize]>,
+    loss: Loss,
+    dropout_seed: u64,
+) -> Result<(f32, Grads)> {
     let reading = reading::<M>(loss)?;
     let n = check_x::<M>(&x)?;
     let y = check_y::<M>(n, y, loss)?;
     if n == 0 {
         return Err(Error::Empty("x"));
     }
+    let spans = spans::<M>(&x, lengths)?;
     let idx: Vec<usize> = (0..n).collect();
-    let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    gather(&x, &idx, &mut xb);
-    gather(&y, &idx, &mut yb);
-    let mut grads = Grads::zeros::<M>();
-    let batch = Batch {
-        x: &xb,
-        y: &yb,
+    let mut gathered = Gathered::default();
+    let data = Labelled {
+        x,
+        y,
         weights: None,
-        len: n,
+        spans: spans.as_deref(),
     };
+    let batch = gathered.fill::<M>(&data, &idx);
+    let mut grads = Grads::zeros::<M>();
     let objective = Objective {
         loss,
         reading,
@@ -365,6 +529,88 @@ pub fn loss_and_grads<M: Network>(
         &mut MetricSums::new(0),
     );
     Ok((value, grads))
+}
+
+/// The buffers of one training batch, gathered from a data set and reused from batch to
+/// batch.
+#[derive(Debug)]
+pub(crate) struct Gathered<T> {
+    x: Vec<T>,
+    y: Vec<f32>,
+    weights: Vec<f32>,
+    sorted: Sorted,
+    has_weights: bool,
+    has_lengths: bool,
+}
+
+impl<T> Default for Gathered<T> {
+    fn default() -> Self {
+        Gathered {
+            x: Vec::new(),
+            y: Vec::new(),
+            weights: Vec::new(),
+            sorted: Sorted::default(),
+            has_weights: false,
+            has_lengths: false,
+        }
+    }
+}
+
+impl<T: Copy + Default> Gathered<T> {
+    /// Buffers with room for batches of `batch` samples of `M`.
+    pub(crate) fn with_capacity<M: Network<Input = T>>(batch: usize, y_row: usize) -> Self {
+        Gathered {
+            x: Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES),
+            y: Vec::with_capacity(batch * y_row),
+            weights: Vec::with_capacity(batch),
+            sorted: Sorted {
+                order: Vec::with_capacity(batch),
+                lengths: Vec::with_capacity(batch),
+            },
+            ..Gathered::default()
+        }
+    }
+
+    /// Gathers the samples `idx` of `data` into a contiguous batch: in their order, or,
+    /// where the samples' lengths vary, longest first with every sample's steps moved to
+    /// start at step 0 (its targets too, for a sequence output).
+    pub(crate) fn fill<M: Network<Input = T>>(
+        &mut self,
+        data: &Labelled<'_, '_, T>,
+        idx: &[usize],
+    ) -> Batch<'_, M> {
+        self.has_weights = data.weights.is_some();
+        self.has_lengths = data.spans.is_some();
+        let order = match data.spans {
+            None => {
+                gather(&data.x, idx, &mut self.x);
+                gather(&data.y, idx, &mut self.y);
+                idx
+            }
+            Some(spans) => {
+                self.sorted.of(idx, spans);
+                let order = &self.sorted.order[..];
+                gather_shifted(&data.x, order, spans, M::TIMESTEPS, &mut self.x);
+                if M::OUTPUT_STEPS > 1 {
+                    gather_shifted(&data.y, order, spans, M::OUTPUT_STEPS, &mut self.y);
+                } else {
+                    gather(&data.y, order, &mut self.y);
+                }
+                order
+            }
+        };
+        if let Some(w) = data.weights {
+            self.weights.clear();
+            self.weights.extend(order.iter().map(|&i| w[i]));
+        }
+        Batch {
+            x: &self.x,
+            y: &self.y,
+            weights: self.has_weights.then_some(&self.weights[..]),
+            lengths: self.has_lengths.then_some(&self.sorted.lengths[..]),
+            len: idx.len(),
+        }
+    }
 }
 
 /// Runs `run(sample, state, out)` for model `M` on every sample of `x` from its initial

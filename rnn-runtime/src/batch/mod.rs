@@ -4,10 +4,12 @@
 //! - [`compute`]: `forward`, `evaluate`, `loss_and_grads` and the input checks;
 //! - [`shards`]: how a batch is cut into shards that run in parallel and are reduced in
 //!   a fixed order, so results do not depend on the number of threads;
+//! - [`lengths`]: samples of varying lengths, and batches sorted for the packed kernels;
 //! - [`grads`]: the gradient store (`Grads`) and its clipping;
 //! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`.
 
 pub(crate) mod clip;
 pub mod compute;
 pub(crate) mod grads;
+pub(crate) mod lengths;
 pub(crate) mod shards;

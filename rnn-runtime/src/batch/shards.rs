@@ -42,8 +42,46 @@ pub(crate) struct Batch<'a, M: Network> {
     pub y: &'a [f32],
     /// One weight per sample, or `None` for weight 1 (Keras's `sample_weight`).
     pub weights: Option<&'a [f32]>,
+    /// Each sample's length, longest first, its steps starting at step 0 of `x` (and
+    /// of `y` for a sequence output); `None` when every sample has all steps.
+    pub lengths: Option<&'a [usize]>,
     /// Number of samples.
     pub len: usize,
+}
+
+impl<M: Network> Batch<'_, M> {
+    /// Output rows the loss averages over: every sample's output steps, or for a
+    /// sequence output of samples of varying lengths only their valid steps.
+    pub(crate) fn valid_rows(&self) -> usize {
+        match self.lengths {
+            Some(lengths) if M::OUTPUT_STEPS > 1 => lengths.iter().sum(),
+            _ => self.len * M::OUTPUT_STEPS,
+        }
+    }
+}
+
+/// Fills `out` with one weight per output row of the samples `rows` of `batch`: the
+/// sample's weight (1 without weights), 0 at the padded steps of a sequence output;
+/// `None` when every row has weight 1.
+pub(crate) fn row_weights<'o, M: Network>(
+    batch: &Batch<'_, M>,
+    rows: core::ops::Range<usize>,
+    out: &'o mut Vec<f32>,
+) -> Option<&'o [f32]> {
+    let padded = batch.lengths.is_some() && M::OUTPUT_STEPS > 1;
+    if batch.weights.is_none() && !padded {
+        return None;
+    }
+    out.clear();
+    for i in rows {
+        let w = batch.weights.map_or(1.0, |w| w[i]);
+        let valid = match batch.lengths {
+            Some(lengths) if padded => lengths[i],
+            _ => M::OUTPUT_STEPS,
+        };
+        out.extend((0..M::OUTPUT_STEPS).map(|t| if t < valid { w } else { 0.0 }));
+    }
+    Some(&out[..])
 }
 
 /// The loss a batch is trained with, how it reads the model's output, and the
@@ -84,12 +122,13 @@ impl<M: Network> ShardedGrads<M> {
         let Batch {
             x,
             y,
-            weights,
-            len: batch,
+            lengths,
+            len: batch_len,
+            ..
         } = *batch;
         let loss = objective.loss;
         let logits = objective.reading == Reading::Logits;
-        let count = shard_count(batch);
+        let count = shard_count(batch_len);
         while self.shards.len() < count {
             self.shards.push(Shard {
                 ws: M::Workspace::default(),
@@ -103,11 +142,11 @@ impl<M: Network> ShardedGrads<M> {
         let x_row = M::TIMESTEPS * M::FEATURES;
         let out_row = output_len::<M>();
         let y_row = M::OUTPUT_STEPS * loss.target_width(M::OUTPUTS);
-        // The gradient of the mean over the whole batch.
-        let denominator = loss.denominator(batch * M::OUTPUT_STEPS, M::OUTPUTS).max(1);
+        // The gradient of the mean over the whole batch (its valid steps).
+        let denominator = loss.denominator(batch.valid_rows(), M::OUTPUTS).max(1);
         let scale = 1.0 / denominator as f32;
         let run = |(i, shard): (usize, &mut Shard<M>)| {
-            let rows = i * batch / count..(i + 1) * batch / count;
+            let rows = i * batch_len / count..(i + 1) * batch_len / count;
             let len = rows.len();
             let key = MaskKey {
                 seed: dropout_seed,
@@ -117,20 +156,13 @@ impl<M: Network> ShardedGrads<M> {
             let out = model.forward_batch(
                 &x[rows.start * x_row..rows.end * x_row],
                 len,
+                lengths.map(|l| &l[rows.clone()]),
                 Some(key),
                 &mut shard.ws,
             );
             let target = &y[rows.start * y_row..rows.end * y_row];
             let d_out = ensure(&mut shard.d_out, len * out_row);
-            let row_weights = weights.map(|w| {
-                shard.row_weights.clear();
-                for &w in &w[rows.clone()] {
-                    shard
-                        .row_weights
-                        .extend(std::iter::repeat_n(w, M::OUTPUT_STEPS));
-                }
-                &shard.row_weights[..]
-            });
+            let row_weights = row_weights(batch, rows.clone(), &mut shard.row_weights);
             if shard.metric_sums.len() == metrics.len() {
                 shard.metric_sums.clear();
             } else {

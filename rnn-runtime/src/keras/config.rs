@@ -395,6 +395,7 @@ mod tests {
         features: 2,
         tokens: false,
         sequence_output: false,
+        padding: None,
         layers: &[GRU, DENSE],
     };
 

@@ -3,7 +3,7 @@
 
 use super::RecurrentLayer;
 #[cfg(feature = "std")]
-use super::{ensure, CellActivations, RecurrentBuffers, SeqGrad, SeqOptions};
+use super::{ensure, CellActivations, Packing, RecurrentBuffers, SeqGrad, SeqOptions};
 #[cfg(feature = "std")]
 use crate::rng::Rng;
 
@@ -26,7 +26,9 @@ pub struct BidirectionalLayer<L> {
 
 #[cfg(feature = "std")]
 /// Per-direction options of a bidirectional forward pass: masks and initial states
-/// (those of `reverse` apply to the reverse direction's first step, original `t = T-1`).
+/// (those of `reverse` apply to the reverse direction's first step, original `t = T-1`,
+/// or each sample's last step). Lengths apply to both directions: give them in
+/// `forward` (or in both, the same).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BiSeqOptions<'a> {
     /// Options of the forward direction.
@@ -43,11 +45,14 @@ pub struct BidirectionalBuffers {
     batch: usize,
     inputs: usize,
     units: usize,
+    /// The layout of the last pass's sequences.
+    packing: Packing,
     forward: RecurrentBuffers,
     reverse: RecurrentBuffers,
-    /// The input in reversed time order, `[T, B, I]`: the reverse direction's input.
+    /// The input with each sample's steps reversed, `[T, B, I]` (or packed): the
+    /// reverse direction's input.
     x_rev: Vec<f32>,
-    /// Both directions' outputs per original step, `[T, B, 2H]`.
+    /// Both directions' outputs per original step, `[T, B, 2H]` (or packed).
     out: Vec<f32>,
     /// Both directions' final states, `[B, 2H]`.
     last: Vec<f32>,
@@ -55,15 +60,18 @@ pub struct BidirectionalBuffers {
     d_fwd: Vec<f32>,
     /// The reverse direction's share, in its own (reversed) time order.
     d_rev: Vec<f32>,
-    /// Gradient of the input, both directions summed, `[T, B, I]`.
+    /// Gradient of the input, both directions summed, `[T, B, I]` (or packed).
     dx: Vec<f32>,
+    /// The reverse direction's input gradient in original order.
+    dx_rev: Vec<f32>,
 }
 
 #[cfg(feature = "std")]
 impl BidirectionalBuffers {
-    /// Outputs of every step of the last forward pass, `[T, B, 2H]`.
+    /// Outputs of every step of the last forward pass, `[T, B, 2H]` (or `[rows, 2H]`
+    /// in the packed layout of a batch of varying lengths).
     pub fn hidden(&self) -> &[f32] {
-        &self.out[..self.steps * self.batch * 2 * self.units]
+        &self.out[..self.packing.rows() * 2 * self.units]
     }
 
     /// Both directions' final hidden states, `[B, 2H]`.
@@ -71,9 +79,9 @@ impl BidirectionalBuffers {
         &self.last[..self.batch * 2 * self.units]
     }
 
-    /// Gradient of the input from the last backward pass, `[T, B, I]`.
+    /// Gradient of the input from the last backward pass, in the input's layout.
     pub fn input_grad(&self) -> &[f32] {
-        &self.dx[..self.steps * self.batch * self.inputs]
+        &self.dx[..self.packing.rows() * self.inputs]
     }
 
     /// The forward direction's buffers: its final states
@@ -83,18 +91,10 @@ impl BidirectionalBuffers {
     }
 
     /// The reverse direction's buffers, in its own time order (its
-    /// [`RecurrentBuffers::last_hidden`] is its state after original step 0).
+    /// [`RecurrentBuffers::last_hidden`] is its state after original step 0), each
+    /// sample's steps reversed within its length.
     pub fn reverse(&self) -> &RecurrentBuffers {
         &self.reverse
-    }
-}
-
-#[cfg(feature = "std")]
-/// `out[s] = x[steps - 1 - s]` for blocks of `block` values.
-fn reverse_time(x: &[f32], steps: usize, block: usize, out: &mut [f32]) {
-    for (s, dst) in out.chunks_exact_mut(block.max(1)).take(steps).enumerate() {
-        let t = steps - 1 - s;
-        dst.copy_from_slice(&x[t * block..(t + 1) * block]);
     }
 }
 
@@ -151,22 +151,36 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
     ) {
         let (i, h) = (L::INPUTS, L::UNITS);
         (bufs.steps, bufs.batch, bufs.inputs, bufs.units) = (steps, batch, i, h);
-        let x_rev = ensure(&mut bufs.x_rev, steps * batch * i);
-        reverse_time(x, steps, batch * i, x_rev);
+        let lengths = opts.forward.lengths.or(opts.reverse.lengths);
+        bufs.packing.set(steps, batch, lengths);
+        let rows = bufs.packing.rows();
+        let x_rev = ensure(&mut bufs.x_rev, rows * i);
+        bufs.packing.reverse_rows(x, i, x_rev);
         let (fwd, rev) = (&mut bufs.forward, &mut bufs.reverse);
+        let (fwd_opts, rev_opts) = (
+            SeqOptions {
+                lengths,
+                ..opts.forward
+            },
+            SeqOptions {
+                lengths,
+                ..opts.reverse
+            },
+        );
         self.forward
-            .forward_seq_with(x, steps, batch, &opts.forward, fwd);
+            .forward_seq_with(x, steps, batch, &fwd_opts, fwd);
         self.reverse
-            .forward_seq_with(x_rev, steps, batch, &opts.reverse, rev);
-        let out = ensure(&mut bufs.out, steps * batch * 2 * h);
+            .forward_seq_with(x_rev, steps, batch, &rev_opts, rev);
+        let out = ensure(&mut bufs.out, rows * 2 * h);
         let (hf, hr) = (fwd.hidden(), rev.hidden());
-        for (t, out_t) in out.chunks_exact_mut(batch * 2 * h).enumerate() {
-            let s = steps - 1 - t;
-            for (b, row) in out_t.chunks_exact_mut(2 * h).enumerate() {
-                let (f, r) = row.split_at_mut(h);
-                f.copy_from_slice(&hf[(t * batch + b) * h..][..h]);
-                r.copy_from_slice(&hr[(s * batch + b) * h..][..h]);
-            }
+        // Row r of the output: the forward direction's row r beside the reverse
+        // direction's output for the same original step, its own row reversed.
+        let out_rev = ensure(&mut bufs.dx_rev, rows * h);
+        bufs.packing.reverse_rows(hr, h, out_rev);
+        for (r, row) in out.chunks_exact_mut(2 * h).enumerate() {
+            let (f, b) = row.split_at_mut(h);
+            f.copy_from_slice(&hf[r * h..][..h]);
+            b.copy_from_slice(&out_rev[r * h..][..h]);
         }
         let last = ensure(&mut bufs.last, batch * 2 * h);
         let (lf, lr) = (fwd.last_hidden(), rev.last_hidden());
@@ -191,24 +205,24 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         bufs: &mut BidirectionalBuffers,
         need_dx: bool,
     ) {
-        let (steps, batch, i, h) = (bufs.steps, bufs.batch, bufs.inputs, bufs.units);
+        let (batch, i, h) = (bufs.batch, bufs.inputs, bufs.units);
+        let rows = bufs.packing.rows();
         let (g_fwd, g_rev) = grads.split_at_mut(L::PARAMS);
-        let rows_per_step = |all: bool| if all { steps * batch } else { batch };
         let all = matches!(d_out, SeqGrad::All(_));
-        let n = rows_per_step(all) * h;
+        let n = if all { rows * h } else { batch * h };
         let d_fwd = ensure(&mut bufs.d_fwd, n);
         let d_rev = ensure(&mut bufs.d_rev, n);
         let (SeqGrad::All(d) | SeqGrad::Last(d)) = d_out;
-        for (r, row) in d.chunks_exact(2 * h).take(rows_per_step(all)).enumerate() {
-            // The reverse direction's rows run in its own time order.
-            let r_rev = if all {
-                let (t, b) = (r / batch, r % batch);
-                (steps - 1 - t) * batch + b
-            } else {
-                r
-            };
+        let scratch = ensure(&mut bufs.dx_rev, n);
+        for (r, row) in d.chunks_exact(2 * h).take(n / h.max(1)).enumerate() {
             d_fwd[r * h..(r + 1) * h].copy_from_slice(&row[..h]);
-            d_rev[r_rev * h..(r_rev + 1) * h].copy_from_slice(&row[h..]);
+            scratch[r * h..(r + 1) * h].copy_from_slice(&row[h..]);
+        }
+        // The reverse direction's rows run in its own time order.
+        if all {
+            bufs.packing.reverse_rows(scratch, h, d_rev);
+        } else {
+            d_rev.copy_from_slice(scratch);
         }
         let (d_fwd, d_rev): (&[f32], &[f32]) = (d_fwd, d_rev);
         let wrap = |d| {
@@ -220,20 +234,15 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         };
         self.forward
             .backward_seq(x, wrap(d_fwd), g_fwd, &mut bufs.forward, need_dx);
-        let x_rev = &bufs.x_rev[..steps * batch * i];
+        let x_rev = &bufs.x_rev[..rows * i];
         self.reverse
             .backward_seq(x_rev, wrap(d_rev), g_rev, &mut bufs.reverse, need_dx);
         if need_dx {
-            let block = batch * i;
-            let dx = ensure(&mut bufs.dx, steps * block);
-            let (df, dr) = (bufs.forward.input_grad(), bufs.reverse.input_grad());
-            for (t, dx_t) in dx.chunks_exact_mut(block.max(1)).take(steps).enumerate() {
-                let s = steps - 1 - t;
-                let (f, r) = (&df[t * block..][..block], &dr[s * block..][..block]);
-                dx_t.iter_mut()
-                    .zip(f.iter().zip(r))
-                    .for_each(|(d, (a, b))| *d = a + b);
-            }
+            let dx = ensure(&mut bufs.dx, rows * i);
+            bufs.packing.reverse_rows(bufs.reverse.input_grad(), i, dx);
+            dx.iter_mut()
+                .zip(bufs.forward.input_grad())
+                .for_each(|(d, a)| *d = a + *d);
         }
     }
 

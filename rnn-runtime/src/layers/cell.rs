@@ -331,22 +331,21 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
     /// Adds the parameter gradients of a whole sequence to `grads` (this cell's block
     /// of `PARAMS` values, canonical order), one GEMM per weight over all time steps.
     ///
-    /// `x` is the `[T·B, I]` input the projection saw, `rec` what the recurrent
-    /// projection saw at steps `first..T` (`[(T - first)·B, H]`; steps before `first`
-    /// saw zero), `d_in` and `d_hid` the gradients of the input- and hidden-side
-    /// pre-activations (`[T·B, G·H]`; the same slice for cells where they coincide).
-    #[allow(clippy::too_many_arguments)]
+    /// `x` is the `[rows, I]` input the projection saw, `rec` what the recurrent
+    /// projection saw from row `first` on (`[rows - first, H]`; the rows before
+    /// `first`, step 0's without an initial state, saw zero), `d_in` and `d_hid` the
+    /// gradients of the input- and hidden-side pre-activations (`[rows, G·H]`; the
+    /// same slice for cells where they coincide).
     fn accumulate_grads(
         &self,
         x: &[f32],
         (rec, first): (&[f32], usize),
         d_in: &[f32],
         d_hid: &[f32],
-        steps: usize,
-        batch: usize,
+        rows: usize,
         grads: &mut [f32],
     ) {
-        let (gh, rows) = (G * H, steps * batch);
+        let gh = G * H;
         assert_eq!(
             grads.len(),
             Self::PARAMS,
@@ -360,14 +359,13 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         } else {
             gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
         }
-        let first = first.min(steps);
-        let later = (steps - first) * batch;
+        let first = first.min(rows);
         gemm(
             gh,
-            later,
+            rows - first,
             H,
             1.0,
-            &d_hid[first * batch * gh..],
+            &d_hid[first * gh..],
             Op::T,
             rec,
             Op::N,
@@ -380,7 +378,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
 
     /// The end of every cell's BPTT, once the pre-activation gradients of all steps
     /// are in `bufs.d_in` (and `bufs.d_hid` where the hidden side differs): the weight
-    /// gradients, then, if `need_dx`, `dx[T·B, I] = d_in · weight_ih` (times the input
+    /// gradients, then, if `need_dx`, `dx[rows, I] = d_in · weight_ih` (times the input
     /// mask) for the layer below.
     pub(crate) fn finish_backward(
         &self,
@@ -390,8 +388,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         grads: &mut [f32],
         need_dx: bool,
     ) {
-        let (steps, batch) = (bufs.steps, bufs.batch);
-        let (rows, gh) = (steps * batch, G * H);
+        let (rows, gh) = (bufs.rows(), G * H);
         let kept = &bufs.kept;
         let d_in = &bufs.d_in[..rows * gh];
         let d_hid = if separate_hidden {
@@ -405,14 +402,18 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
             x
         };
         // Without an initial state, h_{t-1} is zero at t = 0, so step 0 adds nothing
-        // to weight_hh.
-        let rec = if !kept.separate_recurrent_input() {
-            (&bufs.h[..rows * H], 1)
-        } else {
-            let first = usize::from(!kept.initial_h).min(steps);
-            (&kept.rec_in[first * batch * H..rows * H], first)
+        // to weight_hh. Unkept, the previous step's rows are the outputs one step back,
+        // which in a full batch is `batch` rows back.
+        let first = match kept.initial_h {
+            true => 0,
+            false => kept.packing.step(0).end.min(rows),
         };
-        self.accumulate_grads(x_in, rec, d_in, d_hid, steps, batch, grads);
+        let rec = if !kept.separate_recurrent_input() {
+            (&bufs.h[..rows * H - first * H], first)
+        } else {
+            (&kept.rec_in[first * H..rows * H], first)
+        };
+        self.accumulate_grads(x_in, rec, d_in, d_hid, rows, grads);
         if need_dx {
             let dx = ensure(&mut bufs.dx, rows * I);
             gemm(
@@ -427,9 +428,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
                 0.0,
                 dx,
             );
-            if let Some(mask) = kept.input_mask(batch * I) {
-                mask_rows_in_place(dx, mask);
-            }
+            kept.mask_input_grad(dx, I);
         }
     }
 

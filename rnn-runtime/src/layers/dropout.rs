@@ -4,7 +4,7 @@
 //! this layer's index and the sample's index within the whole batch, so that a batch
 //! split into shards draws exactly the masks of the unsplit batch.
 
-use super::ensure;
+use super::{ensure, Packing};
 use crate::dropout::{MaskKey, MaskSite, MaskStream};
 use crate::error::{Error, Result};
 
@@ -121,7 +121,44 @@ impl DropoutLayer {
         key: Option<MaskKey>,
         bufs: &'a mut DropoutBuffers,
     ) -> &'a [f32] {
-        let len = steps * batch * width;
+        let shape = [steps, batch, steps * batch * width, width];
+        self.apply(x, shape, key, bufs, |t, b| Some(t * batch + b))
+    }
+
+    /// [`forward_seq`](Self::forward_seq) of a sequence in the packed layout of a
+    /// batch of varying lengths ([`Packing`]): each sample's mask is the one it would
+    /// have at full length, read at its own steps.
+    pub fn forward_packed<'a>(
+        &self,
+        x: &'a [f32],
+        packing: &Packing,
+        width: usize,
+        key: Option<MaskKey>,
+        bufs: &'a mut DropoutBuffers,
+    ) -> &'a [f32] {
+        let shape = [
+            packing.steps(),
+            packing.batch(),
+            packing.rows() * width,
+            width,
+        ];
+        self.apply(x, shape, key, bufs, |t, b| {
+            (b < packing.size(t)).then(|| packing.step(t).start + b)
+        })
+    }
+
+    /// The pass over `len` values of `steps` steps of `batch` samples, `width` each,
+    /// where `row(t, b)` is the row of sample `b`'s step `t` (`None`: padding, which
+    /// draws its mask elements all the same, so that a sample's mask does not depend
+    /// on its length).
+    fn apply<'a>(
+        &self,
+        x: &'a [f32],
+        [steps, batch, len, width]: [usize; 4],
+        key: Option<MaskKey>,
+        bufs: &'a mut DropoutBuffers,
+        row: impl Fn(usize, usize) -> Option<usize>,
+    ) -> &'a [f32] {
         bufs.len = len;
         let key = match key {
             Some(key) if self.rate > 0.0 => key,
@@ -137,10 +174,14 @@ impl DropoutLayer {
             let mut stream =
                 MaskStream::new(key.seed, self.layer, MaskSite::Input, sample, self.rate);
             for t in 0..steps {
-                let row = (t * batch + b) * width;
-                mask[row..row + width]
-                    .iter_mut()
-                    .for_each(|m| *m = stream.next_element());
+                match row(t, b) {
+                    Some(r) => mask[r * width..(r + 1) * width]
+                        .iter_mut()
+                        .for_each(|m| *m = stream.next_element()),
+                    None => (0..width).for_each(|_| {
+                        stream.next_element();
+                    }),
+                }
             }
         }
         let y = ensure(&mut bufs.y, len);

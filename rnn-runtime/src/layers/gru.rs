@@ -258,10 +258,11 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         bufs: &mut RecurrentBuffers,
         _fused: bool,
     ) {
-        let (rows, gh, bh) = (steps * batch, 3 * H, batch * H);
+        let gh = 3 * H;
         bufs.set_shape(steps, batch, I, H);
         bufs.has_cell = false;
         bufs.kept.load(opts, x, [steps, batch, I, H], false);
+        let rows = bufs.rows();
         let kept = &mut bufs.kept;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let hn_all = ensure(&mut bufs.state, rows * H);
@@ -274,18 +275,24 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         };
         self.cell.project_inputs(x_in, rows, false, gates);
         for t in 0..steps {
+            let (span, size) = (kept.packing.step(t), kept.packing.size(t));
+            let hid = &mut hid[..size * gh];
             for row in hid.chunks_exact_mut(gh) {
                 row.copy_from_slice(self.cell.bias_hh.flat());
             }
-            let (h_past, h_now) = h.split_at_mut(t * bh);
-            if let Some(rec) = kept.recurrent_input(t, h_past, bh) {
-                self.cell.project_hidden(rec, batch, hid);
+            let (h_past, h_now) = h.split_at_mut(span.start * H);
+            if let Some(rec) = kept.recurrent_input(t, h_past, H) {
+                self.cell.project_hidden(rec, size, hid);
             }
-            let h_prev = kept.state_before(t, h_past, bh, false);
-            let g_t = &mut gates[t * batch * gh..(t + 1) * batch * gh];
-            let (h_now, hn_t) = (&mut h_now[..bh], &mut hn_all[t * bh..(t + 1) * bh]);
+            let h_prev = kept.state_before(t, h_past, H, false);
+            let g_t = &mut gates[span.start * gh..span.end * gh];
+            let (h_now, hn_t) = (
+                &mut h_now[..size * H],
+                &mut hn_all[span.start * H..span.end * H],
+            );
             forward_step(g_t, hid, h_prev, h_now, hn_t, H, self.activations);
         }
+        bufs.gather_last_states();
     }
 
     /// Backward pass through time; see [`super::LstmLayer::backward_seq`].
@@ -311,20 +318,25 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         need_dx: bool,
         fused: bool,
     ) {
-        let (steps, batch) = (bufs.steps, bufs.batch);
-        let (rows, gh, bh) = (steps * batch, 3 * H, batch * H);
+        let (steps, rows, gh, bh) = (bufs.steps, bufs.rows(), 3 * H, bufs.batch * H);
         let d_in = ensure(&mut bufs.d_in, rows * gh);
         let d_hid = ensure(&mut bufs.d_hid, rows * gh);
         let dh = ensure(&mut bufs.dh, bh);
         let dh_carry = ensure(&mut bufs.dh_carry, bh);
         dh_carry.fill(0.0);
         for t in (0..steps).rev() {
-            d_out.at_step(t, steps, dh_carry, dh);
+            let (span, size) = (bufs.kept.packing.step(t), bufs.kept.packing.size(t));
+            let n = size * H;
+            let (dh, dh_carry) = (&mut dh[..n], &mut dh_carry[..n]);
+            d_out.at_step(t, &bufs.kept.packing, dh_carry, dh);
             // The interpolation z · h_{t-1} sees the unmasked previous state.
-            let h_prev = bufs.kept.state_before(t, &bufs.h, bh, false);
-            let span = t * batch * gh..(t + 1) * batch * gh;
-            let (g_t, hn_t) = (&bufs.gates[span.clone()], &bufs.state[t * bh..(t + 1) * bh]);
-            let (di_t, dh_t) = (&mut d_in[span.clone()], &mut d_hid[span]);
+            let h_prev = bufs.kept.state_before(t, &bufs.h, H, false);
+            let gspan = span.start * gh..span.end * gh;
+            let (g_t, hn_t) = (
+                &bufs.gates[gspan.clone()],
+                &bufs.state[span.start * H..span.end * H],
+            );
+            let (di_t, dh_t) = (&mut d_in[gspan.clone()], &mut d_hid[gspan]);
             if fused {
                 backward_step(g_t, hn_t, h_prev, dh, di_t, dh_t, dh_carry, H);
             } else {
@@ -332,9 +344,9 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
                 backward_step_general(g_t, hn_t, h_prev, dh, di_t, dh_t, dh_carry, H, acts);
             }
             if t > 0 {
-                let masked = bufs.kept.recurrent_mask_and_scratch(bh);
+                let masked = bufs.kept.recurrent_mask_and_scratch(n);
                 self.cell
-                    .backprop_hidden_masked(dh_t, batch, true, masked, dh_carry);
+                    .backprop_hidden_masked(dh_t, size, true, masked, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, true, grads, need_dx);

@@ -1,6 +1,9 @@
 //! Conversions between the batch-major layout of user arrays and the time-major
 //! layout of the kernels, for outputs and token ids (the `f32` input direction is
-//! [`to_time_major`](super::to_time_major)).
+//! [`to_time_major`](super::to_time_major)), and into and out of the packed layout of
+//! a batch of varying lengths.
+
+use super::Packing;
 
 /// Writes `x`, `[outer, inner, width]` row-major, as `[inner, outer, width]` into the
 /// first `outer·inner·width` elements of `out`, growing it if needed.
@@ -38,6 +41,27 @@ pub fn to_batch_major(x: &[f32], steps: usize, batch: usize, width: usize, out: 
 /// (`[steps, batch]`) in `out`, growing it if needed.
 pub fn ids_to_time_major(ids: &[u32], batch: usize, steps: usize, out: &mut Vec<u32>) {
     swap_outer_axes(ids, batch, steps, 1, out);
+}
+
+/// Copies a batch-major `[batch, steps, width]` block into the packed layout of
+/// `packing` in `out`, growing it if needed: time-major `[steps, batch, width]` when
+/// every sample is full, else only the valid steps.
+pub fn pack<T: Copy + Default>(x: &[T], packing: &Packing, width: usize, out: &mut Vec<T>) {
+    let len = packing.rows() * width;
+    if out.len() < len {
+        out.resize(len, T::default());
+    }
+    packing.pack(x, width, &mut out[..len]);
+}
+
+/// The inverse of [`pack`]: a packed block into batch-major `[batch, steps, width]`
+/// order in `out` (growing it if needed), 0 at every padded step.
+pub fn unpack(x: &[f32], packing: &Packing, width: usize, out: &mut Vec<f32>) {
+    let len = packing.batch() * packing.steps() * width;
+    if out.len() < len {
+        out.resize(len, 0.0);
+    }
+    packing.unpack(x, width, 0.0, &mut out[..len]);
 }
 
 #[cfg(test)]

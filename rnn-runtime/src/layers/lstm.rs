@@ -303,10 +303,11 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         bufs: &mut RecurrentBuffers,
         fused: bool,
     ) {
-        let (rows, gh, bh) = (steps * batch, 4 * H, batch * H);
+        let gh = 4 * H;
         bufs.set_shape(steps, batch, I, H);
         bufs.has_cell = true;
         bufs.kept.load(opts, x, [steps, batch, I, H], true);
+        let rows = bufs.rows();
         let kept = &mut bufs.kept;
         let gates = ensure(&mut bufs.gates, rows * gh);
         let c = ensure(&mut bufs.state, rows * H);
@@ -319,17 +320,19 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         };
         self.cell.project_inputs(x_in, rows, true, gates);
         for t in 0..steps {
-            let g_t = &mut gates[t * batch * gh..(t + 1) * batch * gh];
-            let (h_past, h_now) = h.split_at_mut(t * bh);
-            if let Some(rec) = kept.recurrent_input(t, h_past, bh) {
-                self.cell.project_hidden(rec, batch, g_t);
+            let (span, size) = (kept.packing.step(t), kept.packing.size(t));
+            let g_t = &mut gates[span.start * gh..span.end * gh];
+            let (h_past, h_now) = h.split_at_mut(span.start * H);
+            if let Some(rec) = kept.recurrent_input(t, h_past, H) {
+                self.cell.project_hidden(rec, size, g_t);
             }
-            let (c_past, c_now) = c.split_at_mut(t * bh);
-            let c_prev = kept.state_before(t, c_past, bh, true);
+            let (c_past, c_now) = c.split_at_mut(span.start * H);
+            let c_prev = kept.state_before(t, c_past, H, true);
+            let n = size * H;
             let (c_now, act_c, h_now) = (
-                &mut c_now[..bh],
-                &mut act_c[t * bh..(t + 1) * bh],
-                &mut h_now[..bh],
+                &mut c_now[..n],
+                &mut act_c[span.start * H..span.end * H],
+                &mut h_now[..n],
             );
             if fused {
                 forward_step(g_t, c_prev, c_now, act_c, h_now, H);
@@ -337,6 +340,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
                 forward_step_general(g_t, c_prev, c_now, act_c, h_now, H, self.activations);
             }
         }
+        bufs.gather_last_states();
     }
 
     /// Backward pass through time after [`forward_seq`](Self::forward_seq) or
@@ -366,29 +370,33 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         need_dx: bool,
         fused: bool,
     ) {
-        let (steps, batch) = (bufs.steps, bufs.batch);
-        let (rows, gh, bh) = (steps * batch, 4 * H, batch * H);
+        let (steps, rows, gh, bh) = (bufs.steps, bufs.rows(), 4 * H, bufs.batch * H);
         let d_gates = ensure(&mut bufs.d_in, rows * gh);
         let dh = ensure(&mut bufs.dh, bh);
         let dh_carry = ensure(&mut bufs.dh_carry, bh);
         let dc = ensure(&mut bufs.dc_carry, bh);
         dh_carry.fill(0.0);
         dc.fill(0.0);
+        // Going back in time, samples join as their last step comes up; the rows of a
+        // sample not yet joined stay zero in the carries.
         for t in (0..steps).rev() {
-            d_out.at_step(t, steps, dh_carry, dh);
-            let g_t = &bufs.gates[t * batch * gh..(t + 1) * batch * gh];
-            let dg_t = &mut d_gates[t * batch * gh..(t + 1) * batch * gh];
-            let tc_t = &bufs.tanh_c[t * bh..(t + 1) * bh];
-            let c_prev = bufs.kept.state_before(t, &bufs.state, bh, true);
+            let (span, size) = (bufs.kept.packing.step(t), bufs.kept.packing.size(t));
+            let n = size * H;
+            let (dh, dh_carry, dc) = (&mut dh[..n], &mut dh_carry[..n], &mut dc[..n]);
+            d_out.at_step(t, &bufs.kept.packing, dh_carry, dh);
+            let g_t = &bufs.gates[span.start * gh..span.end * gh];
+            let dg_t = &mut d_gates[span.start * gh..span.end * gh];
+            let tc_t = &bufs.tanh_c[span.start * H..span.end * H];
+            let c_prev = bufs.kept.state_before(t, &bufs.state, H, true);
             if fused {
                 backward_step(g_t, tc_t, c_prev, dh, dc, dg_t, H);
             } else {
                 backward_step_general(g_t, tc_t, c_prev, dh, dc, dg_t, H, self.activations);
             }
             if t > 0 {
-                let masked = bufs.kept.recurrent_mask_and_scratch(bh);
+                let masked = bufs.kept.recurrent_mask_and_scratch(n);
                 self.cell
-                    .backprop_hidden_masked(dg_t, batch, false, masked, dh_carry);
+                    .backprop_hidden_masked(dg_t, size, false, masked, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);

@@ -26,6 +26,8 @@ mod gru;
 mod lstm;
 #[cfg(feature = "std")]
 mod options;
+#[cfg(feature = "std")]
+mod packing;
 mod recurrent;
 mod simple_rnn;
 mod tensor;
@@ -48,6 +50,8 @@ pub use gru::{GruLayer, GruState};
 pub use lstm::{LstmLayer, LstmState};
 #[cfg(feature = "std")]
 pub use options::SeqOptions;
+#[cfg(feature = "std")]
+pub use packing::Packing;
 pub use recurrent::{RecurrentLayer, SampleState};
 pub use simple_rnn::{SimpleRnnLayer, SimpleRnnState};
 
@@ -58,26 +62,32 @@ use options::KeptOptions;
 /// Work buffers of any recurrent layer, sized on first use and reused afterwards.
 ///
 /// One type serves every cell kind; a cell leaves the fields it does not need empty.
+/// Sequences are stored in the packed layout of the last pass ([`Packing`]): `[T, B,
+/// …]` time-major when every sample is full, else only the valid steps, `[rows, …]`.
 #[derive(Clone, Debug, Default)]
 pub struct RecurrentBuffers {
     steps: usize,
     batch: usize,
     inputs: usize,
     units: usize,
-    /// Gate activations `[T, B, G·H]`.
+    /// Gate activations `[rows, G·H]`.
     gates: Vec<f32>,
     /// Per-step cell state (LSTM `c`) or recurrent candidate term (GRU `W_hn h + b_hn`),
-    /// `[T, B, H]`.
+    /// `[rows, H]`.
     state: Vec<f32>,
-    /// LSTM `tanh(c)`, `[T, B, H]`.
+    /// LSTM `tanh(c)`, `[rows, H]`.
     tanh_c: Vec<f32>,
     /// GRU recurrent projection of one step, `[B, 3H]`.
     hidden_proj: Vec<f32>,
-    /// Hidden states `[T, B, H]`: the layer's output.
+    /// Hidden states `[rows, H]`: the layer's output.
     h: Vec<f32>,
-    /// Gradient of the input-side pre-activations `[T, B, G·H]`.
+    /// Each sample's hidden and cell state after its own last step, `[B, H]` each,
+    /// when the samples differ in length (else they are the last step's rows).
+    last_h: Vec<f32>,
+    last_c: Vec<f32>,
+    /// Gradient of the input-side pre-activations `[rows, G·H]`.
     d_in: Vec<f32>,
-    /// Gradient of the hidden-side pre-activations `[T, B, G·H]` (GRU only; the other
+    /// Gradient of the hidden-side pre-activations `[rows, G·H]` (GRU only; the other
     /// cells share `d_in`).
     d_hid: Vec<f32>,
     /// Gradient of the hidden state at the current step `[B, H]`.
@@ -86,11 +96,11 @@ pub struct RecurrentBuffers {
     dh_carry: Vec<f32>,
     /// Gradient carried to the previous step's cell state `[B, H]` (LSTM).
     dc_carry: Vec<f32>,
-    /// Gradient of the layer's input `[T, B, I]`.
+    /// Gradient of the layer's input `[rows, I]`.
     dx: Vec<f32>,
     /// Whether `state` holds an LSTM's cell states.
     has_cell: bool,
-    /// The masks and initial states of the last forward pass.
+    /// The lengths, masks and initial states of the last forward pass.
     kept: KeptOptions,
 }
 
@@ -103,30 +113,58 @@ impl RecurrentBuffers {
         self.units = units;
     }
 
-    /// Hidden states of every step of the last forward pass, `[T, B, H]`.
+    /// Rows of the packed sequence buffers: `T·B` when every sample is full.
+    fn rows(&self) -> usize {
+        self.kept.packing.rows()
+    }
+
+    /// The end of every cell's forward pass: where samples differ in length, each
+    /// one's final state is the one after its own last step, gathered here.
+    fn gather_last_states(&mut self) {
+        let packing = &self.kept.packing;
+        if packing.is_full() {
+            return;
+        }
+        let (bh, units) = (self.batch * self.units, self.units);
+        packing.gather_last(&self.h, units, ensure(&mut self.last_h, bh));
+        if self.has_cell {
+            packing.gather_last(&self.state, units, ensure(&mut self.last_c, bh));
+        }
+    }
+
+    /// Hidden states of every step of the last forward pass: `[T, B, H]`, or
+    /// `[rows, H]` in the packed layout of a batch of varying lengths.
     pub fn hidden(&self) -> &[f32] {
-        &self.h[..self.steps * self.batch * self.units]
+        &self.h[..self.rows() * self.units]
     }
 
-    /// Hidden state after the last step of the last forward pass, `[B, H]`.
+    /// Each sample's hidden state after its last step in the last forward pass,
+    /// `[B, H]`.
     pub fn last_hidden(&self) -> &[f32] {
-        let step = self.batch * self.units;
-        &self.h[(self.steps.max(1) - 1) * step..self.steps * step]
+        let bh = self.batch * self.units;
+        if !self.kept.packing.is_full() {
+            return &self.last_h[..bh];
+        }
+        &self.h[(self.steps.max(1) - 1) * bh..self.steps * bh]
     }
 
-    /// Cell state after the last step of the last forward pass, `[B, H]`: the LSTM's
-    /// final `c`; empty for cells without one.
+    /// Each sample's cell state after its last step in the last forward pass,
+    /// `[B, H]`: the LSTM's final `c`; empty for cells without one.
     pub fn last_cell(&self) -> &[f32] {
         if !self.has_cell {
             return &[];
         }
-        let step = self.batch * self.units;
-        &self.state[(self.steps.max(1) - 1) * step..self.steps * step]
+        let bh = self.batch * self.units;
+        if !self.kept.packing.is_full() {
+            return &self.last_c[..bh];
+        }
+        &self.state[(self.steps.max(1) - 1) * bh..self.steps * bh]
     }
 
-    /// Gradient of the input from the last backward pass, `[T, B, I]`.
+    /// Gradient of the input from the last backward pass, in the input's layout
+    /// (`[T, B, I]`, or packed `[rows, I]`).
     pub fn input_grad(&self) -> &[f32] {
-        &self.dx[..self.steps * self.batch * self.inputs]
+        &self.dx[..self.rows() * self.inputs]
     }
 }
 
@@ -142,20 +180,34 @@ pub enum SeqGrad<'a> {
 
 #[cfg(feature = "std")]
 impl SeqGrad<'_> {
-    /// Writes the gradient for step `t` of `steps` (`[B, H]`) plus `carry` into `out`.
-    fn at_step(self, t: usize, steps: usize, carry: &[f32], out: &mut [f32]) {
+    /// Writes the gradient arriving at step `t`'s hidden states plus `carry` into
+    /// `out` (the rows of the samples running at `t`, `[size(t), H]`): `All` holds
+    /// every step's rows in the packed layout; `Last` holds one row per sample, which
+    /// arrives at that sample's own last step.
+    fn at_step(self, t: usize, packing: &Packing, carry: &[f32], out: &mut [f32]) {
         let n = out.len();
-        let here = match self {
-            SeqGrad::Last(d) if t + 1 == steps => Some(&d[..n]),
-            SeqGrad::Last(_) => None,
-            SeqGrad::All(d) => Some(&d[t * n..(t + 1) * n]),
-        };
-        match here {
-            Some(d) => out
-                .iter_mut()
-                .zip(d.iter().zip(carry))
-                .for_each(|(o, (a, b))| *o = a + b),
-            None => out.copy_from_slice(carry),
+        let units = n / packing.size(t).max(1);
+        match self {
+            SeqGrad::All(d) => {
+                let rows = packing.step(t);
+                let d = &d[rows.start * units..rows.end * units];
+                out.iter_mut()
+                    .zip(d.iter().zip(carry))
+                    .for_each(|(o, (a, b))| *o = a + b);
+            }
+            SeqGrad::Last(d) => {
+                out.copy_from_slice(&carry[..n]);
+                // The samples whose last step is `t`: those running at `t` but not after.
+                let ending = match t + 1 < packing.steps() {
+                    true => packing.size(t + 1)..packing.size(t),
+                    false => 0..packing.size(t),
+                };
+                let span = ending.start * units..ending.end * units;
+                out[span.clone()]
+                    .iter_mut()
+                    .zip(&d[span])
+                    .for_each(|(o, a)| *o = a + *o);
+            }
         }
     }
 }
@@ -196,4 +248,4 @@ pub use embedding::EmbeddingLayer;
 pub use embedding::check_ids;
 #[cfg(feature = "std")]
 #[doc(hidden)]
-pub use layout::{ids_to_time_major, to_batch_major};
+pub use layout::{ids_to_time_major, pack, to_batch_major, unpack};

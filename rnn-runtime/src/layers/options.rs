@@ -1,7 +1,7 @@
 //! What a forward pass over a sequence can take beyond its input: Keras-style dropout
 //! masks and an initial state, and how the buffers keep them for BPTT.
 
-use super::ensure;
+use super::{ensure, Packing};
 use crate::error::{Error, Result};
 
 /// Options of one forward pass over a sequence; [`Default`] (= [`SeqOptions::NONE`])
@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 /// BPTT propagates through `W_hh h_{-1}` to the parameters, but no gradient with
 /// respect to the initial states themselves is computed.
 ///
+/// With `lengths`, the samples have their own lengths (longest first) and the input
+/// and every sequence buffer are in the packed layout of [`Packing`]: each sample runs
+/// only its own steps, its final state is the one after its last step, and a
+/// bidirectional layer's reverse direction starts there (PyTorch's packed sequences).
+///
 /// The forward pass copies what it needs into the layer's buffers, so the slices only
 /// have to live for that call, and the backward pass that follows uses the same masks
 /// and states.
@@ -30,6 +35,8 @@ pub struct SeqOptions<'a> {
     pub initial_h: Option<&'a [f32]>,
     /// Initial cell state `[B, H]` (LSTM only).
     pub initial_c: Option<&'a [f32]>,
+    /// Each sample's length, longest first (`None`: every sample has all steps).
+    pub lengths: Option<&'a [usize]>,
 }
 
 impl SeqOptions<'_> {
@@ -39,12 +46,14 @@ impl SeqOptions<'_> {
         recurrent_mask: None,
         initial_h: None,
         initial_c: None,
+        lengths: None,
     };
 
     /// Checks every slice's length against a batch of `batch` samples of a layer with
     /// `inputs` inputs and `units` units; `has_cell` says whether the layer keeps a
     /// cell state (only then is `initial_c` allowed). The kernels assume options that
-    /// pass this check; code that forwards user-supplied states calls it first.
+    /// pass this check; code that forwards user-supplied states calls it first
+    /// (`lengths` are checked against the steps by [`Packing::check`]).
     pub fn validate(
         &self,
         batch: usize,
@@ -73,11 +82,13 @@ impl SeqOptions<'_> {
     }
 }
 
-/// The options of the last forward pass, kept for its BPTT, with the buffers derived
-/// from them. A part of [`super::RecurrentBuffers`] of its own so that the kernels can borrow
+/// The options of the last forward pass, kept for its BPTT, with the layout and the
+/// buffers derived from them. A part of [`super::RecurrentBuffers`] of its own so that the kernels can borrow
 /// it next to the other buffers.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeptOptions {
+    /// Where each step's rows are in the sequence buffers.
+    pub(crate) packing: Packing,
     pub(crate) input_mask: bool,
     pub(crate) recurrent_mask: bool,
     pub(crate) initial_h: bool,
@@ -90,10 +101,10 @@ pub(crate) struct KeptOptions {
     h0: Vec<f32>,
     /// Initial cell state `[B, H]`.
     c0: Vec<f32>,
-    /// The masked input `[T, B, I]`: what the input projection saw.
+    /// The masked input `[rows, I]`: what the input projection saw.
     pub(crate) x_masked: Vec<f32>,
-    /// What the recurrent projection saw at each step, `[T, B, H]`, when it is not
-    /// simply the previous output.
+    /// What the recurrent projection saw at each step, `[rows, H]`, when it is not
+    /// simply the previous step's output rows.
     pub(crate) rec_in: Vec<f32>,
     /// Scratch `[B, H]` for the masked gradient of the previous hidden state.
     pub(crate) dh_rec: Vec<f32>,
@@ -133,13 +144,16 @@ pub(crate) fn mask_rows_in_place(v: &mut [f32], mask: &[f32]) {
 impl KeptOptions {
     /// Whether the recurrent projection's inputs differ from the previous outputs, so
     /// that they are kept in `rec_in`.
+    ///
+    /// In a packed batch of varying lengths the previous step has more rows than the
+    /// current one, so the weight gradient's GEMM needs them kept aligned, too.
     pub(crate) fn separate_recurrent_input(&self) -> bool {
-        self.recurrent_mask || self.initial_h
+        self.recurrent_mask || self.initial_h || !self.packing.is_full()
     }
 
-    /// Keeps `opts` for a forward pass over `[steps, batch, inputs]` input `x`: the
-    /// masks and initial states, the masked input, and room for the recurrent
-    /// projection's inputs.
+    /// Keeps `opts` for a forward pass over `[steps, batch, inputs]` input `x` (packed
+    /// when `opts.lengths` is given): the layout, the masks and initial states, the
+    /// masked input, and room for the recurrent projection's inputs.
     ///
     /// # Panics
     /// If an option's length does not match (see [`SeqOptions::validate`]): a caller
@@ -154,79 +168,108 @@ impl KeptOptions {
         if let Err(e) = opts.validate(batch, inputs, units, has_cell) {
             panic!("recurrent layer options: {e}");
         }
+        self.packing.set(steps, batch, opts.lengths);
         self.input_mask = keep(&mut self.input_mask_v, opts.input_mask);
         self.recurrent_mask = keep(&mut self.recurrent_mask_v, opts.recurrent_mask);
         self.initial_h = keep(&mut self.h0, opts.initial_h);
         self.initial_c = keep(&mut self.c0, opts.initial_c);
+        let rows = self.packing.rows();
         if self.input_mask {
-            let rows = steps * batch * inputs;
-            let xm = ensure(&mut self.x_masked, rows);
-            mask_rows(&x[..rows], &self.input_mask_v[..batch * inputs], xm);
+            let xm = ensure(&mut self.x_masked, rows * inputs);
+            for t in 0..steps {
+                let (span, size) = (self.packing.step(t), self.packing.size(t));
+                let span = span.start * inputs..span.end * inputs;
+                let mask = &self.input_mask_v[..size * inputs];
+                mask_rows(&x[span.clone()], mask, &mut xm[span]);
+            }
         }
         if self.separate_recurrent_input() {
-            ensure(&mut self.rec_in, steps * batch * units);
+            ensure(&mut self.rec_in, rows * units);
         }
         if self.recurrent_mask {
             ensure(&mut self.dh_rec, batch * units);
         }
     }
 
-    /// The input mask, `[B, I]`, if the last pass had one.
-    pub(crate) fn input_mask(&self, len: usize) -> Option<&[f32]> {
-        self.input_mask.then(|| &self.input_mask_v[..len])
+    /// `dx *= input mask`, step by step over the packed rows of `dx` (`[rows, I]`).
+    pub(crate) fn mask_input_grad(&self, dx: &mut [f32], inputs: usize) {
+        if !self.input_mask {
+            return;
+        }
+        for t in 0..self.packing.steps() {
+            let (span, size) = (self.packing.step(t), self.packing.size(t));
+            let mask = &self.input_mask_v[..size * inputs];
+            mask_rows_in_place(&mut dx[span.start * inputs..span.end * inputs], mask);
+        }
     }
 
-    /// The recurrent mask (if any) and the scratch for masked BPTT, both `[B, H]`.
-    pub(crate) fn recurrent_mask_and_scratch(&mut self, bh: usize) -> (Option<&[f32]>, &mut [f32]) {
-        let mask = self.recurrent_mask.then(|| &self.recurrent_mask_v[..bh]);
+    /// The recurrent mask (if any) and the scratch for masked BPTT, both `[size, H]`
+    /// for the `size` samples of one step.
+    pub(crate) fn recurrent_mask_and_scratch(
+        &mut self,
+        size_h: usize,
+    ) -> (Option<&[f32]>, &mut [f32]) {
+        let mask = self
+            .recurrent_mask
+            .then(|| &self.recurrent_mask_v[..size_h]);
         let scratch = if self.recurrent_mask {
-            &mut self.dh_rec[..bh]
+            &mut self.dh_rec[..size_h]
         } else {
             &mut []
         };
         (mask, scratch)
     }
 
-    /// The recurrent projection's input at step `t` (`[B, H]` each, `h_past` the
-    /// outputs of the steps before `t`): `h_{t-1}` (the initial state at `t = 0`) times
-    /// the recurrent mask, written to `rec_in` when kept there. `None` when it is zero
-    /// (`t = 0` without an initial state), so that the projection can be skipped.
+    /// The recurrent projection's input at step `t` for its `size(t)` samples (`h_all`
+    /// the hidden states so far, `[rows, H]`): `h_{t-1}` (the initial state at `t = 0`)
+    /// times the recurrent mask, written to `rec_in` when kept there. `None` when it is
+    /// zero (`t = 0` without an initial state), so that the projection can be skipped.
     pub(crate) fn recurrent_input<'s>(
         &'s mut self,
         t: usize,
-        h_past: &'s [f32],
-        bh: usize,
+        h_all: &'s [f32],
+        units: usize,
     ) -> Option<&'s [f32]> {
+        let now = self.packing.step(t);
+        let n = now.len() * units;
         let prev = match t {
-            0 if self.initial_h => &self.h0[..bh],
+            0 if self.initial_h => &self.h0[..n],
             0 => return None,
-            _ => &h_past[(t - 1) * bh..t * bh],
+            _ => {
+                let start = self.packing.step(t - 1).start * units;
+                &h_all[start..start + n]
+            }
         };
         if !self.separate_recurrent_input() {
             return Some(prev);
         }
-        let out = &mut self.rec_in[t * bh..(t + 1) * bh];
+        let out = &mut self.rec_in[now.start * units..now.end * units];
         match self.recurrent_mask {
-            true => mask_rows(prev, &self.recurrent_mask_v[..bh], out),
+            true => mask_rows(prev, &self.recurrent_mask_v[..n], out),
             false => out.copy_from_slice(prev),
         }
         Some(out)
     }
 
-    /// The state before step `t` of a sequence of states `past` (`[B, H]` each): the
-    /// initial one (LSTM `c` if `cell`, else `h`; empty meaning zero) at `t = 0`.
+    /// The state before step `t` of the `size(t)` samples running at `t`, from the
+    /// states so far, `past` (`[rows, H]`): the initial one (LSTM `c` if `cell`, else
+    /// `h`; empty meaning zero) at `t = 0`.
     pub(crate) fn state_before<'s>(
         &'s self,
         t: usize,
         past: &'s [f32],
-        bh: usize,
+        units: usize,
         cell: bool,
     ) -> &'s [f32] {
+        let n = self.packing.size(t) * units;
         match t {
-            0 if cell && self.initial_c => &self.c0[..bh],
-            0 if !cell && self.initial_h => &self.h0[..bh],
+            0 if cell && self.initial_c => &self.c0[..n],
+            0 if !cell && self.initial_h => &self.h0[..n],
             0 => &[],
-            _ => &past[(t - 1) * bh..t * bh],
+            _ => {
+                let start = self.packing.step(t - 1).start * units;
+                &past[start..start + n]
+            }
         }
     }
 }

@@ -92,10 +92,10 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         bufs: &mut RecurrentBuffers,
         fused: bool,
     ) {
-        let (rows, bh) = (steps * batch, batch * H);
         bufs.set_shape(steps, batch, I, H);
         bufs.has_cell = false;
         bufs.kept.load(opts, x, [steps, batch, I, H], false);
+        let rows = bufs.rows();
         let kept = &mut bufs.kept;
         // Pre-activations are computed in the output buffer and activated in place.
         let h = ensure(&mut bufs.h, rows * H);
@@ -106,10 +106,11 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         };
         self.cell.project_inputs(x_in, rows, true, h);
         for t in 0..steps {
-            let (past, now) = h.split_at_mut(t * bh);
-            let now = &mut now[..bh];
-            if let Some(rec) = kept.recurrent_input(t, past, bh) {
-                self.cell.project_hidden(rec, batch, now);
+            let (span, size) = (kept.packing.step(t), kept.packing.size(t));
+            let (past, now) = h.split_at_mut(span.start * H);
+            let now = &mut now[..size * H];
+            if let Some(rec) = kept.recurrent_input(t, past, H) {
+                self.cell.project_hidden(rec, size, now);
             }
             if fused {
                 tanh_slice(now);
@@ -117,6 +118,7 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
                 apply_slice(self.activations.activation, now);
             }
         }
+        bufs.gather_last_states();
     }
 
     /// Backward pass through time; see [`super::LstmLayer::backward_seq`].
@@ -141,16 +143,18 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         need_dx: bool,
         fused: bool,
     ) {
-        let (steps, batch) = (bufs.steps, bufs.batch);
-        let (rows, bh) = (steps * batch, batch * H);
+        let (steps, rows, bh) = (bufs.steps, bufs.rows(), bufs.batch * H);
         let d_pre = ensure(&mut bufs.d_in, rows * H);
         let dh = ensure(&mut bufs.dh, bh);
         let dh_carry = ensure(&mut bufs.dh_carry, bh);
         dh_carry.fill(0.0);
         for t in (0..steps).rev() {
-            d_out.at_step(t, steps, dh_carry, dh);
-            let h_t = &bufs.h[t * bh..(t + 1) * bh];
-            let d_t = &mut d_pre[t * bh..(t + 1) * bh];
+            let (span, size) = (bufs.kept.packing.step(t), bufs.kept.packing.size(t));
+            let n = size * H;
+            let (dh, dh_carry) = (&mut dh[..n], &mut dh_carry[..n]);
+            d_out.at_step(t, &bufs.kept.packing, dh_carry, dh);
+            let h_t = &bufs.h[span.start * H..span.end * H];
+            let d_t = &mut d_pre[span.start * H..span.end * H];
             if fused {
                 for ((d, g), h) in d_t.iter_mut().zip(dh.iter()).zip(h_t) {
                     *d = g * (1.0 - h * h);
@@ -160,9 +164,9 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
                 backprop_slice(self.activations.activation, h_t, d_t);
             }
             if t > 0 {
-                let masked = bufs.kept.recurrent_mask_and_scratch(bh);
+                let masked = bufs.kept.recurrent_mask_and_scratch(n);
                 self.cell
-                    .backprop_hidden_masked(d_t, batch, false, masked, dh_carry);
+                    .backprop_hidden_masked(d_t, size, false, masked, dh_carry);
             }
         }
         self.cell.finish_backward(x, bufs, false, grads, need_dx);

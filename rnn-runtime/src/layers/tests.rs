@@ -188,6 +188,7 @@ impl Opts {
             recurrent_mask: self.recurrent_mask.as_deref(),
             initial_h: self.initial_h.as_deref(),
             initial_c: self.initial_c.as_deref(),
+            lengths: None,
         }
     }
 }

@@ -155,6 +155,7 @@ fn masked<L: RecurrentLayer>(case: &str, acts: CellActivations, mask_seed: u64) 
         recurrent_mask: Some(&d["recurrent_mask"]),
         initial_h: Some(&d["h0"]),
         initial_c: d.get("c0").map(Vec::as_slice),
+        lengths: None,
     };
     let mut bufs = RecurrentBuffers::default();
     layer.forward_seq_with(&d["x"], T, B, &opts, &mut bufs);

@@ -10,8 +10,9 @@ use super::checkpoints::{resume, Checkpoints};
 use super::history::History;
 use super::options::{Fit, Run, Verbosity};
 use super::state::{fingerprint, Progress};
-use crate::batch::compute::{check_x, check_y, evaluate_batches, gather, reading};
-use crate::batch::shards::{Batch, Objective, ShardedGrads};
+use crate::batch::compute::{check_x, check_y, evaluate_batches, reading, Gathered, Labelled};
+use crate::batch::lengths::{self, Span};
+use crate::batch::shards::{Objective, ShardedGrads};
 use crate::dropout::step_seed;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -108,7 +109,8 @@ where
     }
     let resolved = resolve_metrics(&opts.metrics, loss)?;
     let weights = sample_weights::<M>(opts, n, &y, loss)?;
-    let validation = Validation::of::<M>(opts, &x, &y, weights.as_deref(), loss)?;
+    let spans = lengths::spans::<M>(&x, opts.lengths.as_deref())?;
+    let validation = Validation::of::<M>(opts, &x, &y, weights.as_deref(), spans.as_deref(), loss)?;
     let n_train = validation.n_train;
     opts.clipping.check()?;
     if let Some(schedule) = &opts.schedule {
@@ -128,6 +130,11 @@ where
     checkpoints.key.validation = validation.present();
     checkpoints.key.metrics = metric_names(&opts.metrics);
     checkpoints.key.data = validation.fingerprint(checkpoints.key.data, weights.as_deref());
+    if let (Some(spans), true) = (&spans, checkpoints.key.data != 0) {
+        // Other lengths train on other data: a state saved with them must not resume.
+        let lengths = spans.iter().flat_map(|s| [s.start as u32, s.len as u32]);
+        checkpoints.key.data = fingerprint(lengths, checkpoints.key.data ^ 3);
+    }
     let continuing = opts.run.is_some();
     let (mut p, mut history, end) = match opts.run.take() {
         // Options passed by `&mut` to an earlier `fit`: carry on from where it ended.
@@ -160,9 +167,14 @@ where
     let mut sharded = ShardedGrads::<M>::new();
     let mut grads = vec![0.0f32; M::PARAMS];
     let mut batch_metrics = MetricSums::new(resolved.len());
-    let mut xb = Vec::with_capacity(batch * M::TIMESTEPS * M::FEATURES);
-    let mut yb = Vec::with_capacity(batch * M::OUTPUT_STEPS * loss.target_width(M::OUTPUTS));
-    let mut wb = Vec::with_capacity(if train_weights.is_some() { batch } else { 0 });
+    let y_row = M::OUTPUT_STEPS * loss.target_width(M::OUTPUTS);
+    let mut gathered = Gathered::with_capacity::<M>(batch, y_row);
+    let train = Labelled {
+        x: x.clone(),
+        y: y.clone(),
+        weights: train_weights,
+        spans: spans.as_deref(),
+    };
     let first = p.epoch;
     let bar = progress_bar(opts.verbosity, ((end - first) * steps_per_epoch) as u64);
     bar.set_position((p.position) as u64);
@@ -192,19 +204,8 @@ where
         };
         for step_in_epoch in p.position..steps_per_epoch {
             let idx = &p.order[step_in_epoch * batch..((step_in_epoch + 1) * batch).min(n_train)];
-            gather(&x, idx, &mut xb);
-            gather(&y, idx, &mut yb);
-            if let Some(w) = train_weights {
-                wb.clear();
-                wb.extend(idx.iter().map(|&i| w[i]));
-            }
             let seed = step_seed(opts.seed, p.step);
-            let batch_data = Batch {
-                x: &xb,
-                y: &yb,
-                weights: train_weights.map(|_| &wb[..]),
-                len: idx.len(),
-            };
+            let batch_data = gathered.fill::<M>(&train, idx);
             let objective = Objective {
                 loss,
                 reading,
@@ -460,11 +461,12 @@ fn sample_weights<M: Network>(
     Ok(Some(weights))
 }
 
-/// Validation inputs, targets and per-sample weights.
+/// Validation inputs, targets, per-sample weights and valid steps.
 type HeldOut<'a, T> = (
     CowArray<'a, T, IxDyn>,
     CowArray<'a, f32, IxDyn>,
     Option<Vec<f32>>,
+    Option<Vec<Span>>,
 );
 
 /// Where a run's validation data comes from, and the loss and metrics on it: the tail
@@ -481,9 +483,17 @@ impl<'a, T: InputElement> Validation<'a, T> {
         x: &ArrayViewD<'a, T>,
         y: &ArrayViewD<'a, f32>,
         weights: Option<&[f32]>,
+        spans: Option<&[Span]>,
         loss: Loss,
     ) -> Result<Self> {
         let n = x.len_of(Axis(0));
+        if opts.validation_lengths.is_some() && opts.validation_data.is_none() {
+            return Err(Error::Config(
+                "validation_lengths is set without validation_data: validation_split splits \
+                 fit's lengths with the samples"
+                    .into(),
+            ));
+        }
         if let Some(data) = &opts.validation_data {
             if opts.validation_split > 0.0 {
                 return Err(Error::Config(
@@ -503,10 +513,24 @@ impl<'a, T: InputElement> Validation<'a, T> {
             if n_val == 0 {
                 return Err(Error::Empty("validation_data"));
             }
+            // Lengths given for training must be given for validation too, unless the
+            // model reads them from the padding.
+            if opts.lengths.is_some()
+                && opts.validation_lengths.is_none()
+                && M::ARCHITECTURE.padding.is_none()
+            {
+                return Err(Error::Config(
+                    "lengths is set but validation_data has no validation_lengths: give the \
+                     validation samples' lengths too"
+                        .into(),
+                ));
+            }
+            let val_spans = lengths::spans::<M>(&x_val.view(), opts.validation_lengths.as_deref())
+                .map_err(|e| in_validation(e, "x"))?;
             let (x_val, y_val) = (x_val.clone(), y_val.to_owned());
             return Ok(Validation {
                 n_train: n,
-                data: Some((x_val.into(), y_val.into(), None)),
+                data: Some((x_val.into(), y_val.into(), None, val_spans)),
             });
         }
         let n_train = train_count(n, opts.validation_split)?;
@@ -521,6 +545,7 @@ impl<'a, T: InputElement> Validation<'a, T> {
                 x.slice_axis_move(Axis(0), tail).into(),
                 y.slice_axis_move(Axis(0), tail).into(),
                 w,
+                spans.map(|s| s[n_train..].to_vec()),
             )
         });
         Ok(Validation { n_train, data })
@@ -538,18 +563,16 @@ impl<'a, T: InputElement> Validation<'a, T> {
         reading: crate::loss::Reading,
         metrics: &[Metric],
     ) -> Result<(Option<f32>, Vec<f32>)> {
-        let Some((x, y, w)) = &self.data else {
+        let Some((x, y, w, spans)) = &self.data else {
             return Ok((None, Vec::new()));
         };
-        let (value, metrics) = evaluate_batches(
-            model,
-            x.view(),
-            y.view(),
-            w.as_deref(),
-            loss,
-            reading,
-            metrics,
-        )?;
+        let data = Labelled {
+            x: x.view(),
+            y: y.view(),
+            weights: w.as_deref(),
+            spans: spans.as_deref(),
+        };
+        let (value, metrics) = evaluate_batches(model, &data, loss, reading, metrics)?;
         Ok((Some(value), metrics))
     }
 
@@ -563,7 +586,7 @@ impl<'a, T: InputElement> Validation<'a, T> {
         if let Some(w) = weights {
             hash = fingerprint(w.iter().map(|v| v.to_bits()), hash ^ 1);
         }
-        if let Some((x, y, _)) = &self.data {
+        if let Some((x, y, _, _)) = &self.data {
             hash = fingerprint(x.iter().map(|v| v.to_bits()), hash ^ 2);
             hash = fingerprint(y.iter().map(|v| v.to_bits()), hash);
         }

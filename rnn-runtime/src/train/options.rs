@@ -105,6 +105,8 @@ pub struct Fit<O = Adam> {
     pub(super) validation_split: f64,
     pub(super) validation_data: Option<ValidationData>,
     pub(super) sample_weight: Option<Vec<f32>>,
+    pub(super) lengths: Option<Vec<usize>>,
+    pub(super) validation_lengths: Option<Vec<usize>>,
     pub(super) class_weight: Option<BTreeMap<usize, f32>>,
     pub(super) metrics: Vec<Metric>,
     pub(super) verbosity: Verbosity,
@@ -162,6 +164,11 @@ impl<O: fmt::Debug> fmt::Debug for Fit<O> {
             .field("validation_split", &self.validation_split)
             .field("validation_data", &self.validation_data)
             .field("sample_weight", &self.sample_weight.as_ref().map(Vec::len))
+            .field("lengths", &self.lengths.as_ref().map(Vec::len))
+            .field(
+                "validation_lengths",
+                &self.validation_lengths.as_ref().map(Vec::len),
+            )
             .field("class_weight", &self.class_weight)
             .field("metrics", &self.metrics)
             .field("verbosity", &self.verbosity)
@@ -190,6 +197,8 @@ impl<O: Optimizer> Fit<O> {
             validation_split: 0.0,
             validation_data: None,
             sample_weight: None,
+            lengths: None,
+            validation_lengths: None,
             class_weight: None,
             metrics: Vec::new(),
             verbosity: Verbosity::ProgressBar,
@@ -292,6 +301,45 @@ impl<O: Optimizer> Fit<O> {
     pub fn sample_weight<'a>(mut self, weights: impl AsArray<'a, f32, ndarray::Ix1>) -> Self {
         let weights: ndarray::ArrayView1<'a, f32> = weights.into();
         self.sample_weight = Some(weights.to_vec());
+        self
+    }
+
+    /// Each sample's length (PyTorch's `lengths` with `pack_padded_sequence`): sample
+    /// `i` of `fit`'s `x` trains on its first `lengths[i]` steps only, the steps after
+    /// them being padding that is never computed and gets no gradient; a loss on a
+    /// sequence output averages over the valid steps. `validation_split` splits the
+    /// lengths with the samples; [`validation_data`](Self::validation_data) needs its
+    /// own ([`validation_lengths`](Self::validation_lengths)).
+    ///
+    /// A model declared with `masking(value)` or `embedding(…, mask_zero = true)` reads
+    /// its samples' lengths from their padding (Keras's habit) and needs none of this;
+    /// lengths given to it must agree with the padding.
+    ///
+    /// ```
+    /// use rnn_runtime::ndarray::{Array2, Array3};
+    /// use rnn_runtime::{model, Adam, Fit};
+    ///
+    /// model! { struct Net < input(8, 1), gru(4), dense(1) > }
+    ///
+    /// let lengths: Vec<usize> = (0..16).map(|i| 2 + i % 7).collect();
+    /// let x = Array3::from_shape_fn((16, 8, 1), |(i, t, _)| {
+    ///     if t < lengths[i] { (t as f32 * 0.5).sin() } else { 0.0 }
+    /// });
+    /// let y = Array2::from_shape_fn((16, 1), |(i, _)| lengths[i] as f32 / 8.0);
+    /// let mut net = Net::new(0);
+    /// let history = net.fit(&x, &y, Fit::new(Adam::new(1e-2)).epochs(3).lengths(&lengths).verbose(0))?;
+    /// assert_eq!(history.loss.len(), 3);
+    /// # Ok::<(), rnn_runtime::Error>(())
+    /// ```
+    pub fn lengths(mut self, lengths: &[usize]) -> Self {
+        self.lengths = Some(lengths.to_vec());
+        self
+    }
+
+    /// The lengths of the samples of [`validation_data`](Self::validation_data), as
+    /// [`lengths`](Self::lengths) gives those of `x`.
+    pub fn validation_lengths(mut self, lengths: &[usize]) -> Self {
+        self.validation_lengths = Some(lengths.to_vec());
         self
     }
 
