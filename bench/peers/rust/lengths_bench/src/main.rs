@@ -8,11 +8,16 @@
 //!   dense(2, activation = softmax)`, sparse categorical cross-entropy, Adam 1e-3, batch
 //!   32: trained with `mask_zero` (padded steps skipped) and, on the same data, the same
 //!   model without it (every padded step computed), and without it but with the lengths
-//!   given (`Fit::lengths`, padded steps skipped again).
+//!   given (`Fit::lengths`, padded steps skipped again), and with every length 1 (what
+//!   an epoch costs that does not scale with the steps).
 //! - **long sequences**: N = 256 windows of T = 1000 steps of 8 features, `input(1000, 8),
 //!   lstm(64), dense(1)`, MSE, Adam 1e-3, batch 32; and the peak bytes the training run
 //!   allocated (a tracking global allocator, as `tests/memory.rs` uses) next to the
 //!   training-memory formula of `rnn-runtime/docs/reliability.md`.
+//!
+//! The configurations train in turns of two epochs (`fit` continued through the same
+//! options), the second one timed, so that the machine's load changes fall on all of
+//! them alike; each figure is the median of five timed epochs.
 //!
 //! The data come from a splitmix64 generator and closed formulas that
 //! `bench/peers/common.py` and `pytorch_lengths.py` reproduce, so PyTorch trains on the
@@ -146,40 +151,75 @@ fn long_data() -> (Array3<f32>, Array2<f32>) {
     (x, y)
 }
 
+/// Epochs per `fit` call: the first of each call grows the work buffers (as an epoch
+/// 1 does), the second is the one timed.
+const EPOCHS_PER_CALL: usize = 2;
+
 fn options() -> Fit<Adam> {
     Fit::new(Adam::new(LR))
-        .epochs(EPOCHS)
+        .epochs(EPOCHS_PER_CALL)
         .batch_size(BATCH)
         .seed(SEED)
         .verbose(false)
 }
 
-/// One training run: median seconds of epochs 2..=last, the last epoch's mean loss and
-/// the peak bytes allocated during `fit` above what was live before it.
+/// One training configuration, trained in turns with the others: each turn is one
+/// `fit` call on the same options (passed by `&mut`, so the run carries on: same
+/// optimiser state, next shuffles), returning the turn's epoch seconds, its last loss
+/// and the peak bytes allocated during the call above what was live before it.
+type Turn<'a> = Box<dyn FnMut() -> Result<(Vec<f64>, f32, isize), rnn_runtime::Error> + 'a>;
+
+fn turn<'a, M: Network + 'a>(
+    mut net: M,
+    x: rnn_runtime::ndarray::ArrayViewD<'a, M::Input>,
+    y: rnn_runtime::ndarray::ArrayViewD<'a, f32>,
+    mut options: Fit<Adam>,
+) -> Turn<'a> {
+    Box::new(move || {
+        let (history, peak) =
+            peak_of(|| rnn_runtime::fit(&mut net, x.clone(), y.clone(), &mut options));
+        let history = history?;
+        let loss = history.loss.last().copied().unwrap_or(f32::NAN);
+        Ok((history.seconds, loss, peak))
+    })
+}
+
+/// What a configuration measured: the median of its timed epochs, its last loss, the
+/// largest peak of its calls.
+#[derive(Default)]
 struct Run {
     s_per_epoch: f64,
     final_loss: f32,
     peak_bytes: isize,
 }
 
-fn run<M: Network>(
-    name: &str,
-    mut net: M,
-    x: rnn_runtime::ndarray::ArrayViewD<'_, M::Input>,
-    y: rnn_runtime::ndarray::ArrayViewD<'_, f32>,
-    options: Fit<Adam>,
-) -> Result<Run, rnn_runtime::Error> {
-    eprintln!("{name}: {EPOCHS} epochs");
-    let (history, peak_bytes) = peak_of(|| rnn_runtime::fit(&mut net, x, y, options));
-    let history = history?;
-    for (e, (s, l)) in history.seconds.iter().zip(&history.loss).enumerate() {
-        eprintln!("  epoch {}/{EPOCHS}: {s:.4} s, loss {l:.3e}", e + 1);
+/// Runs the configurations in turns: a first untimed turn each, then `EPOCHS - 1`
+/// rounds in which each trains one turn in order, so that a change of the machine's
+/// load falls on all of them alike. Each turn's last epoch is timed (the schema's
+/// epochs 2..=6: five timed epochs).
+fn interleaved(mut runs: Vec<(&str, Turn<'_>)>) -> Result<Vec<Run>, rnn_runtime::Error> {
+    let mut timed = vec![Vec::new(); runs.len()];
+    let mut out: Vec<Run> = runs.iter().map(|_| Run::default()).collect();
+    for round in 0..EPOCHS {
+        for (i, (name, train)) in runs.iter_mut().enumerate() {
+            let (seconds, loss, peak) = train()?;
+            let last = *seconds.last().expect("one epoch at least");
+            eprintln!(
+                "  {name}, round {}/{EPOCHS}{}: epochs {seconds:.4?} s, loss {loss:.3e}",
+                round + 1,
+                if round == 0 { " (untimed)" } else { "" }
+            );
+            if round > 0 {
+                timed[i].push(last);
+            }
+            out[i].final_loss = loss;
+            out[i].peak_bytes = out[i].peak_bytes.max(peak);
+        }
     }
-    Ok(Run {
-        s_per_epoch: peers_common::median(history.seconds[1..].to_vec()),
-        final_loss: history.loss.last().copied().unwrap_or(f32::NAN),
-        peak_bytes,
-    })
+    for (run, seconds) in out.iter_mut().zip(timed) {
+        run.s_per_epoch = peers_common::median(seconds);
+    }
+    Ok(out)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -207,38 +247,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "masked tokens: N = {TOKENS_SAMPLES}, T = {TOKENS_T}, valid fraction {valid_fraction:.4}"
     );
-    let masked = run(
-        "masked tokens, mask_zero",
-        Masked::new(SEED),
-        x.view().into_dyn(),
-        y.view().into_dyn(),
-        options(),
-    )?;
-    let padded = run(
-        "masked tokens, every padded step",
-        Padded::new(SEED),
-        x.view().into_dyn(),
-        y.view().into_dyn(),
-        options(),
-    )?;
-    // The same skipping with the lengths given (PyTorch's habit) instead of read from
-    // the padding: the model without mask_zero, Fit::lengths.
-    let given = run(
-        "masked tokens, Fit::lengths",
-        Padded::new(SEED),
-        x.view().into_dyn(),
-        y.view().into_dyn(),
-        options().lengths(&lengths),
-    )?;
-
+    let ones = vec![1; TOKENS_SAMPLES];
     let (lx, ly) = long_data();
-    let long = run(
-        "long sequences",
-        Long::new(SEED),
-        lx.view().into_dyn(),
-        ly.view().into_dyn(),
-        options(),
-    )?;
+    eprintln!("masked tokens and long sequences, in turns of {EPOCHS_PER_CALL} epochs");
+    let runs = interleaved(vec![
+        (
+            "masked tokens, mask_zero",
+            turn(Masked::new(SEED), x.view().into_dyn(), y.view().into_dyn(), options()),
+        ),
+        (
+            "masked tokens, every padded step",
+            turn(Padded::new(SEED), x.view().into_dyn(), y.view().into_dyn(), options()),
+        ),
+        // The same skipping with the lengths given (PyTorch's habit) instead of read from
+        // the padding: the model without mask_zero, Fit::lengths.
+        (
+            "masked tokens, Fit::lengths",
+            turn(
+                Padded::new(SEED),
+                x.view().into_dyn(),
+                y.view().into_dyn(),
+                options().lengths(&lengths),
+            ),
+        ),
+        // What does not scale with the steps (the embedding's Adam update over all
+        // 20000 × 64 weights, gathering, the dense head, the loss): every sample one
+        // step long.
+        (
+            "masked tokens, all lengths 1",
+            turn(
+                Padded::new(SEED),
+                x.view().into_dyn(),
+                y.view().into_dyn(),
+                options().lengths(&ones),
+            ),
+        ),
+        (
+            "long sequences",
+            turn(Long::new(SEED), lx.view().into_dyn(), ly.view().into_dyn(), options()),
+        ),
+    ])?;
+    let [masked, padded, given, floor, long] =
+        <[Run; 5]>::try_from(runs).ok().expect("five runs");
     // rnn-runtime/docs/reliability.md: per sample and step of a batch, 2·F + k·H floats
     // (k = 11 for an LSTM), kept for the whole sequence of the batch.
     let floats_per_row = 2 * LONG_F + 11 * LONG_H;
@@ -250,7 +300,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "threads": args.threads,
         "masked_tokens": {
             "samples": TOKENS_SAMPLES, "timesteps": TOKENS_T, "vocab": VOCAB, "dim": 64,
-            "units": 64, "batch": BATCH, "epochs": EPOCHS,
+            "units": 64, "batch": BATCH, "epochs": EPOCHS * EPOCHS_PER_CALL,
+            "timed_epochs": EPOCHS - 1,
             "valid_steps": valid, "valid_fraction": valid_fraction,
             "train_s_per_epoch": masked.s_per_epoch,
             "final_loss": masked.final_loss,
@@ -260,10 +311,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "padded_peak_bytes": padded.peak_bytes,
             "lengths_s_per_epoch": given.s_per_epoch,
             "lengths_final_loss": given.final_loss,
+            "one_step_s_per_epoch": floor.s_per_epoch,
         },
         "long_sequences": {
             "samples": LONG_SAMPLES, "timesteps": LONG_T, "features": LONG_F,
-            "units": LONG_H, "batch": BATCH, "epochs": EPOCHS,
+            "units": LONG_H, "batch": BATCH, "epochs": EPOCHS * EPOCHS_PER_CALL,
+            "timed_epochs": EPOCHS - 1,
             "train_s_per_epoch": long.s_per_epoch,
             "final_loss": long.final_loss,
             "peak_bytes": long.peak_bytes,
