@@ -237,7 +237,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &mut net,
             x.slice(few).into_dyn(),
             y.slice(rnn_runtime::ndarray::s![..BATCH, ..]).into_dyn(),
-            Fit::new(Adam::new(LR)).epochs(1).batch_size(BATCH).verbose(false),
+            Fit::new(Adam::new(LR))
+                .epochs(1)
+                .batch_size(BATCH)
+                .verbose(false),
         )?;
     }
 
@@ -253,11 +256,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs = interleaved(vec![
         (
             "masked tokens, mask_zero",
-            turn(Masked::new(SEED), x.view().into_dyn(), y.view().into_dyn(), options()),
+            turn(
+                Masked::new(SEED),
+                x.view().into_dyn(),
+                y.view().into_dyn(),
+                options(),
+            ),
         ),
         (
             "masked tokens, every padded step",
-            turn(Padded::new(SEED), x.view().into_dyn(), y.view().into_dyn(), options()),
+            turn(
+                Padded::new(SEED),
+                x.view().into_dyn(),
+                y.view().into_dyn(),
+                options(),
+            ),
         ),
         // The same skipping with the lengths given (PyTorch's habit) instead of read from
         // the padding: the model without mask_zero, Fit::lengths.
@@ -284,11 +297,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         (
             "long sequences",
-            turn(Long::new(SEED), lx.view().into_dyn(), ly.view().into_dyn(), options()),
+            turn(
+                Long::new(SEED),
+                lx.view().into_dyn(),
+                ly.view().into_dyn(),
+                options(),
+            ),
         ),
     ])?;
-    let [masked, padded, given, floor, long] =
-        <[Run; 5]>::try_from(runs).ok().expect("five runs");
+    let [masked, padded, given, floor, long] = <[Run; 5]>::try_from(runs).ok().expect("five runs");
     // rnn-runtime/docs/reliability.md: per sample and step of a batch, 2·F + k·H floats
     // (k = 11 for an LSTM), kept for the whole sequence of the batch.
     let floats_per_row = 2 * LONG_F + 11 * LONG_H;
