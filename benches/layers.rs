@@ -25,11 +25,11 @@ fn passes<M: Network<Input = f32>>(c: &mut Criterion, kind: &str, units: usize) 
     let mut grads = vec![0.0f32; M::PARAMS];
     let mut group = c.benchmark_group(kind);
     group.bench_function(BenchmarkId::new("forward", units), |b| {
-        b.iter(|| black_box(net.forward_batch(black_box(&x), BATCH, None, &mut ws)[0]))
+        b.iter(|| black_box(net.forward_batch(black_box(&x), BATCH, None, None, &mut ws)[0]))
     });
     group.bench_function(BenchmarkId::new("forward_backward", units), |b| {
         b.iter(|| {
-            net.forward_batch(black_box(&x), BATCH, None, &mut ws);
+            net.forward_batch(black_box(&x), BATCH, None, None, &mut ws);
             net.backward_batch(&d_out, &mut ws, &mut grads);
             black_box(grads[0])
         })

@@ -91,6 +91,16 @@ fn predict_one_allocates_nothing() {
 
 #[test]
 fn training_steps_allocate_nothing_after_the_first_batch() {
+    training_steps_allocate_nothing(None);
+}
+
+/// The packed layout of a batch of varying lengths lives in reused buffers too.
+#[test]
+fn training_steps_with_lengths_allocate_nothing_after_the_first_batch() {
+    training_steps_allocate_nothing(Some(&[20, 17, 15, 11, 9, 6, 3, 1]));
+}
+
+fn training_steps_allocate_nothing(lengths: Option<&[usize]>) {
     let mut net = Stack::new(1);
     let batch = 8;
     let x = Array3::from_shape_fn((batch, 20, 3), |(b, t, f)| ((b + t + f) as f32).sin());
@@ -101,7 +111,7 @@ fn training_steps_allocate_nothing_after_the_first_batch() {
     let mut d_out = vec![0.0f32; batch * 2];
     let mut adam = Adam::new(1e-3);
     let mut step = |net: &mut Stack| {
-        let out = net.forward_batch(xs, batch, None, &mut ws);
+        let out = net.forward_batch(xs, batch, lengths, None, &mut ws);
         let loss = mse_grad(out, ys, &mut d_out);
         grads.fill(0.0);
         net.backward_batch(&d_out, &mut ws, &mut grads);

@@ -150,3 +150,93 @@ fn the_guard_refuses_a_degenerate_case() {
     let nan = degenerate(&[g("w", vec![f32::NAN, 1.0])], &live, None);
     assert!(nan.iter().any(|p| p.contains("not finite")), "{nan:?}");
 }
+
+/// The variable-length cases (`v*`, written by `tests/fixtures/gen/lengths.py`) can
+/// only catch a padded step leaking into a result if their padding is what the
+/// fixture README says: every case is here and live (Keras's outputs too), its lengths
+/// are unsorted with one full sample and one of length 1, its padded inputs are
+/// garbage far from the data (lengths given), the mask value (`masking`) or the
+/// padding id 0 (`mask_zero`) while no valid step reads as padding, and its stored
+/// outputs are exactly 0 at padded steps.
+#[test]
+fn every_lengths_fixture_pads_as_documented() {
+    let mut found = cases_with("data.safetensors");
+    found.retain(|c| c.starts_with('v'));
+    let expected = [
+        "v1_lstm_last",
+        "v2_bigru",
+        "v3_lstm_seq_masked_loss",
+        "v4_gru_simple_rnn",
+        "v5_tokens_mask_zero",
+        "v6_masking_gru_seq",
+    ];
+    assert_eq!(found, expected);
+    for case in expected {
+        let data = read_all(&fixture(&format!("{case}/data.safetensors")));
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("{case}/case.json"))).expect("case.json"),
+        )
+        .expect("json");
+        assert_live(case, &grads(&data, "grad."), &rows(&data["out"]), None);
+        let from = json["lengths_from"].as_str().unwrap();
+        if from != "given" {
+            assert_live(
+                &format!("{case} (keras_out)"),
+                &[],
+                &rows(&data["keras_out"]),
+                None,
+            );
+        }
+
+        let steps = json["timesteps"].as_u64().unwrap() as usize;
+        let lengths: Vec<usize> = data["lengths"].iter().map(|&v| v as usize).collect();
+        assert!(
+            lengths.contains(&steps) && lengths.contains(&1),
+            "{case}: {lengths:?}"
+        );
+        assert!(
+            lengths.windows(2).any(|w| w[0] < w[1]),
+            "{case}: lengths {lengths:?} sorted"
+        );
+
+        let x = &data["x"];
+        for (b, &len) in lengths.iter().enumerate() {
+            for t in 0..steps {
+                // one step's features (or its token id)
+                let step: Vec<f32> = if x.ndim() == 3 {
+                    (0..x.shape()[2]).map(|f| x[[b, t, f]]).collect()
+                } else {
+                    vec![x[[b, t]]]
+                };
+                let padding = match from {
+                    "given" => step.iter().all(|&v| v >= 50.0),
+                    // the mask value, and the padding id: both 0
+                    "masking" | "mask_zero" => step.iter().all(|&v| v == 0.0),
+                    other => panic!("{case}: lengths_from {other}"),
+                };
+                let valid_like_data = step.iter().all(|v| v.abs() <= 11.0);
+                if t < len {
+                    assert!(
+                        !padding && valid_like_data,
+                        "{case}: valid step {t} of sample {b} is {step:?}"
+                    );
+                } else {
+                    assert!(padding, "{case}: padded step {t} of sample {b} is {step:?}");
+                }
+            }
+        }
+        for key in ["out", "keras_out"] {
+            let Some(out) = data.get(key) else { continue };
+            if out.ndim() != 3 {
+                continue;
+            }
+            for (b, &len) in lengths.iter().enumerate() {
+                for t in len..steps {
+                    for o in 0..out.shape()[2] {
+                        assert_eq!(out[[b, t, o]], 0.0, "{case}: {key}[{b}, {t}, {o}]");
+                    }
+                }
+            }
+        }
+    }
+}

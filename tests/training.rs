@@ -569,12 +569,13 @@ fn masks_follow_the_sample_index<M: Network<Input = f32>>(net: &M, x: &[f32]) {
         })
     };
     let mut ws = M::Workspace::default();
-    let whole = net.forward_batch(x, 48, key(0), &mut ws).to_vec();
-    let inference = net.forward_batch(x, 48, None, &mut ws).to_vec();
+    let whole = net.forward_batch(x, 48, None, key(0), &mut ws).to_vec();
+    let inference = net.forward_batch(x, 48, None, None, &mut ws).to_vec();
     let other_seed = net
         .forward_batch(
             x,
             48,
+            None,
             Some(MaskKey {
                 seed: 10,
                 first_sample: 0,
@@ -589,7 +590,9 @@ fn masks_follow_the_sample_index<M: Network<Input = f32>>(net: &M, x: &[f32]) {
         let rows = start..start + len;
         let xs = &x[rows.start * row..rows.end * row];
         let want = &whole[rows.start * out_row..rows.end * out_row];
-        let part = net.forward_batch(xs, len, key(start), &mut ws).to_vec();
+        let part = net
+            .forward_batch(xs, len, None, key(start), &mut ws)
+            .to_vec();
         if step_kernel_is_row_independent() {
             assert_eq!(part, want, "samples {rows:?}");
         } else {
@@ -598,7 +601,9 @@ fn masks_follow_the_sample_index<M: Network<Input = f32>>(net: &M, x: &[f32]) {
             assert!(worst < 1e-5, "samples {rows:?}: {worst}");
         }
         // Keyed as if the part started elsewhere, the same samples get other masks.
-        let shifted = net.forward_batch(xs, len, key(start + 1), &mut ws).to_vec();
+        let shifted = net
+            .forward_batch(xs, len, None, key(start + 1), &mut ws)
+            .to_vec();
         assert!(differ(&shifted, want), "samples {rows:?}, shifted key");
     }
 }

@@ -313,6 +313,16 @@ impl Parse for LayerDef {
     }
 }
 
+/// `expr` without the invisible groups around it: a `macro_rules!` fragment such as
+/// `$t:literal` reaches the macro wrapped in one, and a size written that way is still
+/// a literal.
+fn ungroup(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(group) => ungroup(&group.expr),
+        other => other,
+    }
+}
+
 /// The layer written as an argument, as in `bidirectional(lstm(8, return_sequences = true))`:
 /// a call of a plain name whose arguments are expressions or `key = value`
 /// assignments. `None` for any other expression.
@@ -328,12 +338,13 @@ pub fn nested_layer(expr: &Expr) -> Option<LayerDef> {
     let args = call
         .args
         .iter()
+        .map(ungroup)
         .map(|arg| match arg {
             Expr::Assign(assign) => match &*assign.left {
                 Expr::Path(key) if key.qself.is_none() => match key.path.get_ident() {
                     Some(key) => Arg::Named {
                         key: key.clone(),
-                        value: (*assign.right).clone(),
+                        value: ungroup(&assign.right).clone(),
                     },
                     None => Arg::Positional(arg.clone()),
                 },
@@ -367,10 +378,14 @@ impl Parse for Arg {
         if named {
             let key = input.call(Ident::parse_any)?;
             input.parse::<Token![=]>()?;
-            let value = input.parse()?;
-            Ok(Arg::Named { key, value })
+            let value: Expr = input.parse()?;
+            Ok(Arg::Named {
+                key,
+                value: ungroup(&value).clone(),
+            })
         } else {
-            input.parse().map(Arg::Positional)
+            let value: Expr = input.parse()?;
+            Ok(Arg::Positional(ungroup(&value).clone()))
         }
     }
 }

@@ -16,7 +16,6 @@ use crate::spec::{Cell, Input, LayerKind, Recurrent};
 /// Every name that may start a layer-list entry, `input` included.
 pub(super) const LAYER_NAMES: [&str; 9] = [
     "input",
-    "masking",
     "lstm",
     "gru",
     "simple_rnn",
@@ -24,6 +23,7 @@ pub(super) const LAYER_NAMES: [&str; 9] = [
     "bidirectional",
     "embedding",
     "dropout",
+    "masking",
 ];
 
 /// The layers `bidirectional` may wrap.

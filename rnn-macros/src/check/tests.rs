@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::parse::parse;
-use crate::spec::{Activation, Cell, CellActivation, Recurrent};
+use crate::spec::{Activation, Cell, CellActivation, Padding, Recurrent};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
 
@@ -315,7 +315,7 @@ fn unknown_layer_names() {
     assert_error(
         "input(20, 1), conv(5), dense(1)",
         "unknown layer `conv`; expected one of `input`, `lstm`, `gru`, `simple_rnn`, `dense`, \
-         `bidirectional`, `embedding`, `dropout`",
+         `bidirectional`, `embedding`, `dropout`, `masking`",
         "conv",
         0,
     );
@@ -681,7 +681,14 @@ fn bidirectional_layers() {
 fn embeddings() {
     let m = model("input(6), embedding(10, 4), lstm(5), dense(3)");
     assert_eq!(m.input, Input::Tokens);
-    assert_eq!(m.layers[0].kind, LayerKind::Embedding { vocab: 10 });
+    assert_eq!(
+        m.layers[0].kind,
+        LayerKind::Embedding {
+            vocab: 10,
+            mask_zero: false
+        }
+    );
+    assert_eq!(m.padding(), None);
     assert_eq!((m.layers[0].units, m.layers[1].inputs), (4, 4));
     assert_eq!(m.layers[0].param_count(), 40);
     assert_error(
@@ -703,6 +710,63 @@ fn embeddings() {
         "layer 0 `embedding(10)` is missing `dim`; write `embedding(vocab, dim)`, e.g. \
          `embedding(1000, 16)`",
         "embedding",
+        0,
+    );
+}
+
+#[test]
+fn padding_from_mask_zero_and_masking() {
+    let m = model("input(6), embedding(10, 4, mask_zero = true), lstm(5), dense(3)");
+    assert_eq!(m.padding(), Some(Padding::ZeroId));
+    let m = model("input(6, 2), masking(-1.5), gru(3, return_sequences = true), dense(1)");
+    assert_eq!(m.padding(), Some(Padding::Value(-1.5)));
+    // `masking` is not a numbered layer: the GRU is layer 0.
+    assert_eq!(m.layers.len(), 2);
+    assert!(m.layers[0].kind.is_recurrent());
+    assert_error(
+        "input(6, 2), lstm(3), masking(0.0), dense(1)",
+        "`masking(0.0)` must come right after `input`, before layer 0: it marks the padded \
+         steps of the input",
+        "masking",
+        0,
+    );
+    assert_error(
+        "input(6), masking(0), embedding(10, 4), lstm(3)",
+        "`masking` reads real-valued features, but `input(T)` declares token ids; mark \
+         padding with `embedding(vocab, dim, mask_zero = true)` instead",
+        "masking",
+        0,
+    );
+    assert_error(
+        "input(6, 2), masking(zero), lstm(3)",
+        "the value of `masking` must be a finite number, found `zero`; write e.g. \
+         `masking(0.0)`",
+        "zero",
+        0,
+    );
+    assert_error(
+        "input(6, 2), masking(), lstm(3)",
+        "`masking` takes one value, the one that marks a padded step; write e.g. \
+         `masking(0.0)`",
+        "masking",
+        0,
+    );
+    assert_error(
+        "input(6, 2), masking(0.0)",
+        "the model has no layers after `masking(0.0)`; add some, e.g. `lstm(8), dense(1)`",
+        "masking",
+        0,
+    );
+    assert_error(
+        "input(6), embedding(10, 4, mask_zero = 1), lstm(3)",
+        "`mask_zero` expects `true` or `false`, found `1`",
+        "1",
+        0,
+    );
+    assert_error(
+        "input(6), embedding(10, 4, mask_zeros = true), lstm(3)",
+        "unknown option `mask_zeros` for `embedding`; did you mean `mask_zero`?",
+        "mask_zeros",
         0,
     );
 }

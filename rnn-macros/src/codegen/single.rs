@@ -13,13 +13,14 @@ use quote::{format_ident, quote};
 
 use super::api::{self, Method};
 use super::{field, lit};
-use crate::spec::{Cell, Input, LayerKind, Model};
+use crate::spec::{Cell, Input, LayerKind, Model, Padding};
 
 /// The types of the single-sample API of a model that streams: `NameState` and
 /// `NameStream`, and the private step functions its methods share.
 pub fn types(model: &Model) -> TokenStream {
+    let padding = padding_helper(model);
     if !model.streams() {
-        return TokenStream::new();
+        return padding;
     }
     let parts = StepByStep::new(model);
     let name = &model.header.name;
@@ -45,7 +46,46 @@ pub fn types(model: &Model) -> TokenStream {
         quote!(#[doc = #stream_doc]),
     );
     let helpers = parts.helpers();
-    quote!(#types #helpers)
+    quote!(#padding #types #helpers)
+}
+
+/// `__is_padding(x_t)`: whether one input step is padding, for a model that reads its
+/// lengths from the padding (`masking(value)`, `mask_zero`); nothing for other models.
+fn padding_helper(model: &Model) -> TokenStream {
+    let name = &model.header.name;
+    let body = match model.padding() {
+        None => return TokenStream::new(),
+        Some(Padding::ZeroId) => quote!(
+            fn __is_padding(x: u32) -> bool {
+                x == 0
+            }
+        ),
+        Some(Padding::Value(v)) => {
+            let (f, v) = (lit(model.features()), super::signed_f32(v));
+            quote! {
+                fn __is_padding(x: &[f32; #f]) -> bool {
+                    ::rnn_runtime::__private::Iterator::all(&mut x.iter(), |&v| v == #v)
+                }
+            }
+        }
+    };
+    quote! {
+        impl #name {
+            #[doc(hidden)]
+            #[inline(always)]
+            #body
+        }
+    }
+}
+
+/// `if Self::__is_padding(x_t) { #then }` for a padded model, nothing otherwise: the
+/// single-sample paths skip a padded step as Keras's masks do, keeping the state.
+fn skip_padding(model: &Model, x_t: TokenStream, then: TokenStream) -> TokenStream {
+    if model.padding().is_none() {
+        return TokenStream::new();
+    }
+    let name = &model.header.name;
+    quote!(if #name::__is_padding(#x_t) { #then })
 }
 
 /// Documentation and body of a method of the single-sample API.
@@ -199,10 +239,12 @@ impl<'m> StepByStep<'m> {
             Method::PredictOne => {
                 let head = head_start(model);
                 let arg = if tokens { quote!(*x_t) } else { quote!(x_t) };
+                let skip = skip_padding(model, arg.clone(), quote!(continue;));
                 let run_all = if sequence {
                     quote! {
                         let mut out = [[0.0f32; #outputs]; #steps];
                         for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.iter_mut(), x.iter()) {
+                            #skip
                             let v = self.__step(&mut state, #arg);
                             *o = self.__head(&v);
                         }
@@ -214,6 +256,7 @@ impl<'m> StepByStep<'m> {
                     let last = field(head - 1);
                     quote! {
                         for x_t in x.iter() {
+                            #skip
                             let _ = self.__step(&mut state, #arg);
                         }
                         self.__head(&state.#last.h)
@@ -267,12 +310,26 @@ impl<'m> StepByStep<'m> {
                     )
                 };
                 let per_sample = if sequence {
+                    let skip = skip_padding(model, arg.clone(), quote!(o.fill(0.0); continue;));
                     quote! {
                         #chunks
                         for (o, x_t) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#outputs), x.iter()) {
+                            #skip
                             let v = self.__step(state, #arg);
                             o.copy_from_slice(&self.__head(&v));
                         }
+                    }
+                } else if model.padding().is_some() {
+                    // The head reads the last state that a valid step left.
+                    let last = field(head_start(model) - 1);
+                    let skip = skip_padding(model, arg.clone(), quote!(continue;));
+                    quote! {
+                        #chunks
+                        for x_t in x.iter() {
+                            #skip
+                            let _ = self.__step(state, #arg);
+                        }
+                        out.copy_from_slice(&self.__head(&state.#last.h));
                     }
                 } else {
                     quote! {
@@ -315,6 +372,24 @@ impl<'m> StepByStep<'m> {
                 )
             }
             Method::Push => {
+                // A padded step keeps the state; the output is what it would be had
+                // the sequence ended at the last valid step (0 for a sequence output).
+                let padded_output = if sequence {
+                    quote!([0.0f32; #outputs])
+                } else {
+                    let last = field(head_start(model) - 1);
+                    quote!(self.model.__head(&self.state.#last.h))
+                };
+                let push_padding = skip_padding(
+                    model,
+                    quote!(x),
+                    quote!(self.steps += 1; return #padded_output;),
+                );
+                let push_padding_tokens = skip_padding(
+                    model,
+                    quote!(x),
+                    quote!(self.steps += 1; return ::rnn_runtime::__private::Ok(#padded_output);),
+                );
                 if tokens {
                     (
                         quote! {
@@ -326,6 +401,7 @@ impl<'m> StepByStep<'m> {
                             ::rnn_runtime::__private::check_ids(&[x], 1, #vocab).map_err(|_| {
                                 ::rnn_runtime::Error::TokenOutOfRange { sample: 0, step: self.steps, id: x, vocab: #vocab }
                             })?;
+                            #push_padding_tokens
                             let v = self.model.__step(&mut self.state, x);
                             self.steps += 1;
                             ::rnn_runtime::__private::Ok(self.model.__head(&v))
@@ -338,6 +414,7 @@ impl<'m> StepByStep<'m> {
                             /// model with a last-state output: the output if the sequence ended here).
                         },
                         quote! {{
+                            #push_padding
                             let v = self.model.__step(&mut self.state, x);
                             self.steps += 1;
                             self.model.__head(&v)
@@ -381,7 +458,31 @@ fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
     // `a` holds the current activations: `[[f32; width]; T]`, or `[f32; width]` once a
     // recurrent layer has passed on only its last state.
     let mut is_sequence = true;
-    body.extend(quote!(let a = *x;));
+    let padded = model.padding().is_some();
+    if padded {
+        // Only the valid steps run, moved to the front (`n` of them); `at` says where
+        // each came from, for a sequence output.
+        let step = if tokens { quote!(x[t]) } else { quote!(&x[t]) };
+        let name = &model.header.name;
+        body.extend(quote! {
+            let (a, at, n) = {
+                let mut a = *x;
+                let mut at = [0usize; #steps];
+                let mut n = 0usize;
+                for t in 0..#steps {
+                    if !#name::__is_padding(#step) {
+                        a[n] = x[t];
+                        at[n] = t;
+                        n += 1;
+                    }
+                }
+                (a, at, n)
+            };
+        });
+    } else {
+        body.extend(quote!(let a = *x;));
+    }
+    let len = if padded { quote!(n) } else { quote!(#steps) };
     for (i, layer) in model.layers.iter().enumerate() {
         let f = field(i);
         let w = lit(layer.units);
@@ -392,6 +493,19 @@ fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
                     self.#f.forward_one(*id, e_t);
                 }
                 let a = e;
+            },
+            LayerKind::Recurrent(r) if r.bidirectional && layer.sequence_out && padded => quote! {
+                let mut h = [[0.0f32; #w]; #steps];
+                self.#f.forward_one_seq_len(&a, n, &mut h);
+                let a = h;
+            },
+            LayerKind::Recurrent(r) if r.bidirectional && padded => quote! {
+                let a: [f32; #w] = self.#f.forward_one_last_len(&a, n);
+            },
+            LayerKind::Recurrent(_) if layer.sequence_out && padded => quote! {
+                let mut h = [[0.0f32; #w]; #steps];
+                ::rnn_runtime::layers::RecurrentLayer::forward_one_seq_len(&self.#f, &a, n, &mut h);
+                let a = h;
             },
             LayerKind::Recurrent(r) if r.bidirectional && layer.sequence_out => quote! {
                 let mut h = [[0.0f32; #w]; #steps];
@@ -409,7 +523,7 @@ fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
             LayerKind::Recurrent(_) => quote! {
                 let mut s = ::rnn_runtime::layers::SampleState::<#w>::new();
                 let mut h = [0.0f32; #w];
-                for a_t in a.iter() {
+                for a_t in a.iter().take(#len) {
                     h = *::rnn_runtime::layers::RecurrentLayer::step_sample(&self.#f, a_t, &mut s);
                 }
                 let a = h;
@@ -425,6 +539,21 @@ fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
             LayerKind::Dropout(_) => TokenStream::new(),
         });
         is_sequence = layer.sequence_out;
+    }
+    if padded && model.sequence_output() {
+        // Each valid step's output back where the step was; 0 at padded steps.
+        let o = lit(model.outputs());
+        body.extend(quote! {
+            let a = {
+                let mut out = [[0.0f32; #o]; #steps];
+                for k in 0..n {
+                    out[at[k]] = a[k];
+                }
+                out
+            };
+        });
+    } else if padded {
+        body.extend(quote!(let _ = at;));
     }
     if tokens {
         let vocab = lit(model.vocab());

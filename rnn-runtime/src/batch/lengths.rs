@@ -152,7 +152,7 @@ pub(crate) fn gather_shifted<T: Copy + Default>(
 ) {
     out.clear();
     let n = x.len_of(Axis(0));
-    let row = if n == 0 { 0 } else { x.len() / n };
+    let row = x.len().checked_div(n).unwrap_or(0);
     let width = row / steps.max(1);
     for &i in order {
         let Span { start, len } = spans[i];

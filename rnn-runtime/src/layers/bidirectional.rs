@@ -242,7 +242,7 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
             bufs.packing.reverse_rows(bufs.reverse.input_grad(), i, dx);
             dx.iter_mut()
                 .zip(bufs.forward.input_grad())
-                .for_each(|(d, a)| *d = a + *d);
+                .for_each(|(d, a)| *d += a);
         }
     }
 
@@ -300,6 +300,47 @@ impl<L: RecurrentLayer> BidirectionalLayer<L> {
         }
         for x_t in x.iter().rev() {
             out[h..].copy_from_slice(self.reverse.step_sample(x_t, rev).as_ref());
+        }
+        out
+    }
+
+    /// [`forward_one_seq`](Self::forward_one_seq) of a sample of `len` steps padded
+    /// to `T`: both directions read only the first `len` steps, the reverse one
+    /// starting at step `len - 1`; `out` after them is left as it is.
+    pub fn forward_one_seq_len<const T: usize, const O: usize>(
+        &self,
+        x: &[L::Input; T],
+        len: usize,
+        out: &mut [[f32; O]; T],
+    ) {
+        const { assert!(O == 2 * L::UNITS, "output width must be 2H") };
+        let h = L::UNITS;
+        let (mut fwd, mut rev) = (L::State::default(), L::State::default());
+        for (x_t, out_t) in x.iter().zip(out.iter_mut()).take(len) {
+            out_t[..h].copy_from_slice(self.forward.step_sample(x_t, &mut fwd).as_ref());
+        }
+        for (x_t, out_t) in x.iter().zip(out.iter_mut()).take(len).rev() {
+            out_t[h..].copy_from_slice(self.reverse.step_sample(x_t, &mut rev).as_ref());
+        }
+    }
+
+    /// [`forward_one_last`](Self::forward_one_last) of a sample of `len` steps padded
+    /// to `T`: the forward direction's state after step `len - 1`, then the reverse
+    /// direction's after step 0, having started at step `len - 1`.
+    pub fn forward_one_last_len<const T: usize, const O: usize>(
+        &self,
+        x: &[L::Input; T],
+        len: usize,
+    ) -> [f32; O] {
+        const { assert!(O == 2 * L::UNITS, "output width must be 2H") };
+        let h = L::UNITS;
+        let (mut fwd, mut rev) = (L::State::default(), L::State::default());
+        let mut out = [0.0; O];
+        for x_t in x.iter().take(len) {
+            out[..h].copy_from_slice(self.forward.step_sample(x_t, &mut fwd).as_ref());
+        }
+        for x_t in x.iter().take(len).rev() {
+            out[h..].copy_from_slice(self.reverse.step_sample(x_t, &mut rev).as_ref());
         }
         out
     }

@@ -206,7 +206,7 @@ impl SeqGrad<'_> {
                 out[span.clone()]
                     .iter_mut()
                     .zip(&d[span])
-                    .for_each(|(o, a)| *o = a + *o);
+                    .for_each(|(o, a)| *o += a);
             }
         }
     }

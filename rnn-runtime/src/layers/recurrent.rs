@@ -120,6 +120,20 @@ pub trait RecurrentLayer: Sized {
         }
     }
 
+    /// [`forward_one_seq`](Self::forward_one_seq) of the first `len` steps of `x`
+    /// only (a sample of length `len` padded to `T`); `out` after them is left as it is.
+    fn forward_one_seq_len<const T: usize>(
+        &self,
+        x: &[Self::Input; T],
+        len: usize,
+        out: &mut [Self::Hidden; T],
+    ) {
+        let mut state = Self::State::default();
+        for (x_t, h) in x.iter().zip(out.iter_mut()).take(len) {
+            *h = *self.step_sample(x_t, &mut state);
+        }
+    }
+
     /// Calls `f` on each parameter tensor in canonical order.
     fn visit(&self, f: &mut dyn FnMut(&[f32]));
 
