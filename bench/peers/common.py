@@ -57,3 +57,46 @@ def emit(out, grid, train):
                            "samples": GRID_SAMPLES, "train_s_per_epoch": seconds})
         out["grid"] = points
     print(json.dumps(out), flush=True)
+
+
+# --- The variable-length and long-sequence workloads (SCHEMA.md) -----------------------
+
+LENGTHS = dict(batch=32, epochs=6)
+TOKENS = dict(samples=1024, timesteps=200, vocab=20000, dim=64, units=64)
+LONG = dict(samples=256, timesteps=1000, features=8, units=64)
+
+_MASK64 = (1 << 64) - 1
+
+
+class SplitMix:
+    """splitmix64, the data generator of bench/peers/rust/lengths_bench (same numbers)."""
+
+    def __init__(self, seed):
+        self.state = seed & _MASK64
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        return z ^ (z >> 31)
+
+    def between(self, lo, hi):
+        """Uniform in lo..=hi."""
+        return lo + self.next() % (hi - lo + 1)
+
+
+def token_data():
+    """The masked-token data as lists: ids [N][T] right-padded with 0, classes [N], lengths [N].
+    Per sample in order: its length uniform in [T/10, T], then that many ids uniform in
+    1..vocab; the class is 1 when the last valid id is below vocab / 2."""
+    n, steps, vocab = TOKENS["samples"], TOKENS["timesteps"], TOKENS["vocab"]
+    rng = SplitMix(SEED)
+    x, y, lengths = [], [], []
+    for _ in range(n):
+        length = rng.between(steps // 10, steps)
+        ids = [rng.between(1, vocab - 1) for _ in range(length)]
+        x.append(ids + [0] * (steps - length))
+        y.append(1 if ids[-1] < vocab // 2 else 0)
+        lengths.append(length)
+    return x, y, lengths
