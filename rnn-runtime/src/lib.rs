@@ -155,6 +155,8 @@ pub use architecture::Architecture;
 #[cfg(feature = "std")]
 pub use batch::grads::Grads;
 #[cfg(feature = "std")]
+pub use batch::states::{loss_and_grads_from, predict_series};
+#[cfg(feature = "std")]
 pub use callbacks::{Checkpoint, Control, EarlyStopping, EpochLogs};
 pub use error::{Error, Result};
 #[cfg(feature = "std")]
@@ -182,7 +184,7 @@ pub use params::{ParamSpec, Params};
 #[cfg(feature = "std")]
 pub use state_dict::StateDict;
 #[cfg(feature = "std")]
-pub use train::{fit, Fit, History, Verbosity};
+pub use train::{fit, fit_series, Fit, History, Verbosity};
 
 /// Re-exported so that user crates need no direct ndarray dependency for the batch API.
 #[cfg(feature = "std")]
@@ -261,6 +263,8 @@ pub mod __private {
     pub use std::path::Path;
     #[cfg(feature = "std")]
     pub use std::string::String;
+    #[cfg(feature = "std")]
+    pub use std::vec;
     #[cfg(feature = "std")]
     pub use std::vec::Vec;
 }

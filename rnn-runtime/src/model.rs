@@ -154,6 +154,24 @@ pub trait Network: Params + Sized + Sync + 'static {
     /// given `d_out`, the batch-major gradient of the loss at the output.
     fn backward_batch(&self, d_out: &[f32], ws: &mut Self::Workspace, grads: &mut [f32]);
 
+    /// Values of one sample's recurrent state as the batch passes carry it from one
+    /// call to the next: each recurrent layer's `h`, then its `c` for an LSTM, in layer
+    /// order. 0 for a model with a bidirectional layer, which cannot carry a state
+    /// across calls (its reverse direction starts at the end of each sample).
+    const STATE_VALUES: usize;
+
+    /// Makes the next [`forward_batch`](Network::forward_batch) on `ws` start from
+    /// `states` (`[batch, STATE_VALUES]`, in the batch's order) instead of the zero
+    /// state; `None` goes back to the zero state. The backward pass that follows
+    /// computes no gradient with respect to them: they are detached, as PyTorch's
+    /// `h.detach()` between the chunks of truncated BPTT.
+    fn set_initial_states(ws: &mut Self::Workspace, states: Option<&[f32]>);
+
+    /// Each sample's state after its last step in the last
+    /// [`forward_batch`](Network::forward_batch) on `ws`, into `out` (`[batch,
+    /// STATE_VALUES]`).
+    fn final_states(ws: &Self::Workspace, out: &mut [f32]);
+
     /// With `true`, the passes on `ws` skip the activation of a dense last layer:
     /// [`forward_batch`](Network::forward_batch) returns its pre-activation (logits)
     /// and [`backward_batch`](Network::backward_batch) takes the pre-activation's

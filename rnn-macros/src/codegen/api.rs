@@ -100,6 +100,12 @@ pub enum Method {
     Fit,
     /// `forward_from(x, states)`.
     ForwardFrom,
+    /// `loss_and_grads_from(x, y, states, dropout_seed)`: one chunk of truncated BPTT.
+    LossAndGradsFrom,
+    /// `predict_series(x)`: a series of any length, state carried across chunks.
+    PredictSeries,
+    /// `fit_series(x, y, options)`: truncated BPTT over long series.
+    FitSeries,
     /// `summary()`.
     Summary,
     /// `save_safetensors(path)`.
@@ -134,7 +140,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in the order they are declared.
-    pub const ALL: [Method; 28] = [
+    pub const ALL: [Method; 31] = [
         Method::New,
         Method::FromLeBytes,
         Method::PredictOne,
@@ -148,6 +154,9 @@ impl Method {
         Method::LossAndGradsWith,
         Method::Fit,
         Method::ForwardFrom,
+        Method::LossAndGradsFrom,
+        Method::PredictSeries,
+        Method::FitSeries,
         Method::Summary,
         Method::SaveSafetensors,
         Method::LoadSafetensors,
@@ -181,6 +190,9 @@ impl Method {
             Method::LossAndGradsWith => "loss_and_grads_with",
             Method::Fit => "fit",
             Method::ForwardFrom => "forward_from",
+            Method::LossAndGradsFrom => "loss_and_grads_from",
+            Method::PredictSeries => "predict_series",
+            Method::FitSeries => "fit_series",
             Method::Summary => "summary",
             Method::SaveSafetensors => "save_safetensors",
             Method::LoadSafetensors => "load_safetensors",
@@ -224,7 +236,10 @@ impl Method {
             | Method::IntoState
             | Method::Steps
             | Method::Reset => Needs::Streaming,
-            Method::ForwardFrom => Needs::StreamingStd,
+            Method::ForwardFrom
+            | Method::LossAndGradsFrom
+            | Method::PredictSeries
+            | Method::FitSeries => Needs::StreamingStd,
             _ => Needs::Std,
         }
     }
@@ -409,6 +424,30 @@ impl Types {
                     x: #x,
                     states: &[#state],
                 ) -> #result<(#batch, ::rnn_runtime::__private::Vec<#state>)>
+            },
+            Method::LossAndGradsFrom => quote! {
+                fn loss_and_grads_from<'a, 'b, #x_generics #dim>(
+                    &self,
+                    x: #x,
+                    y: #y,
+                    states: &[#state],
+                    dropout_seed: u64,
+                ) -> #result<(f32, ::rnn_runtime::Grads, ::rnn_runtime::__private::Vec<#state>)>
+            },
+            Method::PredictSeries => {
+                quote!(fn predict_series<'a, #x_generics>(&self, x: #x) -> #result<#batch>)
+            }
+            Method::FitSeries => quote! {
+                fn fit_series<'a, 'b, #x_generics D, O, F>(
+                    &mut self,
+                    x: #x,
+                    y: #y,
+                    options: F,
+                ) -> #result<::rnn_runtime::History>
+                where
+                    #dim,
+                    O: ::rnn_runtime::Optimizer,
+                    F: ::rnn_runtime::__private::BorrowMut<::rnn_runtime::Fit<O>>,
             },
             Method::Summary => quote!(fn summary(&self) -> ::rnn_runtime::__private::String),
             Method::SaveSafetensors | Method::SaveOnnx => {

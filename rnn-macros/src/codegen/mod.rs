@@ -122,6 +122,9 @@ fn item(model: &Model, method: Method) -> (TokenStream, TokenStream) {
         | Method::Stream
         | Method::StreamFrom
         | Method::ForwardFrom
+        | Method::LossAndGradsFrom
+        | Method::PredictSeries
+        | Method::FitSeries
         | Method::StateNew
         | Method::Push
         | Method::StreamState
@@ -273,6 +276,9 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
                 ::rnn_runtime::__private::unreachable!()
             }
             fn output_logits(ws: &mut (), logits: bool) {}
+            const STATE_VALUES: usize = 0;
+            fn set_initial_states(ws: &mut (), states: ::rnn_runtime::__private::Option<&[f32]>) {}
+            fn final_states(ws: &(), out: &mut [f32]) {}
         }
         }
     }

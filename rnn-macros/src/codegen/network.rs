@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use super::layers::{architecture_layer, buffers_type, init_expr, loss_value};
 use super::{field, lit, lit_f32};
-use crate::spec::{Input, Layer, LayerKind, Model, Padding, Recurrent};
+use crate::spec::{Cell, Input, Layer, LayerKind, Model, Padding, Recurrent};
 
 /// Dropout masks of a recurrent layer: (input-mask field, recurrent-mask field) per
 /// direction, each present only for a nonzero rate.
@@ -31,6 +31,89 @@ fn masks(i: usize, r: &Recurrent) -> Masks {
         } else {
             (None, None)
         },
+    }
+}
+
+/// The workspace buffer of recurrent layer `i`'s initial `h` or `c` (`s2_h`).
+fn state_buffer(i: usize, part: &str) -> Ident {
+    format_ident!("s{}_{}", i, part)
+}
+
+/// The recurrent layers whose states a model carries, with their parts: `(layer, units,
+/// has c)`, in layer order; none for a model with a bidirectional layer.
+fn carried_states(model: &Model) -> Vec<(usize, usize, bool)> {
+    if !model.streams() {
+        return Vec::new();
+    }
+    model
+        .layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| match l.kind {
+            LayerKind::Recurrent(r) => Some((i, r.hidden, r.cell == Cell::Lstm)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `STATE_VALUES`, `set_initial_states` and `final_states` items of `impl Network`.
+fn state_items(model: &Model) -> TokenStream {
+    let carried = carried_states(model);
+    let values: usize = carried
+        .iter()
+        .map(|&(_, h, c)| if c { 2 * h } else { h })
+        .sum();
+    let mut offset = 0;
+    let (mut copy_in, mut copy_out) = (TokenStream::new(), TokenStream::new());
+    for &(i, h, has_c) in &carried {
+        let f = field(i);
+        let parts: &[(&str, TokenStream)] = if has_c {
+            &[("h", quote!(last_hidden)), ("c", quote!(last_cell))]
+        } else {
+            &[("h", quote!(last_hidden))]
+        };
+        for (part, last) in parts {
+            let buffer = state_buffer(i, part);
+            let (at, width) = (lit(offset), lit(h));
+            copy_in.extend(quote! {
+                ws.#buffer.clear();
+                for s in states.chunks_exact(#values) {
+                    ws.#buffer.extend_from_slice(&s[#at..#at + #width]);
+                }
+            });
+            copy_out.extend(quote! {
+                for (o, s) in ::rnn_runtime::__private::Iterator::zip(out.chunks_exact_mut(#values), ws.#f.#last().chunks_exact(#width)) {
+                    o[#at..#at + #width].copy_from_slice(s);
+                }
+            });
+            offset += h;
+        }
+    }
+    let values_lit = lit(values);
+    if carried.is_empty() {
+        return quote! {
+            const STATE_VALUES: usize = 0;
+            fn set_initial_states(ws: &mut Self::Workspace, states: ::rnn_runtime::__private::Option<&[f32]>) {
+                let _ = (ws, states);
+            }
+            fn final_states(ws: &Self::Workspace, out: &mut [f32]) {
+                let _ = (ws, out);
+            }
+        };
+    }
+    quote! {
+        const STATE_VALUES: usize = #values_lit;
+        fn set_initial_states(ws: &mut Self::Workspace, states: ::rnn_runtime::__private::Option<&[f32]>) {
+            let ::rnn_runtime::__private::Some(states) = states else {
+                ws.initial = false;
+                return;
+            };
+            ws.initial = true;
+            #copy_in
+        }
+        fn final_states(ws: &Self::Workspace, out: &mut [f32]) {
+            #copy_out
+        }
     }
 }
 
@@ -185,14 +268,30 @@ fn forward_call(model: &Model, i: usize) -> TokenStream {
                 }
                 None => quote!(::rnn_runtime::__private::None),
             };
+            // A model that streams can start a batch from given states.
+            let initial = |buffer: Option<Ident>| match buffer {
+                Some(buffer) if model.streams() => quote! {
+                    if ws.initial {
+                        ::rnn_runtime::__private::Some(&ws.#buffer[..])
+                    } else {
+                        ::rnn_runtime::__private::None
+                    }
+                },
+                _ => quote!(::rnn_runtime::__private::None),
+            };
+            let (initial_h, initial_c) = (
+                initial(Some(state_buffer(i, "h"))),
+                initial((r.cell == Cell::Lstm).then(|| state_buffer(i, "c"))),
+            );
             let options = |(input, recurrent): &(Option<Ident>, Option<Ident>)| {
                 let (input, recurrent) = (mask(input, layer.inputs), mask(recurrent, r.hidden));
                 quote! {
                     ::rnn_runtime::layers::SeqOptions {
                         input_mask: #input,
                         recurrent_mask: #recurrent,
+                        initial_h: #initial_h,
+                        initial_c: #initial_c,
                         lengths,
-                        ..::rnn_runtime::__private::Default::default()
                     }
                 }
             };
@@ -285,6 +384,18 @@ pub fn workspace(model: &Model) -> TokenStream {
         };
         quote!(#f: #ty, #masks)
     });
+    let state_buffers: TokenStream = carried_states(model)
+        .iter()
+        .flat_map(|&(i, _, has_c)| {
+            let parts: &[&str] = if has_c { &["h", "c"] } else { &["h"] };
+            parts
+                .iter()
+                .map(move |p| state_buffer(i, p))
+                .collect::<Vec<_>>()
+        })
+        .map(|b| quote!(#b: ::rnn_runtime::__private::Vec<f32>,))
+        .chain(model.streams().then(|| quote!(initial: bool,)))
+        .collect();
     let input_buffer = match model.input {
         Input::Features(_) => quote!(input: ::rnn_runtime::__private::Vec<f32>,),
         Input::Tokens => quote!(ids: ::rnn_runtime::__private::Vec<u32>,),
@@ -299,6 +410,7 @@ pub fn workspace(model: &Model) -> TokenStream {
                 out: ::rnn_runtime::__private::Vec<f32>,
                 d_out: ::rnn_runtime::__private::Vec<f32>,
                 packing: ::rnn_runtime::layers::Packing,
+                #state_buffers
                 #(#buffer_defs)*
             }
         }
@@ -358,6 +470,7 @@ pub fn network_impl(model: &Model) -> TokenStream {
         TokenStream::new()
     };
     let backward_outputs = backward_outputs(model);
+    let state_items = state_items(model);
     let backward_calls = (0..model.layers.len()).rev().map(|i| {
         let upstream = bind_upstream(model, i);
         let call = backward_call(model, i);
@@ -442,6 +555,8 @@ pub fn network_impl(model: &Model) -> TokenStream {
             fn output_logits(ws: &mut #workspace, logits: bool) {
                 #output_logits
             }
+
+            #state_items
         }
         }
     }

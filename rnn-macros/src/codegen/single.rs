@@ -205,7 +205,42 @@ impl<'m> StepByStep<'m> {
             let f = lit(model.features());
             quote!(x: &[f32; #f])
         };
+        let (mut to_values, mut from_values, mut offset) =
+            (TokenStream::new(), TokenStream::new(), 0);
+        for (i, layer) in model.layers.iter().enumerate() {
+            let LayerKind::Recurrent(r) = layer.kind else {
+                continue;
+            };
+            let f = field(i);
+            let parts: &[TokenStream] = if r.cell == Cell::Lstm {
+                &[quote!(h), quote!(c)]
+            } else {
+                &[quote!(h)]
+            };
+            for part in parts {
+                let (at, end) = (lit(offset), lit(offset + r.hidden));
+                to_values.extend(quote!(out[#at..#end].copy_from_slice(&self.#f.#part);));
+                from_values.extend(quote!(state.#f.#part.copy_from_slice(&values[#at..#end]);));
+                offset += r.hidden;
+            }
+        }
         quote! {
+            impl #state_name {
+                /// The state's values in the order of `Network::STATE_VALUES`.
+                #[doc(hidden)]
+                pub fn __to_values(&self, out: &mut [f32]) {
+                    #to_values
+                }
+
+                /// The state with the values of `Network::STATE_VALUES`' order.
+                #[doc(hidden)]
+                pub fn __from_values(values: &[f32]) -> Self {
+                    let mut state = Self::new();
+                    #from_values
+                    state
+                }
+            }
+
             impl #name {
                 #[doc(hidden)]
                 #[inline(always)]
@@ -358,6 +393,68 @@ impl<'m> StepByStep<'m> {
                             },
                         )?;
                         ::rnn_runtime::__private::Ok((::rnn_runtime::__private::typed(out)?, states))
+                    }},
+                )
+            }
+            Method::LossAndGradsFrom => {
+                let (x_elem, x_dim) = super::input_types(model);
+                (
+                    quote! {
+                        /// One chunk of truncated BPTT (PyTorch's loop that detaches the state
+                        /// between chunks): the model's loss on `(x, y)` run from one initial
+                        /// state per sample, its gradient for every parameter (none flows into
+                        /// the given states), and each sample's state after the chunk, to pass
+                        /// to the next one. Dropout masks are drawn from `dropout_seed`. See
+                        /// [`rnn_runtime::loss_and_grads_from`].
+                    },
+                    quote! {{
+                        let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                        let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, D> = ::rnn_runtime::__private::Into::into(y);
+                        let width = <Self as ::rnn_runtime::Network>::STATE_VALUES;
+                        let mut values = ::rnn_runtime::__private::vec![0.0f32; states.len() * width];
+                        for (state, out) in ::rnn_runtime::__private::Iterator::zip(states.iter(), values.chunks_exact_mut(width)) {
+                            state.__to_values(out);
+                        }
+                        let loss = ::rnn_runtime::model_loss::<Self>()?;
+                        let (value, grads, finals) = ::rnn_runtime::loss_and_grads_from(
+                            self, x.into_dyn(), y.into_dyn(), ::rnn_runtime::__private::None, &values, loss, dropout_seed,
+                        )?;
+                        let finals = ::rnn_runtime::__private::Iterator::collect(
+                            ::rnn_runtime::__private::Iterator::map(finals.chunks_exact(width), #state_name::__from_values),
+                        );
+                        ::rnn_runtime::__private::Ok((value, grads, finals))
+                    }},
+                )
+            }
+            Method::PredictSeries => {
+                let (x_elem, x_dim) = super::input_types(model);
+                (
+                    quote! {
+                        /// The outputs over series of any length (`x` with any number of steps):
+                        /// cut into chunks of the model's steps with each sample's state carried
+                        /// from chunk to chunk, as the stream pushed step by step; a sequence
+                        /// output has one row per step of the series. See
+                        /// [`rnn_runtime::predict_series`].
+                    },
+                    quote! {{
+                        let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                        ::rnn_runtime::__private::typed(::rnn_runtime::predict_series(self, x.into_dyn())?)
+                    }},
+                )
+            }
+            Method::FitSeries => {
+                let (x_elem, x_dim) = super::input_types(model);
+                (
+                    quote! {
+                        /// Trains on series longer than the model's steps by truncated BPTT:
+                        /// one optimiser step per chunk, each series' state carried (detached)
+                        /// from chunk to chunk and reset at the start of its series each epoch
+                        /// (Keras's `stateful=True`). See [`rnn_runtime::fit_series`].
+                    },
+                    quote! {{
+                        let x: ::rnn_runtime::ndarray::ArrayView<'a, #x_elem, #x_dim> = ::rnn_runtime::__private::Into::into(x);
+                        let y: ::rnn_runtime::ndarray::ArrayView<'b, f32, D> = ::rnn_runtime::__private::Into::into(y);
+                        ::rnn_runtime::fit_series(self, x.into_dyn(), y.into_dyn(), options)
                     }},
                 )
             }

@@ -362,6 +362,7 @@ fn evaluate_given<M: Network>(
         y,
         weights: None,
         spans: spans.as_deref(),
+        states: None,
     };
     Ok(evaluate_batches(model, &data, loss, reading, &[])?.0)
 }
@@ -373,6 +374,8 @@ pub(crate) struct Labelled<'a, 'v, T> {
     pub y: ArrayViewD<'v, f32>,
     pub weights: Option<&'a [f32]>,
     pub spans: Option<&'a [Span]>,
+    /// Each sample's initial state, `[n, STATE_VALUES]` (`None`: zero).
+    pub states: Option<&'a [f32]>,
 }
 
 /// The mean of `loss` on checked `(x, y)` read as `reading` says, each sample weighted
@@ -512,6 +515,7 @@ fn loss_and_grads_given<M: Network>(
         y,
         weights: None,
         spans: spans.as_deref(),
+        states: None,
     };
     let batch = gathered.fill::<M>(&data, &idx);
     let mut grads = Grads::zeros::<M>();
@@ -538,9 +542,11 @@ pub(crate) struct Gathered<T> {
     x: Vec<T>,
     y: Vec<f32>,
     weights: Vec<f32>,
+    states: Vec<f32>,
     sorted: Sorted,
     has_weights: bool,
     has_lengths: bool,
+    has_states: bool,
 }
 
 impl<T> Default for Gathered<T> {
@@ -549,9 +555,11 @@ impl<T> Default for Gathered<T> {
             x: Vec::new(),
             y: Vec::new(),
             weights: Vec::new(),
+            states: Vec::new(),
             sorted: Sorted::default(),
             has_weights: false,
             has_lengths: false,
+            has_states: false,
         }
     }
 }
@@ -603,12 +611,31 @@ impl<T: Copy + Default> Gathered<T> {
             self.weights.clear();
             self.weights.extend(order.iter().map(|&i| w[i]));
         }
+        self.has_states = data.states.is_some();
+        if let Some(states) = data.states {
+            let width = M::STATE_VALUES;
+            self.states.clear();
+            for &i in order {
+                self.states
+                    .extend_from_slice(&states[i * width..(i + 1) * width]);
+            }
+        }
         Batch {
             x: &self.x,
             y: &self.y,
             weights: self.has_weights.then_some(&self.weights[..]),
             lengths: self.has_lengths.then_some(&self.sorted.lengths[..]),
+            states: self.has_states.then_some(&self.states[..]),
             len: idx.len(),
+        }
+    }
+
+    /// The samples of the last [`fill`](Self::fill) in the order the batch holds them.
+    pub(crate) fn order<'o>(&'o self, idx: &'o [usize]) -> &'o [usize] {
+        if self.has_lengths {
+            &self.sorted.order
+        } else {
+            idx
         }
     }
 }

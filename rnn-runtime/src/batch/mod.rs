@@ -5,6 +5,7 @@
 //! - [`shards`]: how a batch is cut into shards that run in parallel and are reduced in
 //!   a fixed order, so results do not depend on the number of threads;
 //! - [`lengths`]: samples of varying lengths, and batches sorted for the packed kernels;
+//! - [`states`]: batches from given recurrent states: truncated BPTT and long series;
 //! - [`grads`]: the gradient store (`Grads`) and its clipping;
 //! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`.
 
@@ -13,3 +14,4 @@ pub mod compute;
 pub(crate) mod grads;
 pub(crate) mod lengths;
 pub(crate) mod shards;
+pub mod states;

@@ -45,6 +45,8 @@ pub(crate) struct Batch<'a, M: Network> {
     /// Each sample's length, longest first, its steps starting at step 0 of `x` (and
     /// of `y` for a sequence output); `None` when every sample has all steps.
     pub lengths: Option<&'a [usize]>,
+    /// Each sample's initial state, `[batch, STATE_VALUES]`; `None`: the zero state.
+    pub states: Option<&'a [f32]>,
     /// Number of samples.
     pub len: usize,
 }
@@ -104,6 +106,16 @@ impl<M: Network> ShardedGrads<M> {
         ShardedGrads { shards: Vec::new() }
     }
 
+    /// Each sample's state after the last [`loss_and_grads`](Self::loss_and_grads) of a
+    /// batch of `batch` samples, into `out` (`[batch, STATE_VALUES]`, the batch's order).
+    pub(crate) fn final_states(&self, batch: usize, out: &mut [f32]) {
+        let (count, width) = (shard_count(batch), M::STATE_VALUES);
+        for (i, shard) in self.shards[..count].iter().enumerate() {
+            let rows = i * batch / count..(i + 1) * batch / count;
+            M::final_states(&shard.ws, &mut out[rows.start * width..rows.end * width]);
+        }
+    }
+
     /// The objective's loss on `batch`, and its gradient for every parameter written
     /// into `grads`; the objective's metrics of the batch are added to `metric_sums`.
     /// Training mode: sample `i` of the batch draws its dropout masks from
@@ -123,9 +135,11 @@ impl<M: Network> ShardedGrads<M> {
             x,
             y,
             lengths,
+            states,
             len: batch_len,
             ..
         } = *batch;
+        let state_row = M::STATE_VALUES;
         let loss = objective.loss;
         let logits = objective.reading == Reading::Logits;
         let count = shard_count(batch_len);
@@ -153,6 +167,8 @@ impl<M: Network> ShardedGrads<M> {
                 first_sample: rows.start,
             };
             M::output_logits(&mut shard.ws, logits);
+            let initial = states.map(|s| &s[rows.start * state_row..rows.end * state_row]);
+            M::set_initial_states(&mut shard.ws, initial);
             let out = model.forward_batch(
                 &x[rows.start * x_row..rows.end * x_row],
                 len,

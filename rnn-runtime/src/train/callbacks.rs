@@ -591,6 +591,11 @@ pub(crate) struct Outcome {
 }
 
 impl Callbacks {
+    /// Whether no callback is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub(crate) fn push(&mut self, callback: Callback) {
         self.0.push(callback);
     }

@@ -174,6 +174,7 @@ where
         y: y.clone(),
         weights: train_weights,
         spans: spans.as_deref(),
+        states: None,
     };
     let first = p.epoch;
     let bar = progress_bar(opts.verbosity, ((end - first) * steps_per_epoch) as u64);
@@ -571,6 +572,7 @@ impl<'a, T: InputElement> Validation<'a, T> {
             y: y.view(),
             weights: w.as_deref(),
             spans: spans.as_deref(),
+            states: None,
         };
         let (value, metrics) = evaluate_batches(model, &data, loss, reading, metrics)?;
         Ok((Some(value), metrics))

@@ -11,6 +11,7 @@ mod fit;
 mod history;
 mod history_io;
 mod options;
+mod series;
 mod state;
 
 pub use fit::fit;
@@ -18,3 +19,4 @@ pub use history::History;
 #[cfg(not(feature = "plot"))]
 pub use history::PlotFeatureIsOff;
 pub use options::{Fit, Verbosity};
+pub use series::fit_series;

@@ -327,7 +327,7 @@ impl<O: Optimizer> Fit<O> {
     /// });
     /// let y = Array2::from_shape_fn((16, 1), |(i, _)| lengths[i] as f32 / 8.0);
     /// let mut net = Net::new(0);
-    /// let history = net.fit(&x, &y, Fit::new(Adam::new(1e-2)).epochs(3).lengths(&lengths).verbose(0))?;
+    /// let history = net.fit(&x, &y, Fit::new(Adam::new(1e-2)).epochs(3).lengths(&lengths).verbose(false))?;
     /// assert_eq!(history.loss.len(), 3);
     /// # Ok::<(), rnn_runtime::Error>(())
     /// ```
