@@ -55,7 +55,13 @@ fn every_model_and_loss_fixture_is_live() {
     let mut checked = 0;
     for case in cases_with("data.safetensors") {
         let data = read_all(&fixture(&format!("{case}/data.safetensors")));
-        if data.contains_key("out") {
+        if data.contains_key("history_loss") {
+            // Truncated-BPTT cases (t*): the output over the whole series and every
+            // parameter's gradient at every optimiser step (`grad<step>.<param>`).
+            let g = grads(&data, "grad");
+            assert!(!g.is_empty(), "{case}: no gradients");
+            assert_live(&case, &g, &rows(&data["out"]), None);
+        } else if data.contains_key("out") {
             // Model cases (p*, m*, a1): output and every parameter's gradient.
             assert_live(&case, &grads(&data, "grad."), &rows(&data["out"]), None);
         } else if data.contains_key("out_seq") {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use common::live::{assert_live, rows};
 use common::{fixture, max_rel, read_all, worst};
-use ndarray::{s, Array3, ArrayD, Axis, Ix3, IxDyn, Slice};
+use ndarray::{s, ArrayD, Axis, Ix3, IxDyn, Slice};
 use rnn_runtime::{model, Adam, Fit, Loss, Network};
 
 model! { struct T1 < input(4, 2), lstm(3, return_sequences = true), dense(1) > }
@@ -299,8 +299,8 @@ fn fit_series_case<M: Network<Input = f32>>(case: &Case) {
         .batch_size(n)
         .shuffle(false)
         .verbose(false);
-    let history = rnn_runtime::fit_series(&mut model, x.view(), y.view(), &mut options)
-        .expect("fit_series");
+    let history =
+        rnn_runtime::fit_series(&mut model, x.view(), y.view(), &mut options).expect("fit_series");
     case.check_params("fit_series, 1 epoch", &model, k);
     let want = case.data["history_loss"][IxDyn(&[0])];
     assert!(
@@ -309,8 +309,8 @@ fn fit_series_case<M: Network<Input = f32>>(case: &Case) {
         case.dir,
         history.loss
     );
-    let history = rnn_runtime::fit_series(&mut model, x.view(), y.view(), &mut options)
-        .expect("fit_series");
+    let history =
+        rnn_runtime::fit_series(&mut model, x.view(), y.view(), &mut options).expect("fit_series");
     assert_eq!(options.optimizer().steps() as usize, 2 * k);
     case.check_params("fit_series, a second call", &model, 2 * k);
     let want = case.data["history_loss"][IxDyn(&[1])];
@@ -355,7 +355,11 @@ fn run_case<M: Network<Input = f32>>(dir: &'static str) -> (Case, M) {
     assert_eq!(case.usize("timesteps"), M::TIMESTEPS);
 
     let out = rnn_runtime::predict_series(&model, case.data["x"].view()).expect("predict_series");
-    assert_eq!(out.shape(), case.data["out"].shape(), "{dir}: predict_series shape");
+    assert_eq!(
+        out.shape(),
+        case.data["out"].shape(),
+        "{dir}: predict_series shape"
+    );
     case.check("predict_series", out.as_slice().unwrap(), "out");
 
     explicit_loop::<M>(&case);
@@ -390,7 +394,12 @@ macro_rules! typed {
                 break; // the typed method takes chunks of the model's T steps
             }
             let (value, grads, next) = net
-                .loss_and_grads_from(x.slice(s![.., a..b, ..]), y.slice(s![.., a..b, ..]), &states, 0)
+                .loss_and_grads_from(
+                    x.slice(s![.., a..b, ..]),
+                    y.slice(s![.., a..b, ..]),
+                    &states,
+                    0,
+                )
                 .expect("typed loss_and_grads_from");
             let what = format!("typed loss_and_grads_from, chunk {k}");
             case.check_step_grads(&what, k, value, &grads);
@@ -429,19 +438,26 @@ macro_rules! typed {
         )
         .expect("typed fit_series");
         case.check_params("typed fit_series, 2 epochs", &net, 2 * case.chunks().len());
-        let _: Array3<f32> = x;
     }};
 }
 
 #[test]
 fn t1_lstm_tbptt() {
     let (case, model) = run_case::<T1>("t1_lstm_tbptt");
-    typed!(&case, &model, T1, T1State, |s| s.l0.h.into_iter().chain(s.l0.c));
+    typed!(&case, &model, T1, T1State, |s| s
+        .l0
+        .h
+        .into_iter()
+        .chain(s.l0.c));
 }
 
 #[test]
 fn t2_gru_tbptt_ragged() {
     let (case, model) = run_case::<T2>("t2_gru_tbptt_ragged");
-    assert_eq!(case.chunks().last(), Some(&(8, 10)), "the ragged last chunk");
+    assert_eq!(
+        case.chunks().last(),
+        Some(&(8, 10)),
+        "the ragged last chunk"
+    );
     typed!(&case, &model, T2, T2State, |s| s.l0.h);
 }
