@@ -433,5 +433,21 @@ fn bad_lengths_are_refused() {
     x.slice_mut(s![0, 4.., ..]).fill(0.0);
     assert!(forward_lengths(&masked, x.view().into_dyn(), &[4]).is_ok());
     let err = forward_lengths(&masked, x.view().into_dyn(), &[5]).unwrap_err();
-    assert!(err.to_string().contains("padding gives 4 steps"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::LengthMismatch {
+                sample: 0,
+                given: 5,
+                read: 4,
+                start: 0
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("padding gives 4 steps from step 0"),
+        "{err}"
+    );
 }

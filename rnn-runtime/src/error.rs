@@ -263,6 +263,22 @@ pub enum Error {
         /// The model's time steps.
         steps: usize,
     },
+    /// Lengths given to a model that reads them from its padding disagree with it.
+    #[error(
+        "lengths[{sample}] is {given}, but sample {sample}'s padding gives {read} steps from \
+         step {start}; pass lengths that match the padding (given lengths mean padding after \
+         the steps), or none (the model reads them from the padding)"
+    )]
+    LengthMismatch {
+        /// The sample (row of `x`), from 0.
+        sample: usize,
+        /// The length given.
+        given: usize,
+        /// The valid steps its padding marks.
+        read: usize,
+        /// Where they start.
+        start: usize,
+    },
     /// A masked model found a valid step after padding: the valid steps of a sample
     /// must be one run, padded after it (PyTorch's and Keras's `padding="post"`) or
     /// before it (Keras's default `padding="pre"`).

@@ -5,7 +5,7 @@
 //! shape with `None` for the batch and its parameter count, then the totals with the
 //! weights' memory. Columns widen to fit longer contents.
 
-use crate::architecture::{Architecture, Cell, Layer};
+use crate::architecture::{Architecture, Cell, Layer, Padding};
 
 /// Content widths of the three columns in Keras 3's table at 80 columns.
 const MIN_WIDTHS: [usize; 3] = [31, 22, 13];
@@ -41,19 +41,32 @@ impl Architecture {
     /// assert!(rows[1].starts_with("│ gru (GRU) ") && rows[1].ends_with("│         1,248 │"));
     /// assert!(text.ends_with(" Total params: 2,133 (8.33 KB)\n Trainable params: 2,133 (8.33 KB)\n Non-trainable params: 0 (0.00 B)"));
     /// assert_eq!(Tagger::ARCHITECTURE.params(), 2_133);
+    ///
+    /// // `masking(value)` is a row of its own, as Keras's `Masking` layer.
+    /// model! { struct Padded < input(12, 3), masking(0.0), lstm(4), dense(1) > }
+    /// let text = Padded::ARCHITECTURE.summary("Padded");
+    /// let first = text.lines().find(|l| l.starts_with('│')).unwrap();
+    /// assert!(first.starts_with("│ masking (Masking) ") && first.contains("(None, 12, 3)"));
     /// ```
     pub fn summary(&self, name: &str) -> String {
         let mut counters = Counters::default();
-        let rows: Vec<[String; 3]> = self
-            .layers
-            .iter()
-            .map(|layer| {
+        // `masking(value)` is Keras's `Masking` layer, first, without parameters.
+        let masking = matches!(self.padding, Some(Padding::Value(_))).then(|| {
+            [
+                "masking (Masking)".to_owned(),
+                format!("(None, {}, {})", self.timesteps, self.features),
+                "0".to_owned(),
+            ]
+        });
+        let rows: Vec<[String; 3]> = masking
+            .into_iter()
+            .chain(self.layers.iter().map(|layer| {
                 [
                     counters.name(layer),
                     output_shape(layer, self.timesteps),
                     thousands(layer.params()),
                 ]
-            })
+            }))
             .collect();
         let header = ["Layer (type)", "Output Shape", "Param #"];
         let mut widths = MIN_WIDTHS;

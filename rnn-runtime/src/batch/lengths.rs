@@ -52,13 +52,13 @@ pub(crate) fn spans<M: Network>(
                     .iter()
                     .zip(given)
                     .position(|(s, &l)| s.start != 0 || s.len != l);
-                if let Some(i) = differs {
-                    return Err(Error::Config(format!(
-                        "lengths[{i}] is {}, but sample {i}'s padding gives {} steps from step {}: \
-                         pass lengths that match the padding, or none (the model reads them \
-                         from the padding)",
-                        given[i], read[i].len, read[i].start
-                    )));
+                if let Some(sample) = differs {
+                    return Err(Error::LengthMismatch {
+                        sample,
+                        given: given[sample],
+                        read: read[sample].len,
+                        start: read[sample].start,
+                    });
                 }
             }
             read

@@ -55,6 +55,26 @@ impl From<bool> for Verbosity {
     }
 }
 
+/// Keras's `verbose` levels: `0` is [`Verbosity::Silent`], `1`
+/// [`Verbosity::ProgressBar`], `2` [`Verbosity::EpochLine`] (a larger level is also one
+/// line per epoch, a negative one silent).
+///
+/// ```
+/// use rnn_runtime::{Adam, Fit, Verbosity};
+///
+/// assert_eq!(Verbosity::from(2), Verbosity::EpochLine);
+/// let _quiet = Fit::new(Adam::new(1e-3)).verbose(0);
+/// ```
+impl From<i32> for Verbosity {
+    fn from(level: i32) -> Self {
+        match level {
+            ..=0 => Verbosity::Silent,
+            1 => Verbosity::ProgressBar,
+            _ => Verbosity::EpochLine,
+        }
+    }
+}
+
 /// Training options, built like Keras's `fit` arguments:
 /// `Fit::new(Adam::new(1e-3)).epochs(100).batch_size(32)`.
 ///
