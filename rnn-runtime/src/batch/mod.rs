@@ -5,9 +5,11 @@
 //! - [`shards`]: how a batch is cut into shards that run in parallel and are reduced in
 //!   a fixed order, so results do not depend on the number of threads;
 //! - [`grads`]: the gradient store (`Grads`) and its clipping;
-//! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`.
+//! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`;
+//! - [`norms`]: per-layer gradient norms, shared by `Grads` and `fit`.
 
 pub(crate) mod clip;
 pub mod compute;
 pub(crate) mod grads;
+pub(crate) mod norms;
 pub(crate) mod shards;
