@@ -237,3 +237,70 @@ fn a_continued_run_reports_its_own_epochs_and_the_history_looks_layers_up_by_nam
     let total: usize = Deep::ARCHITECTURE.layers.iter().map(|l| l.params()).sum();
     assert_eq!(total, Deep::PARAMS);
 }
+
+/// A training state as a version without gradient norms wrote it: `path` with every
+/// `…grad_norm…` entry removed.
+fn strip_grad_norms(path: &std::path::Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !name.contains("grad_norm"))
+        .collect();
+    assert!(kept.len() < file.len(), "the state had gradient norms");
+    let out = safetensors::serialize(kept, &meta.metadata().clone()).unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_state_without_norms_resumes_with_nan_for_the_epochs_it_does_not_know() {
+    let dir = std::env::temp_dir().join(format!("rnn-grad-norms-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("run.state");
+    let (x, y) = data(12);
+    // Batches of 5, 5 and 2: 3 steps per epoch, a state every 4 steps. Interrupted at
+    // the end of epoch 1 (before its end-of-epoch save), the last state is step 4's:
+    // one batch into epoch 1.
+    let opts = |stop: usize| {
+        options(3, 5)
+            .save_state(&state)
+            .save_state_every_steps(4)
+            .on_epoch_end_with_model(move |logs, _: &Deep| {
+                if logs.epoch == stop {
+                    Err(rnn_runtime::Error::Config("interrupted".into()))
+                } else {
+                    Ok(rnn_runtime::Control::Continue)
+                }
+            })
+    };
+    let mut whole = Deep::new(5);
+    let all = whole.fit(&x, &y, opts(usize::MAX)).unwrap();
+    std::fs::remove_file(&state).unwrap();
+    assert!(Deep::new(5).fit(&x, &y, opts(1)).is_err());
+    strip_grad_norms(&state);
+
+    let mut resumed = Deep::new(6);
+    let rest = resumed
+        .fit(&x, &y, opts(usize::MAX).resume(&state))
+        .unwrap();
+    assert_eq!(resumed, whole, "the norms do not change the training");
+    assert_eq!(rest.loss, all.loss);
+    assert_eq!(rest.grad_norms.len(), all.grad_norms.len());
+    for (got, want) in rest.grad_norms.iter().zip(&all.grad_norms) {
+        assert_eq!(got.layer, want.layer);
+        // Epoch 0 is in the old history without norms; epoch 1 was resumed after its
+        // first step, whose norm the old state did not keep; epoch 2 is whole.
+        assert_eq!(got.mean.len(), 3);
+        assert!(
+            got.mean[..2]
+                .iter()
+                .chain(&got.max[..2])
+                .all(|v| v.is_nan()),
+            "{got:?}"
+        );
+        assert_eq!((got.mean[2], got.max[2]), (want.mean[2], want.max[2]));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
