@@ -58,7 +58,8 @@ pub struct History {
     /// before clipping; see [`GradNorm`]), one entry per layer with parameters, in
     /// spec order, named as the summary table names it. An epoch whose norms are not
     /// known (one resumed from a training state written before norms were recorded)
-    /// holds NaN.
+    /// holds NaN. Training states save them; [`to_csv`](Self::to_csv) and
+    /// [`to_json`](Self::to_json) keep to Keras's keys and leave them out.
     pub grad_norms: Vec<LayerGradNorms>,
 }
 
