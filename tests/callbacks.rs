@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::{s, Array2, Array3};
 use rnn::sine_windows;
-use rnn_runtime::callbacks::{Checkpoint, Control, EarlyStopping, EpochLogs, Monitor};
+use rnn_runtime::callbacks::{Checkpoint, Control, EarlyStopping, EpochLogs, GradNorm, Monitor};
 use rnn_runtime::{model, Adam, Error, Fit, Schedule, Sgd, Verbosity};
 
 model! {
@@ -387,6 +387,16 @@ fn a_closure_sees_each_epoch_and_its_stop_ends_training() {
             val_metrics: vec![],
             lr: h.lr[epoch],
             seconds: h.seconds[epoch],
+            // The logs' norms are the history's, layer by layer.
+            grad_norms: h
+                .grad_norms
+                .iter()
+                .map(|g| GradNorm {
+                    layer: g.layer.clone(),
+                    mean: g.mean[epoch],
+                    max: g.max[epoch],
+                })
+                .collect(),
         })
         .collect();
     assert_eq!(*logs, expected);

@@ -92,6 +92,13 @@ fn training_peak<M: Network<Input = f32>, const T: usize, const F: usize>(
     })
 }
 
+/// Bytes the history of 12 epochs may hold: per epoch a loss and a learning rate
+/// (f32), seconds (f64), a skip count (usize), and two gradient norms (f32) per layer
+/// with parameters, in vectors whose capacity doubles (room for up to 16 epochs).
+fn history_bytes(layers: usize) -> isize {
+    (16 * (4 + 4 + 8 + 8 + 2 * 4 * layers)) as isize
+}
+
 model! { struct Lstm < input(20, 3), lstm(32), dense(1) > }
 model! { struct Stack < input(20, 3), lstm(16, return_sequences = true), gru(16), dense(1) > }
 
@@ -104,27 +111,31 @@ fn repeated_epochs_do_not_grow_the_peak() {
         .num_threads(1)
         .build()
         .unwrap();
-    for (name, one, many) in [
+    for (name, layers, one, many) in [
         (
             "lstm",
+            2,
             training_peak::<Lstm, 20, 3>(1, 256, 16),
             training_peak::<Lstm, 20, 3>(12, 256, 16),
         ),
         (
             "stack",
+            3,
             training_peak::<Stack, 20, 3>(1, 256, 16),
             training_peak::<Stack, 20, 3>(12, 256, 16),
         ),
         (
             "stack, 4 shards",
+            3,
             one_thread.install(|| training_peak::<Stack, 20, 3>(1, 256, 64)),
             one_thread.install(|| training_peak::<Stack, 20, 3>(12, 256, 64)),
         ),
     ] {
         eprintln!("{name}: peak {one} bytes for 1 epoch, {many} for 12");
-        // Only the history's few vectors grow, by an epoch's values each epoch.
+        // Only the history's few vectors grow, by an epoch's values each epoch; `fit`
+        // returns a copy of the run's history, so it is there twice at the end.
         assert!(
-            many - one <= 512,
+            many - one <= 2 * history_bytes(layers) + 128,
             "{name}: the peak grew by {} bytes over 11 more epochs",
             many - one
         );
@@ -140,7 +151,11 @@ fn repeated_epochs_do_not_grow_the_peak() {
     Lstm::new(0).fit(&x, &y, opts).unwrap();
     let ends = ends.lock().unwrap();
     let spread = ends[1..].iter().max().unwrap() - ends[1..].iter().min().unwrap();
-    assert!(spread <= 512, "live bytes at epoch ends: {ends:?}");
+    // Only the history grows.
+    assert!(
+        spread <= history_bytes(2) + 128,
+        "live bytes at epoch ends: {ends:?}"
+    );
 }
 
 model! { struct L20 < input(20, 3), lstm(32), dense(1) > }

@@ -39,6 +39,7 @@ fn same_history(a: &History, b: &History) {
     assert_eq!(a.skipped, b.skipped, "skipped");
     assert_eq!(a.stopped_epoch, b.stopped_epoch, "stopped_epoch");
     assert_eq!(a.best_epoch, b.best_epoch, "best_epoch");
+    assert_eq!(a.grad_norms, b.grad_norms, "grad_norms");
     assert_eq!(a.seconds.len(), b.seconds.len());
 }
 

@@ -184,7 +184,7 @@ pub use params::{ParamSpec, Params};
 #[cfg(feature = "std")]
 pub use state_dict::StateDict;
 #[cfg(feature = "std")]
-pub use train::{fit, fit_series, Fit, History, Verbosity};
+pub use train::{fit, fit_series, Fit, GradNorm, History, LayerGradNorms, Verbosity};
 
 /// Re-exported so that user crates need no direct ndarray dependency for the batch API.
 #[cfg(feature = "std")]

@@ -100,6 +100,34 @@ impl Architecture {
     }
 }
 
+impl Architecture {
+    /// Each layer's name as [`summary`](Self::summary) prints it, in spec order:
+    /// Keras's automatic names (`lstm`, `lstm_1`, `dense`, …), `bidirectional` for a
+    /// bidirectional layer. These are the names under which `fit` reports gradient
+    /// norms ([`EpochLogs::grad_norms`](crate::EpochLogs::grad_norms)).
+    ///
+    /// ```
+    /// use rnn_runtime::{model, Network};
+    ///
+    /// model! {
+    ///     struct Net < input(10, 2), lstm(8, return_sequences = true), dropout(0.1),
+    ///         bidirectional(gru(4)), dense(4), dense(1) >
+    /// }
+    ///
+    /// let names = Net::ARCHITECTURE.layer_names();
+    /// assert_eq!(names, ["lstm", "dropout", "bidirectional", "dense", "dense_1"]);
+    /// // The summary table's first column: name, then type.
+    /// assert!(Net::ARCHITECTURE.summary("Net").contains("│ bidirectional (Bidirectional(GRU)) "));
+    /// ```
+    pub fn layer_names(&self) -> Vec<String> {
+        let mut counters = Counters::default();
+        self.layers
+            .iter()
+            .map(|layer| counters.name_and_type(layer).0)
+            .collect()
+    }
+}
+
 /// A horizontal rule: left corner, fill, column separator, right corner.
 fn rule(widths: &[usize; 3], [left, fill, cross, right]: [char; 4]) -> String {
     let parts: Vec<String> = widths
@@ -146,6 +174,12 @@ impl Counters {
 
     /// `name (Type)` of the next layer.
     fn name(&mut self, layer: &Layer) -> String {
+        let (name, kind) = self.name_and_type(layer);
+        format!("{name} ({kind})")
+    }
+
+    /// Keras's name of the next layer, and its type as the table writes it.
+    fn name_and_type(&mut self, layer: &Layer) -> (String, String) {
         match *layer {
             Layer::Recurrent {
                 cell,
@@ -156,14 +190,14 @@ impl Counters {
                 let cell_name = self.next(cell.name());
                 if bidirectional {
                     let name = self.next("bidirectional");
-                    format!("{name} (Bidirectional({}))", keras_type(cell))
+                    (name, format!("Bidirectional({})", keras_type(cell)))
                 } else {
-                    format!("{cell_name} ({})", keras_type(cell))
+                    (cell_name, keras_type(cell).to_owned())
                 }
             }
-            Layer::Dense { .. } => format!("{} (Dense)", self.next("dense")),
-            Layer::Embedding { .. } => format!("{} (Embedding)", self.next("embedding")),
-            Layer::Dropout { .. } => format!("{} (Dropout)", self.next("dropout")),
+            Layer::Dense { .. } => (self.next("dense"), "Dense".to_owned()),
+            Layer::Embedding { .. } => (self.next("embedding"), "Embedding".to_owned()),
+            Layer::Dropout { .. } => (self.next("dropout"), "Dropout".to_owned()),
         }
     }
 }

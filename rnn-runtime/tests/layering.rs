@@ -47,6 +47,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "metrics",
             "batch::clip",
+            "batch::norms",
             "batch::grads",
             "batch::shards",
             "batch::lengths",
@@ -73,6 +74,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "training",
         &[
+            "train::grad_norms",
             "train::history",
             "train::history_io",
             "train::callbacks",

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use crate::batch::clip;
-use crate::error::Result;
+use crate::batch::norms::Layout;
+use crate::error::{Error, Result};
+use crate::model::Network;
 use crate::params::{ParamSpec, Params};
 
 /// d loss / d parameter for every parameter tensor of a model, in canonical order.
@@ -108,6 +110,48 @@ impl Grads {
     pub fn clip_by_global_norm(&mut self, max: f32) -> Result<f32> {
         clip::check_threshold("global_clipnorm", max)?;
         Ok(clip::clip_global_norm(&mut self.data, max))
+    }
+
+    /// The L2 norm of each layer's gradient, as `fit` measures it at every step
+    /// ([`EpochLogs::grad_norms`](crate::EpochLogs::grad_norms)): one entry per layer
+    /// of `M` with parameters, in spec order, under its name in the summary table
+    /// (`lstm`, `dense_1`, …); a bidirectional layer's two directions together.
+    ///
+    /// Refuses gradients of another model with [`Error::GradsMismatch`].
+    ///
+    /// ```
+    /// use rnn_runtime::ndarray::{Array2, Array3};
+    /// use rnn_runtime::model;
+    ///
+    /// model! { struct Net < input(5, 1), lstm(4), dropout(0.2), dense(1) > }
+    /// model! { struct Other < input(5, 1), gru(4), dense(1) > }
+    ///
+    /// # fn main() -> rnn_runtime::Result<()> {
+    /// let x = Array3::from_shape_fn((4, 5, 1), |(i, t, _)| (i + t) as f32 * 0.1);
+    /// let (_, grads) = Net::new(0).loss_and_grads(&x, &Array2::<f32>::ones((4, 1)))?;
+    /// let norms = grads.layer_norms::<Net>()?;
+    /// let names: Vec<&str> = norms.iter().map(|(name, _)| name.as_str()).collect();
+    /// assert_eq!(names, ["lstm", "dense"]); // dropout has no parameters
+    /// let dense: f32 = ["2.weight", "2.bias"]
+    ///     .iter()
+    ///     .flat_map(|t| grads.get(t).unwrap().iter().map(|g| g * g).collect::<Vec<_>>())
+    ///     .sum::<f32>()
+    ///     .sqrt();
+    /// assert!((norms[1].1 - dense).abs() <= 1e-6 * dense);
+    /// assert!(grads.layer_norms::<Other>().is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn layer_norms<M: Network>(&self) -> Result<Vec<(String, f32)>> {
+        if self.specs != M::param_specs() {
+            return Err(Error::GradsMismatch {
+                expected: M::PARAMS,
+                got: self.data.len(),
+            });
+        }
+        let layout = Layout::of(&M::ARCHITECTURE, M::PARAMS);
+        let norms = layout.norms(&self.data).map(|n| n as f32);
+        Ok(layout.names().map(str::to_owned).zip(norms).collect())
     }
 
     /// Each tensor's name with its flat values, canonical order.

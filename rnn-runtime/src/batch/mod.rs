@@ -7,11 +7,13 @@
 //! - [`lengths`]: samples of varying lengths, and batches sorted for the packed kernels;
 //! - [`states`]: batches from given recurrent states: truncated BPTT and long series;
 //! - [`grads`]: the gradient store (`Grads`) and its clipping;
-//! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`.
+//! - [`clip`]: the clipping arithmetic and options, shared by `Grads` and `fit`;
+//! - [`norms`]: per-layer gradient norms, shared by `Grads` and `fit`.
 
 pub(crate) mod clip;
 pub mod compute;
 pub(crate) mod grads;
 pub(crate) mod lengths;
+pub(crate) mod norms;
 pub(crate) mod shards;
 pub mod states;

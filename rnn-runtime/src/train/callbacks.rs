@@ -19,6 +19,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use super::grad_norms::GradNorm;
 use crate::error::{Error, Result};
 use crate::io::save_safetensors;
 use crate::metrics::Metric;
@@ -83,6 +84,7 @@ impl From<()> for Control {
 ///     val_metrics: vec![(Metric::Accuracy, 0.9)],
 ///     lr: 1e-3,
 ///     seconds: 0.04,
+///     grad_norms: vec![],
 /// };
 /// assert_eq!(
 ///     logs.to_string(),
@@ -109,6 +111,11 @@ pub struct EpochLogs {
     pub lr: f32,
     /// Wall-clock seconds of the epoch, validation included.
     pub seconds: f64,
+    /// Each layer's gradient norm over the epoch, before clipping: one [`GradNorm`]
+    /// (mean and maximum over the trained steps) per layer with parameters, in spec
+    /// order, named as the summary table names it. A `dropout` layer has no
+    /// parameters and no entry.
+    pub grad_norms: Vec<GradNorm>,
 }
 
 impl fmt::Display for EpochLogs {
@@ -747,6 +754,7 @@ impl Monitor {
     ///     val_metrics: vec![],
     ///     lr: 1e-3,
     ///     seconds: 0.1,
+    ///     grad_norms: vec![],
     /// };
     /// assert_eq!(Monitor::Auto.value(&logs), Some(0.5));
     /// assert_eq!(Monitor::ValLoss.value(&logs), None);

@@ -12,6 +12,7 @@ use super::options::{Fit, Run, Verbosity};
 use super::state::{fingerprint, Progress};
 use crate::batch::compute::{check_x, check_y, evaluate_batches, reading, Gathered, Labelled};
 use crate::batch::lengths::{self, Span};
+use crate::batch::norms::Layout;
 use crate::batch::shards::{Objective, ShardedGrads};
 use crate::dropout::step_seed;
 use crate::error::{Error, Result};
@@ -165,6 +166,8 @@ where
     // A continued run reports this call's epochs; a resumed one its whole history.
     let reported_from = if continuing { history.loss.len() } else { 0 };
     let mut sharded = ShardedGrads::<M>::new();
+    let layout = Layout::of(&M::ARCHITECTURE, M::PARAMS);
+    p.grad_norms.fit_to(&layout);
     let mut grads = vec![0.0f32; M::PARAMS];
     let mut batch_metrics = MetricSums::new(resolved.len());
     let y_row = M::OUTPUT_STEPS * loss.target_width(M::OUTPUTS);
@@ -197,6 +200,7 @@ where
             }
             (p.loss_sum, p.trained, p.skipped, p.elapsed) = (0.0, 0, 0, 0.0);
             p.metric_sums.clear();
+            p.grad_norms.clear();
             let lr = opts.optimizer.learning_rate();
             history.lr.push(lr);
             lr
@@ -243,6 +247,8 @@ where
                     ));
                 }
                 None => {
+                    // Before clipping: the norms show what the backward pass produced.
+                    p.grad_norms.add(&layout, &grads);
                     opts.clipping.apply(&mut grads, M::param_specs());
                     opts.optimizer
                         .update(model, &grads)
@@ -287,6 +293,8 @@ where
         }
         let seconds = p.elapsed + started.elapsed().as_secs_f64();
         history.seconds.push(seconds);
+        let grad_norms = p.grad_norms.epoch(&layout);
+        history.push_grad_norms(&grad_norms);
         let logs = EpochLogs {
             epoch,
             epochs: end,
@@ -296,6 +304,7 @@ where
             val_metrics,
             lr,
             seconds,
+            grad_norms,
         };
         bar.set_message(progress_message(&logs));
         if let Some(schedule) = &mut opts.schedule {

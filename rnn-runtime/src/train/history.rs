@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::grad_norms::{GradNorm, LayerGradNorms};
+
 /// Per-epoch losses of a [`fit`](crate::fit) run, as Keras's `History.history`.
 ///
 /// ```
@@ -52,6 +54,13 @@ pub struct History {
     /// `"mae"`, … on the training batches, `"val_acc"`, `"val_mae"`, … on the
     /// validation data.
     pub metrics: BTreeMap<String, Vec<f32>>,
+    /// Each layer's gradient norm per epoch (mean and maximum over the epoch's steps,
+    /// before clipping; see [`GradNorm`]), one entry per layer with parameters, in
+    /// spec order, named as the summary table names it. An epoch whose norms are not
+    /// known (one resumed from a training state written before norms were recorded)
+    /// holds NaN. Training states save them; [`to_csv`](Self::to_csv) and
+    /// [`to_json`](Self::to_json) keep to Keras's keys and leave them out.
+    pub grad_norms: Vec<LayerGradNorms>,
 }
 
 impl History {
@@ -72,6 +81,56 @@ impl History {
         }
     }
 
+    /// The per-epoch gradient norms of the layer named `layer` in the summary table
+    /// (`"lstm"`, `"dense_1"`, …); `None` for a name not recorded, such as a dropout
+    /// layer's.
+    ///
+    /// ```
+    /// use rnn_runtime::ndarray::{Array2, Array3};
+    /// use rnn_runtime::{model, Fit, Sgd};
+    ///
+    /// model! { struct Net < input(4, 1), lstm(3), dense(2), dense(1) > }
+    ///
+    /// # fn main() -> rnn_runtime::Result<()> {
+    /// let x = Array3::from_shape_fn((8, 4, 1), |(i, t, _)| (i + t) as f32 * 0.1);
+    /// let y = Array2::from_shape_fn((8, 1), |(i, _)| i as f32 * 0.1);
+    /// let history = Net::new(0).fit(&x, &y, Fit::new(Sgd::new(0.1)).epochs(3).verbose(false))?;
+    /// let names: Vec<&str> = history.grad_norms.iter().map(|g| g.layer.as_str()).collect();
+    /// assert_eq!(names, ["lstm", "dense", "dense_1"]);
+    /// let lstm = history.grad_norm("lstm").unwrap();
+    /// assert_eq!(lstm.mean.len(), 3); // one per epoch
+    /// // One batch per epoch (batch size 32 > 8 samples): the mean is that step's norm.
+    /// assert_eq!(lstm.mean, lstm.max);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn grad_norm(&self, layer: &str) -> Option<&LayerGradNorms> {
+        self.grad_norms.iter().find(|g| g.layer == layer)
+    }
+
+    /// Appends one epoch's norms, after its loss was recorded. A layer not seen before
+    /// (the history of a state written before norms were recorded) gets NaN for the
+    /// earlier epochs, so every layer's list stays one value per epoch.
+    pub(super) fn push_grad_norms(&mut self, epoch: &[GradNorm]) {
+        let earlier = self.loss.len().saturating_sub(1);
+        for g in epoch {
+            let index = match self.grad_norms.iter().position(|s| s.layer == g.layer) {
+                Some(i) => i,
+                None => {
+                    self.grad_norms.push(LayerGradNorms {
+                        layer: g.layer.clone(),
+                        mean: vec![f32::NAN; earlier],
+                        max: vec![f32::NAN; earlier],
+                    });
+                    self.grad_norms.len() - 1
+                }
+            };
+            let series = &mut self.grad_norms[index];
+            series.mean.push(g.mean);
+            series.max.push(g.max);
+        }
+    }
+
     /// The epochs from index `from` on: what one `fit` call of a continued run adds.
     pub(super) fn since(&self, from: usize) -> History {
         let tail = |v: &[f32]| v.get(from..).unwrap_or_default().to_vec();
@@ -87,6 +146,15 @@ impl History {
                 .metrics
                 .iter()
                 .map(|(k, v)| (k.clone(), tail(v)))
+                .collect(),
+            grad_norms: self
+                .grad_norms
+                .iter()
+                .map(|g| LayerGradNorms {
+                    layer: g.layer.clone(),
+                    mean: tail(&g.mean),
+                    max: tail(&g.max),
+                })
                 .collect(),
         }
     }

@@ -7,10 +7,12 @@ use std::borrow::BorrowMut;
 use ndarray::{ArrayViewD, Axis, IxDyn};
 
 use super::callbacks::EpochLogs;
+use super::grad_norms::GradNormSums;
 use super::history::History;
 use super::options::{Fit, Verbosity};
 use crate::batch::compute::{reading, Gathered, Labelled};
 use crate::batch::lengths::Span;
+use crate::batch::norms::Layout;
 use crate::batch::shards::{Objective, ShardedGrads};
 use crate::batch::states::{check_series, chunk};
 use crate::dropout::step_seed;
@@ -35,7 +37,8 @@ use crate::rng::Rng;
 /// Of [`Fit`]'s options this reads the optimiser, `epochs`, `batch_size`, `shuffle`,
 /// `seed` (shuffling and dropout), `loss`, the clipping options, `skip_non_finite` and
 /// the verbosity (one line per epoch unless silent); any other option set is refused
-/// with [`Error::Config`] rather than ignored.
+/// with [`Error::Config`] rather than ignored. The history holds each epoch's loss and
+/// learning rate and, as `fit`'s, the per-layer gradient norms before clipping.
 ///
 /// ```
 /// use rnn_runtime::ndarray::{s, Array3};
@@ -105,6 +108,8 @@ where
     };
     let state_width = M::STATE_VALUES;
     let mut step = 0u64;
+    let layout = Layout::of(&M::ARCHITECTURE, M::PARAMS);
+    let mut norms = GradNormSums::new(layout.len());
     for epoch in 0..opts.epochs {
         let started = std::time::Instant::now();
         if opts.shuffle {
@@ -113,6 +118,7 @@ where
         let lr = opts.optimizer.learning_rate();
         history.lr.push(lr);
         let (mut loss_sum, mut weight, mut skipped) = (0.0f64, 0usize, 0usize);
+        norms.clear();
         for group in order.chunks(batch) {
             let b = group.len();
             let xg = x.select(Axis(0), group);
@@ -174,6 +180,8 @@ where
                         step: step as usize,
                     });
                 }
+                // Before clipping, as `fit` reports them.
+                norms.add(&layout, &grads);
                 opts.clipping.apply(&mut grads, M::param_specs());
                 opts.optimizer.update(model, &grads)?;
                 // The epoch's loss: every chunk's mean, weighted by what it averaged.
@@ -187,6 +195,8 @@ where
         history.skipped.push(skipped);
         let seconds = started.elapsed().as_secs_f64();
         history.seconds.push(seconds);
+        let grad_norms = norms.epoch(&layout);
+        history.push_grad_norms(&grad_norms);
         if opts.verbosity != Verbosity::Silent {
             let logs = EpochLogs {
                 epoch,
@@ -197,6 +207,7 @@ where
                 val_metrics: Vec::new(),
                 lr,
                 seconds,
+                grad_norms,
             };
             eprintln!("{logs}");
         }

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use super::grad_norms::{GradNormSums, LayerGradNorms};
 use super::history::History;
 use crate::error::{Error, Result};
 use crate::io::{le_f32s, param_values, write_atomic};
@@ -48,6 +49,8 @@ pub(crate) struct Progress {
     pub elapsed: f64,
     /// The metrics' weighted sums over the batches trained this epoch.
     pub metric_sums: MetricSums,
+    /// The per-layer gradient norms' sums over the batches trained this epoch.
+    pub grad_norms: GradNormSums,
 }
 
 impl Progress {
@@ -64,6 +67,8 @@ impl Progress {
             skipped: 0,
             elapsed: 0.0,
             metric_sums: MetricSums::new(metrics),
+            // Sized to the model's layers by `fit` before the first step.
+            grad_norms: GradNormSums::new(0),
         }
     }
 }
@@ -353,6 +358,9 @@ fn put_progress(out: &mut StateDict, p: &Progress, elapsed: f64, key: &RunKey) {
     out.insert_u64("fit/validation", key.validation as u64);
     out.insert_u64s("fit/metrics", key.metrics.bytes().map(u64::from).collect());
     out.insert_f64s("fit/metric_sums", p.metric_sums.to_flat());
+    out.insert_f64s("fit/grad_norm_sum", p.grad_norms.sum.clone());
+    out.insert_f64s("fit/grad_norm_max", p.grad_norms.max.clone());
+    out.insert_u64("fit/grad_norm_steps", p.grad_norms.steps);
 }
 
 /// A byte string saved as one u64 per byte.
@@ -383,6 +391,17 @@ fn get_progress(s: &StateDict) -> Result<(Progress, RunKey)> {
     } else {
         MetricSums::new(0)
     };
+    // States written before gradient norms were recorded have no `fit/grad_norm…`
+    // entries: empty sums, which `fit` then marks as unknown for the epoch in progress.
+    let grad_norms = if s.contains("fit/grad_norm_sum") {
+        GradNormSums {
+            sum: s.f64s("fit/grad_norm_sum")?.to_vec(),
+            max: s.f64s("fit/grad_norm_max")?.to_vec(),
+            steps: s.u64("fit/grad_norm_steps")?,
+        }
+    } else {
+        GradNormSums::new(0)
+    };
     let samples = s.usize("fit/samples")?;
     let train = s.usize("fit/train")?;
     let validation = if s.contains("fit/validation") {
@@ -401,6 +420,7 @@ fn get_progress(s: &StateDict) -> Result<(Progress, RunKey)> {
         skipped: s.usize("fit/skipped")?,
         elapsed: s.f64("fit/elapsed")?,
         metric_sums,
+        grad_norms,
     };
     let key = RunKey {
         samples,
@@ -505,6 +525,17 @@ fn put_history(out: &mut StateDict, h: &History) {
     for (name, values) in &h.metrics {
         out.insert_f32s(&format!("history/metric/{name}"), values.clone());
     }
+    // The layers' names in order (the state's entries are sorted by name, which would
+    // lose it), then each layer's values under its position.
+    let names: Vec<&str> = h.grad_norms.iter().map(|g| g.layer.as_str()).collect();
+    out.insert_u64s(
+        "history/grad_norm_layers",
+        names.join(",").bytes().map(u64::from).collect(),
+    );
+    for (i, g) in h.grad_norms.iter().enumerate() {
+        out.insert_f32s(&format!("history/grad_norm/{i}/mean"), g.mean.clone());
+        out.insert_f32s(&format!("history/grad_norm/{i}/max"), g.max.clone());
+    }
 }
 
 fn get_history(s: &StateDict) -> Result<History> {
@@ -515,8 +546,20 @@ fn get_history(s: &StateDict) -> Result<History> {
             metrics.insert(metric.to_owned(), s.f32s(name)?.to_vec());
         }
     }
+    let mut grad_norms = Vec::new();
+    if s.contains("history/grad_norm_layers") {
+        let names = text(s, "history/grad_norm_layers")?;
+        for (i, layer) in names.split(',').filter(|n| !n.is_empty()).enumerate() {
+            grad_norms.push(LayerGradNorms {
+                layer: layer.to_owned(),
+                mean: s.f32s(&format!("history/grad_norm/{i}/mean"))?.to_vec(),
+                max: s.f32s(&format!("history/grad_norm/{i}/max"))?.to_vec(),
+            });
+        }
+    }
     Ok(History {
         metrics,
+        grad_norms,
         loss: s.f32s("history/loss")?.to_vec(),
         val_loss: s.f32s("history/val_loss")?.to_vec(),
         seconds: s.f64s("history/seconds")?.to_vec(),
@@ -594,6 +637,24 @@ fn check_consistent(p: &Progress, h: &History, key: &RunKey) -> std::result::Res
             "the history does not match epoch {done}: {} losses, {} learning rates",
             h.loss.len(),
             h.lr.len()
+        ));
+    }
+    // A layer's norms cover every epoch done; a state written before norms were
+    // recorded has none, and `fit` fills the earlier epochs with NaN.
+    if let Some(g) = h
+        .grad_norms
+        .iter()
+        .find(|g| g.mean.len() != done || g.max.len() != done)
+    {
+        return Err(format!(
+            "the history's gradient norms of layer {} do not match epoch {done}",
+            g.layer
+        ));
+    }
+    if p.position > 0 && p.grad_norms.steps > p.position as u64 {
+        return Err(format!(
+            "{} steps of gradient norms do not fit in {} batches",
+            p.grad_norms.steps, p.position
         ));
     }
     if h.stopped_epoch.is_some_and(|e| e + 1 != done) {
