@@ -17,12 +17,10 @@
 //! `_lengths` functions with the fixture's lengths, and are also compared with Keras
 //! 3's predictions of the same model (`keras_out`).
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::live::{assert_live, rows};
-use common::{fixture, max_rel, read_all, worst};
+use crate::common::live::{assert_live, rows};
+use crate::common::{fixture, max_rel, read_all, worst};
 use ndarray::{ArrayD, Ix2, Ix3, IxDyn};
 use rnn_runtime::{model, Adam, Error, Fit, Loss, Network};
 

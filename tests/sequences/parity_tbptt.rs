@@ -13,12 +13,10 @@
 //! continuing through the same options, and both in one call); `predict_series` and
 //! the stream from the initial parameters.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::live::{assert_live, rows};
-use common::{fixture, max_rel, read_all, worst};
+use crate::common::live::{assert_live, rows};
+use crate::common::{fixture, max_rel, read_all, worst};
 use ndarray::{s, ArrayD, Axis, Ix3, IxDyn, Slice};
 use rnn_runtime::{model, Adam, Fit, Loss, Network};
 

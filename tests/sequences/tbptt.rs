@@ -1,7 +1,7 @@
 //! Truncated BPTT: `fit_series` is the loop of `loss_and_grads_from` chunks with the
 //! state carried between them; `predict_series` is the stream pushed step by step; the
 //! state a chunk ends in is the one the next starts from. (The PyTorch oracle of the
-//! same loop is `tests/parity_tbptt.rs`.)
+//! same loop is `tests/sequences/parity_tbptt.rs`.)
 
 use ndarray::{s, Array3};
 use rnn_runtime::{
