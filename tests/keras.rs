@@ -735,3 +735,104 @@ fn corrupt_bytes_never_panic() {
     assert!(err.to_string().contains("checksum"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// The masked cases: Keras 3 `.keras` files whose padding the models declare (k17, k18),
+// and the same architectures without the declaration.
+model! { struct K17 < input(6), embedding(12, 4, mask_zero = true), lstm(3), dense(2) > }
+model! { struct K17Unmasked < input(6), embedding(12, 4), lstm(3), dense(2) > }
+model! {
+    struct K18 < input(6, 2), masking(0.0), gru(3, return_sequences = true), dense(1) >
+}
+model! { struct K18Unmasked < input(6, 2), gru(3, return_sequences = true), dense(1) > }
+model! {
+    struct K18Half < input(6, 2), masking(0.5), gru(3, return_sequences = true), dense(1) >
+}
+
+/// Our predictions of `io`'s padded `x` against Keras's `y`, at valid steps (rel 1e-4,
+/// abs 1e-5); a sequence output must be 0 at padded steps, where Keras repeats the
+/// previous step's output instead.
+fn masked_matches_keras<M: Network>(net: &M, io: &Path)
+where
+    M::Input: FromF32,
+{
+    let data = read_all(io);
+    let x = data["x"].mapv(M::Input::from_f32);
+    let got: ArrayD<f32> = rnn_runtime::forward(net, x.view()).expect("forward");
+    let (want, mask) = (&data["y"], &data["mask"]);
+    assert_eq!(got.shape(), want.shape());
+    let sequence = got.ndim() == 3;
+    let mut compared = 0;
+    for ((index, &g), &w) in got.indexed_iter().zip(want.iter()) {
+        let valid = !sequence || mask[[index[0], index[1]]] == 1.0;
+        assert!(g.is_finite(), "{index:?}: {g}");
+        if valid {
+            let err = f64::from((g - w).abs());
+            assert!(
+                err <= 1e-5 + 1e-4 * f64::from(w.abs()),
+                "{index:?}: {g} vs Keras {w}"
+            );
+            compared += 1;
+        } else {
+            assert_eq!(g, 0.0, "{index:?}: a padded step's output");
+        }
+    }
+    assert!(compared > 0);
+}
+
+#[test]
+fn masked_keras_models_match_keras_at_valid_steps() {
+    let mut k17 = K17::new(0);
+    keras::load_keras(&mut k17, case("k17_embedding_mask_zero", "model.keras")).unwrap();
+    masked_matches_keras(&k17, &case("k17_embedding_mask_zero", "io.safetensors"));
+    let mut k18 = K18::new(0);
+    keras::load_keras(&mut k18, case("k18_masking_gru_seq", "model.keras")).unwrap();
+    masked_matches_keras(&k18, &case("k18_masking_gru_seq", "io.safetensors"));
+}
+
+#[test]
+fn masks_must_agree_between_file_and_model() {
+    let err = refused::<K17Unmasked>(&case("k17_embedding_mask_zero", "model.keras"), archive);
+    assert_layer(
+        &err,
+        0,
+        &["mask_zero=True", "declare `embedding(…, mask_zero = true)`"],
+    );
+    let err = refused::<K6Masked>(&case("k6_embedding", "model.keras"), archive);
+    assert_layer(&err, 0, &["mask_zero=False"]);
+    for (err, words) in [
+        (
+            refused::<K18Unmasked>(&case("k18_masking_gru_seq", "model.keras"), archive),
+            &["Masking(mask_value=0)", "declare `masking(0)`"][..],
+        ),
+        (
+            refused::<K18Half>(&case("k18_masking_gru_seq", "model.keras"), archive),
+            &["Masking(mask_value=0)", "masking(0.5)"][..],
+        ),
+        (
+            refused::<K1Masked>(&case("k1_gru", "model.keras"), archive),
+            &["no `Masking` layer", "masking(0)"][..],
+        ),
+    ] {
+        assert!(matches!(err, Error::KerasModel { .. }), "{err:?}");
+        for w in words {
+            assert!(err.to_string().contains(w), "`{w}` missing from {err}");
+        }
+    }
+}
+
+model! { struct K6Masked < input(6), embedding(10, 4, mask_zero = true), lstm(5), dense(3) > }
+model! { struct K1Masked < input(6, 3), masking(0.0), gru(5), dense(2) > }
+
+/// A masked model's ONNX export is refused rather than written without its masks
+/// (the graph would run padded steps, unlike `predict`).
+#[test]
+fn masked_models_are_not_exported_to_onnx() {
+    for err in [
+        rnn_runtime::onnx::to_onnx_bytes(&K17::new(0)).unwrap_err(),
+        rnn_runtime::onnx::to_onnx_bytes(&K18::new(0)).unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::OnnxExport(_)), "{err:?}");
+        assert!(err.to_string().contains("padded steps"), "{err}");
+    }
+    assert!(rnn_runtime::onnx::to_onnx_bytes(&K18Unmasked::new(0)).is_ok());
+}

@@ -311,8 +311,9 @@ pub enum Error {
         /// The type being trained.
         got: &'static str,
     },
-    /// A model's architecture and parameters disagree, so no ONNX graph can be built
-    /// (only a hand-written [`Network`](crate::Network) implementation can cause it).
+    /// No ONNX graph can be built: the model masks padding (`mask_zero` or `masking`),
+    /// which the export does not carry yet, or its architecture and parameters disagree
+    /// (only a hand-written [`Network`](crate::Network) implementation can cause that).
     #[cfg(feature = "std")]
     #[error("cannot export to ONNX: {0}")]
     OnnxExport(String),

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::describe;
-use crate::architecture::{Architecture, Cell, Layer};
+use crate::architecture::{Architecture, Cell, Layer, Padding};
 use crate::error::{Error, Result};
 use crate::kernels::activation::Activation;
 use crate::layers::CellActivation;
@@ -42,6 +42,8 @@ struct Ctx<'a> {
     keras: String,
     declared: String,
     origin: Origin,
+    /// The model's padding: an `Embedding`'s `mask_zero` must agree with it.
+    padding: Option<Padding>,
 }
 
 impl Ctx<'_> {
@@ -227,12 +229,22 @@ fn check_layer(ctx: &Ctx<'_>, v: &Value, declared: &Layer) -> Result<()> {
                     format!("({}, {})", show(v), show(d)),
                 ));
             }
-            if bool_opt(cfg, "mask_zero", false) {
-                return Err(ctx.mismatch(
-                    "mask_zero=True skips the steps of token 0, which this library does not do",
-                ));
+            // A mask changes what every later layer computes (padded steps are skipped),
+            // so a file and a model that disagree on it would silently differ.
+            let file_masks = bool_opt(cfg, "mask_zero", false);
+            let model_masks = ctx.padding == Some(Padding::ZeroId);
+            match (file_masks, model_masks) {
+                (true, false) => Err(ctx.mismatch(
+                    "mask_zero=True in the file (token 0 is padding, its steps are skipped), \
+                     but the model does not mask: declare `embedding(…, mask_zero = true)`",
+                )),
+                (false, true) => Err(ctx.mismatch(
+                    "the model declares `mask_zero = true`, but the file's Embedding has \
+                     mask_zero=False (it was trained without skipping token 0): declare \
+                     `embedding(…)` without `mask_zero`",
+                )),
+                _ => Ok(()),
             }
-            Ok(())
         }
         Layer::Dropout { .. } => Ok(()),
     }
@@ -273,6 +285,36 @@ fn check_input(path: &Path, shape: &[Value], arch: &Architecture) -> Result<()> 
             "the Keras input is ({}) per sample, the model declares {ours}",
             dims.join(", ")
         ),
+    })
+}
+
+/// Checks the file's `Masking` layer (`Some(mask_value)`, `None` inside when the value
+/// is unreadable) against the model's padding; values compare as f32, as both run.
+fn check_masking(path: &Path, file: Option<Option<f64>>, model: Option<Padding>) -> Result<()> {
+    let model_value = match model {
+        Some(Padding::Value(v)) => Some(v),
+        _ => None,
+    };
+    let reason = match (file, model_value) {
+        (None, None) => return Ok(()),
+        (Some(Some(f)), Some(m)) if f as f32 == m => return Ok(()),
+        (Some(None), _) => "the file's `Masking` layer has no numeric mask_value".to_owned(),
+        (Some(Some(f)), Some(m)) => format!(
+            "the file masks steps equal to {f} (`Masking(mask_value={f})`), the model \
+             declares `masking({m})`"
+        ),
+        (Some(Some(f)), None) => format!(
+            "the file masks steps equal to {f} (`Masking(mask_value={f})`), but the model \
+             does not: declare `masking({f})` right after `input`"
+        ),
+        (None, Some(m)) => format!(
+            "the model declares `masking({m})`, but the file has no `Masking` layer (it was \
+             trained without skipping padded steps): remove `masking({m})`"
+        ),
+    };
+    Err(Error::KerasModel {
+        path: path.to_path_buf(),
+        reason,
     })
 }
 
@@ -321,6 +363,30 @@ pub(crate) fn check(
     if let Some(shape) = layers.first().and_then(|v| batch_shape(v)) {
         check_input(path, shape, arch)?;
     }
+    // `Masking` is the model's `padding`, not a numbered layer: it must be first (what
+    // the DSL can declare) and agree with the model's `masking(value)`.
+    let masking = match layers.first() {
+        Some(v) if class(v) == "Masking" => {
+            let value = v["config"].get("mask_value").and_then(Value::as_f64);
+            layers.remove(0);
+            Some(value)
+        }
+        _ => None,
+    };
+    if let Some(v) = layers.iter().find(|v| class(v) == "Masking") {
+        return Err(Error::KerasModel {
+            path: path.to_path_buf(),
+            reason: format!(
+                "a `Masking` layer ({}) that is not first after the input; the model can \
+                 only mask its input (`masking(value)` right after `input`)",
+                v["config"]
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+            ),
+        });
+    }
+    check_masking(path, masking, arch.padding)?;
     let name = |v: &Value| {
         v["config"]
             .get("name")
@@ -348,6 +414,7 @@ pub(crate) fn check(
             keras: name(v),
             declared: describe(declared),
             origin,
+            padding: arch.padding,
         };
         check_layer(&ctx, v, declared)?;
         names.push(ctx.keras);
@@ -522,5 +589,118 @@ mod tests {
             err.to_string().contains("model_config has no layer list"),
             "{err}"
         );
+    }
+
+    /// A Keras 2 config of `GRU(3), Dense(1)` with a `Masking(mask_value)` first.
+    fn masked(value: Value) -> Vec<u8> {
+        let json = keras2(|_| {}, |_| {});
+        let mut root: Value = serde_json::from_slice(&json).unwrap();
+        let layers = root["config"]["layers"].as_array_mut().unwrap();
+        layers.insert(
+            1,
+            serde_json::json!({"class_name": "Masking",
+                "config": {"name": "masking", "mask_value": value}}),
+        );
+        serde_json::to_vec(&root).unwrap()
+    }
+
+    fn with_padding(json: &[u8], padding: Option<Padding>) -> Result<Vec<String>> {
+        let arch = Architecture { padding, ..ARCH };
+        check(json, &arch, Path::new("model.h5"), Origin::LegacyH5)
+    }
+
+    fn model_error(r: Result<Vec<String>>, words: &[&str]) {
+        let err = r.unwrap_err();
+        assert!(matches!(err, Error::KerasModel { .. }), "{err:?}");
+        for w in words {
+            assert!(err.to_string().contains(w), "`{w}` missing from {err}");
+        }
+    }
+
+    #[test]
+    fn masking_must_agree_with_the_declared_padding() {
+        // Agreeing value: the Masking layer is not a numbered layer.
+        let names = with_padding(&masked(0.5.into()), Some(Padding::Value(0.5))).unwrap();
+        assert_eq!(names, ["gru", "dense"]);
+        // Compared as f32: 0.1 in JSON is the f64 nearest 0.1, the model's the f32.
+        with_padding(&masked(0.1.into()), Some(Padding::Value(0.1))).unwrap();
+        model_error(
+            with_padding(&masked(0.5.into()), Some(Padding::Value(0.0))),
+            &["Masking(mask_value=0.5)", "masking(0)"],
+        );
+        model_error(
+            with_padding(&masked(0.0.into()), None),
+            &["declare `masking(0)`"],
+        );
+        model_error(
+            with_padding(&keras2(|_| {}, |_| {}), Some(Padding::Value(0.0))),
+            &["no `Masking` layer", "masking(0)"],
+        );
+        model_error(
+            with_padding(&masked(Value::Null), Some(Padding::Value(0.0))),
+            &["no numeric mask_value"],
+        );
+    }
+
+    #[test]
+    fn a_masking_layer_after_the_first_is_refused() {
+        let json = keras2(|_| {}, |_| {});
+        let mut root: Value = serde_json::from_slice(&json).unwrap();
+        let layers = root["config"]["layers"].as_array_mut().unwrap();
+        layers.insert(
+            2,
+            serde_json::json!({"class_name": "Masking",
+                "config": {"name": "late_mask", "mask_value": 0.0}}),
+        );
+        let json = serde_json::to_vec(&root).unwrap();
+        model_error(
+            with_padding(&json, Some(Padding::Value(0.0))),
+            &["late_mask", "not first"],
+        );
+    }
+
+    #[test]
+    fn mask_zero_must_agree_with_the_declared_padding() {
+        const EMB: Layer = Layer::Embedding { vocab: 12, dim: 2 };
+        let json = |mask: bool| {
+            serde_json::to_vec(&serde_json::json!({
+                "class_name": "Sequential",
+                "config": {"name": "s", "layers": [
+                    {"class_name": "InputLayer", "config": {"batch_shape": [null, 4]}},
+                    {"class_name": "Embedding", "config": {
+                        "name": "embedding", "input_dim": 12, "output_dim": 2,
+                        "mask_zero": mask}},
+                    {"class_name": "GRU", "config": {
+                        "name": "gru", "units": 3, "activation": "tanh",
+                        "recurrent_activation": "sigmoid", "return_sequences": false,
+                        "go_backwards": false, "reset_after": true}},
+                    {"class_name": "Dense", "config": {
+                        "name": "dense", "units": 1, "activation": "linear"}}
+                ]}
+            }))
+            .unwrap()
+        };
+        // ARCH's GRU already takes 2 inputs: the embedding's dim.
+        const LAYERS: &[Layer] = &[EMB, GRU, DENSE];
+        let run = |mask: bool, padding: Option<Padding>| {
+            let arch = Architecture {
+                tokens: true,
+                features: 1,
+                padding,
+                layers: LAYERS,
+                ..ARCH
+            };
+            check(&json(mask), &arch, Path::new("m.keras"), Origin::Archive)
+        };
+        assert_eq!(
+            run(true, Some(Padding::ZeroId)).unwrap(),
+            ["embedding", "gru", "dense"]
+        );
+        run(false, None).unwrap();
+        layer_error(
+            run(true, None),
+            &["mask_zero=True", "declare `embedding(…, mask_zero = true)`"],
+        );
+        layer_error(run(false, Some(Padding::ZeroId)), &["mask_zero=False"]);
     }
 }

@@ -50,9 +50,14 @@
 //! (`kernel`, `recurrent_kernel`, `bias`, `embeddings`). A `.keras` archive and a
 //! legacy model file also carry the model config, and there every option that changes
 //! what a layer computes must match too: units, `return_sequences`, `activation`,
-//! `recurrent_activation`, `reset_after`, `merge_mode`, `mask_zero`, `time_major`, the
-//! input's features. Dropout rates and the number of time steps are not compared (they
-//! do not change the weights or inference).
+//! `recurrent_activation`, `reset_after`, `merge_mode`, `time_major`, the input's
+//! features, and the masks: an `Embedding`'s `mask_zero=True` must meet the model's
+//! `embedding(…, mask_zero = true)`, and a `Masking(mask_value)` first after the input
+//! the model's `masking(value)` with the same value (as f32), each both ways, since a
+//! model read without its file's mask (or with one its file lacks) would silently
+//! compute something else. Dropout rates and the number of time steps are not compared
+//! (they do not change the weights or inference). A `.weights.h5` file has no config,
+//! so its masks cannot be checked: the model's declaration is trusted.
 //!
 //! Only contiguous HDF5 datasets are read, as Keras writes weights; a file rewritten
 //! with chunked or compressed datasets is refused (`h5repack -l CONTI` undoes that).

@@ -31,7 +31,7 @@ mod weights;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::Network;
 pub use graph::Recurrence;
@@ -66,6 +66,19 @@ pub fn to_onnx_bytes<M: Network>(model: &M) -> Result<Vec<u8>> {
 /// ```
 pub fn to_onnx_bytes_with<M: Network>(model: &M, recurrence: Recurrence) -> Result<Vec<u8>> {
     let arch = M::ARCHITECTURE;
+    // The graph below runs every sample over all T steps: for a masked model it would
+    // compute something other than `predict`, silently. Feeding each sample's length
+    // as the recurrent operators' `sequence_lens` is not done yet, so refuse.
+    if let Some(padding) = arch.padding {
+        let declared = match padding {
+            crate::architecture::Padding::ZeroId => "`mask_zero = true`".to_owned(),
+            crate::architecture::Padding::Value(v) => format!("`masking({v})`"),
+        };
+        return Err(Error::OnnxExport(format!(
+            "the model declares {declared}, and the exported graph does not yet skip padded \
+             steps (it would run every sample over all its steps, unlike `predict`)"
+        )));
+    }
     let mut weights = HashMap::new();
     let mut specs = M::param_specs().iter();
     model.visit_params(&mut |t| {
