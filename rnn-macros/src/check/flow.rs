@@ -4,9 +4,9 @@
 
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::{Expr, Lit, UnOp};
 
 use super::layers::{check_input, LAYER_NAMES, RECURRENT_NAMES};
+use super::literals::number;
 use super::{Errors, Family, Resolved, Shape};
 use crate::diagnostics::{list, render, render_layer, suggest};
 use crate::parse::{Arg, LayerDef, ModelDef};
@@ -141,20 +141,7 @@ fn mask_value(def: &LayerDef, errors: &mut Errors) -> Option<f32> {
         );
         return None;
     };
-    let (negative, literal) = match expr {
-        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => (true, &*unary.expr),
-        other => (false, other),
-    };
-    let value = match literal {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Float(f), ..
-        }) if ["", "f32", "f64"].contains(&f.suffix()) => f.base10_parse::<f64>().ok(),
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(i), ..
-        }) if i.suffix().is_empty() => i.base10_parse::<u64>().ok().map(|v| v as f64),
-        _ => None,
-    };
-    match value.map(|v| if negative { -v } else { v } as f32) {
+    match number(expr).map(|v| v as f32) {
         Some(v) if v.is_finite() => Some(v),
         _ => {
             let text = render(expr.to_token_stream());

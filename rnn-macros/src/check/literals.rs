@@ -201,6 +201,21 @@ pub(super) fn invalid_size(
     None
 }
 
+/// The value of a number literal (`2`, `0.5`, `1e-3f32`), possibly negated (`-1.0`);
+/// `None` for anything else, a suffixed integer included.
+pub(super) fn number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => number(&unary.expr).map(|v| -v),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(f), ..
+        }) if ["", "f32", "f64"].contains(&f.suffix()) => f.base10_parse::<f64>().ok(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.suffix().is_empty() => i.base10_parse::<u64>().ok().map(|v| v as f64),
+        _ => None,
+    }
+}
+
 /// A dropout rate: a number literal in [0, 1).
 pub(super) fn rate(expr: &Expr, what: &str, errors: &mut Errors) -> Option<f32> {
     let text = render(expr.to_token_stream());

@@ -6,7 +6,7 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{Expr, Ident, Lit};
 
-use super::literals::rate;
+use super::literals::{number, rate};
 use super::{Errors, Resolved};
 use crate::diagnostics::{list, render, render_layer, suggest};
 use crate::parse::{nested_layer, Arg, LayerDef, ModelDef};
@@ -128,16 +128,7 @@ fn parse_loss(value: &Expr) -> Result<Loss, String> {
 
 /// A Huber delta: a positive, finite number literal.
 fn huber_delta(expr: &Expr) -> Result<Loss, String> {
-    let value = match expr {
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Float(f), ..
-        }) if ["", "f32", "f64"].contains(&f.suffix()) => f.base10_parse::<f64>().ok(),
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Int(i), ..
-        }) if i.suffix().is_empty() => i.base10_parse::<u64>().ok().map(|v| v as f64),
-        _ => None,
-    };
-    match value.map(|v| v as f32) {
+    match number(expr).map(|v| v as f32) {
         Some(delta) if delta.is_finite() && delta > 0.0 => Ok(Loss::Huber(delta)),
         _ => Err(format!(
             "the Huber delta must be a positive number such as `1.0`, found `{}`",

@@ -110,6 +110,9 @@ where
     let mut step = 0u64;
     let layout = Layout::of(&M::ARCHITECTURE, M::PARAMS);
     let mut norms = GradNormSums::new(layout.len());
+    // Positions within a batch, and the metrics no chunk records: made once, not per step.
+    let positions: Vec<usize> = (0..batch).collect();
+    let mut no_metrics = MetricSums::new(0);
     for epoch in 0..opts.epochs {
         let started = std::time::Instant::now();
         if opts.shuffle {
@@ -138,7 +141,7 @@ where
                 let y_chunk = ArrayViewD::from_shape(IxDyn(&target_steps), &yb[..])
                     .map_err(|e| Error::Config(format!("chunk of y: {e}")))?;
                 let spans: Option<Vec<Span>> = (len < t).then(|| vec![Span { start: 0, len }; b]);
-                let idx: Vec<usize> = (0..b).collect();
+                let idx = &positions[..b];
                 let data = Labelled {
                     x: x_chunk,
                     y: y_chunk,
@@ -146,20 +149,20 @@ where
                     spans: spans.as_deref(),
                     states: Some(&states),
                 };
-                let batch_data = gathered.fill::<M>(&data, &idx);
+                let batch_data = gathered.fill::<M>(&data, idx);
                 let value = sharded.loss_and_grads(
                     model,
                     &batch_data,
                     objective,
                     step_seed(opts.seed, step),
                     &mut grads,
-                    &mut MetricSums::new(0),
+                    &mut no_metrics,
                 );
                 step += 1;
                 finals.clear();
                 finals.resize(b * state_width, 0.0);
                 sharded.final_states(b, &mut finals);
-                for (k_in_batch, &i) in gathered.order(&idx).iter().enumerate() {
+                for (k_in_batch, &i) in gathered.order(idx).iter().enumerate() {
                     states[i * state_width..(i + 1) * state_width].copy_from_slice(
                         &finals[k_in_batch * state_width..(k_in_batch + 1) * state_width],
                     );
