@@ -7,7 +7,8 @@
 Needs `pip install onnxruntime numpy safetensors` (and `onnx` for the optional
 structural check). For every `NAME.io.safetensors` written by the example, both
 `NAME.onnx` (ONNX's recurrent operators) and `NAME.unrolled.onnx` are run on its `x`
-and must match its `y` to 1e-5; the largest absolute difference of each is printed.
+(and `lengths`, where the model was exported with that input) and must match its
+`y` to 1e-5; the largest absolute difference of each is printed.
 Exits non-zero if any model fails.
 """
 
@@ -27,11 +28,11 @@ except ImportError:
     onnx = None
 
 
-def run(path, x):
+def run(path, inputs):
     if onnx is not None:
         onnx.checker.check_model(onnx.load(path), full_check=True)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    return session.run(["y"], {"x": x})[0]
+    return session.run(["y"], inputs)[0]
 
 
 def main(directory):
@@ -49,7 +50,8 @@ def main(directory):
             sys.exit(f"{name}: outputs barely depend on the input (spread {spread:.1e})")
         errors = []
         for form in ["onnx", "unrolled.onnx"]:
-            got = run(os.path.join(directory, f"{name}.{form}"), io["x"])
+            inputs = {k: v for k, v in io.items() if k != "y"}
+            got = run(os.path.join(directory, f"{name}.{form}"), inputs)
             if got.shape != io["y"].shape:
                 errors.append(f"shape {got.shape} != {io['y'].shape}")
                 failed += 1
@@ -57,7 +59,7 @@ def main(directory):
             err = float(np.max(np.abs(got.astype(np.float64) - io["y"].astype(np.float64))))
             errors.append(f"{err:.2e}")
             failed += err > TOL
-        print(f"{name:>14}: operators {errors[0]:>9}  unrolled {errors[1]:>9}")
+        print(f"{name:>20}: operators {errors[0]:>9}  unrolled {errors[1]:>9}")
     if failed:
         sys.exit(f"{failed} export(s) differ by more than {TOL}")
     print(f"all {len(cases)} models match to {TOL}")

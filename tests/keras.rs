@@ -822,17 +822,3 @@ fn masks_must_agree_between_file_and_model() {
 
 model! { struct K6Masked < input(6), embedding(10, 4, mask_zero = true), lstm(5), dense(3) > }
 model! { struct K1Masked < input(6, 3), masking(0.0), gru(5), dense(2) > }
-
-/// A masked model's ONNX export is refused rather than written without its masks
-/// (the graph would run padded steps, unlike `predict`).
-#[test]
-fn masked_models_are_not_exported_to_onnx() {
-    for err in [
-        rnn_runtime::onnx::to_onnx_bytes(&K17::new(0)).unwrap_err(),
-        rnn_runtime::onnx::to_onnx_bytes(&K18::new(0)).unwrap_err(),
-    ] {
-        assert!(matches!(err, Error::OnnxExport(_)), "{err:?}");
-        assert!(err.to_string().contains("padded steps"), "{err}");
-    }
-    assert!(rnn_runtime::onnx::to_onnx_bytes(&K18Unmasked::new(0)).is_ok());
-}

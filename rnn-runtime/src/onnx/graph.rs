@@ -1,6 +1,7 @@
 //! The graph of a model, layer by layer, from its [`Architecture`] and parameters.
 
 use super::builder::Builder;
+use super::lengths::StepLengths;
 use super::proto::AttrValue;
 use super::unroll;
 use super::weights::{transpose, Rec, Weights};
@@ -42,13 +43,15 @@ pub(crate) struct Value {
 }
 
 /// Builds the whole graph into `b` from the input `input`; returns the output
-/// tensor's name (`[batch, OUT]` or `[batch, T, OUT]`).
+/// tensor's name (`[batch, OUT]` or `[batch, T, OUT]`). With `lengths`, every
+/// recurrent layer runs each sample over its first `len` steps only.
 pub(crate) fn build(
     b: &mut Builder,
     arch: &Architecture,
     w: &Weights,
     input: &str,
     recurrence: Recurrence,
+    lengths: Option<&StepLengths>,
 ) -> Result<String> {
     let mut cur = Value {
         name: input.to_string(),
@@ -105,8 +108,10 @@ pub(crate) fn build(
                     recurrent_activation,
                 };
                 let name = match recurrence {
-                    Recurrence::Operators => recurrent_operator(b, w, &rec, &x)?,
-                    Recurrence::Unrolled => unroll::recurrent(b, w, &rec, &x, arch.timesteps)?,
+                    Recurrence::Operators => recurrent_operator(b, w, &rec, &x, lengths)?,
+                    Recurrence::Unrolled => {
+                        unroll::recurrent(b, w, &rec, &x, arch.timesteps, lengths)?
+                    }
                 };
                 Value {
                     name,
@@ -193,9 +198,15 @@ pub(crate) fn regate(m: &[f32], block: usize, order: &[usize]) -> Vec<f32> {
         .collect()
 }
 
-/// ONNX's `LSTM` / `GRU` / `RNN` operator for one layer reading `x` (`[T, batch, I]`);
-/// returns `[T, batch, D·H]` or `[batch, D·H]`.
-fn recurrent_operator(b: &mut Builder, w: &Weights, rec: &Rec, x: &str) -> Result<String> {
+/// ONNX's `LSTM` / `GRU` / `RNN` operator for one layer reading `x` (`[T, batch, I]`),
+/// with `lengths` as its `sequence_lens`; returns `[T, batch, D·H]` or `[batch, D·H]`.
+fn recurrent_operator(
+    b: &mut Builder,
+    w: &Weights,
+    rec: &Rec,
+    x: &str,
+    lengths: Option<&StepLengths>,
+) -> Result<String> {
     let (h, i, dirs) = (rec.hidden, rec.inputs, rec.directions());
     // PyTorch's blocks → ONNX's: LSTM i f g o → i o f c; GRU r z n → z r h.
     let (op, order): (&str, &[usize]) = match rec.cell {
@@ -257,8 +268,12 @@ fn recurrent_operator(b: &mut Builder, w: &Weights, rec: &Rec, x: &str) -> Resul
     }
 
     let out = b.fresh(&format!("l{n}_{op}"));
+    let mut inputs = vec![x, &wn, &rn, &bn];
+    if let Some(l) = lengths {
+        inputs.push(&l.lens);
+    }
     if rec.return_sequences {
-        b.op_into(op, &[x, &wn, &rn, &bn], &[&out], &attrs);
+        b.op_into(op, &inputs, &[&out], &attrs);
         // Y is [T, D, batch, H]; the layer's output is [T, batch, D·H], forward first.
         Ok(if dirs == 1 {
             b.squeeze(&out, &[1])
@@ -267,9 +282,10 @@ fn recurrent_operator(b: &mut Builder, w: &Weights, rec: &Rec, x: &str) -> Resul
             b.reshape(&t, &[0, 0, -1])
         })
     } else {
-        b.op_into(op, &[x, &wn, &rn, &bn], &["", &out], &attrs);
+        b.op_into(op, &inputs, &["", &out], &attrs);
         // Y_h is [D, batch, H]: each direction's final state (the reverse one's after
-        // original step 0), as PyTorch's h_n.
+        // original step 0; with `sequence_lens`, the forward one's after the sample's
+        // last step), as PyTorch's h_n.
         Ok(if dirs == 1 {
             b.squeeze(&out, &[0])
         } else {

@@ -70,6 +70,7 @@ impl Msg {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DataType {
     Float = 1,
+    Int32 = 6,
     Int64 = 7,
 }
 

@@ -6,6 +6,7 @@
 //! any engine computes exactly the declared cell. The graph grows with `T`.
 
 use super::builder::Builder;
+use super::lengths::StepLengths;
 use super::proto::AttrValue;
 use super::weights::{transpose, Rec, Weights};
 use crate::architecture::Cell;
@@ -23,18 +24,20 @@ fn act(b: &mut Builder, a: CellActivation, x: &str) -> String {
 }
 
 /// The layer reading `x` (`[T, batch, I]`), unrolled over its `steps` steps; returns
-/// `[T, batch, D·H]` or `[batch, D·H]` as the operator form does.
+/// `[T, batch, D·H]` or `[batch, D·H]` as the operator form does. With `lengths`, a
+/// sample's state passes unchanged through the steps after its last one.
 pub(crate) fn recurrent(
     b: &mut Builder,
     w: &Weights,
     rec: &Rec,
     x: &str,
     steps: usize,
+    lengths: Option<&StepLengths>,
 ) -> Result<String> {
     let mut seqs = Vec::new();
     let mut lasts = Vec::new();
     for d in 0..rec.directions() {
-        let (seq, last) = direction(b, w, rec, x, steps, d)?;
+        let (seq, last) = direction(b, w, rec, x, steps, d, lengths)?;
         seqs.push(seq);
         lasts.push(last);
     }
@@ -57,6 +60,10 @@ pub(crate) fn recurrent(
 
 /// One direction: its `[T, batch, H]` outputs in original step order (built only for
 /// `return_sequences`) and its final state `[batch, H]`.
+///
+/// With `lengths` the steps past a sample's length keep its state: the forward
+/// direction ends on its last valid step, and the reverse one, starting from 0 at the
+/// padding, begins at that step, as PyTorch's packed sequences and `sequence_lens` do.
 fn direction(
     b: &mut Builder,
     w: &Weights,
@@ -64,6 +71,7 @@ fn direction(
     x: &str,
     steps: usize,
     d: usize,
+    lengths: Option<&StepLengths>,
 ) -> Result<(String, String)> {
     let (h, i, gates) = (rec.hidden, rec.inputs, rec.cell.gates());
     let [w_ih, w_hh, b_ih, b_hh] = rec.tensors(w, d)?;
@@ -165,6 +173,21 @@ fn direction(
                 };
                 (h_new, None)
             }
+        };
+        let (h_new, c_new) = match lengths {
+            Some(l) => {
+                let valid = b.op("Gather", &[&l.valid, &idx], &[("axis", AttrValue::Int(0))]);
+                let keep = |b: &mut Builder, new: &str, old: Option<&str>| {
+                    let old = old.map_or_else(|| b.scalar("zero", 0.0), str::to_string);
+                    b.op("Where", &[&valid, new, &old], &[])
+                };
+                let h_prev = state.as_ref().map(|(h, _)| h.clone());
+                let c_prev = state.as_ref().and_then(|(_, c)| c.clone());
+                let h = keep(b, &h_new, h_prev.as_deref());
+                let c = c_new.map(|c| keep(b, &c, c_prev.as_deref()));
+                (h, c)
+            }
+            None => (h_new, c_new),
         };
         if rec.return_sequences {
             outputs[t] = Some(b.unsqueeze(&h_new, &[0]));

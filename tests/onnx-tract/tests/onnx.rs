@@ -8,6 +8,7 @@
 //! `scripts/onnx_check.py`); every other model is checked in both forms.
 
 use ndarray::{ArrayD, IxDyn};
+use rnn_runtime::architecture::Padding;
 use rnn_runtime::onnx::{self, Recurrence};
 use rnn_runtime::rng::Rng;
 use rnn_runtime::{Network, Params};
@@ -37,12 +38,25 @@ fn random_model<M: Network>(seed: u64) -> M {
 /// Input element types: how a batch is drawn and handed to tract.
 trait Input: rnn_runtime::InputElement {
     fn draw(rng: &mut Rng, vocab: usize) -> Self;
+    /// A value that is not `padding` (a token id other than 0).
+    fn draw_valid(rng: &mut Rng, vocab: usize) -> Self;
+    /// The value of a padded step.
+    fn pad(padding: Padding) -> Self;
     fn tensor(x: &ArrayD<Self>) -> Tensor;
 }
 
 impl Input for f32 {
     fn draw(rng: &mut Rng, _: usize) -> f32 {
         rng.uniform(-1.0, 1.0) as f32
+    }
+    fn draw_valid(rng: &mut Rng, vocab: usize) -> f32 {
+        Self::draw(rng, vocab)
+    }
+    fn pad(padding: Padding) -> f32 {
+        match padding {
+            Padding::Value(v) => v,
+            Padding::ZeroId => unreachable!("a real-valued model has no token padding"),
+        }
     }
     fn tensor(x: &ArrayD<f32>) -> Tensor {
         Tensor::from_shape(x.shape(), x.as_slice().unwrap()).unwrap()
@@ -52,6 +66,12 @@ impl Input for f32 {
 impl Input for u32 {
     fn draw(rng: &mut Rng, vocab: usize) -> u32 {
         rng.below(vocab) as u32
+    }
+    fn draw_valid(rng: &mut Rng, vocab: usize) -> u32 {
+        1 + rng.below(vocab - 1) as u32
+    }
+    fn pad(_: Padding) -> u32 {
+        0
     }
     fn tensor(x: &ArrayD<u32>) -> Tensor {
         let ids: Vec<i64> = x.iter().map(|&v| i64::from(v)).collect();
@@ -63,12 +83,23 @@ impl Input for u32 {
 /// with a known batch size (it builds their zero initial state as a constant), so the
 /// operator form is given the batch's shape; the unrolled form keeps `batch` symbolic.
 fn plan(bytes: &[u8], recurrence: Recurrence, input: &Tensor) -> Arc<TypedRunnableModel> {
-    let mut model = tract_onnx::onnx().model_for_read(&mut &bytes[..]).unwrap();
+    plan_inputs(bytes, recurrence, std::slice::from_ref(input)).unwrap()
+}
+
+/// [`plan`] for a graph with several inputs, or tract's reason for refusing it.
+fn plan_inputs(
+    bytes: &[u8],
+    recurrence: Recurrence,
+    inputs: &[Tensor],
+) -> TractResult<Arc<TypedRunnableModel>> {
+    let mut model = tract_onnx::onnx().model_for_read(&mut &bytes[..])?;
     if recurrence == Recurrence::Operators {
-        let fact = InferenceFact::dt_shape(input.datum_type(), input.shape());
-        model = model.with_input_fact(0, fact).unwrap();
+        for (k, input) in inputs.iter().enumerate() {
+            let fact = InferenceFact::dt_shape(input.datum_type(), input.shape());
+            model = model.with_input_fact(k, fact)?;
+        }
     }
-    model.into_optimized().unwrap().into_runnable().unwrap()
+    model.into_optimized()?.into_runnable()
 }
 
 /// Exports `M` as `recurrence` says, runs it in tract on batches of 1 and 7 samples and
@@ -241,4 +272,126 @@ fn tract_ignores_recurrent_activations_attribute() {
         overridden <= TOL || defaults <= TOL,
         "tract's output matches neither the model ({overridden:e}) nor its default twin ({defaults:e})"
     );
+}
+
+/// Exports `M` (a masked model, or with a `lengths` input when `with_lengths`), runs it
+/// in tract on padded batches of 1 and 7 samples and returns the largest absolute
+/// difference from `forward` (or `forward_lengths`), or tract's reason for refusing
+/// the graph.
+fn masked_error<M: Network>(
+    seed: u64,
+    recurrence: Recurrence,
+    with_lengths: bool,
+) -> TractResult<f64>
+where
+    M::Input: Input,
+{
+    let model: M = random_model(seed);
+    let bytes = if with_lengths {
+        onnx::to_onnx_bytes_with_lengths(&model, recurrence).unwrap()
+    } else {
+        onnx::to_onnx_bytes_with(&model, recurrence).unwrap()
+    };
+    let padding = M::ARCHITECTURE.padding;
+    assert_eq!(
+        padding.is_none(),
+        with_lengths,
+        "a model reads its lengths one way"
+    );
+    let mut rng = Rng::new(seed);
+    let mut worst = 0.0f64;
+    for batch in [1, 7] {
+        let width = if M::VOCAB == 0 { M::FEATURES } else { 1 };
+        let (values, lengths) = models::padded_batch(
+            &mut rng,
+            batch,
+            M::TIMESTEPS,
+            width,
+            padding.is_some(),
+            padding.map(M::Input::pad),
+            |rng| M::Input::draw_valid(rng, M::VOCAB),
+        );
+        let mut shape = vec![batch, M::TIMESTEPS];
+        if M::VOCAB == 0 {
+            shape.push(M::FEATURES);
+        }
+        let x = ArrayD::from_shape_vec(IxDyn(&shape), values).unwrap();
+        let mut inputs = vec![M::Input::tensor(&x)];
+        let want = if with_lengths {
+            let given: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
+            inputs.push(Tensor::from_shape(&[batch], &given).unwrap());
+            rnn_runtime::forward_lengths(&model, x.view(), &lengths).unwrap()
+        } else {
+            rnn_runtime::forward(&model, x.view()).unwrap()
+        };
+        let plan = plan_inputs(&bytes, recurrence, &inputs)?;
+        let got = plan.run(inputs.into_iter().map(|t| t.into_tvalue()).collect())?;
+        let got = got[0].to_plain_array_view::<f32>().unwrap();
+        assert_eq!(got.shape(), want.shape(), "output shape");
+        worst = worst.max(max_abs_diff(got.iter(), want.iter()));
+    }
+    Ok(worst)
+}
+
+/// Checks `M`'s unrolled masked export in tract and prints the error.
+fn check_masked<M: Network>(name: &str, seed: u64, with_lengths: bool)
+where
+    M::Input: Input,
+{
+    let err = masked_error::<M>(seed, Recurrence::Unrolled, with_lengths).unwrap();
+    println!("{name:>16}: unrolled {err:.2e}");
+    assert!(err <= TOL, "{name} unrolled: error {err:e}");
+}
+
+#[test]
+fn masked_models_read_their_lengths_from_the_padding() {
+    check_masked::<MaskedLstm>("masked_lstm", 21, false);
+    check_masked::<MaskedBiSeq>("masked_bi_seq", 22, false);
+    check_masked::<MaskedStack>("masked_stack", 23, false);
+    check_masked::<TokensMaskedBi>("tokens_masked_bi", 24, false);
+    check_masked::<TokensMaskedSeq>("tokens_masked_seq", 25, false);
+}
+
+#[test]
+fn a_lengths_input_carries_fit_lengths() {
+    check_masked::<Lstm>("lstm", 31, true);
+    check_masked::<Stacked>("stacked", 32, true);
+    check_masked::<ManyToMany>("many_to_many", 33, true);
+    check_masked::<BiSeq>("bi_seq", 34, true);
+    check_masked::<BiLast>("bi_last", 35, true);
+    check_masked::<TokensBiSeq>("tokens_bi", 36, true);
+}
+
+#[test]
+fn a_masked_model_has_no_lengths_input() {
+    let model: MaskedLstm = random_model(1);
+    let err = onnx::to_onnx_bytes_with_lengths(&model, Recurrence::Operators).unwrap_err();
+    assert!(matches!(err, rnn_runtime::Error::OnnxExport(_)), "{err}");
+    assert!(err.to_string().contains("masking(0)"), "{err}");
+}
+
+/// Why masked models are checked in tract through the unrolled form only: tract 0.23
+/// refuses `sequence_lens` unless every sample has the same length (ONNX Runtime runs
+/// the operator form: `scripts/onnx_check.py`). A tract that learns it must match.
+#[test]
+fn tract_refuses_uneven_sequence_lens() {
+    for result in [
+        masked_error::<MaskedLstm>(21, Recurrence::Operators, false),
+        masked_error::<Lstm>(31, Recurrence::Operators, true),
+    ] {
+        match result {
+            Ok(err) => assert!(err <= TOL, "tract ran sequence_lens, off by {err:e}"),
+            Err(e) => {
+                let e = format!("{e:?}");
+                println!(
+                    "tract refuses the operator form: {}",
+                    e.lines().next().unwrap_or("")
+                );
+                assert!(
+                    e.contains("seq_len"),
+                    "tract refused it for another reason: {e}"
+                );
+            }
+        }
+    }
 }
