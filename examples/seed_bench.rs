@@ -21,6 +21,7 @@ model! { struct ManyToMany < input(20, 1), lstm(50, return_sequences = true), de
 model! { struct Stacked < input(20, 1), lstm(50, return_sequences = true), lstm(50), dense(1) > }
 model! { struct Dropout < input(20, 1), lstm(50, dropout = 0.2, recurrent_dropout = 0.2), dropout(0.2), dense(1) > }
 model! { struct GruSeed < input(20, 1), gru(50), dense(1) > }
+model! { struct RnnSeed < input(20, 1), simple_rnn(50), dense(1) > }
 
 /// `(T, H, batch, run)`: a grid point and the training run that measures it.
 type GridPoint = (
@@ -77,6 +78,57 @@ fn fit_timed<M: Network<Input = f32>>(
     let last = history.loss.last().copied().unwrap_or(f32::NAN);
     Ok((median(history.seconds[1..].to_vec()), last))
 }
+
+/// The seed workload trained by a user's own loop, as the training guide's "Step by
+/// step" shows it: each epoch a shuffled order, batches gathered with `select`,
+/// `loss_and_grads` and `Adam::step`. Returns the median seconds of epochs 2..=last.
+fn lowlevel_timed(samples: usize, batch: usize, epochs: usize) -> Result<f64, rnn_runtime::Error> {
+    use ndarray::Axis;
+    let (x, y) = sine_windows(samples, 20);
+    let mut net = Seed::new(42);
+    let mut adam = Adam::new(1e-3);
+    let mut rng = rnn_runtime::rng::Rng::new(42);
+    let mut order: Vec<usize> = (0..samples).collect();
+    let mut seconds = Vec::new();
+    for _ in 0..epochs {
+        let start = Instant::now();
+        rng.shuffle(&mut order);
+        for idx in order.chunks(batch) {
+            let (xb, yb) = (x.select(Axis(0), idx), y.select(Axis(0), idx));
+            let (_loss, grads) = net.loss_and_grads(xb.view(), yb.view())?;
+            adam.step(&mut net, &grads)?;
+        }
+        seconds.push(start.elapsed().as_secs_f64());
+    }
+    Ok(median(seconds[1..].to_vec()))
+}
+
+/// Median microseconds of `predict_one` on a fixed window of `M` (weights from seed 42).
+fn predict_one_us<M: Network<Input = f32>>(window: &[[f32; 1]; 20]) -> f64
+where
+    M: SingleSample,
+{
+    let net = M::init(42);
+    time_us(50, 1000, || {
+        std::hint::black_box(net.one(std::hint::black_box(window)));
+    })
+}
+
+/// The generated `predict_one` of the seed-shaped models, behind one name.
+trait SingleSample {
+    fn one(&self, window: &[[f32; 1]; 20]) -> [f32; 1];
+}
+
+macro_rules! single_sample {
+    ($($model:ident),*) => {$(
+        impl SingleSample for $model {
+            fn one(&self, window: &[[f32; 1]; 20]) -> [f32; 1] {
+                self.predict_one(window)
+            }
+        }
+    )*};
+}
+single_sample!(Seed, GruSeed, RnnSeed);
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -196,6 +248,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("training the seed workload (N = 4096, 6 epochs, {threads} threads)");
     let (train_s, final_loss) = train::<Seed>(4096, 32, 6)?;
 
+    eprintln!("the low-level loop (loss_and_grads + Adam::step)");
+    let lowlevel_s = lowlevel_timed(4096, 32, 6)?;
+
     let net = Seed::new(42);
     let (x, _) = sine_windows(256, 20);
     let mut one = [[0.0f32; 1]; 20];
@@ -205,6 +260,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let b1 = time_us(50, 1000, || {
         std::hint::black_box(net.predict_one(std::hint::black_box(&one)));
     });
+    let b1_gru = predict_one_us::<GruSeed>(&one);
+    let b1_simple_rnn = predict_one_us::<RnnSeed>(&one);
+    // One time step of a stream (state carried): a window of 20 pushes, per push.
+    let mut stream = net.stream();
+    let push = time_us(50, 1000, || {
+        for row in &one {
+            std::hint::black_box(stream.push(std::hint::black_box(row)));
+        }
+    }) / 20.0;
     let b256 = time_us(10, 200, || {
         let out = net
             .forward(std::hint::black_box(x.view()))
@@ -220,6 +284,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "final_loss": final_loss,
         "predict_b1_us": b1,
         "predict_b256_us": b256,
+        "predict_b1_gru_us": b1_gru,
+        "predict_b1_simple_rnn_us": b1_simple_rnn,
+        "stream_push_us": push,
+        "lowlevel_s_per_epoch": lowlevel_s,
     });
     if grid {
         let mut points = Vec::new();
@@ -240,6 +308,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }));
         }
         json["grid"] = serde_json::Value::Array(points);
+        // The peak the grid's GFLOP/s are read against, measured in the same run.
+        let (gflops, isa) = fma_peak();
+        json["fma_peak_gflops_one_core"] = serde_json::json!(gflops);
+        json["fma_peak_isa"] = serde_json::json!(isa);
     }
     if variants {
         type Run = fn() -> Result<(f64, f32), rnn_runtime::Error>;

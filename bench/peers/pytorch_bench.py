@@ -37,13 +37,14 @@ def sine_windows(samples, steps):
 
 class Net(nn.Module):
     """The seed model, or with `--variants` one of the shapes rnn's seed_bench times:
-    gru, bidirectional (h_n of both directions concatenated), many_to_many (the dense
-    head on every step), stacked (two LSTM layers)."""
+    gru, simple_rnn (nn.RNN, tanh), bidirectional (h_n of both directions
+    concatenated), many_to_many (the dense head on every step), stacked (two LSTM
+    layers)."""
 
     def __init__(self, units, variant="lstm"):
         super().__init__()
         self.variant = variant
-        cell = nn.GRU if variant == "gru" else nn.LSTM
+        cell = {"gru": nn.GRU, "simple_rnn": nn.RNN}.get(variant, nn.LSTM)
         bidirectional = variant == "bidirectional"
         layers = 2 if variant == "stacked" else 1
         self.rnn = cell(1, units, num_layers=layers, batch_first=True, bidirectional=bidirectional)
@@ -53,7 +54,7 @@ class Net(nn.Module):
         out, state = self.rnn(x)
         if self.variant == "many_to_many":
             return self.fc(out)  # [batch, T, 1]
-        h = state if self.variant == "gru" else state[0]  # [layers * directions, batch, units]
+        h = state if self.variant in ("gru", "simple_rnn") else state[0]  # [layers * directions, batch, units]
         if self.variant == "bidirectional":
             return self.fc(torch.cat([h[-2], h[-1]], dim=-1))
         return self.fc(h[-1])
@@ -115,6 +116,23 @@ def main():
     with torch.no_grad():
         b1 = time_us(50, 1000, lambda: model(one))
         b256 = time_us(10, 200, lambda: model(x))
+        # The other cell kinds at the seed's shape (untrained: only the time matters).
+        torch.manual_seed(SEED)
+        b1_other = {}
+        for variant in ["gru", "simple_rnn"]:
+            other = Net(h["units"], variant).eval()
+            b1_other[variant] = time_us(50, 1000, lambda: other(one))
+        # One time step with the state carried, as a stream's push: the LSTM module on
+        # one step and its (h, c), then the head. Timed over a window of 20 steps.
+        steps = [one[:, t : t + 1, :].clone() for t in range(h["timesteps"])]
+
+        def window():
+            state = None
+            for xt in steps:
+                out, state = model.rnn(xt, state)
+                model.fc(out[:, -1])
+
+        push = time_us(50, 1000, window) / h["timesteps"]
 
     out = {
         "system": "pytorch",
@@ -124,6 +142,9 @@ def main():
         "final_loss": final_loss,
         "predict_b1_us": b1,
         "predict_b256_us": b256,
+        "predict_b1_gru_us": b1_other["gru"],
+        "predict_b1_simple_rnn_us": b1_other["simple_rnn"],
+        "stream_push_us": push,
     }
     if args.variants:
         h = HEADLINE

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the seed workload on rnn and its peers, then the variable-length and
-# long-sequence workloads on rnn and PyTorch, and prints Markdown summaries.
+# long-sequence workloads on rnn and PyTorch, prints Markdown summaries and writes
+# BENCHMARKS.md (bench/peers/report.py, from BENCHMARKS.md.in) and BENCHMARKS.png
+# (the `chart` program of bench/peers/rust) from this run's results.
 #
 #   bench/peers/run.sh                     # threads 1 and 2, 2 rounds, with the grid
 #   THREADS=1 ROUNDS=3 GRID=0 bench/peers/run.sh
@@ -11,6 +13,11 @@
 #   ROUNDS      rounds per thread count; each round runs every system once, in
 #               alternation (default 2)
 #   GRID        1 passes --grid, 0 does not (default 1)
+#   VARIANTS    1 passes --variants to rnn and pytorch (other model shapes), 0 does
+#               not (default 1)
+#   REPORT      1 writes BENCHMARKS.md and BENCHMARKS.png at the end, 0 does not
+#               (default 1; it needs both thread counts' seed results and the lengths
+#               workloads to say anything about every target)
 #   SYSTEMS     systems to run (default "rnn pytorch keras burn candle"); a system that
 #               is not available (not built, build failed) is skipped with a message
 #   SKIP_SETUP  1: neither pip-install nor build; use what is there (default 0)
@@ -38,6 +45,8 @@ RESULTS=$PEERS/results
 THREADS=${THREADS:-"1 2"}
 ROUNDS=${ROUNDS:-2}
 GRID=${GRID:-1}
+VARIANTS=${VARIANTS:-1}
+REPORT=${REPORT:-1}
 SYSTEMS=${SYSTEMS:-"rnn pytorch keras burn candle"}
 SKIP_SETUP=${SKIP_SETUP:-0}
 PYTHON=${PYTHON:-python3}
@@ -200,7 +209,10 @@ if workload seed; then
         for round in $(seq 1 "$ROUNDS"); do
             for system in "${available[@]}"; do
                 command_for "$system"
-                run_one "$system-t$threads-r$round" "${CMD[@]}" --threads "$threads" "${grid_flag[@]}"
+                variants_flag=()
+                [[ $VARIANTS != 0 && ($system == rnn || $system == pytorch) ]] && variants_flag=(--variants)
+                run_one "$system-t$threads-r$round" "${CMD[@]}" --threads "$threads" \
+                    "${grid_flag[@]}" "${variants_flag[@]}"
             done
         done
     done
@@ -238,6 +250,21 @@ if workload lengths; then
         done
     done
     "$PYTHON" "$PEERS/lengths_table.py" "$RESULTS"
+fi
+
+# --- BENCHMARKS.md and BENCHMARKS.png from this run ------------------------------------
+if [[ $REPORT != 0 ]] && workload seed; then
+    "$PYTHON" "$PEERS/report.py" "$RESULTS" "$ROOT/BENCHMARKS.md"
+    chart_built=1
+    if [[ $SKIP_SETUP != 1 ]]; then
+        (cd "$PEERS/rust" && cargo build --release -p chart) || chart_built=0
+    fi
+    chart=$(target_dir "$PEERS/rust/Cargo.toml")/release/chart
+    if [[ $chart_built == 1 && -x $chart ]]; then
+        "$chart" "$ROOT/BENCHMARKS.png" "$RESULTS/summary.json"
+    else
+        say "chart not built: BENCHMARKS.png left as it was"
+    fi
 fi
 if ((failed > 0)); then
     say "$failed run(s) failed"

@@ -19,7 +19,25 @@ from pathlib import Path
 
 ORDER = ["rnn", "pytorch", "keras", "burn", "candle"]
 METRICS = ["train_s_per_epoch", "final_loss", "predict_b1_us", "predict_b256_us",
-           "predict_b1_us_tf_function", "predict_b256_us_tf_function"]
+           "predict_b1_us_tf_function", "predict_b256_us_tf_function",
+           "predict_b1_gru_us", "predict_b1_simple_rnn_us", "stream_push_us",
+           "lowlevel_s_per_epoch", "fma_peak_gflops_one_core"]
+# The rows of the inference table: (metric, what it times).
+INFERENCE = [
+    ("predict_b1_us", "one sample, LSTM(50) (`predict_one`)"),
+    ("predict_b1_gru_us", "one sample, GRU(50)"),
+    ("predict_b1_simple_rnn_us", "one sample, SimpleRNN(50)"),
+    ("stream_push_us", "one time step, state carried (`stream().push`)"),
+    ("predict_b256_us", "256 samples, LSTM(50) (`forward`)"),
+]
+# The grid points whose arithmetic efficiency is reported.
+EFFICIENCY = [(20, 256, 32), (100, 256, 32)]
+
+
+def training_flops(timesteps, units, samples, inputs=1):
+    """FLOPs of one training epoch of LSTM(units) on `inputs` features, counted as the
+    issues do: forward 2 * 4H * (I + H) per sample and step, backward twice that."""
+    return 3 * 2 * 4 * units * (inputs + units) * timesteps * samples
 NAME = re.compile(r"^(?P<system>[A-Za-z0-9_]+)-t(?P<threads>\d+)-r(?P<round>\d+)\.json$")
 
 
@@ -51,6 +69,15 @@ def summarise(results):
     s = {"version": results[-1].get("version", "?"), "rounds": len(results)}
     for k in METRICS:
         s[k] = median_of([r.get(k) for r in results])
+    variants = {}
+    for r in results:
+        for v in r.get("variants") or []:
+            variants.setdefault(v["variant"], {"layers": v.get("layers"), "values": []})["values"].append(
+                v.get("train_s_per_epoch"))
+    if variants:
+        s["variants"] = [{"variant": name, "layers": v["layers"],
+                          "train_s_per_epoch": median_of(v["values"]), "rounds": len(v["values"])}
+                         for name, v in variants.items()]
     points = {}
     for r in results:
         for p in r.get("grid") or []:
@@ -126,6 +153,8 @@ def markdown(summary):
                            f"b256 {sig(b256, 4)} µs "
                            f"({fmt_ratio(ratio(b256, base and base['predict_b256_us']))} rnn).\n")
 
+        out.extend(inference_table(systems, names, base))
+
         gridded = [n for n in names if systems[n].get("grid")]
         if gridded:
             keys = []
@@ -154,7 +183,97 @@ def markdown(summary):
                         cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, b))})")
                 out.append("| " + " | ".join(cells) + " |")
             out.append("")
+            out.extend(efficiency_table(systems, gridded, base))
+        out.extend(variants_table(systems, names, base))
     return "\n".join(out)
+
+
+def variants_table(systems, names, base):
+    """The seed workload's per-epoch time with other model shapes (`--variants`)."""
+    shown = [n for n in names if systems[n].get("variants")]
+    if not shown:
+        return []
+    rows = []
+    for n in shown:
+        for v in systems[n]["variants"]:
+            if v["variant"] not in [r[0] for r in rows]:
+                rows.append((v["variant"], v.get("layers")))
+    lookup = {n: {v["variant"]: v["train_s_per_epoch"] for v in systems[n]["variants"]} for n in shown}
+    out = ["Other model shapes (the seed workload, train s/epoch; in parentheses × rnn):\n",
+           "| model | " + " | ".join(shown) + " |",
+           "| --- | " + " | ".join("---:" for _ in shown) + " |"]
+    for name, layers in rows:
+        b = lookup.get("rnn", {}).get(name)
+        cells = [f"`{layers}`" if layers else name]
+        for n in shown:
+            v = lookup[n].get(name)
+            if v is None:
+                cells.append("–")
+            elif n == "rnn" or b is None:
+                cells.append(sig(v, 4))
+            else:
+                cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, b))})")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def inference_table(systems, names, base):
+    """Single-sample, streaming and batch inference of every system that reports
+    them, and rnn's low-level training loop against its `fit`."""
+    shown = [n for n in names if any(systems[n].get(k) is not None for k, _ in INFERENCE[1:4])]
+    if not shown:
+        return []
+    out = ["Inference (median µs of a call; in parentheses × rnn):\n",
+           "| what | " + " | ".join(shown) + " |",
+           "| --- | " + " | ".join("---:" for _ in shown) + " |"]
+    for key, what in INFERENCE:
+        cells = [what]
+        for n in shown:
+            v = systems[n].get(key)
+            if v is None:
+                cells.append("–")
+            elif n == "rnn" or base is None:
+                cells.append(sig(v, 4))
+            else:
+                cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, base.get(key)))})")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    if base and base.get("lowlevel_s_per_epoch") is not None:
+        low, fit = base["lowlevel_s_per_epoch"], base["train_s_per_epoch"]
+        out.append(f"rnn's own training loop (the guide's \"Step by step\": `select` batches, "
+                   f"`loss_and_grads`, `Adam::step`): {sig(low, 4)} s/epoch, "
+                   f"{fmt_ratio(ratio(low, fit))} its `fit` ({sig(fit, 4)} s).\n")
+    return out
+
+
+def efficiency_table(systems, gridded, base):
+    """GFLOP/s at the larger grid points, and rnn's share of the one-core FMA peak
+    measured in the same run."""
+    peak = base and base.get("fma_peak_gflops_one_core")
+    out = ["Arithmetic at H = 256 (GFLOP/s of the training epoch"
+           + (f"; rnn's share of the {sig(peak, 3)} GFLOP/s one-core FMA peak measured in the same run"
+              if peak else "") + "):\n",
+           "| T | H | batch | " + " | ".join(gridded) + " |",
+           "| ---: | ---: | ---: | " + " | ".join("---:" for _ in gridded) + " |"]
+    rows = 0
+    for (t, h, b) in EFFICIENCY:
+        cells = [str(t), str(h), str(b)]
+        for n in gridded:
+            p = next((p for p in systems[n]["grid"]
+                      if (p["timesteps"], p["units"], p["batch"]) == (t, h, b)), None)
+            if p is None or not p.get("train_s_per_epoch"):
+                cells.append("–")
+                continue
+            gflops = training_flops(t, h, p.get("samples") or 1024) / p["train_s_per_epoch"] / 1e9
+            text = sig(gflops, 3)
+            if n == "rnn" and peak:
+                text += f" ({gflops / peak:.0%})"
+            cells.append(text)
+        rows += 1
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    return out if rows else []
 
 
 def with_ratios(summary):
@@ -169,7 +288,9 @@ def with_ratios(summary):
         for name in system_order(systems):
             s = dict(systems[name])
             s["ratio_to_rnn"] = {k: ratio(s[k], base and base[k])
-                                 for k in ("train_s_per_epoch", "predict_b1_us", "predict_b256_us")}
+                                 for k in ("train_s_per_epoch", "predict_b1_us", "predict_b256_us",
+                                           "predict_b1_gru_us", "predict_b1_simple_rnn_us",
+                                           "stream_push_us")}
             if s.get("grid"):
                 base_grid = {(p["timesteps"], p["units"], p["batch"]): p["train_s_per_epoch"]
                              for p in (base or {}).get("grid") or []}
