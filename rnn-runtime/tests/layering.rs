@@ -66,6 +66,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "onnx::proto",
             "onnx::builder",
             "onnx::weights",
+            "onnx::lengths",
             "onnx::unroll",
             "onnx::graph",
             "onnx",
