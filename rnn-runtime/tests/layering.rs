@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "kernels::gemm",
             "kernels::activation",
             "kernels::cell_activation",
+            "kernels::step",
             "kernels",
         ],
     ),

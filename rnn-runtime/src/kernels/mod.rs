@@ -4,10 +4,11 @@
 //! - [`matvec`]: dot products and matrix-vector products with a fixed summation order;
 //! - [`gemm`]: matrix products of a batch (matrixmultiply, or AVX-512 for one step);
 //! - [`activation`]: the dense activations (`Activation`) and their scalar and slice math;
-//! - [`cell_activation`]: the activations of recurrent cells (`CellActivation`).
+//! - [`cell_activation`]: the activations of recurrent cells (`CellActivation`);
+//! - `step`: the fused single-row step of the recurrent cells on AVX-512.
 //!
 //! Nothing here knows about layers, models or files; the unsafe code of the crate lives
-//! here (`gemm`'s AVX-512 micro-kernels and the dispatch in `simd`).
+//! here (`gemm`'s and `step`'s AVX-512 kernels and the dispatch in `simd`).
 
 pub mod activation;
 pub mod cell_activation;
@@ -15,6 +16,8 @@ pub mod cell_activation;
 pub(crate) mod gemm;
 pub(crate) mod matvec;
 pub(crate) mod simd;
+#[cfg(feature = "std")]
+pub(crate) mod step;
 
 #[cfg(feature = "std")]
 /// Grows `buf` to at least `len` elements and returns its first `len`: how every work

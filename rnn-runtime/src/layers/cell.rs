@@ -13,6 +13,8 @@ use crate::kernels::gemm::{
     add_column_sums, add_to_rows, add_weighted_column_sums, gemm, gemm_step, outer_product_plus, Op,
 };
 #[cfg(feature = "std")]
+use crate::kernels::step::{self, Cell};
+#[cfg(feature = "std")]
 use crate::rng::Rng;
 
 /// Parameters of a recurrent cell with `G` gates, `I` inputs and `H` units, laid out
@@ -20,10 +22,11 @@ use crate::rng::Rng;
 /// `bias_hh [G·H]`, gate blocks of `H` rows each.
 ///
 /// With `std` the kernels also keep both weights transposed (`[I, G·H]`, `[H, G·H]`),
-/// the layout in which one sample's or one step's product streams whole rows. Every
-/// change to the parameters goes through [`init`](Self::init) or
-/// [`visit_mut`](Self::visit_mut), which lay the transposes out again: once per
-/// optimiser step, never per call. Without `std` there are no copies (a
+/// the layout in which one step's product streams whole rows, and, where the CPU runs
+/// the fused single-sample step (AVX-512), the weights and biases laid out for that
+/// step (`kernels::step`). Every change to the parameters goes through
+/// [`init`](Self::init) or [`visit_mut`](Self::visit_mut), which lay these out again:
+/// once per optimiser step, never per call. Without `std` there are no copies (a
 /// microcontroller's flash holds each weight once) and the single-sample kernel reads
 /// the plain rows, adding in the same order as the `std` build's portable kernel: the
 /// two builds give the same bits when the `std` build runs its portable kernels
@@ -41,6 +44,10 @@ pub struct CellParams<const I: usize, const H: usize, const G: usize> {
     weight_hh_t: Lines,
     #[cfg(feature = "std")]
     bias_sum: Lines,
+    /// The weights laid out for the fused single-row step (`kernels::step`), or empty
+    /// where the CPU cannot run it.
+    #[cfg(feature = "std")]
+    step: Lines,
 }
 
 /// Sixteen `f32`s on a cache line of their own.
@@ -179,6 +186,7 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
             weight_ih_t: Lines::default(),
             weight_hh_t: Lines::default(),
             bias_sum: Lines::default(),
+            step: Lines::default(),
         };
         cell.lay_out();
         cell
@@ -227,9 +235,21 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         Self::from_parts(&weight_ih, &weight_hh, &zeros, &zeros)
     }
 
-    /// Lays out the transposed weights and the summed biases after a change; every
-    /// code path that writes the parameters directly must call it.
+    /// Lays out the transposed weights, the summed biases and, where the CPU runs the
+    /// fused single-row step, its layout, after a change; every code path that writes
+    /// the parameters directly must call it.
     pub(crate) fn lay_out(&mut self) {
+        if step::available() {
+            let cell = Cell::of_gates(G);
+            self.step.resize(step::layout_len(cell, I, H));
+            step::lay_out(
+                cell,
+                (I, H),
+                (self.weight_ih.flat(), self.weight_hh.flat()),
+                (self.bias_ih.flat(), self.bias_hh.flat()),
+                self.step.as_mut_slice(),
+            );
+        }
         transpose_into(self.weight_ih.flat(), I, &mut self.weight_ih_t);
         transpose_into(self.weight_hh.flat(), H, &mut self.weight_hh_t);
         let (b_ih, b_hh) = (self.bias_ih.flat(), self.bias_hh.flat());
@@ -430,6 +450,24 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
             );
             kept.mask_input_grad(dx, I);
         }
+    }
+
+    /// Whether the weights are laid out for the fused step (where the CPU runs it).
+    #[cfg(test)]
+    pub(crate) fn has_step_layout(&self) -> bool {
+        !self.step.is_empty()
+    }
+
+    /// One fused step of one sample with the cell's default activations (see
+    /// `kernels::step`), advancing `h` and, for the LSTM, `c`; false, changing nothing,
+    /// where the CPU cannot run it, and the caller takes the unfused step.
+    pub(crate) fn fused_step(
+        &self,
+        x: &[f32; I],
+        h: &mut [f32; H],
+        c: Option<&mut [f32; H]>,
+    ) -> bool {
+        !self.step.is_empty() && step::fused_step(Cell::of_gates(G), &self.step, x, h, c)
     }
 
     /// `out = bias_ih + bias_hh + weight_ih·x + weight_hh·h` for one sample, or with

@@ -391,25 +391,43 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         x: &[f32; I],
         s: &'s mut GruState<H, G>,
     ) -> &'s [f32; H] {
-        self.step_parts(x, &mut s.h, &mut s.input_side, &mut s.hidden_side);
+        if !self.fused_step(x, &mut s.h) {
+            self.step_parts(x, &mut s.h, &mut s.input_side, &mut s.hidden_side);
+        }
         &s.h
     }
 
     /// [`step_one`](Self::step_one) on a [`SampleState`] (whose `c` is unused), with
     /// the gate scratch on the stack.
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
-        let mut input_side = [[0.0f32; H]; 3];
-        let mut hidden_side = [[0.0f32; H]; 3];
-        let (xs, hs) = (
-            input_side.as_flattened_mut(),
-            hidden_side.as_flattened_mut(),
-        );
-        self.step_parts(x, &mut s.h, xs, hs);
+        if !self.fused_step(x, &mut s.h) {
+            let mut input_side = [[0.0f32; H]; 3];
+            let mut hidden_side = [[0.0f32; H]; 3];
+            let (xs, hs) = (
+                input_side.as_flattened_mut(),
+                hidden_side.as_flattened_mut(),
+            );
+            self.step_parts(x, &mut s.h, xs, hs);
+        }
         &s.h
     }
 
-    /// One step of one sample: `input_side` and `hidden_side` (`3H` each) are scratch.
-    fn step_parts(
+    /// The fused step (`kernels::step`) where the activations are the default pair and
+    /// the CPU runs it; false, changing nothing, otherwise.
+    #[inline(always)]
+    fn fused_step(&self, x: &[f32; I], h: &mut [f32; H]) -> bool {
+        #[cfg(feature = "std")]
+        return self.activations == CellActivations::DEFAULT && self.cell.fused_step(x, h, None);
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = (x, h);
+            false
+        }
+    }
+
+    /// One step of one sample without the fused kernel: `input_side` and `hidden_side`
+    /// (`3H` each) are scratch.
+    pub(crate) fn step_parts(
         &self,
         x: &[f32; I],
         h: &mut [f32; H],

@@ -441,20 +441,44 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         x: &[f32; I],
         s: &'s mut LstmState<H, G>,
     ) -> &'s [f32; H] {
-        self.step_parts(x, &mut s.h, &mut s.c, &mut s.gates);
+        if !self.fused_step(x, &mut s.h, &mut s.c) {
+            self.step_parts(x, &mut s.h, &mut s.c, &mut s.gates);
+        }
         &s.h
     }
 
-    /// [`step_one`](Self::step_one) on a [`SampleState`], with the gate scratch on the
-    /// stack.
+    /// [`step_one`](Self::step_one) on a [`SampleState`], with the gate scratch (if
+    /// any) on the stack.
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
-        let mut gates = [[0.0f32; H]; 4];
-        self.step_parts(x, &mut s.h, &mut s.c, gates.as_flattened_mut());
+        if !self.fused_step(x, &mut s.h, &mut s.c) {
+            let mut gates = [[0.0f32; H]; 4];
+            self.step_parts(x, &mut s.h, &mut s.c, gates.as_flattened_mut());
+        }
         &s.h
     }
 
-    /// One step of one sample: `gates` (`4H`) is scratch.
-    fn step_parts(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H], gates: &mut [f32]) {
+    /// The fused step (`kernels::step`) where the activations are the default pair and
+    /// the CPU runs it; false, changing nothing, otherwise.
+    #[inline(always)]
+    fn fused_step(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H]) -> bool {
+        #[cfg(feature = "std")]
+        return self.activations == CellActivations::DEFAULT && self.cell.fused_step(x, h, Some(c));
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = (x, h, c);
+            false
+        }
+    }
+
+    /// One step of one sample without the fused kernel: the product into `gates`
+    /// (`4H`, scratch), then the element-wise part.
+    pub(crate) fn step_parts(
+        &self,
+        x: &[f32; I],
+        h: &mut [f32; H],
+        c: &mut [f32; H],
+        gates: &mut [f32],
+    ) {
         self.cell.gates_one(x, h, None, gates);
         let c_prev = *c;
         let mut act_c = [0.0; H];

@@ -37,6 +37,8 @@ mod tests;
 mod tests_bidirectional;
 #[cfg(test)]
 mod tests_fixtures;
+#[cfg(test)]
+mod tests_fused;
 
 pub use crate::kernels::cell_activation::{CellActivation, CellActivations};
 pub use bidirectional::BidirectionalLayer;

@@ -212,19 +212,36 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
     pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
-        self.step_parts(x, &mut s.h, &mut s.pre);
+        if !self.fused_step(x, &mut s.h) {
+            self.step_parts(x, &mut s.h, &mut s.pre);
+        }
         &s.h
     }
 
     /// [`step_one`](Self::step_one) on a [`SampleState`] (whose `c` is unused).
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
-        let mut pre = [0.0f32; H];
-        self.step_parts(x, &mut s.h, &mut pre);
+        if !self.fused_step(x, &mut s.h) {
+            let mut pre = [0.0f32; H];
+            self.step_parts(x, &mut s.h, &mut pre);
+        }
         &s.h
     }
 
-    /// One step of one sample: `pre` is scratch.
-    fn step_parts(&self, x: &[f32; I], h: &mut [f32; H], pre: &mut [f32; H]) {
+    /// The fused step (`kernels::step`) where the activation is tanh and the CPU runs
+    /// it; false, changing nothing, otherwise.
+    #[inline(always)]
+    fn fused_step(&self, x: &[f32; I], h: &mut [f32; H]) -> bool {
+        #[cfg(feature = "std")]
+        return self.fused() && self.cell.fused_step(x, h, None);
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = (x, h);
+            false
+        }
+    }
+
+    /// One step of one sample without the fused kernel: `pre` is scratch.
+    pub(crate) fn step_parts(&self, x: &[f32; I], h: &mut [f32; H], pre: &mut [f32; H]) {
         self.cell.gates_one(x, h, None, &mut pre[..]);
         if self.fused() {
             tanh_slice(pre);
