@@ -261,6 +261,7 @@ pub(crate) fn forward_reading<M: Network>(
             || {
                 let mut ws = M::Workspace::default();
                 M::output_logits(&mut ws, reading == Reading::Logits);
+                M::inference_only(&mut ws, true);
                 (ws, Vec::new(), Sorted::default())
             },
             |(ws, xb, sorted), chunk| match spans {
