@@ -116,3 +116,88 @@ fn forward_equals_the_training_forward_of_its_chunks() {
     }
     assert_eq!(got, want);
 }
+
+mod counting {
+    //! A global allocator that counts the calling thread's allocations.
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    // SAFETY: every call forwards to the system allocator with the caller's
+    // arguments; counting touches only a thread-local counter.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+            // SAFETY: forwarded from the caller.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded from the caller.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+            // SAFETY: forwarded from the caller.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    /// Allocations of this thread during `f`.
+    pub fn allocations_in(f: impl FnOnce()) -> usize {
+        let before = ALLOCATIONS.with(Cell::get);
+        f();
+        ALLOCATIONS.with(Cell::get) - before
+    }
+}
+
+/// After a first pass has sized its buffers, an LSTM layer's inference pass allocates
+/// nothing of its own, whatever the batch size up to the first one and the lengths
+/// (one input: the input projection is an outer product, not a GEMM call).
+/// What remains off AVX-512 is matrixmultiply's packing buffer, one per recurrent
+/// product of more than four rows (at most one per five rows of a step).
+#[test]
+fn inference_passes_allocate_nothing_after_the_first() {
+    use rnn_runtime::layers::{Inference, LstmLayer, RecurrentBuffers, SeqOptions};
+    const T: usize = 20;
+    let layer = LstmLayer::<1, 50>::init(&mut rnn_runtime::rng::Rng::new(1));
+    let x = values(T * 70, 4);
+    let own_step_kernel =
+        std::env::var_os("RNN_PORTABLE").is_none() && std::is_x86_feature_detected!("avx512f");
+    for inference in [Inference::Last, Inference::Sequence] {
+        let mut bufs = RecurrentBuffers::default();
+        bufs.set_inference(inference);
+        let lengths: Vec<usize> = (0..40).map(|b| T - b * T / 41).collect();
+        let packed = SeqOptions {
+            lengths: Some(&lengths),
+            ..SeqOptions::NONE
+        };
+        layer.forward_seq_with(&x, T, 70, &SeqOptions::NONE, &mut bufs);
+        layer.forward_seq_with(&x, T, 40, &packed, &mut bufs);
+        for (batch, opts) in [
+            (70, SeqOptions::NONE),
+            (33, SeqOptions::NONE),
+            (4, SeqOptions::NONE),
+            (40, packed),
+        ] {
+            let n = counting::allocations_in(|| {
+                layer.forward_seq_with(&x[..T * batch], T, batch, &opts, &mut bufs);
+            });
+            if own_step_kernel || batch <= 4 {
+                assert_eq!(n, 0, "{inference:?}, batch {batch}");
+            } else {
+                assert!(
+                    n <= (T - 1) * batch.div_ceil(5),
+                    "{inference:?}, batch {batch}: {n}"
+                );
+            }
+        }
+    }
+}

@@ -118,8 +118,9 @@ pub trait Network: Params + Sized + Sync + 'static {
     const OUTPUTS: usize;
     /// Output steps per sample: `TIMESTEPS` for a sequence output, else 1.
     const OUTPUT_STEPS: usize;
-    /// Work buffers of the forward and backward passes.
-    type Workspace: Default + Send;
+    /// Work buffers of the forward and backward passes (`'static`, so that
+    /// [`forward`](crate::forward) can keep them between calls).
+    type Workspace: Default + Send + 'static;
     /// The layers as declared, for exporters and importers.
     const ARCHITECTURE: crate::architecture::Architecture;
     /// The loss the spec declares (`loss = …` after the last layer), if any; see
