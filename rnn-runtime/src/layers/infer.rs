@@ -76,8 +76,14 @@ pub(crate) struct InferBuffers<'a> {
     pub(crate) seq: &'a mut [f32],
     /// One tile's gates, `[MAX_TILE_ROWS, G·H]`.
     pub(crate) gates: &'a mut [f32],
-    /// One tile's activated cell states, `[MAX_TILE_ROWS, H]` (LSTM).
+    /// One tile's activated cell states (LSTM) or recurrent candidate terms (GRU),
+    /// `[MAX_TILE_ROWS, H]`.
     pub(crate) act: &'a mut [f32],
+    /// One tile's recurrent projection, `[MAX_TILE_ROWS, G·H]` (GRU).
+    pub(crate) hid: &'a mut [f32],
+    /// One tile's new hidden states, `[MAX_TILE_ROWS, H]`, for cells whose step reads
+    /// the previous ones while writing (GRU); empty for an LSTM.
+    pub(crate) h_new: &'a mut [f32],
 }
 
 impl RecurrentBuffers {
@@ -120,7 +126,8 @@ impl RecurrentBuffers {
             Some(h0) => h.copy_from_slice(h0),
             None => h.fill(0.0),
         }
-        let (last_c, c) = match cell {
+        let tile_h = MAX_TILE_ROWS * units;
+        let (last_c, c, h_new) = match cell {
             true => {
                 let both = ensure(&mut self.state, 2 * bh);
                 let (prev, now) = both.split_at_mut(bh);
@@ -128,9 +135,13 @@ impl RecurrentBuffers {
                     Some(c0) => prev.copy_from_slice(c0),
                     None => prev.fill(0.0),
                 }
-                (ensure(&mut self.last_c, bh), [prev, now])
+                (ensure(&mut self.last_c, bh), [prev, now], &mut [][..])
             }
-            false => (&mut [][..], [&mut [][..], &mut [][..]]),
+            false => (
+                &mut [][..],
+                [&mut [][..], &mut [][..]],
+                ensure(&mut self.state, tile_h),
+            ),
         };
         let seq = match self.inference {
             Inference::Sequence => ensure(&mut self.h, rows * units),
@@ -143,7 +154,9 @@ impl RecurrentBuffers {
             c,
             seq,
             gates: ensure(&mut self.gates, MAX_TILE_ROWS * gates * units),
-            act: ensure(&mut self.tanh_c, MAX_TILE_ROWS * units),
+            act: ensure(&mut self.tanh_c, tile_h),
+            hid: ensure(&mut self.hidden_proj, MAX_TILE_ROWS * gates * units),
+            h_new,
         }
     }
 }
