@@ -259,7 +259,8 @@ type Scratch<M> = (
 /// The scratch of finished forward passes, of any model type, kept for the next
 /// call: after the first call of a model, its predictions allocate only their
 /// output. One entry per chunk that ran at once, so at most one per thread and
-/// model type; an inference workspace holds no per-step buffers of a hidden layer.
+/// model type. An inference workspace is small (tiles and per-sample states) except
+/// for layers with a sequence output, which keep their `[CHUNK · T, H]` output.
 static SCRATCH: Mutex<Vec<Box<dyn Any + Send>>> = Mutex::new(Vec::new());
 
 /// A kept [`Scratch`] of `M`, or a new one.
