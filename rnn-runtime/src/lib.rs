@@ -41,7 +41,11 @@
 //!   path (the same detected CPU features, or `RNN_PORTABLE=1` on all of them);
 //! - a model's parameters through `save_safetensors` / `load_safetensors` and
 //!   through `flat::to_le_bytes` / `from_le_bytes`;
-//! - `predict_one`, `stream` and `forward_from`, which run the same single-sample step.
+//! - `predict_one`, `stream` and `forward_from`, which run the same single-sample step;
+//! - the inference path that `predict`, `forward` and `evaluate` take (keeping nothing
+//!   for backward) against the forward pass of training, on the same batch
+//!   (`Network::forward_batch` with and without `Network::inference_only`): the same
+//!   kernels run on the same rows.
 //!
 //! These are **not** bit-identical, and agree only to within a tolerance:
 //!

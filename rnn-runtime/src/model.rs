@@ -118,8 +118,9 @@ pub trait Network: Params + Sized + Sync + 'static {
     const OUTPUTS: usize;
     /// Output steps per sample: `TIMESTEPS` for a sequence output, else 1.
     const OUTPUT_STEPS: usize;
-    /// Work buffers of the forward and backward passes.
-    type Workspace: Default + Send;
+    /// Work buffers of the forward and backward passes (`'static`, so that
+    /// [`forward`](crate::forward) can keep them between calls).
+    type Workspace: Default + Send + 'static;
     /// The layers as declared, for exporters and importers.
     const ARCHITECTURE: crate::architecture::Architecture;
     /// The loss the spec declares (`loss = …` after the last layer), if any; see
@@ -178,6 +179,16 @@ pub trait Network: Params + Sized + Sync + 'static {
     /// gradient as `d_out`. What a cross-entropy reads of a softmax or sigmoid output
     /// ([`Reading::Logits`](crate::loss::Reading::Logits)); no effect on any other last layer.
     fn output_logits(ws: &mut Self::Workspace, logits: bool);
+
+    /// With `true`, the forward passes on `ws` keep only what the output needs: the
+    /// recurrent layers that have an inference path
+    /// ([`Inference`](crate::layers::Inference)) store nothing for backward, and no
+    /// [`backward_batch`](Network::backward_batch) may follow. The outputs are the
+    /// same bits either way. What [`forward`](crate::forward) sets; the default does
+    /// nothing.
+    fn inference_only(ws: &mut Self::Workspace, inference: bool) {
+        let _ = (ws, inference);
+    }
 }
 
 /// Values of one sample's output.

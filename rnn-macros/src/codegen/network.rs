@@ -502,6 +502,31 @@ pub fn network_impl(model: &Model) -> TokenStream {
         }
         _ => quote!(let _ = (ws, logits);),
     };
+    // Bidirectional layers have no inference path yet: they keep what BPTT needs.
+    let inference_calls = model.layers.iter().enumerate().filter_map(|(i, layer)| {
+        let LayerKind::Recurrent(r) = layer.kind else {
+            return None;
+        };
+        if r.bidirectional {
+            return None;
+        }
+        let f = field(i);
+        let kind = format_ident!(
+            "{}",
+            if layer.sequence_out {
+                "Sequence"
+            } else {
+                "Last"
+            }
+        );
+        Some(quote! {
+            ws.#f.set_inference(if inference {
+                ::rnn_runtime::layers::Inference::#kind
+            } else {
+                ::rnn_runtime::layers::Inference::Off
+            });
+        })
+    });
     quote! {
         ::rnn_runtime::__if_std! {
         impl ::rnn_runtime::Network for #name {
@@ -554,6 +579,11 @@ pub fn network_impl(model: &Model) -> TokenStream {
 
             fn output_logits(ws: &mut #workspace, logits: bool) {
                 #output_logits
+            }
+
+            fn inference_only(ws: &mut #workspace, inference: bool) {
+                let _ = (&ws, inference);
+                #(#inference_calls)*
             }
 
             #state_items

@@ -2,6 +2,9 @@
 //! split into shards that run in parallel (the runtime half of the generated `predict`,
 //! `evaluate` and `loss_and_grads`).
 
+use std::any::Any;
+use std::sync::{Mutex, PoisonError};
+
 use ndarray::{Array, ArrayD, ArrayViewD, Axis, Dimension};
 use rayon::prelude::*;
 
@@ -244,8 +247,45 @@ pub fn forward_lengths<M: Network>(
     forward_reading(model, x, n, spans.as_deref(), Reading::Output)
 }
 
+/// What one chunk of [`forward_reading`] works in: the model's workspace, the
+/// chunk's input, its sorted lengths and sample indices.
+type Scratch<M> = (
+    <M as Network>::Workspace,
+    Vec<<M as Network>::Input>,
+    Sorted,
+    Vec<usize>,
+);
+
+/// The scratch of finished forward passes, of any model type, kept for the next
+/// call: after the first call of a model, its predictions allocate only their
+/// output. One entry per chunk that ran at once, so at most one per thread and
+/// model type. An inference workspace is small (tiles and per-sample states) except
+/// for layers with a sequence output, which keep their `[CHUNK · T, H]` output.
+static SCRATCH: Mutex<Vec<Box<dyn Any + Send>>> = Mutex::new(Vec::new());
+
+/// A kept [`Scratch`] of `M`, or a new one.
+fn take_scratch<M: Network>() -> Box<Scratch<M>> {
+    let mut kept = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+    let found = kept.iter().position(|s| (**s).is::<Scratch<M>>());
+    match found.map(|i| kept.swap_remove(i).downcast::<Scratch<M>>()) {
+        Some(Ok(scratch)) => scratch,
+        _ => Box::default(),
+    }
+}
+
+/// Keeps `scratch` for a later call.
+fn keep_scratch<M: Network>(scratch: Box<Scratch<M>>) {
+    SCRATCH
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(scratch);
+}
+
 /// [`forward`] of the `n` checked samples of `x` with their valid steps `spans`
 /// (`None`: all full), or with [`Reading::Logits`] the last layer's pre-activation.
+///
+/// Chunks of [`CHUNK`] samples run in parallel on the inference path
+/// ([`Network::inference_only`]), each writing its rows of the output in place.
 pub(crate) fn forward_reading<M: Network>(
     model: &M,
     x: ArrayViewD<'_, M::Input>,
@@ -253,36 +293,35 @@ pub(crate) fn forward_reading<M: Network>(
     spans: Option<&[Span]>,
     reading: Reading,
 ) -> Result<ArrayD<f32>> {
-    let idx: Vec<usize> = (0..n).collect();
-    let width = output_len::<M>();
-    let chunks: Vec<Vec<f32>> = idx
-        .par_chunks(CHUNK)
-        .map_init(
-            || {
-                let mut ws = M::Workspace::default();
-                M::output_logits(&mut ws, reading == Reading::Logits);
-                (ws, Vec::new(), Sorted::default())
-            },
-            |(ws, xb, sorted), chunk| match spans {
+    let width = output_len::<M>().max(1);
+    let mut values = vec![0.0; n * width];
+    values
+        .par_chunks_mut(CHUNK * width)
+        .enumerate()
+        .for_each(|(c, out)| {
+            let mut scratch = take_scratch::<M>();
+            let (ws, xb, sorted, idx) = &mut *scratch;
+            M::output_logits(ws, reading == Reading::Logits);
+            M::inference_only(ws, true);
+            let len = out.len() / width;
+            idx.clear();
+            idx.extend(c * CHUNK..c * CHUNK + len);
+            match spans {
                 None => {
-                    gather(&x, chunk, xb);
-                    model
-                        .forward_batch(xb, chunk.len(), None, None, ws)
-                        .to_vec()
+                    gather(&x, idx, xb);
+                    out.copy_from_slice(model.forward_batch(xb, len, None, None, ws));
                 }
                 Some(spans) => {
-                    sorted.of(chunk, spans);
+                    sorted.of(idx, spans);
                     gather_shifted(&x, &sorted.order, spans, M::TIMESTEPS, xb);
-                    let out = model.forward_batch(xb, chunk.len(), Some(&sorted.lengths), None, ws);
-                    let mut back = vec![0.0; chunk.len() * width];
+                    let y = model.forward_batch(xb, len, Some(&sorted.lengths), None, ws);
                     let steps = M::OUTPUT_STEPS;
-                    scatter_shifted(out, &sorted.order, chunk[0], spans, steps, &mut back);
-                    back
+                    scatter_shifted(y, &sorted.order, idx[0], spans, steps, out);
                 }
-            },
-        )
-        .collect();
-    output_array::<M>(n, chunks.concat())
+            }
+            keep_scratch::<M>(scratch);
+        });
+    output_array::<M>(n, values)
 }
 
 /// The mean of `loss` of the model on `(x, y)`, in inference mode.

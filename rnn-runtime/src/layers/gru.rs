@@ -2,6 +2,8 @@
 //! reset gate applied after the recurrent matrix product.
 
 #[cfg(feature = "std")]
+use super::infer::tiles;
+#[cfg(feature = "std")]
 use super::tensor::Tensor;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
@@ -243,7 +245,52 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         opts: &SeqOptions<'_>,
         bufs: &mut RecurrentBuffers,
     ) {
+        if bufs.infers(opts) {
+            return self.forward_infer(x, steps, batch, opts, bufs);
+        }
+        bufs.inferred = false;
         self.forward_impl(x, steps, batch, opts, bufs, true)
+    }
+
+    /// The inference path (see [`Inference`](super::Inference)): step by step, tile by
+    /// tile of rows, keeping only the current `h`; the same kernels on the same rows
+    /// as [`forward_impl`](Self::forward_impl), so the same bits.
+    fn forward_infer(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+    ) {
+        let gh = 3 * H;
+        let b = bufs.start_inference([steps, batch, I, H, 3], false, opts);
+        for t in 0..steps {
+            let (span, size) = (b.packing.step(t), b.packing.size(t));
+            let from_zero = t == 0 && opts.initial_h.is_none();
+            for tile in tiles(size) {
+                let (n, rows) = (tile.len(), tile.start * H..tile.end * H);
+                let gates = &mut b.gates[..n * gh];
+                let x_rows = (span.start + tile.start) * I..(span.start + tile.end) * I;
+                self.cell.project_inputs(&x[x_rows], n, false, gates);
+                let hid = &mut b.hid[..n * gh];
+                for row in hid.chunks_exact_mut(gh) {
+                    row.copy_from_slice(self.cell.bias_hh.flat());
+                }
+                let h = &mut b.h[rows];
+                if !from_zero {
+                    self.cell.project_hidden(h, n, hid);
+                }
+                let h_prev: &[f32] = if from_zero { &[] } else { h };
+                let (h_new, hn) = (&mut b.h_new[..n * H], &mut b.act[..n * H]);
+                forward_step(gates, hid, h_prev, h_new, hn, H, self.activations);
+                h.copy_from_slice(h_new);
+                if !b.seq.is_empty() {
+                    let at = (span.start + tile.start) * H;
+                    b.seq[at..at + n * H].copy_from_slice(h);
+                }
+            }
+        }
     }
 
     /// The forward pass. Unlike the LSTM's, the GRU's element-wise forward kernel is

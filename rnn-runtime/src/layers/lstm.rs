@@ -1,6 +1,8 @@
 //! LSTM as PyTorch's `nn.LSTM`: gates i, f, g, o.
 
 #[cfg(feature = "std")]
+use super::infer::tiles;
+#[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
 use crate::kernels::activation::{sigmoid_in_place, tanh_in_place};
@@ -289,7 +291,66 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         bufs: &mut RecurrentBuffers,
     ) {
         let fused = self.activations == CellActivations::DEFAULT;
+        if bufs.infers(opts) {
+            return self.forward_infer(x, steps, batch, opts, bufs, fused);
+        }
+        bufs.inferred = false;
         self.forward_impl(x, steps, batch, opts, bufs, fused)
+    }
+
+    /// The inference path (see [`Inference`](super::Inference)): step by step, tile by
+    /// tile of rows, keeping only the current `h` and `c`; the same kernels on the
+    /// same rows as [`forward_impl`](Self::forward_impl), so the same bits.
+    fn forward_infer(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+        fused: bool,
+    ) {
+        let gh = 4 * H;
+        let b = bufs.start_inference([steps, batch, I, H, 4], true, opts);
+        let packing = b.packing;
+        let [mut c_prev, mut c_now] = b.c;
+        for t in 0..steps {
+            let (span, size) = (packing.step(t), packing.size(t));
+            let from_zero_c = t == 0 && opts.initial_c.is_none();
+            for tile in tiles(size) {
+                let (n, rows) = (tile.len(), tile.start * H..tile.end * H);
+                let gates = &mut b.gates[..n * gh];
+                let x_rows = (span.start + tile.start) * I..(span.start + tile.end) * I;
+                self.cell.project_inputs(&x[x_rows], n, true, gates);
+                let h = &mut b.h[rows.clone()];
+                if t > 0 || opts.initial_h.is_some() {
+                    self.cell.project_hidden(h, n, gates);
+                }
+                let cp: &[f32] = if from_zero_c {
+                    &[]
+                } else {
+                    &c_prev[rows.clone()]
+                };
+                let (cn, act) = (&mut c_now[rows], &mut b.act[..n * H]);
+                if fused {
+                    forward_step(gates, cp, cn, act, h, H);
+                } else {
+                    forward_step_general(gates, cp, cn, act, h, H, self.activations);
+                }
+                if !b.seq.is_empty() {
+                    let at = (span.start + tile.start) * H;
+                    b.seq[at..at + n * H].copy_from_slice(h);
+                }
+            }
+            // The samples whose last step this is keep their cell state.
+            let ending = match t + 1 < steps {
+                true => packing.size(t + 1)..size,
+                false => 0..size,
+            };
+            let span = ending.start * H..ending.end * H;
+            b.last_c[span.clone()].copy_from_slice(&c_now[span]);
+            core::mem::swap(&mut c_prev, &mut c_now);
+        }
     }
 
     /// The forward pass with the fused (default activations only) or general

@@ -23,6 +23,8 @@ mod bidirectional;
 mod cell;
 mod dense;
 mod gru;
+#[cfg(feature = "std")]
+mod infer;
 mod lstm;
 #[cfg(feature = "std")]
 mod options;
@@ -49,6 +51,8 @@ pub use cell::CellParams;
 pub use dense::DenseBuffers;
 pub use dense::DenseLayer;
 pub use gru::{GruLayer, GruState};
+#[cfg(feature = "std")]
+pub use infer::Inference;
 pub use lstm::{LstmLayer, LstmState};
 #[cfg(feature = "std")]
 pub use options::SeqOptions;
@@ -104,6 +108,12 @@ pub struct RecurrentBuffers {
     has_cell: bool,
     /// The lengths, masks and initial states of the last forward pass.
     kept: KeptOptions,
+    /// What the next forward passes keep: everything BPTT needs, or only what an
+    /// inference reads ([`Inference`]).
+    inference: Inference,
+    /// Whether the last forward pass took the inference path, which leaves each
+    /// sample's final states in `last_h` and `last_c` whatever the packing.
+    inferred: bool,
 }
 
 #[cfg(feature = "std")]
@@ -135,8 +145,13 @@ impl RecurrentBuffers {
     }
 
     /// Hidden states of every step of the last forward pass: `[T, B, H]`, or
-    /// `[rows, H]` in the packed layout of a batch of varying lengths.
+    /// `[rows, H]` in the packed layout of a batch of varying lengths. After a pass
+    /// with [`Inference::Last`] only [`last_hidden`](Self::last_hidden) is kept and
+    /// this is empty.
     pub fn hidden(&self) -> &[f32] {
+        if self.inferred && self.inference != Inference::Sequence {
+            return &[];
+        }
         &self.h[..self.rows() * self.units]
     }
 
@@ -144,7 +159,7 @@ impl RecurrentBuffers {
     /// `[B, H]`.
     pub fn last_hidden(&self) -> &[f32] {
         let bh = self.batch * self.units;
-        if !self.kept.packing.is_full() {
+        if self.inferred || !self.kept.packing.is_full() {
             return &self.last_h[..bh];
         }
         &self.h[(self.steps.max(1) - 1) * bh..self.steps * bh]
@@ -157,7 +172,7 @@ impl RecurrentBuffers {
             return &[];
         }
         let bh = self.batch * self.units;
-        if !self.kept.packing.is_full() {
+        if self.inferred || !self.kept.packing.is_full() {
             return &self.last_c[..bh];
         }
         &self.state[(self.steps.max(1) - 1) * bh..self.steps * bh]

@@ -1,6 +1,8 @@
 //! Elman RNN with tanh, as PyTorch's `nn.RNN` and Keras's `SimpleRNN`.
 
 #[cfg(feature = "std")]
+use super::infer::tiles;
+#[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
 use crate::kernels::activation::tanh_slice;
@@ -79,7 +81,48 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         opts: &SeqOptions<'_>,
         bufs: &mut RecurrentBuffers,
     ) {
+        if bufs.infers(opts) {
+            return self.forward_infer(x, steps, batch, opts, bufs);
+        }
+        bufs.inferred = false;
         self.forward_impl(x, steps, batch, opts, bufs, self.fused())
+    }
+
+    /// The inference path (see [`Inference`](super::Inference)): step by step, tile by
+    /// tile of rows, keeping only the current `h`; the same kernels on the same rows
+    /// as [`forward_impl`](Self::forward_impl), so the same bits.
+    fn forward_infer(
+        &self,
+        x: &[f32],
+        steps: usize,
+        batch: usize,
+        opts: &SeqOptions<'_>,
+        bufs: &mut RecurrentBuffers,
+    ) {
+        let b = bufs.start_inference([steps, batch, I, H, 1], false, opts);
+        for t in 0..steps {
+            let (span, size) = (b.packing.step(t), b.packing.size(t));
+            for tile in tiles(size) {
+                let n = tile.len();
+                let pre = &mut b.gates[..n * H];
+                let x_rows = (span.start + tile.start) * I..(span.start + tile.end) * I;
+                self.cell.project_inputs(&x[x_rows], n, true, pre);
+                let h = &mut b.h[tile.start * H..tile.end * H];
+                if t > 0 || opts.initial_h.is_some() {
+                    self.cell.project_hidden(h, n, pre);
+                }
+                if self.fused() {
+                    tanh_slice(pre);
+                } else {
+                    apply_slice(self.activations.activation, pre);
+                }
+                h.copy_from_slice(pre);
+                if !b.seq.is_empty() {
+                    let at = (span.start + tile.start) * H;
+                    b.seq[at..at + n * H].copy_from_slice(h);
+                }
+            }
+        }
     }
 
     /// The forward pass with the fused (tanh only) or general activation.
