@@ -104,10 +104,7 @@ fn lowlevel_timed(samples: usize, batch: usize, epochs: usize) -> Result<f64, rn
 }
 
 /// Median microseconds of `predict_one` on a fixed window of `M` (weights from seed 42).
-fn predict_one_us<M: Network<Input = f32>>(window: &[[f32; 1]; 20]) -> f64
-where
-    M: SingleSample,
-{
+fn predict_one_us<M: Network<Input = f32> + SingleSample>(window: &[[f32; 1]; 20]) -> f64 {
     let net = M::init(42);
     time_us(50, 1000, || {
         std::hint::black_box(net.one(std::hint::black_box(window)));
