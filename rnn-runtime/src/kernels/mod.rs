@@ -2,12 +2,13 @@
 //!
 //! - [`simd`]: runtime CPU-feature dispatch (`multiversion!`) for the loops below;
 //! - [`matvec`]: dot products and matrix-vector products with a fixed summation order;
-//! - [`gemm`]: matrix products of a batch (matrixmultiply, or AVX-512 for one step);
+//! - [`gemm`]: matrix products of a batch, on the register-tiled kernel of [`tiled`]
+//!   (AVX-512, AVX2 + FMA or portable lanes), and AVX-512 step kernels for a few rows;
 //! - [`activation`]: the dense activations (`Activation`) and their scalar and slice math;
 //! - [`cell_activation`]: the activations of recurrent cells (`CellActivation`).
 //!
 //! Nothing here knows about layers, models or files; the unsafe code of the crate lives
-//! here (`gemm`'s AVX-512 micro-kernels and the dispatch in `simd`).
+//! here (`gemm`'s and `tiled`'s micro-kernels and the dispatch in `simd`).
 
 pub mod activation;
 pub mod cell_activation;
@@ -15,6 +16,8 @@ pub mod cell_activation;
 pub(crate) mod gemm;
 pub(crate) mod matvec;
 pub(crate) mod simd;
+#[cfg(feature = "std")]
+pub(crate) mod tiled;
 
 #[cfg(feature = "std")]
 /// Grows `buf` to at least `len` elements and returns its first `len`: how every work
