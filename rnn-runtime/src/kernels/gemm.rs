@@ -97,10 +97,23 @@ fn tiled(p: &Product<'_>, c: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn tiled_avx512(p: &Product<'_>, c: &mut [f32]) {
-    // Eight rows × three vectors: 24 accumulators, three vectors of `b` and one
-    // broadcast fill 28 of the 32 registers; a shard of 16 rows is two whole tiles.
-    // SAFETY: forwarded from the caller.
-    unsafe { run::<crate::kernels::tiled::Avx512, 8, 3>(p, c) }
+    use crate::kernels::tiled::Avx512;
+    // SAFETY: (both arms) forwarded from the caller.
+    unsafe {
+        if p.a_row == 1 {
+            // A transposed left side (the weight gradients' `dgatesᵀ`): its rows lie
+            // a whole row of `dgates` apart, so each step of `k` touches a new line
+            // (often a new page). Sixteen rows × one vector use all of that line in
+            // one tile and read one line of `b`: measured ~8% faster on dW_hh at
+            // H = 256 than the tile below.
+            run::<Avx512, 16, 1>(p, c)
+        } else {
+            // Eight rows × three vectors: 24 accumulators, three vectors of `b` and
+            // one broadcast fill 28 of the 32 registers; a shard of 16 rows is two
+            // whole tiles.
+            run::<Avx512, 8, 3>(p, c)
+        }
+    }
 }
 
 /// # Safety
@@ -560,6 +573,7 @@ mod tests {
             (8, 130, 48),
             (23, 257, 71),
             (16, 40, 200),
+            (45, 130, 20),
         ] {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();

@@ -168,6 +168,14 @@ unsafe fn rest_rows<V: Lanes, const R: usize, const Q: usize>(
             5 if R > 5 => tile_of_width::<V, 5, Q>(p, c, i, at),
             6 if R > 6 => tile_of_width::<V, 6, Q>(p, c, i, at),
             7 if R > 7 => tile_of_width::<V, 7, Q>(p, c, i, at),
+            8 if R > 8 => tile_of_width::<V, 8, Q>(p, c, i, at),
+            9 if R > 9 => tile_of_width::<V, 9, Q>(p, c, i, at),
+            10 if R > 10 => tile_of_width::<V, 10, Q>(p, c, i, at),
+            11 if R > 11 => tile_of_width::<V, 11, Q>(p, c, i, at),
+            12 if R > 12 => tile_of_width::<V, 12, Q>(p, c, i, at),
+            13 if R > 13 => tile_of_width::<V, 13, Q>(p, c, i, at),
+            14 if R > 14 => tile_of_width::<V, 14, Q>(p, c, i, at),
+            15 if R > 15 => tile_of_width::<V, 15, Q>(p, c, i, at),
             _ => unreachable!("row remainder {rows} of a tile of {R}"),
         }
     }
