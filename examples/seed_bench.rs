@@ -3,14 +3,18 @@
 //!
 //! `cargo run --release --example seed_bench -- [--threads N] [--grid] [--variants]`,
 //! or `-- --peak` for the single-core peak of f32 multiply-adds that the GFLOP/s
-//! figures are read against. `--variants` adds the seed workload's per-epoch training
-//! time for other model shapes (bidirectional, many-to-many, stacked, dropout) next to
-//! the plain LSTM.
+//! figures are read against (each grid point reports its `gflop_per_epoch`: forward
+//! 2·4H(I+H) per sample and step, backward twice that). `--wide` runs only the grid's
+//! two H = 256 points. `lowlevel_s_per_epoch` is the seed workload through a
+//! hand-written loop (`select`, `loss_and_grads_into`, `Adam::step`) instead of `fit`.
+//! `--variants` adds the seed workload's per-epoch training time for other model
+//! shapes (bidirectional, many-to-many, stacked, dropout) next to the plain LSTM.
 
 use std::time::Instant;
 
 use rnn::sine_windows;
-use rnn_runtime::{model, Adam, Fit, Network};
+use rnn_runtime::rng::Rng;
+use rnn_runtime::{loss_and_grads_into, model, Adam, Fit, Grads, Loss, Network};
 
 model! { struct Seed < input(20, 1), lstm(50), dense(1) > }
 model! { struct LongSeq < input(100, 1), lstm(50), dense(1) > }
@@ -79,28 +83,44 @@ fn fit_timed<M: Network<Input = f32>>(
     Ok((median(history.seconds[1..].to_vec()), last))
 }
 
-/// The seed workload trained by a user's own loop, as the training guide's "Step by
-/// step" shows it: each epoch a shuffled order, batches gathered with `select`,
-/// `loss_and_grads` and `Adam::step`. Returns the median seconds of epochs 2..=last.
-fn lowlevel_timed(samples: usize, batch: usize, epochs: usize) -> Result<f64, rnn_runtime::Error> {
+/// The seed workload through a hand-written loop: each epoch shuffles, cuts batches
+/// with `select`, and trains with `loss_and_grads_into` and `Adam::step`. Returns the
+/// median seconds of epochs 2..=last, with the last epoch's mean loss.
+fn train_loop(
+    samples: usize,
+    batch: usize,
+    epochs: usize,
+) -> Result<(f64, f32), rnn_runtime::Error> {
     use ndarray::Axis;
-    let (x, y) = sine_windows(samples, 20);
+    let (x, y) = sine_windows(samples, Seed::TIMESTEPS);
     let mut net = Seed::new(42);
     let mut adam = Adam::new(1e-3);
-    let mut rng = rnn_runtime::rng::Rng::new(42);
+    let mut grads = Grads::zeros::<Seed>();
+    let mut rng = Rng::new(7);
     let mut order: Vec<usize> = (0..samples).collect();
-    let mut seconds = Vec::new();
-    for _ in 0..epochs {
+    let (mut seconds, mut last) = (Vec::new(), f32::NAN);
+    for epoch in 0..epochs {
         let start = Instant::now();
         rng.shuffle(&mut order);
-        for idx in order.chunks(batch) {
+        let mut sum = 0.0f64;
+        for (step, idx) in order.chunks(batch).enumerate() {
             let (xb, yb) = (x.select(Axis(0), idx), y.select(Axis(0), idx));
-            let (_loss, grads) = net.loss_and_grads(xb.view(), yb.view())?;
+            let seed = (epoch * samples + step) as u64;
+            let loss = loss_and_grads_into(
+                &net,
+                xb.view().into_dyn(),
+                yb.view().into_dyn(),
+                Loss::Mse,
+                seed,
+                &mut grads,
+            )?;
             adam.step(&mut net, &grads)?;
+            sum += loss as f64 * idx.len() as f64;
         }
         seconds.push(start.elapsed().as_secs_f64());
+        last = (sum / samples as f64) as f32;
     }
-    Ok(median(seconds[1..].to_vec()))
+    Ok((median(seconds[1..].to_vec()), last))
 }
 
 /// Median microseconds of `predict_one` on a fixed window of `M` (weights from seed 42).
@@ -216,12 +236,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = 1usize;
     let mut grid = false;
     let mut variants = false;
+    let mut wide = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--threads" => threads = args.next().ok_or("--threads needs a value")?.parse()?,
             "--grid" => grid = true,
             "--variants" => variants = true,
+            "--wide" => wide = true,
             "--peak" => {
                 let (gflops, isa) = fma_peak();
                 let json = serde_json::json!({"fma_peak_gflops_one_core": gflops, "isa": isa});
@@ -230,7 +252,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --threads N, --grid, --variants, --peak"
+                    "unknown argument {other}; expected --threads N, --grid, --wide, --variants, --peak"
                 )
                 .into())
             }
@@ -244,9 +266,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot size the thread pool: {e}"))?;
     eprintln!("training the seed workload (N = 4096, 6 epochs, {threads} threads)");
     let (train_s, final_loss) = train::<Seed>(4096, 32, 6)?;
-
-    eprintln!("the low-level loop (loss_and_grads + Adam::step)");
-    let lowlevel_s = lowlevel_timed(4096, 32, 6)?;
+    eprintln!("the low-level loop (select, loss_and_grads_into, Adam::step)");
+    let (lowlevel_s, _) = train_loop(4096, 32, 6)?;
 
     let net = Seed::new(42);
     let (x, _) = sine_windows(256, 20);
@@ -286,7 +307,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "stream_push_us": push,
         "lowlevel_s_per_epoch": lowlevel_s,
     });
-    if grid {
+    if grid || wide {
         let mut points = Vec::new();
         let cases: [GridPoint; 6] = [
             (20, 50, 32, || train::<Seed>(1024, 32, 4)),
@@ -297,11 +318,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (20, 50, 256, || train::<Seed>(1024, 256, 4)),
         ];
         for (t, h, batch, run) in cases {
+            if wide && !grid && h != 256 {
+                continue;
+            }
             eprintln!("grid: T = {t}, H = {h}, batch = {batch}");
             let (seconds, _) = run()?;
+            // One input feature: forward 2·4H(1 + H) per sample and step, backward twice.
+            let gflop = 3.0 * 2.0 * (4 * h * (1 + h)) as f64 * (t * 1024) as f64 / 1e9;
             points.push(serde_json::json!({
                 "timesteps": t, "units": h, "batch": batch, "samples": 1024,
-                "train_s_per_epoch": seconds,
+                "train_s_per_epoch": seconds, "gflop_per_epoch": gflop,
+                "gflops": gflop / seconds,
             }));
         }
         json["grid"] = serde_json::Value::Array(points);

@@ -1,17 +1,17 @@
-//! `predict_one` and streaming allocate nothing, and training steps after the first
-//! batch hold on to no new memory: counted by a global allocator.
+//! `predict_one` and streaming allocate nothing, and neither do training steps after
+//! the first batch (through the layers, through `loss_and_grads_into` with
+//! `Adam::step`, and inside `fit`): counted by a global allocator.
 //!
-//! The work buffers of the kernels are sized by the first batch and reused. What a
-//! training step still allocates is `matrixmultiply`'s packing buffer, taken and freed
-//! inside each of its GEMM calls (the whole-sequence products; on CPUs without AVX-512
-//! also the per-step ones); the test pins that number so that any allocation of our
-//! own shows up.
+//! The work buffers of the kernels are sized by the first batch and reused, and the
+//! matrix products read their operands in place, without packing buffers.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use ndarray::{Array2, Array3};
-use rnn_runtime::{model, mse_grad, Adam, Network, Optimizer, Params};
+use rnn_runtime::{
+    loss_and_grads_into, model, mse_grad, Adam, Fit, Grads, Loss, Network, Optimizer, Params,
+};
 
 struct Counting;
 
@@ -56,25 +56,6 @@ fn bytes_kept_by(f: impl FnOnce()) -> isize {
     LIVE_BYTES.with(Cell::get) - before
 }
 
-/// `matrixmultiply` calls of one training step of `Stack` over a batch whose step `t`
-/// runs `sizes[t]` samples: per recurrent layer, the input projection, two
-/// weight-gradient products, below the top layer the input gradient, and without
-/// AVX-512 one recurrent product per step after the first, forward and backward, where
-/// that step runs more than 4 samples (fewer rows stream without a packed GEMM); per
-/// dense layer, one forward and two backward products.
-fn gemm_calls(sizes: &[usize]) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    let own_step_kernel =
-        std::env::var_os("RNN_PORTABLE").is_none() && std::is_x86_feature_detected!("avx512f");
-    #[cfg(not(target_arch = "x86_64"))]
-    let own_step_kernel = false;
-    let packed_steps = sizes[1..].iter().filter(|&&rows| rows > 4).count();
-    let per_step = if own_step_kernel { 0 } else { 2 * packed_steps };
-    let recurrent = 3 * (1 + per_step + 2) + 2;
-    let dense = 2 * 3;
-    recurrent + dense
-}
-
 model! { struct Stack < input(20, 3), lstm(16, return_sequences = true), gru(8, return_sequences = true), simple_rnn(8), dense(4, activation = relu), dense(2) > }
 
 #[test]
@@ -105,10 +86,6 @@ fn training_steps_with_lengths_allocate_nothing_after_the_first_batch() {
 fn training_steps_allocate_nothing(lengths: Option<&[usize]>) {
     let mut net = Stack::new(1);
     let batch = 8;
-    // Samples running at each step (all 8 without lengths).
-    let sizes: Vec<usize> = (0..20)
-        .map(|t| lengths.map_or(batch, |l| l.iter().filter(|&&len| len > t).count()))
-        .collect();
     let x = Array3::from_shape_fn((batch, 20, 3), |(b, t, f)| ((b + t + f) as f32).sin());
     let y = Array2::from_shape_fn((batch, 2), |(b, o)| ((b * o) as f32).cos());
     let (xs, ys) = (x.as_slice().unwrap(), y.as_slice().unwrap());
@@ -129,12 +106,69 @@ fn training_steps_allocate_nothing(lengths: Option<&[usize]>) {
     let kept = bytes_kept_by(|| {
         for _ in 0..5 {
             let n = allocations_in(|| last = step(&mut net));
-            assert_eq!(n, gemm_calls(&sizes), "allocations in one step");
+            assert_eq!(n, 0, "allocations in one step");
         }
     });
     assert_eq!(kept, 0, "bytes kept by 5 training steps after the first");
     assert!(last < first, "{first} → {last}");
     assert_eq!(<Stack as Params>::PARAMS, Stack::PARAMS);
+}
+
+/// The hand-written loop: gradients into reused `Grads`, then `Adam::step`.
+#[test]
+fn loss_and_grads_into_with_adam_allocates_nothing_after_the_first_batch() {
+    let mut net = Stack::new(2);
+    let x = Array3::from_shape_fn((32, 20, 3), |(b, t, f)| ((b + t + f) as f32 * 0.3).sin());
+    let y = Array2::from_shape_fn((32, 2), |(b, o)| ((b * o) as f32).cos());
+    let mut grads = Grads::zeros::<Stack>();
+    let mut adam = Adam::new(1e-3);
+    // Two shards of 16 samples, as a batch of 32 runs in `fit`.
+    let (xv, yv) = (x.view().into_dyn(), y.view().into_dyn());
+    let first =
+        loss_and_grads_into(&net, xv.clone(), yv.clone(), Loss::Mse, 0, &mut grads).unwrap();
+    adam.step(&mut net, &grads).unwrap();
+    let mut last = first;
+    for seed in 1..4 {
+        let n = allocations_in(|| {
+            last = loss_and_grads_into(&net, xv.clone(), yv.clone(), Loss::Mse, seed, &mut grads)
+                .unwrap();
+        });
+        assert_eq!(n, 0, "allocations of loss_and_grads_into, step {seed}");
+        let n = allocations_in(|| adam.step(&mut net, &grads).unwrap());
+        assert_eq!(n, 0, "allocations of Adam::step, step {seed}");
+    }
+    assert!(last < first, "{first} → {last}");
+    // The generated method is the same call with the model's loss and seed 0.
+    let mut again = Grads::zeros::<Stack>();
+    let value = net.loss_and_grads_into(&x, &y, &mut again).unwrap();
+    let (want, fresh) = net.loss_and_grads(&x, &y).unwrap();
+    assert_eq!((value, again.as_slice()), (want, fresh.as_slice()));
+    let n = allocations_in(|| {
+        net.loss_and_grads_into(&x, &y, &mut again).unwrap();
+    });
+    assert_eq!(n, 0, "allocations of the generated method");
+}
+
+/// `fit` allocates per call and per epoch (its history, the shuffled order), never per
+/// step: an epoch of twice the steps allocates as often.
+#[test]
+fn fit_allocates_nothing_per_step() {
+    let fit_allocations = |samples: usize| {
+        let x = Array3::from_shape_fn((samples, 20, 3), |(b, t, f)| ((b + t + f) as f32).sin());
+        let y = Array2::from_shape_fn((samples, 2), |(b, o)| ((b * o) as f32).cos());
+        let mut net = Stack::new(3);
+        let options = Fit::new(Adam::new(1e-3))
+            .epochs(1)
+            .batch_size(16)
+            .verbose(false);
+        allocations_in(|| {
+            net.fit(&x, &y, options).unwrap();
+        })
+    };
+    warm_up_if_portable(|| {
+        fit_allocations(32);
+    });
+    assert_eq!(fit_allocations(64), fit_allocations(128));
 }
 
 model! {

@@ -242,7 +242,7 @@ def inference_table(systems, names, base):
     if base and base.get("lowlevel_s_per_epoch") is not None:
         low, fit = base["lowlevel_s_per_epoch"], base["train_s_per_epoch"]
         out.append(f"rnn's own training loop (the guide's \"Step by step\": `select` batches, "
-                   f"`loss_and_grads`, `Adam::step`): {sig(low, 4)} s/epoch, "
+                   f"`loss_and_grads_into`, `Adam::step`): {sig(low, 4)} s/epoch, "
                    f"{fmt_ratio(ratio(low, fit))} its `fit` ({sig(fit, 4)} s).\n")
     return out
 

@@ -38,7 +38,8 @@
 //! - a run saved with `Fit::save_state` and continued with `Fit::resume` (or killed
 //!   and restarted) against the same run without the interruption;
 //! - two runs on the same machine, and runs on machines that take the same kernel
-//!   path (the same detected CPU features, or `RNN_PORTABLE=1` on all of them);
+//!   path (the same detected CPU features, or `RNN_PORTABLE=1` on all of them: every
+//!   product is then this crate's portable code, whatever the CPU);
 //! - a model's parameters through `save_safetensors` / `load_safetensors` and
 //!   through `flat::to_le_bytes` / `from_le_bytes`;
 //! - `predict_one`, `stream` and `forward_from`, which run the same single-sample step;
@@ -50,8 +51,8 @@
 //! These are **not** bit-identical, and agree only to within a tolerance:
 //!
 //! - results on CPUs that take different kernel paths. On x86-64 the matrix products
-//!   use fused multiply-adds where the CPU has AVX2 + FMA or AVX-512 (this crate's
-//!   kernels and matrixmultiply's), and round differently from the portable kernels.
+//!   use fused multiply-adds where the CPU has AVX2 + FMA or AVX-512, and round
+//!   differently from the portable kernels.
 //!   Setting the environment variable `RNN_PORTABLE` forces the portable kernels;
 //! - the `no_std` build against the default `std` build on the host: they match bit
 //!   for bit only when the host runs the portable kernels (`RNN_PORTABLE=1`);
@@ -144,7 +145,7 @@ pub use train::callbacks;
 #[cfg(feature = "std")]
 pub mod network {
     pub use crate::batch::compute::{
-        evaluate, evaluate_lengths, forward, forward_lengths, loss_and_grads,
+        evaluate, evaluate_lengths, forward, forward_lengths, loss_and_grads, loss_and_grads_into,
         loss_and_grads_lengths, model_loss,
     };
     pub use crate::model::{InputElement, Network};
@@ -177,8 +178,8 @@ pub use loss::{mse, mse_grad, Loss};
 pub use metrics::{Metric, Monitor};
 #[cfg(feature = "std")]
 pub use network::{
-    evaluate, evaluate_lengths, forward, forward_lengths, loss_and_grads, loss_and_grads_lengths,
-    model_loss, InputElement, Network,
+    evaluate, evaluate_lengths, forward, forward_lengths, loss_and_grads, loss_and_grads_into,
+    loss_and_grads_lengths, model_loss, InputElement, Network,
 };
 #[cfg(feature = "std")]
 pub use optim::schedule::{self, ReduceOnPlateau, Schedule};

@@ -30,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "kernels::simd",
             "kernels::matvec",
+            "kernels::tiled",
             "kernels::gemm",
             "kernels::activation",
             "kernels::cell_activation",

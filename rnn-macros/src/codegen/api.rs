@@ -96,6 +96,8 @@ pub enum Method {
     LossAndGrads,
     /// `loss_and_grads_with(x, y, loss, dropout_seed)`.
     LossAndGradsWith,
+    /// `loss_and_grads_into(x, y, grads)`: into reused gradients, without allocating.
+    LossAndGradsInto,
     /// `fit(x, y, options)`.
     Fit,
     /// `forward_from(x, states)`.
@@ -140,7 +142,7 @@ pub enum Method {
 
 impl Method {
     /// Every method, in the order they are declared.
-    pub const ALL: [Method; 31] = [
+    pub const ALL: [Method; 32] = [
         Method::New,
         Method::FromLeBytes,
         Method::PredictOne,
@@ -152,6 +154,7 @@ impl Method {
         Method::EvaluateWith,
         Method::LossAndGrads,
         Method::LossAndGradsWith,
+        Method::LossAndGradsInto,
         Method::Fit,
         Method::ForwardFrom,
         Method::LossAndGradsFrom,
@@ -188,6 +191,7 @@ impl Method {
             Method::EvaluateWith => "evaluate_with",
             Method::LossAndGrads => "loss_and_grads",
             Method::LossAndGradsWith => "loss_and_grads_with",
+            Method::LossAndGradsInto => "loss_and_grads_into",
             Method::Fit => "fit",
             Method::ForwardFrom => "forward_from",
             Method::LossAndGradsFrom => "loss_and_grads_from",
@@ -405,6 +409,14 @@ impl Types {
                     loss: ::rnn_runtime::Loss,
                     dropout_seed: u64,
                 ) -> #grads
+            },
+            Method::LossAndGradsInto => quote! {
+                fn loss_and_grads_into<'a, 'b, #x_generics #dim>(
+                    &self,
+                    x: #x,
+                    y: #y,
+                    grads: &mut ::rnn_runtime::Grads,
+                ) -> #result<f32>
             },
             Method::Fit => quote! {
                 fn fit<'a, 'b, #x_generics D, O, F>(

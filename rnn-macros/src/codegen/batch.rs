@@ -88,6 +88,21 @@ pub fn item(model: &Model, method: Method) -> (TokenStream, TokenStream) {
                 ::rnn_runtime::loss_and_grads(self, x.into_dyn(), y.into_dyn(), loss, dropout_seed)
             }),
         ),
+        Method::LossAndGradsInto => (
+            doc(format!(
+                "[`loss_and_grads`](Self::loss_and_grads) written into `grads` (from \
+                 `Grads::zeros::<Self>()` or an earlier call), which keeps the work \
+                 buffers between calls: a training loop that reuses it allocates on its \
+                 first batch only. Returns the mean of {loss_doc}; see \
+                 [`rnn_runtime::loss_and_grads_into`]."
+            )),
+            quote!({
+                #x_view
+                #y_view
+                let loss = ::rnn_runtime::model_loss::<Self>()?;
+                ::rnn_runtime::loss_and_grads_into(self, x.into_dyn(), y.into_dyn(), loss, 0, grads)
+            }),
+        ),
         Method::Fit => (
             quote! {
                 /// Trains on `(x, y)` with the model's loss; returns the history of this

@@ -138,6 +138,7 @@ fn item(model: &Model, method: Method) -> (TokenStream, TokenStream) {
         | Method::EvaluateWith
         | Method::LossAndGrads
         | Method::LossAndGradsWith
+        | Method::LossAndGradsInto
         | Method::Fit
         | Method::SaveSafetensors
         | Method::LoadSafetensors

@@ -52,21 +52,48 @@ pub(crate) fn reading<M: Network>(loss: Loss) -> Result<Reading> {
 /// it falls in, so the result does not depend on the number of threads.
 const CHUNK: usize = 64;
 
+/// One sample's shape: at most two dimensions, on the stack, so that checking a batch
+/// allocates nothing (the training loop checks every batch).
+#[derive(Clone, Copy)]
+struct Shape {
+    dims: [usize; 2],
+    len: usize,
+}
+
+impl std::ops::Deref for Shape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.dims[..self.len]
+    }
+}
+
 /// The shape of one sample of the input, e.g. `[20, 1]`, or `[20]` for token ids.
-fn sample_shape<M: Network>() -> Vec<usize> {
+fn sample_shape<M: Network>() -> Shape {
     if M::VOCAB > 0 {
-        vec![M::TIMESTEPS]
+        Shape {
+            dims: [M::TIMESTEPS, 0],
+            len: 1,
+        }
     } else {
-        vec![M::TIMESTEPS, M::FEATURES]
+        Shape {
+            dims: [M::TIMESTEPS, M::FEATURES],
+            len: 2,
+        }
     }
 }
 
 /// The shape of one sample's output (or target of width `width`).
-fn output_shape<M: Network>(width: usize) -> Vec<usize> {
+fn output_shape<M: Network>(width: usize) -> Shape {
     if M::OUTPUT_STEPS > 1 {
-        vec![M::OUTPUT_STEPS, width]
+        Shape {
+            dims: [M::OUTPUT_STEPS, width],
+            len: 2,
+        }
     } else {
-        vec![width]
+        Shape {
+            dims: [width, 0],
+            len: 1,
+        }
     }
 }
 
@@ -179,7 +206,7 @@ pub fn typed<D: Dimension>(out: ArrayD<f32>) -> Result<Array<f32, D>> {
 
 fn output_array<M: Network>(n: usize, values: Vec<f32>) -> Result<ArrayD<f32>> {
     let mut shape = vec![n];
-    shape.extend(output_shape::<M>(M::OUTPUTS));
+    shape.extend_from_slice(&output_shape::<M>(M::OUTPUTS));
     ArrayD::from_shape_vec(shape.clone(), values).map_err(|_| Error::Shape {
         what: "output",
         expected: describe(&shape[1..]),
@@ -540,6 +567,87 @@ fn loss_and_grads_given<M: Network>(
     loss: Loss,
     dropout_seed: u64,
 ) -> Result<(f32, Grads)> {
+    let mut grads = Grads::zeros::<M>();
+    let value = loss_and_grads_reusing(model, x, y, lengths, loss, dropout_seed, &mut grads)?;
+    Ok((value, grads))
+}
+
+/// [`loss_and_grads`] written into `grads`, which must belong to `M` (from
+/// [`Grads::zeros`] or an earlier call): the hand-written training loop without an
+/// allocation per step. `grads` keeps the work buffers of the batch between calls, so
+/// a loop that reuses it allocates on its first batch only (and when a batch is larger
+/// than any before); the values are those [`loss_and_grads`] returns, bit for bit.
+///
+/// Refuses gradients of another model ([`Error::GradsMismatch`]) before computing
+/// anything.
+///
+/// ```
+/// use rnn_runtime::ndarray::{s, Array2, Array3};
+/// use rnn_runtime::{loss_and_grads, loss_and_grads_into, model, Adam, Grads, Loss};
+///
+/// model! { struct Net < input(4, 2), lstm(3), dense(1) > }
+///
+/// # fn main() -> rnn_runtime::Result<()> {
+/// let x = Array3::from_shape_fn((16, 4, 2), |(i, t, f)| ((i + t + f) as f32 * 0.4).sin());
+/// let y = Array2::from_shape_fn((16, 1), |(i, _)| i as f32 / 16.0);
+/// let (mut net, mut adam) = (Net::new(0), Adam::new(1e-2));
+/// let mut grads = Grads::zeros::<Net>();
+/// for step in 0..20 {
+///     let b = step % 4 * 4;
+///     let (xb, yb) = (x.slice(s![b..b + 4, .., ..]), y.slice(s![b..b + 4, ..]));
+///     let value = loss_and_grads_into(&net, xb.into_dyn(), yb.into_dyn(), Loss::Mse, step as u64, &mut grads)?;
+///     let (same, fresh) = loss_and_grads(&net, xb.into_dyn(), yb.into_dyn(), Loss::Mse, step as u64)?;
+///     assert_eq!((value, grads.as_slice()), (same, fresh.as_slice()));
+///     adam.step(&mut net, &grads)?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn loss_and_grads_into<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    loss: Loss,
+    dropout_seed: u64,
+    grads: &mut Grads,
+) -> Result<f32> {
+    if grads.specs() != M::param_specs() {
+        return Err(Error::GradsMismatch {
+            expected: M::PARAMS,
+            got: grads.as_slice().len(),
+        });
+    }
+    loss_and_grads_reusing(model, x, y, None, loss, dropout_seed, grads)
+}
+
+/// What a batch's gradients are computed in, kept in the [`Grads`] they are written to.
+struct Reused<M: Network> {
+    sharded: ShardedGrads<M>,
+    gathered: Gathered<M::Input>,
+    idx: Vec<usize>,
+    metric_sums: MetricSums,
+}
+
+impl<M: Network> Default for Reused<M> {
+    fn default() -> Self {
+        Reused {
+            sharded: ShardedGrads::new(),
+            gathered: Gathered::default(),
+            idx: Vec::new(),
+            metric_sums: MetricSums::new(0),
+        }
+    }
+}
+
+fn loss_and_grads_reusing<M: Network>(
+    model: &M,
+    x: ArrayViewD<'_, M::Input>,
+    y: ArrayViewD<'_, f32>,
+    lengths: Option<&[usize]>,
+    loss: Loss,
+    dropout_seed: u64,
+    grads: &mut Grads,
+) -> Result<f32> {
     let reading = reading::<M>(loss)?;
     let n = check_x::<M>(&x)?;
     let y = check_y::<M>(n, y, loss)?;
@@ -547,8 +655,15 @@ fn loss_and_grads_given<M: Network>(
         return Err(Error::Empty("x"));
     }
     let spans = spans::<M>(&x, lengths)?;
-    let idx: Vec<usize> = (0..n).collect();
-    let mut gathered = Gathered::default();
+    let (values, reused) = grads.with_scratch::<Reused<M>>();
+    let Reused {
+        sharded,
+        gathered,
+        idx,
+        metric_sums,
+    } = reused;
+    idx.clear();
+    idx.extend(0..n);
     let data = Labelled {
         x,
         y,
@@ -556,22 +671,13 @@ fn loss_and_grads_given<M: Network>(
         spans: spans.as_deref(),
         states: None,
     };
-    let batch = gathered.fill::<M>(&data, &idx);
-    let mut grads = Grads::zeros::<M>();
+    let batch = gathered.fill::<M>(&data, idx);
     let objective = Objective {
         loss,
         reading,
         metrics: &[],
     };
-    let value = ShardedGrads::<M>::new().loss_and_grads(
-        model,
-        &batch,
-        objective,
-        dropout_seed,
-        grads.as_mut_slice(),
-        &mut MetricSums::new(0),
-    );
-    Ok((value, grads))
+    Ok(sharded.loss_and_grads(model, &batch, objective, dropout_seed, values, metric_sums))
 }
 
 /// The buffers of one training batch, gathered from a data set and reused from batch to

@@ -52,6 +52,31 @@ use crate::params::{ParamSpec, Params};
 pub struct Grads {
     specs: &'static [ParamSpec],
     data: Vec<f32>,
+    scratch: Scratch,
+}
+
+/// The work buffers [`loss_and_grads_into`](crate::loss_and_grads_into) keeps with the
+/// gradients it writes, so that a training loop allocates them once. Not part of the
+/// value: a clone starts without them, and they never make two `Grads` unequal.
+#[derive(Default)]
+struct Scratch(std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>);
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
+}
+
+impl PartialEq for Scratch {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
+    }
 }
 
 impl Grads {
@@ -60,7 +85,29 @@ impl Grads {
         Grads {
             specs: M::param_specs(),
             data: vec![0.0; M::PARAMS],
+            scratch: Scratch::default(),
         }
+    }
+
+    /// The values, mutably, with the work buffers of type `T` kept alongside them
+    /// (made on first use, or when the last user kept another type).
+    pub(crate) fn with_scratch<T: std::any::Any + Send + Default>(
+        &mut self,
+    ) -> (&mut [f32], &mut T) {
+        // The lock is never contended: `&mut self` is the only access.
+        let slot = self
+            .scratch
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !slot.as_ref().is_some_and(|b| b.is::<T>()) {
+            *slot = Some(Box::new(T::default()));
+        }
+        let scratch = slot
+            .as_mut()
+            .and_then(|b| b.downcast_mut::<T>())
+            .expect("scratch of the type just stored");
+        (&mut self.data, scratch)
     }
 
     /// The parameter tensors these gradients belong to.

@@ -1,11 +1,13 @@
-//! Single-precision matrix product on row-major slices.
+//! Single-precision matrix products on row-major slices.
 //!
-//! Kernels keep their data in flat `Vec<f32>` buffers; this wrapper states the shapes
-//! once and lets `matrixmultiply` handle transposes through strides, so no transposed
-//! copy is ever made.
+//! Kernels keep their data in flat `Vec<f32>` buffers; [`gemm`] states the shapes once
+//! and reads a transposed left operand through its strides, so no transposed copy is
+//! made, and no packed copy either: the register-tiled kernel of `tiled` reads both
+//! operands in place, which leaves nothing to allocate per call.
 
 use crate::kernels::matvec::{dot, matvec_add_portable};
 use crate::kernels::simd::multiversion;
+use crate::kernels::tiled::{run, Portable, Product};
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,10 +18,12 @@ pub(crate) enum Op {
     T,
 }
 
-/// `c[m×n] = alpha · op(a)[m×k] · op(b)[k×n] + beta · c`, all row-major.
+/// `c[m×n] (+)= op(a)[m×k] · op(b)[k×n]`, all row-major; `accumulate` chooses `+=`
+/// over `=` (the previous contents of `c` are then ignored).
 ///
 /// `a` is stored as `[m, k]` for `Op::N` and `[k, m]` for `Op::T`; likewise `b` as
-/// `[k, n]` or `[n, k]`. With `beta == 0` the previous contents of `c` are ignored.
+/// `[k, n]` or `[n, k]`. A row-major `b` runs the register-tiled kernel; a transposed
+/// one (a dense layer's `x · Wᵀ`, whose outputs are few) one dot product per output.
 ///
 /// # Panics
 /// If a slice is shorter than its shape needs: a kernel bug, never a user error.
@@ -28,57 +32,110 @@ pub(crate) fn gemm(
     m: usize,
     k: usize,
     n: usize,
-    alpha: f32,
     a: &[f32],
     op_a: Op,
     b: &[f32],
     op_b: Op,
-    beta: f32,
+    accumulate: bool,
     c: &mut [f32],
 ) {
     assert!(
         a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
         "gemm shapes"
     );
-    if m == 0 || n == 0 {
+    if k == 0 && !accumulate {
+        c[..m * n].fill(0.0);
+    }
+    if k == 0 || m == 0 || n == 0 {
         return;
     }
-    let c = &mut c[..m * n];
-    if k == 0 {
-        if beta == 0.0 {
-            c.fill(0.0);
-        } else {
-            c.iter_mut().for_each(|v| *v *= beta);
-        }
-        return;
+    if op_b == Op::T {
+        assert_eq!(op_a, Op::N, "gemm: aᵀ · bᵀ is not needed");
+        return gemm_nt(m, k, n, a, b, accumulate, c);
     }
-    let (rsa, csa) = match op_a {
-        Op::N => (k as isize, 1),
-        Op::T => (1, m as isize),
+    let (a_row, a_col) = match op_a {
+        Op::N => (k, 1),
+        Op::T => (1, m),
     };
-    let (rsb, csb) = match op_b {
-        Op::N => (n as isize, 1),
-        Op::T => (1, k as isize),
-    };
-    // SAFETY: the assertion above guarantees that every index the strides reach,
-    // at most (m-1)·rs + (k-1)·cs and so on, lies inside the slices.
-    unsafe {
-        matrixmultiply::sgemm(
+    tiled(
+        &Product {
             m,
             k,
             n,
-            alpha,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
+            a,
+            a_row,
+            a_col,
+            b,
+            accumulate,
+        },
+        c,
+    );
+}
+
+/// The tiled product on the widest vectors the CPU has.
+fn tiled(p: &Product<'_>, c: &mut [f32]) {
+    assert!(p.fits(c), "tiled gemm shapes");
+    #[cfg(target_arch = "x86_64")]
+    if crate::kernels::simd::accelerated()
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: `tiled_avx512` enables AVX-512F, AVX2 and FMA, all just detected;
+            // the assertion above checked every index against the slices.
+            return unsafe { tiled_avx512(p, c) };
+        }
+        // SAFETY: `tiled_avx2` enables AVX2 and FMA, both just detected; shapes checked.
+        return unsafe { tiled_avx2(p, c) };
+    }
+    // SAFETY: the portable lanes run on any CPU; shapes checked above.
+    unsafe { run::<Portable, 4, 1>(p, c) }
+}
+
+/// # Safety
+/// The CPU must support AVX-512F, AVX2 and FMA, and `p.fits(c)` must hold.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tiled_avx512(p: &Product<'_>, c: &mut [f32]) {
+    use crate::kernels::tiled::Avx512;
+    // SAFETY: (both arms) forwarded from the caller.
+    unsafe {
+        if p.a_row == 1 {
+            // A transposed left side (the weight gradients' `dgatesᵀ`): its rows lie
+            // a whole row of `dgates` apart, so each step of `k` touches a new line
+            // (often a new page). Sixteen rows × one vector use all of that line in
+            // one tile and read one line of `b`: measured ~8% faster on dW_hh at
+            // H = 256 than the tile below.
+            run::<Avx512, 16, 1>(p, c)
+        } else {
+            // Eight rows × three vectors: 24 accumulators, three vectors of `b` and
+            // one broadcast fill 28 of the 32 registers; a shard of 16 rows is two
+            // whole tiles.
+            run::<Avx512, 8, 3>(p, c)
+        }
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA, and `p.fits(c)` must hold.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tiled_avx2(p: &Product<'_>, c: &mut [f32]) {
+    // Six rows × two vectors: 12 accumulators of the 16 registers.
+    // SAFETY: forwarded from the caller.
+    unsafe { run::<crate::kernels::tiled::Avx2, 6, 2>(p, c) }
+}
+
+multiversion! {
+    /// `c[m×n] (+)= a[m×k] · b[n×k]ᵀ`, one [`dot`] per output; `k` and `n` not zero.
+    fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], accumulate: bool, c: &mut [f32]) {
+        let rows = a.chunks_exact(k).zip(c.chunks_exact_mut(n));
+        for (a_row, c_row) in rows.take(m) {
+            for (cv, b_row) in c_row.iter_mut().zip(b.chunks_exact(k)) {
+                let d = dot(a_row, b_row);
+                *cv = if accumulate { *cv + d } else { d };
+            }
+        }
     }
 }
 
@@ -110,8 +167,7 @@ pub(crate) fn gemm_step(
         // cheaper.
         return gemm_rows(m, k, n, a, b, accumulate, c);
     }
-    let beta = if accumulate { 1.0 } else { 0.0 };
-    gemm(m, k, n, 1.0, a, Op::N, b, Op::N, beta, c);
+    gemm(m, k, n, a, Op::N, b, Op::N, accumulate, c);
 }
 
 #[inline(always)]
@@ -471,17 +527,76 @@ mod tests {
     }
 
     #[test]
-    fn every_transpose_combination_matches_the_definition() {
-        let (m, k, n) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
-        for ta in [Op::N, Op::T] {
-            for tb in [Op::N, Op::T] {
+    fn every_supported_transpose_matches_the_definition() {
+        for (m, k, n) in [(5, 7, 3), (17, 300, 50), (9, 129, 33), (0, 4, 3), (3, 0, 2)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+            for (ta, tb) in [(Op::N, Op::N), (Op::T, Op::N), (Op::N, Op::T)] {
                 let want = naive(m, k, n, &a, ta, &b, tb);
-                let mut c = vec![1.0; m * n];
-                gemm(m, k, n, 2.0, &a, ta, &b, tb, 0.5, &mut c);
-                for (g, w) in c.iter().zip(&want) {
-                    assert!((g - (2.0 * w + 0.5)).abs() < 1e-5);
+                for accumulate in [false, true] {
+                    let mut c = vec![0.5; m * n];
+                    gemm(m, k, n, &a, ta, &b, tb, accumulate, &mut c);
+                    let base = if accumulate { 0.5 } else { 0.0 };
+                    for (g, w) in c.iter().zip(&want) {
+                        assert!((g - (w + base)).abs() < 1e-4, "{m}x{k}x{n} {ta:?}{tb:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every vector kind the CPU can run, whatever the dispatch would pick, on shapes
+    /// that leave every row and column remainder and more than one block of `k`.
+    #[test]
+    fn every_tile_kernel_matches_the_definition() {
+        use crate::kernels::tiled::Product;
+        type Kernel = fn(&Product<'_>, &mut [f32]);
+        let mut kernels: Vec<(&str, Kernel)> = vec![("portable", |p, c| {
+            // SAFETY: portable lanes; the test's shapes fit.
+            unsafe { run::<Portable, 4, 1>(p, c) }
+        })];
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            if avx2 {
+                // SAFETY: AVX2 and FMA were just detected.
+                kernels.push(("avx2", |p, c| unsafe { tiled_avx2(p, c) }));
+            }
+            if avx2 && is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F, AVX2 and FMA were just detected.
+                kernels.push(("avx512", |p, c| unsafe { tiled_avx512(p, c) }));
+            }
+        }
+        for (m, k, n) in [
+            (1, 1, 1),
+            (7, 3, 5),
+            (8, 130, 48),
+            (23, 257, 71),
+            (16, 40, 200),
+            (45, 130, 20),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+            for ta in [Op::N, Op::T] {
+                let want = naive(m, k, n, &a, ta, &b, Op::N);
+                let (a_row, a_col) = if ta == Op::N { (k, 1) } else { (1, m) };
+                for &(name, kernel) in &kernels {
+                    let p = Product {
+                        m,
+                        k,
+                        n,
+                        a: &a,
+                        a_row,
+                        a_col,
+                        b: &b,
+                        accumulate: true,
+                    };
+                    assert!(p.fits(&vec![0.0; m * n]));
+                    let mut c = vec![0.5; m * n];
+                    kernel(&p, &mut c);
+                    for (g, w) in c.iter().zip(&want) {
+                        assert!((g - (w + 0.5)).abs() < 1e-4, "{name} {m}x{k}x{n} {ta:?}");
+                    }
                 }
             }
         }

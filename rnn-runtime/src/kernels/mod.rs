@@ -2,13 +2,14 @@
 //!
 //! - [`simd`]: runtime CPU-feature dispatch (`multiversion!`) for the loops below;
 //! - [`matvec`]: dot products and matrix-vector products with a fixed summation order;
-//! - [`gemm`]: matrix products of a batch (matrixmultiply, or AVX-512 for one step);
+//! - [`gemm`]: matrix products of a batch, on the register-tiled kernel of [`tiled`]
+//!   (AVX-512, AVX2 + FMA or portable lanes), and AVX-512 step kernels for a few rows;
 //! - [`activation`]: the dense activations (`Activation`) and their scalar and slice math;
 //! - [`cell_activation`]: the activations of recurrent cells (`CellActivation`);
 //! - `step`: the fused single-row step of the recurrent cells on AVX-512.
 //!
 //! Nothing here knows about layers, models or files; the unsafe code of the crate lives
-//! here (`gemm`'s and `step`'s AVX-512 kernels and the dispatch in `simd`).
+//! here (`gemm`'s, `tiled`'s and `step`'s micro-kernels and the dispatch in `simd`).
 
 pub mod activation;
 pub mod cell_activation;
@@ -18,6 +19,7 @@ pub(crate) mod matvec;
 pub(crate) mod simd;
 #[cfg(feature = "std")]
 pub(crate) mod step;
+pub(crate) mod tiled;
 
 #[cfg(feature = "std")]
 /// Grows `buf` to at least `len` elements and returns its first `len`: how every work

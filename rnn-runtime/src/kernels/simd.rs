@@ -9,9 +9,10 @@
 //! The bodies use plain `*` and `+`, which Rust never contracts into fused
 //! multiply-adds, so the three versions of one `multiversion!` kernel give the same
 //! bits. That does not make a model's results the same on every x86-64 machine: the
-//! matrix products (`gemm`'s AVX-512 step kernel, the AVX2 `matvec_add`, and
-//! matrixmultiply's own kernels) use FMA instructions where the CPU has them and round
-//! differently from the portable code. See the crate's "Reproducibility" section.
+//! matrix products (`gemm`'s tiled and step kernels, the AVX2 `matvec_add`) use FMA
+//! instructions where the CPU has them and round differently from the portable code,
+//! which every product falls back to under `RNN_PORTABLE`. See the crate's
+//! "Reproducibility" section.
 
 /// Whether kernels may use instruction-set extensions found at run time: true unless
 /// the environment variable `RNN_PORTABLE` is set, which forces the baseline x86-64

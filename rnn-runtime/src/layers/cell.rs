@@ -281,18 +281,8 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         if I == 1 {
             outer_product_plus(&x[..rows], &self.weight_ih_t, bias, out);
         } else {
-            gemm(
-                rows,
-                I,
-                gh,
-                1.0,
-                x,
-                Op::N,
-                self.weight_ih.flat(),
-                Op::T,
-                0.0,
-                out,
-            );
+            // The laid-out transpose makes this a product with a row-major right side.
+            gemm(rows, I, gh, x, Op::N, &self.weight_ih_t, Op::N, false, out);
             add_to_rows(out, bias);
         }
     }
@@ -377,19 +367,18 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
         if I == 1 {
             add_weighted_column_sums(&d_in[..rows * gh], &x[..rows], g_wih);
         } else {
-            gemm(gh, rows, I, 1.0, d_in, Op::T, x, Op::N, 1.0, g_wih);
+            gemm(gh, rows, I, d_in, Op::T, x, Op::N, true, g_wih);
         }
         let first = first.min(rows);
         gemm(
             gh,
             rows - first,
             H,
-            1.0,
             &d_hid[first * gh..],
             Op::T,
             rec,
             Op::N,
-            1.0,
+            true,
             g_whh,
         );
         add_column_sums(&d_in[..rows * gh], g_bih);
@@ -440,12 +429,11 @@ impl<const I: usize, const H: usize, const G: usize> CellParams<I, H, G> {
                 rows,
                 gh,
                 I,
-                1.0,
                 d_in,
                 Op::N,
                 self.weight_ih.flat(),
                 Op::N,
-                0.0,
+                false,
                 dx,
             );
             kept.mask_input_grad(dx, I);

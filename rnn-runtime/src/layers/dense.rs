@@ -150,18 +150,7 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
         bufs.inputs = I;
         bufs.units = N;
         let y = ensure(&mut bufs.y, batch * N);
-        gemm(
-            batch,
-            I,
-            N,
-            1.0,
-            x,
-            Op::N,
-            self.weight.flat(),
-            Op::T,
-            0.0,
-            y,
-        );
+        gemm(batch, I, N, x, Op::N, self.weight.flat(), Op::T, false, y);
         for row in y.chunks_exact_mut(N) {
             row.iter_mut()
                 .zip(self.bias.flat())
@@ -201,22 +190,11 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
             self.activation.backprop(z, &bufs.y[..batch * N], dz, N);
         }
         let (g_w, g_b) = grads.split_at_mut(N * I);
-        gemm(N, batch, I, 1.0, dz, Op::T, x, Op::N, 1.0, g_w);
+        gemm(N, batch, I, dz, Op::T, x, Op::N, true, g_w);
         add_column_sums(dz, g_b);
         if need_dx {
             let dx = ensure(&mut bufs.dx, batch * I);
-            gemm(
-                batch,
-                N,
-                I,
-                1.0,
-                dz,
-                Op::N,
-                self.weight.flat(),
-                Op::N,
-                0.0,
-                dx,
-            );
+            gemm(batch, N, I, dz, Op::N, self.weight.flat(), Op::N, false, dx);
         }
     }
 }
