@@ -19,6 +19,7 @@ pub(crate) mod matvec;
 pub(crate) mod simd;
 #[cfg(feature = "std")]
 pub(crate) mod step;
+#[cfg(feature = "std")]
 pub(crate) mod tiled;
 
 #[cfg(feature = "std")]
