@@ -52,7 +52,11 @@ def summarise(results):
         if not rows:
             continue
         keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float))]
-        s[w] = {k: statistics.median(r[k] for r in rows if isinstance(r.get(k), (int, float)))
+        # Sizes and counts are the same in every round: kept as written (ints), not
+        # turned into the float a median of an even count of them would be.
+        s[w] = {k: (rows[0][k] if isinstance(rows[0][k], int)
+                    and all(r.get(k) == rows[0][k] for r in rows)
+                    else statistics.median(r[k] for r in rows if isinstance(r.get(k), (int, float))))
                 for k in keys}
     return s
 
@@ -97,7 +101,7 @@ def markdown(summary):
         rnn, torch = systems.get("rnn", {}), systems.get("pytorch", {})
         m, tm = rnn.get("masked_tokens", {}), torch.get("masked_tokens", {})
         size = m or tm
-        out.append(f"### {threads} thread{'s' if threads != 1 else ''}\n")
+        out.append(f"### Variable lengths and long sequences, {threads} thread{'s' if threads != 1 else ''}\n")
         if size:
             out.append(
                 f"Masked tokens: N = {size['samples']}, T = {size['timesteps']}, lengths uniform "
