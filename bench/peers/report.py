@@ -136,10 +136,14 @@ def main():
     isa = None
     for path in sorted(folder.glob("rnn-t1-r*.json")):
         isa = json.loads(path.read_text().strip().splitlines()[-1]).get("fma_peak_isa") or isa
+    # run.sh writes run.json when it starts: the commit its binaries were built from.
+    # The date is when the newest result was written, not when this script runs.
+    run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").exists() else {}
+    newest = max(p.stat().st_mtime for p in folder.glob("*-t*-r*.json"))
     values = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "",
+        "date": datetime.datetime.fromtimestamp(newest, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": run.get("commit") or git("rev-parse", "--short", "HEAD"),
+        "dirty": " (with uncommitted changes)" if run.get("dirty") else "",
         "threads": ", ".join(str(t) for t in sorted(seed)),
         "rounds": str(max(s["rounds"] for t in seed.values() for s in t.values())),
         "versions": versions(seed),

@@ -163,6 +163,10 @@ run_one() {
     fi
 }
 mkdir -p "$RESULTS/logs"
+# The commit the binaries below were built from, for report.py.
+dirty=false
+[[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]] && dirty=true
+printf '{"commit": "%s", "dirty": %s}\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$dirty" >"$RESULTS/run.json"
 
 # --- The seed workload: which systems run, and how -----------------------------------
 # Sets CMD to the command line of system $1 (without --threads/--grid); fails if the

@@ -119,6 +119,15 @@ def fmt_ratio(r):
     return "–" if r is None else f"{sig(r)}×"
 
 
+def cell(system, value, rnn_value):
+    """A table cell: the value, and for a peer its ratio to rnn's in parentheses."""
+    if value is None:
+        return "–"
+    if system == "rnn" or rnn_value is None:
+        return sig(value, 4)
+    return f"{sig(value, 4)} ({fmt_ratio(ratio(value, rnn_value))})"
+
+
 def system_order(systems):
     return sorted(systems, key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s))
 
@@ -173,14 +182,7 @@ def markdown(summary):
             for key in keys:
                 cells = [str(k) for k in key]
                 b = lookup.get("rnn", {}).get(key)
-                for n in gridded:
-                    v = lookup[n].get(key)
-                    if v is None:
-                        cells.append("–")
-                    elif n == "rnn" or b is None:
-                        cells.append(sig(v, 4))
-                    else:
-                        cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, b))})")
+                cells.extend(cell(n, lookup[n].get(key), b) for n in gridded)
                 out.append("| " + " | ".join(cells) + " |")
             out.append("")
             out.extend(efficiency_table(systems, gridded, base))
@@ -205,14 +207,7 @@ def variants_table(systems, names, base):
     for name, layers in rows:
         b = lookup.get("rnn", {}).get(name)
         cells = [f"`{layers}`" if layers else name]
-        for n in shown:
-            v = lookup[n].get(name)
-            if v is None:
-                cells.append("–")
-            elif n == "rnn" or b is None:
-                cells.append(sig(v, 4))
-            else:
-                cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, b))})")
+        cells.extend(cell(n, lookup[n].get(name), b) for n in shown)
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
     return out
@@ -229,14 +224,7 @@ def inference_table(systems, names, base):
            "| --- | " + " | ".join("---:" for _ in shown) + " |"]
     for key, what in INFERENCE:
         cells = [what]
-        for n in shown:
-            v = systems[n].get(key)
-            if v is None:
-                cells.append("–")
-            elif n == "rnn" or base is None:
-                cells.append(sig(v, 4))
-            else:
-                cells.append(f"{sig(v, 4)} ({fmt_ratio(ratio(v, base.get(key)))})")
+        cells.extend(cell(n, systems[n].get(key), base and base.get(key)) for n in shown)
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
     if base and base.get("lowlevel_s_per_epoch") is not None:
