@@ -3,6 +3,7 @@
 //! packed sequences and Keras's masks (`parity_lengths`), truncated BPTT (`tbptt`) and
 //! its PyTorch oracle (`parity_tbptt`).
 
+mod case;
 #[path = "../common/mod.rs"]
 mod common;
 mod lengths;

@@ -17,12 +17,10 @@
 //! `_lengths` functions with the fixture's lengths, and are also compared with Keras
 //! 3's predictions of the same model (`keras_out`).
 
-use std::collections::HashMap;
-
+use crate::case::{load, Case};
 use crate::common::live::{assert_live, rows};
-use crate::common::{fixture, max_rel, read_all, worst};
 use ndarray::{ArrayD, Ix2, Ix3, IxDyn};
-use rnn_runtime::{model, Adam, Error, Fit, Loss, Network};
+use rnn_runtime::{model, Error, Fit, Loss, Network};
 
 model! { struct V1 < input(6, 3), lstm(4), dense(2) > }
 model! { struct V2 < input(5, 2), bidirectional(gru(3)), dense(2) > }
@@ -60,39 +58,7 @@ enum Lengths {
     FromMask,
 }
 
-/// One case's fixture, read once.
-struct Case {
-    dir: &'static str,
-    json: serde_json::Value,
-    data: HashMap<String, ArrayD<f32>>,
-    abs: f64,
-    rel: f64,
-    /// Largest error seen, as a fraction of the tolerance.
-    worst_fraction: std::cell::Cell<f64>,
-    /// Largest relative error seen, and where.
-    worst_rel: std::cell::RefCell<(f64, String)>,
-}
-
 impl Case {
-    fn read(dir: &'static str) -> Case {
-        let json: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(fixture(&format!("{dir}/case.json"))).expect("case.json"),
-        )
-        .expect("json");
-        let data = read_all(&fixture(&format!("{dir}/data.safetensors")));
-        let tol = &json["tolerance"];
-        let (abs, rel) = (tol["abs"].as_f64().unwrap(), tol["rel"].as_f64().unwrap());
-        Case {
-            dir,
-            json,
-            data,
-            abs,
-            rel,
-            worst_fraction: std::cell::Cell::new(0.0),
-            worst_rel: std::cell::RefCell::new((0.0, String::new())),
-        }
-    }
-
     fn x<T: FromFixture>(&self) -> ArrayD<T> {
         self.data["x"].mapv(T::from_fixture)
     }
@@ -131,42 +97,6 @@ impl Case {
             self.dir
         );
         stored
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.json["param_names"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect()
-    }
-
-    fn adam(&self) -> Adam {
-        let cfg = &self.json["adam"];
-        let f = |k: &str| cfg[k].as_f64().unwrap() as f32;
-        Adam::new(f("lr"))
-            .betas(f("beta1"), f("beta2"))
-            .eps(f("eps"))
-    }
-
-    /// Asserts `got` matches the fixture tensor `key` within the case's tolerance
-    /// (`worst` fails on NaN and on a length mismatch).
-    fn check(&self, what: &str, got: &[f32], key: &str) {
-        let want: Vec<f32> = self.data[key].iter().copied().collect();
-        assert_eq!(got.len(), want.len(), "{}: {what}: length", self.dir);
-        let w = worst(got, &want, self.abs, self.rel);
-        assert!(
-            w <= 1.0,
-            "{}: {what}: {w} times the tolerance\n got {got:?}\nwant {want:?}",
-            self.dir
-        );
-        self.worst_fraction.set(self.worst_fraction.get().max(w));
-        let r = max_rel(got, &want);
-        let mut worst_rel = self.worst_rel.borrow_mut();
-        if r > worst_rel.0 {
-            *worst_rel = (r, what.to_string());
-        }
     }
 
     /// A model output against `key` (`out` or `keras_out`) at every position; at the
@@ -237,25 +167,6 @@ impl Case {
             .collect();
         assert_live(self.dir, &grads, &rows(&self.data["out"]), None);
     }
-}
-
-/// The model of case `dir` with the fixture's initial parameters, after checking that
-/// its parameter names and order are the fixture's.
-fn load<M: Network>(case: &Case) -> M {
-    let spec_names: Vec<&str> = M::param_specs().iter().map(|s| s.name).collect();
-    assert_eq!(
-        case.names(),
-        spec_names,
-        "{}: parameter names and order",
-        case.dir
-    );
-    let mut model = M::init(0);
-    rnn_runtime::load_safetensors(
-        &mut model,
-        fixture(&format!("{}/params.safetensors", case.dir)),
-    )
-    .expect("load");
-    model
 }
 
 /// Output, loss, gradients, `evaluate` and Adam steps of one case through the runtime's

@@ -13,58 +13,16 @@
 //! continuing through the same options, and both in one call); `predict_series` and
 //! the stream from the initial parameters.
 
-use std::collections::HashMap;
-
+use crate::case::{load, Case};
 use crate::common::live::{assert_live, rows};
-use crate::common::{fixture, max_rel, read_all, worst};
+use crate::common::worst;
 use ndarray::{s, ArrayD, Axis, Ix3, IxDyn, Slice};
-use rnn_runtime::{model, Adam, Fit, Loss, Network};
+use rnn_runtime::{model, Fit, Loss, Network};
 
 model! { struct T1 < input(4, 2), lstm(3, return_sequences = true), dense(1) > }
 model! { struct T2 < input(4, 2), gru(3, return_sequences = true), dense(2) > }
 
-/// One case's fixture, read once.
-struct Case {
-    dir: &'static str,
-    json: serde_json::Value,
-    data: HashMap<String, ArrayD<f32>>,
-    abs: f64,
-    rel: f64,
-    /// Largest error seen, as a fraction of the tolerance.
-    worst_fraction: std::cell::Cell<f64>,
-    /// Largest relative error seen, and where.
-    worst_rel: std::cell::RefCell<(f64, String)>,
-}
-
 impl Case {
-    fn read(dir: &'static str) -> Case {
-        let json: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(fixture(&format!("{dir}/case.json"))).expect("case.json"),
-        )
-        .expect("json");
-        let data = read_all(&fixture(&format!("{dir}/data.safetensors")));
-        let tol = &json["tolerance"];
-        let (abs, rel) = (tol["abs"].as_f64().unwrap(), tol["rel"].as_f64().unwrap());
-        Case {
-            dir,
-            json,
-            data,
-            abs,
-            rel,
-            worst_fraction: std::cell::Cell::new(0.0),
-            worst_rel: std::cell::RefCell::new((0.0, String::new())),
-        }
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.json["param_names"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect()
-    }
-
     fn usize(&self, key: &str) -> usize {
         self.json[key].as_u64().unwrap_or_else(|| panic!("{key}")) as usize
     }
@@ -82,42 +40,6 @@ impl Case {
                 )
             })
             .collect()
-    }
-
-    fn adam(&self) -> Adam {
-        let cfg = &self.json["adam"];
-        let f = |k: &str| cfg[k].as_f64().unwrap() as f32;
-        Adam::new(f("lr"))
-            .betas(f("beta1"), f("beta2"))
-            .eps(f("eps"))
-    }
-
-    /// Asserts `got` matches the fixture tensor `key` within the case's tolerance
-    /// (`worst` fails on NaN and on a length mismatch). On a mismatch the message
-    /// names the first element out of tolerance, its index and both values.
-    fn check(&self, what: &str, got: &[f32], key: &str) {
-        let want: Vec<f32> = self.data[key].iter().copied().collect();
-        assert_eq!(got.len(), want.len(), "{}: {what}: length", self.dir);
-        let w = worst(got, &want, self.abs, self.rel);
-        if w > 1.0 {
-            let at = (0..got.len())
-                .find(|&i| {
-                    let (g, v) = (f64::from(got[i]), f64::from(want[i]));
-                    (g - v).abs() > self.abs + self.rel * v.abs()
-                })
-                .unwrap();
-            panic!(
-                "{}: {what} ({key}): {w} times the tolerance; first at flat index {at}: \
-                 got {}, want {}\n got {got:?}\nwant {want:?}",
-                self.dir, got[at], want[at]
-            );
-        }
-        self.worst_fraction.set(self.worst_fraction.get().max(w));
-        let r = max_rel(got, &want);
-        let mut worst_rel = self.worst_rel.borrow_mut();
-        if r > worst_rel.0 {
-            *worst_rel = (r, format!("{what} ({key})"));
-        }
     }
 
     /// Loss and every gradient of optimiser step `s` (from 0) against `loss[s]` and
@@ -145,7 +67,7 @@ impl Case {
 
     /// Every parameter of `model` against `adam{steps}.*`, the parameters after that
     /// many optimiser steps.
-    fn check_params<M: Network>(&self, what: &str, model: &M, steps: usize) {
+    fn check_step_params<M: Network>(&self, what: &str, model: &M, steps: usize) {
         for name in self.names() {
             let key = format!("adam{steps}.{name}");
             let p: Vec<f32> = model
@@ -190,7 +112,7 @@ impl Case {
 
     /// Every stored gradient tensor of every step is live, and so are the outputs
     /// (`tests/common/live.rs`, the generator's guard).
-    fn assert_live(&self) {
+    fn assert_step_grads_live(&self) {
         let mut grads: Vec<(String, Vec<f32>)> = self
             .data
             .iter()
@@ -202,25 +124,6 @@ impl Case {
         assert_eq!(grads.len(), steps * self.names().len(), "{}", self.dir);
         assert_live(self.dir, &grads, &rows(&self.data["out"]), None);
     }
-}
-
-/// The model of case `dir` with the fixture's initial parameters, after checking that
-/// its parameter names and order are the fixture's.
-fn load<M: Network>(case: &Case) -> M {
-    let spec_names: Vec<&str> = M::param_specs().iter().map(|s| s.name).collect();
-    assert_eq!(
-        case.names(),
-        spec_names,
-        "{}: parameter names and order",
-        case.dir
-    );
-    let mut model = M::init(0);
-    rnn_runtime::load_safetensors(
-        &mut model,
-        fixture(&format!("{}/params.safetensors", case.dir)),
-    )
-    .expect("load");
-    model
 }
 
 /// Steps `a..b` of `series` (`[N, L, W]`) as a `[N, t, W]` chunk, zero after the
@@ -267,7 +170,7 @@ fn explicit_loop<M: Network<Input = f32>>(case: &Case) {
             case.check_step_grads(&what, s, value, &grads);
             adam.step(&mut model, &grads).expect("step");
             s += 1;
-            case.check_params(&what, &model, s);
+            case.check_step_params(&what, &model, s);
             if epoch == 0 {
                 case.check_states(&what, &finals, Some(k));
             }
@@ -299,7 +202,7 @@ fn fit_series_case<M: Network<Input = f32>>(case: &Case) {
         .verbose(false);
     let history =
         rnn_runtime::fit_series(&mut model, x.view(), y.view(), &mut options).expect("fit_series");
-    case.check_params("fit_series, 1 epoch", &model, k);
+    case.check_step_params("fit_series, 1 epoch", &model, k);
     let want = case.data["history_loss"][IxDyn(&[0])];
     assert!(
         worst(&history.loss, &[want], case.abs, case.rel) <= 1.0,
@@ -310,7 +213,7 @@ fn fit_series_case<M: Network<Input = f32>>(case: &Case) {
     let history =
         rnn_runtime::fit_series(&mut model, x.view(), y.view(), &mut options).expect("fit_series");
     assert_eq!(options.optimizer().steps() as usize, 2 * k);
-    case.check_params("fit_series, a second call", &model, 2 * k);
+    case.check_step_params("fit_series, a second call", &model, 2 * k);
     let want = case.data["history_loss"][IxDyn(&[1])];
     assert!(
         worst(&history.loss, &[want], case.abs, case.rel) <= 1.0,
@@ -331,7 +234,7 @@ fn fit_series_case<M: Network<Input = f32>>(case: &Case) {
             .verbose(false),
     )
     .expect("fit_series");
-    case.check_params("fit_series, 2 epochs", &model, 2 * k);
+    case.check_step_params("fit_series, 2 epochs", &model, 2 * k);
     let want: Vec<f32> = case.data["history_loss"].iter().copied().collect();
     assert!(
         worst(&history.loss, &want, case.abs, case.rel) <= 1.0,
@@ -346,7 +249,7 @@ fn fit_series_case<M: Network<Input = f32>>(case: &Case) {
 /// Returns the case and the model with the fixture's initial parameters.
 fn run_case<M: Network<Input = f32>>(dir: &'static str) -> (Case, M) {
     let case = Case::read(dir);
-    case.assert_live();
+    case.assert_step_grads_live();
     let model = load::<M>(&case);
     let (n, steps) = (case.usize("batch"), case.usize("series_length"));
     assert_eq!(case.data["x"].shape()[..2], [n, steps]);
@@ -402,7 +305,7 @@ macro_rules! typed {
             let what = format!("typed loss_and_grads_from, chunk {k}");
             case.check_step_grads(&what, k, value, &grads);
             adam.step(&mut net, &grads).expect("step");
-            case.check_params(&what, &net, k + 1);
+            case.check_step_params(&what, &net, k + 1);
             let flat: Vec<f32> = next.iter().flat_map(|$s| $values).collect();
             case.check_states(&what, &flat, Some(k));
             states = next;
@@ -435,7 +338,7 @@ macro_rules! typed {
                 .verbose(false),
         )
         .expect("typed fit_series");
-        case.check_params("typed fit_series, 2 epochs", &net, 2 * case.chunks().len());
+        case.check_step_params("typed fit_series, 2 epochs", &net, 2 * case.chunks().len());
     }};
 }
 
