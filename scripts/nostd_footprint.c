@@ -1,27 +1,29 @@
 /* Footprint of the no_std inference path (tests/nostd), linked the way firmware links
- * it: a C program that calls one entry point of librnn_nostd_staticlib.a, with unused
- * sections dropped. Built twice by nostd_footprint.sh: with -DBASELINE the calls go to
- * a stub instead, so that the size difference is what the model costs. Run, it prints
- * the stack high-water mark of each call, measured by painting the stack below the
- * caller and finding the deepest byte the call overwrote. */
+ * it: a C program that calls entry points of librnn_nostd_staticlib.a through its
+ * header (tests/nostd/include/rnn_nostd.h), with unused sections dropped.
+ *
+ * Built several ways by nostd_footprint.sh. With -DBASELINE the calls go to stubs, so
+ * that the size difference of -DONLY_SEED / -DONLY_GRU is what one model costs. With
+ * -DCHECK it calls every entry point and checks each stack high-water mark against the
+ * model's generated STACK_BYTES and the header's constants against the library's;
+ * it exits 1 if one does not hold. The stack is measured by painting the stack below
+ * the caller and finding the deepest byte the call overwrote. */
 #include <stdio.h>
 #include <string.h>
+
+#include "rnn_nostd.h"
 
 #define PAINT 0xA5
 #define DEPTH (256 * 1024)
 
-/* Each model is measured in a program of its own (-DONLY_SEED, -DONLY_GRU), so that
- * it keeps only its own code and weights; the other call goes to a stub. */
 #if defined(BASELINE) || defined(ONLY_GRU)
 static float seed_predict(const float *x) { return x[0]; }
 #else
-float rnn_seed_predict(const float *x);
 #define seed_predict rnn_seed_predict
 #endif
 #if defined(BASELINE) || defined(ONLY_SEED)
 static void gru_push(float *h, const float *x, float *out) { out[0] = out[1] = h[0] + x[0]; }
 #else
-void rnn_gru_push(float *h, const float *x, float *out);
 #define gru_push rnn_gru_push
 #endif
 
@@ -43,6 +45,42 @@ static inline char *stack_pointer(void) {
         used = (long)(top - p);                                             \
     } while (0)
 
+#ifdef CHECK
+static int failures = 0;
+
+static void check_stack(const char *what, long used, size_t bound) {
+    int ok = used <= (long)bound;
+    printf("%s stack %ld B, STACK_BYTES %zu B: %s\n", what, used, bound, ok ? "ok" : "ABOVE");
+    failures += !ok;
+}
+
+static void check_equal(const char *what, size_t header, size_t library) {
+    int ok = header == library;
+    printf("%s: header %zu, library %zu: %s\n", what, header, library, ok ? "ok" : "DIFFERENT");
+    failures += !ok;
+}
+
+int main(void) {
+    float x[RNN_SEED_TIMESTEPS * RNN_SEED_FEATURES], h[RNN_GRU_STATE] = {0};
+    float step[RNN_GRU_FEATURES], out[RNN_GRU_OUTPUTS];
+    float seq[RNN_GRU_TIMESTEPS * RNN_GRU_FEATURES], seq_out[RNN_GRU_TIMESTEPS * RNN_GRU_OUTPUTS];
+    float y = 0.0f;
+    long used;
+    for (int t = 0; t < RNN_SEED_TIMESTEPS; t++) x[t] = (float)t * 0.1f;
+    for (int f = 0; f < RNN_GRU_FEATURES; f++) step[f] = 0.5f * (float)f;
+    for (int k = 0; k < RNN_GRU_TIMESTEPS * RNN_GRU_FEATURES; k++) seq[k] = 0.1f * (float)k;
+    STACK_USED(y = rnn_seed_predict(x), used);
+    check_stack("seed predict_one", used, RNN_SEED_STACK_BYTES);
+    STACK_USED(rnn_gru_push(h, step, out), used);
+    check_stack("gru push", used, RNN_GRU_STACK_BYTES);
+    STACK_USED(rnn_gru_predict(seq, seq_out), used);
+    check_stack("gru predict_one", used, RNN_GRU_STACK_BYTES);
+    check_equal("RNN_GRU_STATE", RNN_GRU_STATE, RNN_GRU_STATE_LEN);
+    check_equal("RNN_GRU_STATE floats", RNN_GRU_STATE * sizeof(float), RNN_GRU_STATE_BYTES);
+    printf("outputs %g %g %g %g\n", (double)y, (double)out[0], (double)out[1], (double)seq_out[15]);
+    return failures ? 1 : 0;
+}
+#else
 int main(void) {
     float x[20], h[16] = {0}, step[3], out[2], y = 0.0f;
     long seed_stack, gru_stack;
@@ -55,3 +93,4 @@ int main(void) {
     printf("outputs %g %g %g\n", (double)y, (double)out[0], (double)out[1]);
     return 0;
 }
+#endif

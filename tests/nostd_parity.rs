@@ -96,13 +96,10 @@ fn weight_files_round_trip_and_outputs_are_the_nostd_reference() {
 #[test]
 fn load_flat_sets_every_parameter_or_nothing() {
     let source = SeedNet::new(3);
-    let params: Vec<f32> = flat::to_le_bytes(&source)
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    let bytes = flat::to_le_bytes(&source);
     let mut net = SeedNet::new(4);
     let before = net.clone();
-    let err = flat::load_flat(&mut net, &params[..10]).unwrap_err();
+    let err = flat::load_flat(&mut net, &bytes[..flat::HEADER_BYTES + 40]).unwrap_err();
     assert!(matches!(
         err,
         rnn_runtime::Error::ParamCount {
@@ -111,11 +108,76 @@ fn load_flat_sets_every_parameter_or_nothing() {
         }
     ));
     assert!(net == before, "a failed load changes nothing");
-    flat::load_flat(&mut net, &params).unwrap();
+    flat::load_flat(&mut net, &bytes).unwrap();
     // The transposed copies were laid out again: predictions follow the new weights.
     assert!(net == source);
     let x = seed_window(1);
     assert_eq!(net.predict_one(&x), source.predict_one(&x));
+}
+
+rnn_runtime::model! {
+    /// The seed model with another head: the same parameter count, other weights'
+    /// meaning.
+    struct SeedTanh < input(20, 1), lstm(50), dense(1, activation = tanh) >
+}
+
+rnn_runtime::model! {
+    /// The seed model with its activations swapped: same sizes, another spec.
+    struct SeedRelu < input(20, 1), lstm(50, activation = relu), dense(1) >
+}
+
+#[test]
+fn the_header_refuses_weights_of_another_spec() {
+    use rnn_runtime::flat::HeaderMismatch;
+    use rnn_runtime::{Error, Params};
+    assert_eq!(SeedNet::PARAMS, SeedTanh::PARAMS);
+    let bytes = flat::to_le_bytes(&SeedNet::new(3));
+    assert_eq!(bytes.len(), flat::HEADER_BYTES + SeedNet::WEIGHT_BYTES);
+    assert_eq!(&bytes[..4], b"RNNW");
+    // Same size, another head or another cell activation: refused, nothing changes.
+    let hashes = [SeedNet::SPEC_HASH, SeedTanh::SPEC_HASH, SeedRelu::SPEC_HASH];
+    assert!(hashes[0] != hashes[1] && hashes[0] != hashes[2] && hashes[1] != hashes[2]);
+    let mut tanh = SeedTanh::new(5);
+    let before = tanh.clone();
+    match flat::load_flat(&mut tanh, &bytes) {
+        Err(Error::WeightsHeader(HeaderMismatch::Spec { expected, found })) => {
+            assert_eq!((expected, found), (SeedTanh::SPEC_HASH, SeedNet::SPEC_HASH))
+        }
+        other => panic!("expected a spec mismatch, got {other:?}"),
+    }
+    assert!(tanh == before);
+    let mut relu = SeedRelu::new(5);
+    assert!(matches!(
+        flat::load_flat(&mut relu, &bytes),
+        Err(Error::WeightsHeader(HeaderMismatch::Spec { .. }))
+    ));
+    // A headerless file (the format before the header), another version, too short.
+    let mut net = SeedNet::new(4);
+    let err = flat::load_flat(&mut net, &bytes[flat::HEADER_BYTES..]).unwrap_err();
+    assert!(matches!(err, Error::WeightsHeader(HeaderMismatch::Magic)));
+    assert!(err.to_string().contains("to_le_bytes"), "{err}");
+    let mut newer = bytes.clone();
+    newer[4] = 2;
+    let err = flat::load_flat(&mut net, &newer).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::WeightsHeader(HeaderMismatch::Version { found: 2 })
+    ));
+    assert!(matches!(
+        flat::load_flat(&mut net, &bytes[..7]),
+        Err(Error::WeightsHeader(HeaderMismatch::Short))
+    ));
+    assert!(net == SeedNet::new(4));
+    // The std build's `from_le_bytes` panics with the message (the const path's check
+    // is a compile error: the `compile_fail` example in `tests/nostd/src/lib.rs`).
+    let exact: &[u8; flat::HEADER_BYTES + 4 * SeedNet::PARAMS] =
+        bytes.as_slice().try_into().unwrap();
+    let panic = std::panic::catch_unwind(|| SeedTanh::from_le_bytes(exact)).unwrap_err();
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .unwrap_or_default();
+    assert!(message.contains("another model"), "{message}");
 }
 
 rnn_runtime::model! {

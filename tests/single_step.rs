@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use ndarray::{Array2, Array3};
-use rnn_runtime::flat::load_flat;
+use rnn_runtime::flat::{load_flat, to_le_bytes};
 use rnn_runtime::{model, Adam, Params};
 
 struct Counting;
@@ -140,9 +140,7 @@ fn follows_every_change<M: Case>() {
     net.train(&x);
     let trained = check(&net, &x, "after an optimiser step");
     assert_ne!(trained, start, "the step changed the model");
-    let mut params = Vec::new();
-    M::new(4).visit_params(&mut |t| params.extend_from_slice(t));
-    load_flat(&mut net, &params).unwrap();
+    load_flat(&mut net, &to_le_bytes(&M::new(4))).unwrap();
     let loaded = check(&net, &x, "after load_flat");
     assert_eq!(loaded, check(&M::new(4), &x, "the model loaded"));
     net.visit_params_mut(&mut |t| t.iter_mut().for_each(|v| *v *= -0.9));

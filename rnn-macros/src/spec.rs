@@ -18,6 +18,15 @@ pub struct Header {
     pub name: syn::Ident,
 }
 
+/// Stack bytes [`Model::stack_bytes`] allows beyond the arrays, for any model: the
+/// frames of `predict_one` / `push` and the runtime calls under them. Measured frames
+/// at opt-level 3 and "s" (`scripts/nostd_footprint.sh`) stay well inside it.
+pub const FRAME_BYTES: u128 = 512;
+
+/// Stack bytes [`Model::stack_bytes`] allows per layer, for the compiler's copies of a
+/// layer's output vector and its call frame.
+pub const FRAME_BYTES_PER_LAYER: u128 = 256;
+
 /// A model spec that passed every check.
 pub struct Model {
     /// The struct header.
@@ -140,10 +149,10 @@ impl Model {
     ///
     /// Layer by layer (a model with a bidirectional layer): the copy of the input
     /// `T × F`, every layer's output (`T × width` for a sequence, else `width`) and
-    /// each recurrent layer's states (`h`, `c` per direction) and gate scratch. Step
-    /// by step: every recurrent layer's state type (`h`, `c`, gate scratch), one vector
-    /// per layer, and the `T × OUTPUTS` output of a sequence model. The compiler's
-    /// copies come on top.
+    /// each recurrent layer's states (`h`, `c` per direction) and step scratch. Step
+    /// by step: every recurrent layer's state type (`h`, and `c` for LSTM) and step
+    /// scratch, one vector per layer, and the `T × OUTPUTS` output of a sequence model.
+    /// The compiler's copies and call frames come on top ([`Model::stack_bytes`]).
     pub fn stack_arrays(&self) -> Vec<(Option<usize>, u128)> {
         let t = self.timesteps as u128;
         let mut arrays = Vec::with_capacity(self.layers.len() + 1);
@@ -162,12 +171,19 @@ impl Model {
                     } else {
                         w
                     };
+                    // The step's own scratch (`step_parts` in the runtime): LSTM gates,
+                    // the previous `c` and `act(c)`; GRU both gate sides, the previous
+                    // `h` and the hidden side of `n`; simple RNN the pre-activation.
+                    let scratch = match r.cell {
+                        Cell::Lstm => g + 2 * h,
+                        Cell::Gru => 2 * g + 2 * h,
+                        Cell::SimpleRnn => h,
+                    };
                     let state = match (by_layer, r.cell) {
-                        // `SampleState` (h, c) per direction and one step's gates.
-                        (true, _) => (if r.bidirectional { 4 * h } else { 2 * h }) + g,
-                        (false, Cell::Lstm) => 2 * h + g,
-                        (false, Cell::Gru) => h + 2 * g,
-                        (false, Cell::SimpleRnn) => 2 * h,
+                        // `SampleState` (h, c) per direction.
+                        (true, _) => (if r.bidirectional { 4 * h } else { 2 * h }) + scratch,
+                        (false, Cell::Lstm) => 2 * h + scratch,
+                        (false, _) => h + scratch,
                     };
                     (output, state)
                 }
@@ -180,6 +196,107 @@ impl Model {
             arrays.push((self.layers.len().checked_sub(1), t * self.outputs() as u128));
         }
         arrays
+    }
+
+    /// `STACK_BYTES`: an upper bound on the stack of one `predict_one` or `push` in an
+    /// optimised build: the [`stack_arrays`](Self::stack_arrays) in bytes, plus
+    /// [`FRAME_BYTES`] for call frames, spilled registers and the compiler's copies of
+    /// small vectors. `scripts/nostd_footprint.sh` measures the real figure by stack
+    /// painting and fails if it is above this.
+    pub fn stack_bytes(&self) -> u128 {
+        let values: u128 = self.stack_arrays().iter().map(|(_, n)| n).sum();
+        4 * values + FRAME_BYTES + FRAME_BYTES_PER_LAYER * self.layers.len() as u128
+    }
+
+    /// `STATE_BYTES`: the state a stream carries between steps (`h` of every recurrent
+    /// layer, and `c` of an LSTM), or 0 for a model that does not stream.
+    pub fn state_bytes(&self) -> u128 {
+        if !self.streams() {
+            return 0;
+        }
+        let values: u128 = self
+            .layers
+            .iter()
+            .map(|layer| match layer.kind {
+                LayerKind::Recurrent(r) if r.cell == Cell::Lstm => 2 * r.hidden as u128,
+                LayerKind::Recurrent(r) => r.hidden as u128,
+                _ => 0,
+            })
+            .sum();
+        4 * values
+    }
+
+    /// `FLOPS_PER_STEP` and `FLOPS_PER_SAMPLE`: floating-point operations of one `push`
+    /// (every layer once; 0 for a model that does not stream) and of one `predict_one`
+    /// (the layers that read a sequence `T` times, the others once). Two per
+    /// multiply-add of the weight products, the convention of the benchmarks; biases,
+    /// activations and element-wise updates are not counted.
+    pub fn flops(&self) -> (u128, u128) {
+        let t = self.timesteps as u128;
+        let (mut step, mut sample) = (0, 0);
+        for layer in &self.layers {
+            let (i, n) = (layer.inputs as u128, layer.units as u128);
+            let once = match layer.kind {
+                LayerKind::Recurrent(r) => {
+                    let (h, g) = (r.hidden as u128, r.cell.gates() as u128);
+                    let directions = if r.bidirectional { 2 } else { 1 };
+                    directions * 2 * g * h * (i + h)
+                }
+                LayerKind::Dense(_) => 2 * i * n,
+                LayerKind::Embedding { .. } | LayerKind::Dropout(_) => 0,
+            };
+            step += once;
+            sample += if layer.sequence_in { t * once } else { once };
+        }
+        (if self.streams() { step } else { 0 }, sample)
+    }
+
+    /// What the parameters mean, in a canonical text: every layer with its sizes,
+    /// activations and the options that change what the weights compute (masking,
+    /// `return_sequences`, bidirectional), not the training options (dropout rates,
+    /// the loss). Its hash ([`spec_hash`](Self::spec_hash)) heads a flat weights file,
+    /// so that a file written for another model does not load.
+    pub fn signature(&self) -> String {
+        let mut text = format!("input({},{})", self.timesteps, self.features());
+        if self.input == Input::Tokens {
+            text = format!("input({})", self.timesteps);
+        }
+        if let Some(value) = self.masking {
+            text += &format!(";masking({:08x})", value.to_bits());
+        }
+        for layer in &self.layers {
+            text += ";";
+            text += &match layer.kind {
+                LayerKind::Recurrent(r) => format!(
+                    "{}{}({},{},{},seq={})",
+                    if r.bidirectional {
+                        "bidirectional:"
+                    } else {
+                        ""
+                    },
+                    r.cell.name(),
+                    r.hidden,
+                    r.activation.name(),
+                    r.recurrent_activation.name(),
+                    r.return_sequences
+                ),
+                LayerKind::Dense(a) => format!("dense({},{})", layer.units, a.name()),
+                LayerKind::Embedding { vocab, mask_zero } => {
+                    format!("embedding({vocab},{},mask_zero={mask_zero})", layer.units)
+                }
+                LayerKind::Dropout(_) => "dropout".to_string(),
+            };
+        }
+        text
+    }
+
+    /// FNV-1a (64 bits) of [`signature`](Self::signature): `Params::SPEC_HASH`.
+    pub fn spec_hash(&self) -> u64 {
+        self.signature()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
     }
 }
 

@@ -217,6 +217,9 @@ pub enum Error {
         /// The mismatch, naming both sides.
         reason: String,
     },
+    /// A flat weights file whose header does not fit the model reading it.
+    #[error("cannot load these weights: {0}")]
+    WeightsHeader(crate::flat::HeaderMismatch),
     /// A flat parameter vector does not have one value per parameter of the model.
     #[error("the model has {expected} parameters, but {got} values were given")]
     ParamCount {

@@ -1,32 +1,173 @@
-//! A model's parameters as one flat run of `f32`s in canonical order (that of
-//! [`Params::param_specs`]), the format that needs no parser: what a firmware build
-//! embeds with `include_bytes!` and turns into a model with the generated
-//! `const fn from_le_bytes`, or loads at run time with [`load_flat`].
+//! A model's parameters as one flat run of little-endian `f32`s in canonical order
+//! (that of [`Params::param_specs`]) behind a 16-byte header: the format that needs no
+//! parser, what a firmware build embeds with `include_bytes!` and turns into a model
+//! with the generated `const fn from_le_bytes`, or loads at run time with
+//! [`load_flat`].
+//!
+//! The header is [`MAGIC`], [`FORMAT_VERSION`] (`u32`) and the model's
+//! [`Params::SPEC_HASH`] (`u64`), little-endian. Both readers check it: a file from
+//! another model (other layers, sizes or activations, even of the same length), an
+//! older format or something else altogether is refused — by `load_flat` with
+//! [`Error::WeightsHeader`], by the `const` `from_le_bytes` of a `static` at compile
+//! time, and by the std build's `from_le_bytes` with a panic saying which.
 //!
 //! ```
 //! # #[cfg(feature = "std")] {
 //! use rnn_runtime::{flat, model};
 //!
 //! model! { struct Tiny < input(4, 1), gru(3), dense(1) > }
+//! model! { struct Other < input(4, 1), gru(3), dense(1, activation = tanh) > }
 //!
 //! let net = Tiny::new(7);
 //! // On the host: write the bytes a firmware build embeds.
 //! let bytes: Vec<u8> = flat::to_le_bytes(&net);
-//! assert_eq!(bytes.len(), 4 * Tiny::PARAMS);
+//! assert_eq!(bytes.len(), flat::HEADER_BYTES + Tiny::WEIGHT_BYTES);
 //! // In the firmware: `static NET: Tiny = Tiny::from_le_bytes(include_bytes!(…));`
 //! let copy = Tiny::from_le_bytes(bytes.as_slice().try_into().unwrap());
 //! assert_eq!(copy, net);
+//! // A model of the same size but another head does not take these weights.
+//! let mut other = Other::new(7);
+//! assert!(matches!(
+//!     flat::load_flat(&mut other, &bytes),
+//!     Err(rnn_runtime::Error::WeightsHeader(flat::HeaderMismatch::Spec { .. }))
+//! ));
 //! # }
 //! ```
 
 use crate::error::{Error, Result};
 use crate::params::Params;
 
-/// Sets every parameter of `model` from `params`, canonical order, `P::PARAMS` values;
-/// on error nothing changes.
+/// The first four bytes of a flat weights file.
+pub const MAGIC: [u8; 4] = *b"RNNW";
+
+/// The version of the flat format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Bytes of the header in front of the parameters.
+pub const HEADER_BYTES: usize = 16;
+
+/// Why a flat weights file's header does not fit the model reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderMismatch {
+    /// Fewer bytes than a header.
+    Short,
+    /// The first bytes are not [`MAGIC`]: not a flat weights file (or one written
+    /// before the format had a header; write it again with [`to_le_bytes`]).
+    Magic,
+    /// Another version of the format.
+    Version {
+        /// The version in the file.
+        found: u32,
+    },
+    /// Written for another model: other layers, sizes or activations.
+    Spec {
+        /// This model's [`Params::SPEC_HASH`].
+        expected: u64,
+        /// The hash in the file.
+        found: u64,
+    },
+}
+
+impl HeaderMismatch {
+    /// What went wrong and what to do, without the numbers: the message of the
+    /// compile-time error of a `static` model's `from_le_bytes`.
+    pub const fn message(self) -> &'static str {
+        match self {
+            HeaderMismatch::Short => "the weights are shorter than the 16-byte header",
+            HeaderMismatch::Magic => {
+                "the weights do not start with the flat header `RNNW`: write them with \
+                 rnn_runtime::flat::to_le_bytes (or the model's to_le_bytes)"
+            }
+            HeaderMismatch::Version { .. } => {
+                "the weights were written in another version of the flat format: write them \
+                 again with this version's rnn_runtime::flat::to_le_bytes"
+            }
+            HeaderMismatch::Spec { .. } => {
+                "the weights were written for another model (its layers, sizes or activations \
+                 differ from this one's spec)"
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for HeaderMismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())?;
+        match *self {
+            HeaderMismatch::Version { found } => {
+                write!(f, " (file: version {found}, this build: {FORMAT_VERSION})")
+            }
+            HeaderMismatch::Spec { expected, found } => {
+                write!(
+                    f,
+                    " (file: spec hash {found:#018x}, this model: {expected:#018x})"
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The header of a flat weights file for a model whose [`Params::SPEC_HASH`] is
+/// `spec_hash`.
+pub const fn header(spec_hash: u64) -> [u8; HEADER_BYTES] {
+    let mut out = [0u8; HEADER_BYTES];
+    let version = FORMAT_VERSION.to_le_bytes();
+    let hash = spec_hash.to_le_bytes();
+    let mut i = 0;
+    while i < 4 {
+        out[i] = MAGIC[i];
+        out[4 + i] = version[i];
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 8 {
+        out[8 + i] = hash[i];
+        i += 1;
+    }
+    out
+}
+
+/// Checks the header at the start of `bytes` against a model whose
+/// [`Params::SPEC_HASH`] is `spec_hash`; a `const fn`, so that a `static` model
+/// checks its weights at compile time.
 ///
 /// # Errors
-/// [`Error::ParamCount`] if `params` does not hold exactly `P::PARAMS` values.
+/// The first [`HeaderMismatch`] found, in the order of the variants.
+pub const fn check_header(
+    bytes: &[u8],
+    spec_hash: u64,
+) -> core::result::Result<(), HeaderMismatch> {
+    if bytes.len() < HEADER_BYTES {
+        return Err(HeaderMismatch::Short);
+    }
+    if bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2] || bytes[3] != MAGIC[3]
+    {
+        return Err(HeaderMismatch::Magic);
+    }
+    let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    if found != FORMAT_VERSION {
+        return Err(HeaderMismatch::Version { found });
+    }
+    let found = u64::from_le_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
+    ]);
+    if found != spec_hash {
+        return Err(HeaderMismatch::Spec {
+            expected: spec_hash,
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// Sets every parameter of `model` from a flat weights file (what [`to_le_bytes`]
+/// writes): the header is checked, then `P::PARAMS` little-endian `f32`s are read in
+/// canonical order. On error nothing changes.
+///
+/// # Errors
+/// [`Error::WeightsHeader`] if the header is missing or belongs to another model or
+/// format version; [`Error::ParamCount`] if the rest is not exactly `P::PARAMS` values.
 ///
 /// ```
 /// use rnn_runtime::flat::{load_flat, to_le_bytes};
@@ -37,41 +178,42 @@ use crate::params::Params;
 /// let trained = Net::new(1);
 /// // A flat copy in canonical order, e.g. to build into an embedded image.
 /// let bytes = to_le_bytes(&trained);
-/// assert_eq!(bytes.len(), 4 * Net::PARAMS);
-/// let values: Vec<f32> = bytes
-///     .chunks_exact(4)
-///     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-///     .collect();
 /// let mut net = Net::new(2);
-/// load_flat(&mut net, &values)?;
+/// load_flat(&mut net, &bytes)?;
 /// assert_eq!(net, trained);
 /// // The generated const constructor reads the same bytes.
 /// assert_eq!(Net::from_le_bytes(bytes.as_slice().try_into().unwrap()), trained);
 /// // A wrong count is an error and changes nothing.
-/// assert!(load_flat(&mut net, &values[1..]).is_err());
+/// assert!(load_flat(&mut net, &bytes[..bytes.len() - 4]).is_err());
 /// assert_eq!(net, trained);
 /// # Ok::<(), rnn_runtime::Error>(())
 /// ```
-pub fn load_flat<P: Params>(model: &mut P, params: &[f32]) -> Result<()> {
-    if params.len() != P::PARAMS {
+pub fn load_flat<P: Params>(model: &mut P, bytes: &[u8]) -> Result<()> {
+    check_header(bytes, P::SPEC_HASH).map_err(Error::WeightsHeader)?;
+    let values = &bytes[HEADER_BYTES..];
+    if values.len() != 4 * P::PARAMS {
         return Err(Error::ParamCount {
             expected: P::PARAMS,
-            got: params.len(),
+            got: values.len() / 4,
         });
     }
     let mut at = 0;
     model.visit_params_mut(&mut |t| {
-        t.copy_from_slice(&params[at..at + t.len()]);
-        at += t.len();
+        for (v, b) in t.iter_mut().zip(values[at..].chunks_exact(4)) {
+            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        at += 4 * t.len();
     });
     Ok(())
 }
 
-/// Every parameter of `model` as little-endian `f32` bytes in canonical order: the
-/// input of the generated `from_le_bytes`.
+/// The flat weights file of `model`: the [`header`], then every parameter as a
+/// little-endian `f32` in canonical order; the input of the generated
+/// `from_le_bytes` and of [`load_flat`].
 #[cfg(feature = "std")]
 pub fn to_le_bytes<P: Params>(model: &P) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 * P::PARAMS);
+    let mut out = Vec::with_capacity(HEADER_BYTES + 4 * P::PARAMS);
+    out.extend_from_slice(&header(P::SPEC_HASH));
     model.visit_params(&mut |t| out.extend(t.iter().flat_map(|v| v.to_le_bytes())));
     out
 }

@@ -262,6 +262,7 @@ pub mod __private {
     pub use core::matches;
     pub use core::ops::{Fn, FnMut};
     pub use core::option::Option::{self, None, Some};
+    pub use core::panic;
     pub use core::result::Result::{Err, Ok};
     pub use core::unreachable;
     #[cfg(feature = "std")]

@@ -31,6 +31,12 @@ pub trait Params {
     /// Total number of scalar parameters.
     const PARAMS: usize;
 
+    /// A hash of what the parameters mean: the model's layers, their sizes and
+    /// activations (not its training options). The header of a flat weights file
+    /// carries it ([`flat`](crate::flat)), so that a file written for another model of
+    /// the same size does not load.
+    const SPEC_HASH: u64;
+
     /// Every parameter tensor, in canonical order.
     fn param_specs() -> &'static [ParamSpec];
 

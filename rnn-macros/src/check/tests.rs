@@ -975,9 +975,9 @@ fn stack_limit_blames_the_biggest_array() {
     // A bidirectional model holds every layer's whole sequence.
     assert_error(
         "input(20000, 1), bidirectional(gru(500, return_sequences = true)), dense(1)",
-        "`predict_one` would hold 20_043_500 values on the stack, above the limit of \
+        "`predict_one` would hold 20_046_000 values on the stack, above the limit of \
          16_777_216 (64 MiB); the biggest array is layer 0 \
-         `bidirectional(gru(500, return_sequences = true))` with 20_003_500: shorten \
+         `bidirectional(gru(500, return_sequences = true))` with 20_006_000: shorten \
          the sequence or narrow the layers",
         "bidirectional",
         0,
@@ -994,7 +994,7 @@ fn stack_limit_blames_the_biggest_array() {
     // A many-to-many model without one holds its output.
     assert_error(
         "input(100000, 1), lstm(8, return_sequences = true), dense(200)",
-        "`predict_one` would hold 20_000_256 values on the stack, above the limit of \
+        "`predict_one` would hold 20_000_272 values on the stack, above the limit of \
          16_777_216 (64 MiB); the biggest array is layer 1 `dense(200)` with \
          20_000_000: shorten the sequence or narrow the layers",
         "dense",

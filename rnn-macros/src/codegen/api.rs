@@ -48,8 +48,59 @@ impl Needs {
     }
 }
 
-/// The associated consts of the model struct.
-pub const CONSTS: [&str; 4] = ["TIMESTEPS", "FEATURES", "OUTPUTS", "PARAMS"];
+/// The associated consts of the model struct, each with its type and documentation.
+pub const CONSTS: [(&str, &str, &str); 9] = [
+    ("TIMESTEPS", "usize", "Time steps of one input sample."),
+    (
+        "FEATURES",
+        "usize",
+        "Features per time step (1 for a token id).",
+    ),
+    (
+        "OUTPUTS",
+        "usize",
+        "Width of the output (per time step for a sequence output).",
+    ),
+    (
+        "PARAMS",
+        "usize",
+        "Number of scalar parameters (the same as PyTorch's for this model).",
+    ),
+    (
+        "WEIGHT_BYTES",
+        "usize",
+        "Bytes of the parameters as the model holds them (`4 × PARAMS`): the flash a \
+         `static` model takes. A flat weights file adds `rnn_runtime::flat::HEADER_BYTES`.",
+    ),
+    (
+        "STATE_BYTES",
+        "usize",
+        "Bytes of the state a stream carries between steps (`h` of every recurrent layer, \
+         and `c` of an LSTM): the RAM of one stream besides its model. 0 for a model \
+         without a stream (one with a bidirectional layer).",
+    ),
+    (
+        "STACK_BYTES",
+        "usize",
+        "An upper bound on the stack of one `predict_one` or `push` in an optimised build \
+         (opt-level 3 or \"s\"; a debug build uses more): the arrays the call holds, plus a \
+         fixed allowance for frames and the compiler's copies. CI measures the real figure \
+         by stack painting and checks it stays below.",
+    ),
+    (
+        "FLOPS_PER_STEP",
+        "u64",
+        "Floating-point operations of one `push` (every layer once; 0 for a model without \
+         a stream): two per multiply-add of the weight products; biases, activations and \
+         element-wise updates are not counted.",
+    ),
+    (
+        "FLOPS_PER_SAMPLE",
+        "u64",
+        "Floating-point operations of one `predict_one`, counted as `FLOPS_PER_STEP`: the \
+         layers that read a sequence run `TIMESTEPS` times, the others once.",
+    ),
+];
 
 /// The types a model declares beside its struct, by the suffix of their name.
 #[cfg_attr(not(test), allow(dead_code, reason = "read by the documentation test"))]
@@ -360,7 +411,7 @@ impl Types {
                 let bytes = match self.params {
                     Some(params) => {
                         let bytes = lit(4 * params);
-                        quote!(&[u8; #bytes])
+                        quote!(&[u8; ::rnn_runtime::flat::HEADER_BYTES + #bytes])
                     }
                     None => quote!(&[u8]),
                 };
@@ -570,24 +621,18 @@ pub fn inherent_impls(
     blocks
 }
 
-/// The associated consts, with their values (`TIMESTEPS`, `FEATURES`, `OUTPUTS`,
-/// `PARAMS`).
-pub fn consts(types: &Types, values: [TokenStream; 4], allow: &TokenStream) -> TokenStream {
+/// The associated consts, with their values in the order of [`CONSTS`].
+pub fn consts(
+    types: &Types,
+    values: [TokenStream; CONSTS.len()],
+    allow: &TokenStream,
+) -> TokenStream {
     let name = &types.name;
-    let docs = [
-        "Time steps of one input sample.",
-        "Features per time step (1 for a token id).",
-        "Width of the output (per time step for a sequence output).",
-        "Number of scalar parameters (the same as PyTorch's for this model).",
-    ];
-    let items = CONSTS
-        .iter()
-        .zip(values)
-        .zip(docs)
-        .map(|((c, value), doc)| {
-            let c = format_ident!("{}", c);
-            quote!(#[doc = #doc] pub const #c: usize = #value;)
-        });
+    let items = CONSTS.iter().zip(values).map(|((c, ty, doc), value)| {
+        let c = format_ident!("{}", c);
+        let ty = format_ident!("{}", ty);
+        quote!(#[doc = #doc] pub const #c: #ty = #value;)
+    });
     quote! {
         #allow
         impl #name { #(#items)* }
@@ -678,7 +723,7 @@ mod tests {
                 missing.push(format!("{method:?} (`{name}`)"));
             }
         }
-        for item in CONSTS.iter().chain(&TRAITS) {
+        for item in CONSTS.iter().map(|(c, _, _)| c).chain(&TRAITS) {
             if !named(item) && !doc.contains(&format!("[`{item}`]")) {
                 missing.push((*item).to_owned());
             }

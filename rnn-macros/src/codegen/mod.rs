@@ -160,16 +160,22 @@ pub fn expand(model: &Model) -> TokenStream {
     }
     let types = Types::exact(&model.header, model.shape(), model.params());
     let struct_def = struct_def(model);
+    let (flops_step, flops_sample) = model.flops();
     let consts = api::consts(
         &types,
         [
-            model.timesteps,
-            model.features(),
-            model.outputs(),
-            model.params(),
+            model.timesteps as u128,
+            model.features() as u128,
+            model.outputs() as u128,
+            model.params() as u128,
+            4 * model.params() as u128,
+            model.state_bytes(),
+            model.stack_bytes(),
+            flops_step.min(u64::MAX.into()),
+            flops_sample.min(u64::MAX.into()),
         ]
         .map(|n| {
-            let n = lit(n);
+            let n = Literal::u128_unsuffixed(n);
             quote!(#n)
         }),
         &TokenStream::new(),
@@ -221,7 +227,17 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
     let [t, f, out] = [t, f, out].map(lit);
     let consts = api::consts(
         &types,
-        [quote!(#t), quote!(#f), quote!(#out), quote!(0)],
+        [
+            quote!(#t),
+            quote!(#f),
+            quote!(#out),
+            quote!(0),
+            quote!(0),
+            quote!(0),
+            quote!(0),
+            quote!(0),
+            quote!(0),
+        ],
         &allow,
     );
     let api_types = api::fallback_types(header);
@@ -241,6 +257,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
         #[allow(unused_variables, clippy::all)]
         impl ::rnn_runtime::Params for #name {
             const PARAMS: usize = 0;
+            const SPEC_HASH: u64 = 0;
             fn param_specs() -> &'static [::rnn_runtime::ParamSpec] {
                 &[]
             }

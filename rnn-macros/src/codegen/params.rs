@@ -2,7 +2,7 @@
 //! PyTorch's names and shapes) and the body of `from_le_bytes`, which reads them in
 //! that order.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::field;
@@ -14,6 +14,7 @@ use crate::spec::Model;
 pub fn params_impl(model: &Model) -> TokenStream {
     let name = &model.header.name;
     let params = lit(model.params());
+    let spec_hash = Literal::u64_suffixed(model.spec_hash());
     let specs = model.layers.iter().enumerate().flat_map(|(i, layer)| {
         tensors(layer).into_iter().map(move |(tensor, shape)| {
             let name = format!("{i}.{tensor}");
@@ -30,6 +31,7 @@ pub fn params_impl(model: &Model) -> TokenStream {
     quote! {
         impl ::rnn_runtime::Params for #name {
             const PARAMS: usize = #params;
+            const SPEC_HASH: u64 = #spec_hash;
 
             fn param_specs() -> &'static [::rnn_runtime::ParamSpec] {
                 const SPECS: &[::rnn_runtime::ParamSpec] = &[#(#specs)*];
@@ -59,8 +61,13 @@ pub fn from_le_bytes_body(model: &Model) -> TokenStream {
         Some(quote!(#f: #expr,))
     });
     let fields: Vec<TokenStream> = fields.collect();
+    let spec_hash = Literal::u64_suffixed(model.spec_hash());
     quote! {{
         let bytes: &[u8] = bytes;
+        if let ::rnn_runtime::__private::Err(mismatch) = ::rnn_runtime::flat::check_header(bytes, #spec_hash) {
+            ::rnn_runtime::__private::panic!("{}", mismatch.message());
+        }
+        let bytes = bytes.split_at(::rnn_runtime::flat::HEADER_BYTES).1;
         #name { #(#fields)* }
     }}
 }
@@ -69,12 +76,16 @@ pub fn from_le_bytes_body(model: &Model) -> TokenStream {
 pub fn from_le_bytes_doc(model: &Model) -> String {
     let name = &model.header.name;
     format!(
-        "The model whose parameters are the {} bytes of `bytes`: every parameter as a \
-         little-endian `f32`, in the canonical order of `param_specs` (what \
-         `rnn_runtime::flat::to_le_bytes` writes). A `const fn` without the runtime's \
-         `std` feature, so that `static NET: {name} = {name}::from_le_bytes(include_bytes!(…));` \
-         puts the weights in flash, built at compile time; a file of the wrong size does \
-         not compile.",
-        4 * model.params()
+        "The model whose parameters are the flat weights file `bytes` \
+         (`rnn_runtime::flat::to_le_bytes` or `to_le_bytes` writes it): a 16-byte header, \
+         then the {} parameters as little-endian `f32`s in the canonical order of \
+         `param_specs`. A `const fn` without the runtime's `std` feature, so that \
+         `static NET: {name} = {name}::from_le_bytes(include_bytes!(…));` puts the weights \
+         in flash, built at compile time; a file of the wrong size, or whose header \
+         belongs to another model, does not compile.\n\n\
+         # Panics\n\
+         With `std`, if the header belongs to another model or format version (the \
+         message says which); `rnn_runtime::flat::load_flat` returns that as an error.",
+        model.params()
     )
 }

@@ -231,15 +231,20 @@ impl Spec {
                 LayerSpec::Recurrent(r) => {
                     let h = r.hidden.value as u128;
                     let g = r.gates() * h;
+                    // One step's scratch: LSTM gates and two vectors, GRU both gate
+                    // sides and two vectors, simple RNN one vector.
+                    let scratch = match r.gates() {
+                        4 => g + 2 * h,
+                        3 => 2 * g + 2 * h,
+                        _ => h,
+                    };
                     let state = if by_layer {
                         let dirs = if r.bidirectional { 2 } else { 1 };
-                        dirs * 2 * h + g
+                        dirs * 2 * h + scratch
+                    } else if r.gates() == 4 {
+                        2 * h + scratch
                     } else {
-                        match r.gates() {
-                            4 => 2 * h + g,
-                            3 => h + 2 * g,
-                            _ => 2 * h,
-                        }
+                        h + scratch
                     };
                     whole + state
                 }

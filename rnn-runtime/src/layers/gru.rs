@@ -22,24 +22,20 @@ pub struct GruLayer<const I: usize, const H: usize> {
     pub activations: CellActivations,
 }
 
-/// State of a single-sample GRU run; `G` must be `3 * H`.
+/// State of a single-sample GRU run: only what carries from one step to the next
+/// (`h`), so a stream's RAM is its state; the gate scratch of a step lives on the
+/// stack of that step; `G` must be `3 * H`.
 #[derive(Clone, Debug)]
 pub struct GruState<const H: usize, const G: usize> {
     /// Hidden state.
     pub h: [f32; H],
-    input_side: [f32; G],
-    hidden_side: [f32; G],
 }
 
 impl<const H: usize, const G: usize> GruState<H, G> {
     /// The zero initial state.
     pub const fn new() -> Self {
         assert!(G == 3 * H, "GruState<H, G> needs G = 3H");
-        GruState {
-            h: [0.0; H],
-            input_side: [0.0; G],
-            hidden_side: [0.0; G],
-        }
+        GruState { h: [0.0; H] }
     }
 }
 
@@ -439,7 +435,8 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         s: &'s mut GruState<H, G>,
     ) -> &'s [f32; H] {
         if !self.fused_step(x, &mut s.h) {
-            self.step_parts(x, &mut s.h, &mut s.input_side, &mut s.hidden_side);
+            let (mut input_side, mut hidden_side) = ([0.0f32; G], [0.0f32; G]);
+            self.step_parts(x, &mut s.h, &mut input_side, &mut hidden_side);
         }
         &s.h
     }

@@ -21,14 +21,15 @@ pub struct LstmLayer<const I: usize, const H: usize> {
     pub activations: CellActivations,
 }
 
-/// State of a single-sample LSTM run; `G` must be `4 * H`.
+/// State of a single-sample LSTM run: only what carries from one step to the next
+/// (`h` and `c`), so a stream's RAM is its state; the gate scratch of a step lives on the
+/// stack of that step; `G` must be `4 * H`.
 #[derive(Clone, Debug)]
 pub struct LstmState<const H: usize, const G: usize> {
     /// Hidden state.
     pub h: [f32; H],
     /// Cell state.
     pub c: [f32; H],
-    gates: [f32; G],
 }
 
 impl<const H: usize, const G: usize> LstmState<H, G> {
@@ -38,7 +39,6 @@ impl<const H: usize, const G: usize> LstmState<H, G> {
         LstmState {
             h: [0.0; H],
             c: [0.0; H],
-            gates: [0.0; G],
         }
     }
 }
@@ -503,7 +503,8 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         s: &'s mut LstmState<H, G>,
     ) -> &'s [f32; H] {
         if !self.fused_step(x, &mut s.h, &mut s.c) {
-            self.step_parts(x, &mut s.h, &mut s.c, &mut s.gates);
+            let mut gates = [0.0f32; G];
+            self.step_parts(x, &mut s.h, &mut s.c, &mut gates);
         }
         &s.h
     }

@@ -23,21 +23,19 @@ pub struct SimpleRnnLayer<const I: usize, const H: usize> {
     pub activations: CellActivations,
 }
 
-/// State of a single-sample simple RNN run.
+/// State of a single-sample simple RNN run: only what carries from one step to the next
+/// (`h`), so a stream's RAM is its state; the gate scratch of a step lives on the
+/// stack of that step.
 #[derive(Clone, Debug)]
 pub struct SimpleRnnState<const H: usize> {
     /// Hidden state.
     pub h: [f32; H],
-    pre: [f32; H],
 }
 
 impl<const H: usize> SimpleRnnState<H> {
     /// The zero initial state.
     pub const fn new() -> Self {
-        SimpleRnnState {
-            h: [0.0; H],
-            pre: [0.0; H],
-        }
+        SimpleRnnState { h: [0.0; H] }
     }
 }
 
@@ -256,7 +254,8 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
     pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
         if !self.fused_step(x, &mut s.h) {
-            self.step_parts(x, &mut s.h, &mut s.pre);
+            let mut pre = [0.0f32; H];
+            self.step_parts(x, &mut s.h, &mut pre);
         }
         &s.h
     }

@@ -437,16 +437,16 @@ fn flat_seed() -> Vec<u8> {
 }
 
 /// What a firmware build does with the bytes: `from_le_bytes` when the length is
-/// exact, and at run time `load_flat` on the decoded values, whatever their count.
+/// exact and the header is this model's (otherwise it panics, by design: it is the
+/// const path, whose check is the compiler's), and at run time `load_flat`, whatever
+/// the bytes.
 fn load_flat_bytes(bytes: &[u8]) -> Result<()> {
-    if let Ok(exact) = <&[u8; 4 * P4::PARAMS]>::try_from(bytes) {
-        std::hint::black_box(P4::from_le_bytes(exact));
+    if let Ok(exact) = <&[u8; flat::HEADER_BYTES + 4 * P4::PARAMS]>::try_from(bytes) {
+        if flat::check_header(bytes, <P4 as rnn_runtime::Params>::SPEC_HASH).is_ok() {
+            std::hint::black_box(P4::from_le_bytes(exact));
+        }
     }
-    let values: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    all_or_nothing(&mut P4::new(0), |m| flat::load_flat(m, &values))
+    all_or_nothing(&mut P4::new(0), |m| flat::load_flat(m, bytes))
 }
 
 /// The data and options of the training-state seeds, and of every resume from them:

@@ -6,6 +6,17 @@
 //! `rnn_runtime::flat::to_le_bytes`), so they sit in flash; the only RAM the models use
 //! is the stack of a call and, for streaming, the caller's hidden state.
 //!
+//! A weights file written for another model does not compile, even at the right size:
+//! the header's spec hash is checked while the `static` is built.
+//!
+//! ```compile_fail,E0080
+//! rnn_runtime::model! {
+//!     /// The seed model's sizes with another head.
+//!     pub struct SeedTanh < input(20, 1), lstm(50), dense(1, activation = tanh) >
+//! }
+//! static WRONG: SeedTanh = SeedTanh::from_le_bytes(include_bytes!("../weights/seed.bin"));
+//! ```
+//!
 //! The `rnn_*` functions are the C interface (arrays passed as pointers to their first
 //! element); the `staticlib` member packages them as a static library.
 
@@ -20,7 +31,23 @@ pub static SEED: SeedNet = SeedNet::from_le_bytes(include_bytes!("../weights/see
 pub static GRU: GruNet = GruNet::from_le_bytes(include_bytes!("../weights/gru.bin"));
 
 /// Width of [`GRU`]'s hidden state, the state a C caller keeps between steps.
-pub const GRU_STATE: usize = 16;
+pub const GRU_STATE: usize = GruNet::STATE_BYTES / 4;
+
+/// `SeedNet::STACK_BYTES`, for C (`include/rnn_nostd.h`).
+#[no_mangle]
+pub static RNN_SEED_STACK_BYTES: usize = SeedNet::STACK_BYTES;
+
+/// `GruNet::STACK_BYTES`, for C.
+#[no_mangle]
+pub static RNN_GRU_STACK_BYTES: usize = GruNet::STACK_BYTES;
+
+/// `GruNet::STATE_BYTES`, for C.
+#[no_mangle]
+pub static RNN_GRU_STATE_BYTES: usize = GruNet::STATE_BYTES;
+
+/// [`GRU_STATE`], for C to check its header's `RNN_GRU_STATE` against.
+#[no_mangle]
+pub static RNN_GRU_STATE_LEN: usize = GRU_STATE;
 
 /// The seed model's prediction for one window of 20 samples.
 #[no_mangle]

@@ -51,8 +51,14 @@ fn outputs_equal_the_std_build_bit_for_bit() {
 }
 
 #[test]
-fn static_weights_are_the_file_and_load_flat_checks_the_count() {
-    let params = read_f32s("seed.bin");
+fn static_weights_are_the_file_and_load_flat_checks_the_header_and_count() {
+    let path = format!("{}/weights/seed.bin", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(bytes.len(), flat::HEADER_BYTES + SeedNet::WEIGHT_BYTES);
+    let params: Vec<f32> = bytes[flat::HEADER_BYTES..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
     assert_eq!(params.len(), SeedNet::PARAMS);
     let mut at = 0;
     SEED.visit_params(&mut |t| {
@@ -67,16 +73,21 @@ fn static_weights_are_the_file_and_load_flat_checks_the_count() {
     // changes nothing.
     let mut net = SEED.clone();
     net.visit_params_mut(&mut |t| t.fill(0.0));
-    match flat::load_flat(&mut net, &params[1..]) {
+    match flat::load_flat(&mut net, &bytes[..bytes.len() - 4]) {
         Err(Error::ParamCount { expected, got }) => {
             assert_eq!((expected, got), (SeedNet::PARAMS, SeedNet::PARAMS - 1))
         }
         other => panic!("expected ParamCount, got {other:?}"),
     }
+    let gru = std::fs::read(format!("{}/weights/gru.bin", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(matches!(
+        flat::load_flat(&mut net, &gru),
+        Err(Error::WeightsHeader(flat::HeaderMismatch::Spec { .. }))
+    ));
     assert_eq!(net.predict_one(&seed_window(0)), [0.0]);
-    flat::load_flat(&mut net, &params).unwrap();
+    flat::load_flat(&mut net, &bytes).unwrap();
     assert!(net == SEED);
-    assert_eq!(GruNet::PARAMS * 4, read_f32s("gru.bin").len() * 4);
+    assert_eq!(gru.len(), flat::HEADER_BYTES + 4 * GruNet::PARAMS);
 }
 
 #[test]
