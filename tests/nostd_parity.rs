@@ -93,6 +93,51 @@ fn weight_files_round_trip_and_outputs_are_the_nostd_reference() {
     }
 }
 
+/// The gesture model (a softmax head) and every dense activation over a sweep of
+/// [-40, 40]: `heads.bin`, which the `no_std` build reproduces bit for bit. With the
+/// portable kernels this build must match it bit for bit too — ELU and softplus take
+/// `libm`'s pure-Rust `expm1f` / `expf` / `log1pf` in both builds, not the platform's.
+#[test]
+fn heads_and_activations_are_the_nostd_reference() {
+    let portable = std::env::var_os("RNN_PORTABLE").is_some();
+    if std::env::var_os("RNN_BLESS_NOSTD").is_some() {
+        assert!(portable, "bless with RNN_PORTABLE=1");
+        let gesture = GestureNet::new(22);
+        std::fs::write(path("gesture.bin"), flat::to_le_bytes(&gesture)).unwrap();
+        let mut out = [0.0; HEADS_VALUES];
+        heads(&gesture, &mut out);
+        let bytes: Vec<u8> = out.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(path("heads.bin"), bytes).unwrap();
+    }
+    let bytes = read("gesture.bin");
+    let gesture = GestureNet::from_le_bytes(bytes.as_slice().try_into().unwrap());
+    assert!(gesture == GestureNet::new(22));
+    let expected: Vec<f32> = read("heads.bin")
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(expected.len(), HEADS_VALUES);
+    let mut got = [0.0; HEADS_VALUES];
+    heads(&gesture, &mut got);
+    // The activations act element by element on the same code in both builds: equal
+    // bits whatever the kernels. The model's outputs go through the products.
+    let model_values = GESTURE_SAMPLES * 4;
+    for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
+        if portable || k >= model_values {
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "value {k}: {g} vs no_std reference {w}"
+            );
+        } else {
+            assert!(
+                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                "value {k}: {g} vs {w}"
+            );
+        }
+    }
+}
+
 #[test]
 fn load_flat_sets_every_parameter_or_nothing() {
     let source = SeedNet::new(3);

@@ -519,3 +519,62 @@ fn forward_from_needs_one_state_per_sample() {
         .unwrap_err();
     assert!(matches!(err, Error::Shape { what: "x", .. }), "{err:?}");
 }
+
+/// The generated costs against what they describe: `STATE_BYTES` is the size of the
+/// state type (which holds only `h`, and `c` for an LSTM), `WEIGHT_BYTES` the flat
+/// file less its header, and the FLOP counts the products written out by hand from
+/// the layers (2 per multiply-add: `G·H·(I + H)` a recurrent step, `I·N` a dense
+/// layer, nothing for an embedding lookup). `STACK_BYTES` is checked against the
+/// painted stack of the `no_std` build (`scripts/nostd_footprint.sh --check` in CI).
+#[test]
+fn generated_costs_are_what_they_count() {
+    use std::mem::size_of;
+    assert_eq!(Plain::STATE_BYTES, size_of::<PlainState>());
+    assert_eq!(Plain::STATE_BYTES, 2 * 8 * 4);
+    assert_eq!(GruStack::STATE_BYTES, size_of::<GruStackState>());
+    assert_eq!(GruStack::STATE_BYTES, (8 + 6) * 4);
+    assert_eq!(DenseFirst::STATE_BYTES, size_of::<DenseFirstState>());
+    assert_eq!(DenseFirst::STATE_BYTES, 5 * 4);
+    assert_eq!(Tokens::STATE_BYTES, size_of::<TokensState>());
+    assert_eq!(TokenSeq::STATE_BYTES, size_of::<TokenSeqState>());
+
+    assert_eq!(
+        Plain::WEIGHT_BYTES,
+        Plain::new(1).to_le_bytes().len() - rnn_runtime::flat::HEADER_BYTES
+    );
+    assert_eq!(GruStack::WEIGHT_BYTES, 4 * GruStack::PARAMS);
+
+    // Plain: an LSTM step (4 gates, 2 inputs, 8 units) 8 times, the head once.
+    assert_eq!(Plain::FLOPS_PER_STEP, 2 * (4 * 8 * (2 + 8) + 8 * 3));
+    assert_eq!(Plain::FLOPS_PER_SAMPLE, 8 * 2 * 4 * 8 * (2 + 8) + 2 * 8 * 3);
+    // GruStack: two GRU layers each step; the two dense layers once.
+    let gru_steps = 3 * 8 * (2 + 8) + 3 * 6 * (8 + 6);
+    let heads = 6 * 4 + 4 * 2;
+    assert_eq!(GruStack::FLOPS_PER_STEP, 2 * (gru_steps + heads));
+    assert_eq!(GruStack::FLOPS_PER_SAMPLE, 2 * (8 * gru_steps + heads));
+    // DenseFirst: the dense layer reads every step, as the simple RNN does.
+    assert_eq!(
+        DenseFirst::FLOPS_PER_SAMPLE,
+        2 * (8 * (2 * 4 + 5 * (4 + 5)) + 5 * 2)
+    );
+    // TokenSeq: the embedding costs no FLOPs; the head runs at every step.
+    assert_eq!(
+        TokenSeq::FLOPS_PER_SAMPLE,
+        8 * 2 * (4 * 5 * (4 + 5) + 5 * 2)
+    );
+    assert_eq!(TokenSeq::FLOPS_PER_STEP, TokenSeq::FLOPS_PER_SAMPLE / 8);
+
+    // A bidirectional layer does not stream: no state, no step; both directions run.
+    model! { struct Bi < input(8, 2), bidirectional(gru(4)), dense(1) > }
+    assert_eq!((Bi::STATE_BYTES, Bi::FLOPS_PER_STEP), (0, 0));
+    assert_eq!(Bi::FLOPS_PER_SAMPLE, 2 * (8 * 2 * 3 * 4 * (2 + 4) + 8));
+
+    // The stack bound covers at least the arrays the calls hold.
+    const {
+        assert!(Plain::STACK_BYTES >= 4 * (2 * 8 + 4 * 8 + 2 * 8 + 8 + 3));
+        assert!(
+            TokenSeq::STACK_BYTES >= 4 * 8 * 2,
+            "the whole output sequence"
+        );
+    }
+}

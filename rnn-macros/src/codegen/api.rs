@@ -83,9 +83,9 @@ pub const CONSTS: [(&str, &str, &str); 9] = [
         "STACK_BYTES",
         "usize",
         "An upper bound on the stack of one `predict_one` or `push` in an optimised build \
-         (opt-level 3 or \"s\"; a debug build uses more): the arrays the call holds, plus a \
-         fixed allowance for frames and the compiler's copies. CI measures the real figure \
-         by stack painting and checks it stays below.",
+         (opt-level 3 or \"s\"; a debug build uses more): twice the arrays the call holds \
+         (room for the compiler's copies), plus an allowance for frames. CI measures the \
+         real figure by stack painting and checks it stays below.",
     ),
     (
         "FLOPS_PER_STEP",

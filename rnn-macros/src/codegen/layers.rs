@@ -57,17 +57,33 @@ pub fn describe(layer: &Layer) -> String {
     }
 }
 
+/// The runtime's `Activation` variant, e.g. `::rnn_runtime::Activation::Softmax`.
 pub fn activation(a: Activation) -> TokenStream {
-    match a {
-        Activation::Linear => quote!(::rnn_runtime::Activation::Linear),
-        Activation::Relu => quote!(::rnn_runtime::Activation::Relu),
-        Activation::Tanh => quote!(::rnn_runtime::Activation::Tanh),
-        Activation::Sigmoid => quote!(::rnn_runtime::Activation::Sigmoid),
-        Activation::Softmax => quote!(::rnn_runtime::Activation::Softmax),
-        Activation::Gelu => quote!(::rnn_runtime::Activation::Gelu),
-        Activation::Elu => quote!(::rnn_runtime::Activation::Elu),
-        Activation::Softplus => quote!(::rnn_runtime::Activation::Softplus),
-    }
+    let variant = activation_ident(a);
+    quote!(::rnn_runtime::Activation::#variant)
+}
+
+/// The runtime's compile-time form of the activation, e.g.
+/// `::rnn_runtime::activation::fixed::Softmax`, which the single-sample code names so
+/// that a model links only the activations it uses.
+pub fn fixed_activation(a: Activation) -> TokenStream {
+    let variant = activation_ident(a);
+    quote!(::rnn_runtime::activation::fixed::#variant)
+}
+
+/// The variant's name, which is also the name of its fixed type.
+fn activation_ident(a: Activation) -> proc_macro2::Ident {
+    let name = match a {
+        Activation::Linear => "Linear",
+        Activation::Relu => "Relu",
+        Activation::Tanh => "Tanh",
+        Activation::Sigmoid => "Sigmoid",
+        Activation::Softmax => "Softmax",
+        Activation::Gelu => "Gelu",
+        Activation::Elu => "Elu",
+        Activation::Softplus => "Softplus",
+    };
+    quote::format_ident!("{}", name)
 }
 
 pub fn cell_activation(a: CellActivation) -> TokenStream {

@@ -130,7 +130,10 @@ fn pipeline(model: &Model, range: std::ops::Range<usize>, state: &TokenStream) -
                 LayerKind::Recurrent(_) => {
                     quote!(let v = *self.#f.step_one(&v, &mut #state.#f);)
                 }
-                LayerKind::Dense(_) => quote!(let v = self.#f.forward_one(&v);),
+                LayerKind::Dense(a) => {
+                    let a = super::layers::fixed_activation(a);
+                    quote!(let v = self.#f.forward_one_as::<#a>(&v);)
+                }
                 LayerKind::Embedding { .. } => {
                     let d = lit(model.layers[i].units);
                     quote! {
@@ -625,14 +628,20 @@ fn layer_by_layer(model: &Model) -> (TokenStream, TokenStream) {
                 }
                 let a = h;
             },
-            LayerKind::Dense(_) if is_sequence => quote! {
-                let mut d = [[0.0f32; #w]; #steps];
-                for (d_t, a_t) in ::rnn_runtime::__private::Iterator::zip(d.iter_mut(), a.iter()) {
-                    *d_t = self.#f.forward_one(a_t);
+            LayerKind::Dense(act) if is_sequence => {
+                let act = super::layers::fixed_activation(act);
+                quote! {
+                    let mut d = [[0.0f32; #w]; #steps];
+                    for (d_t, a_t) in ::rnn_runtime::__private::Iterator::zip(d.iter_mut(), a.iter()) {
+                        *d_t = self.#f.forward_one_as::<#act>(a_t);
+                    }
+                    let a = d;
                 }
-                let a = d;
-            },
-            LayerKind::Dense(_) => quote!(let a = self.#f.forward_one(&a);),
+            }
+            LayerKind::Dense(act) => {
+                let act = super::layers::fixed_activation(act);
+                quote!(let a = self.#f.forward_one_as::<#act>(&a);)
+            }
             LayerKind::Dropout(_) => TokenStream::new(),
         });
         is_sequence = layer.sequence_out;

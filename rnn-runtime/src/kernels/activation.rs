@@ -9,9 +9,9 @@
 //! Everything is plain `*`, `+` and `/`, never a fused multiply-add, so the AVX-512,
 //! AVX2 and baseline versions of a slice kernel, and the `no_std` build, give the same
 //! bits.
-//! [`erf`] is built the same way, for the exact GELU. Without the `std` feature, ELU's
-//! `expm1` and softplus's `exp` and `log1p` come from the pure-Rust `libm` crate
-//! instead of the platform's libm.
+//! [`erf`] is built the same way, for the exact GELU. ELU's `expm1` and softplus's
+//! `exp` and `log1p` come from the pure-Rust `libm` crate in every build, so that the
+//! `std` and `no_std` builds give the same bits.
 
 use crate::kernels::simd::multiversion;
 
@@ -84,14 +84,14 @@ impl Activation {
     /// normalises each row; the others act element by element).
     pub fn apply(self, v: &mut [f32], width: usize) {
         match self {
-            Activation::Linear => {}
-            Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
-            Activation::Tanh => tanh_slice(v),
-            Activation::Sigmoid => sigmoid_slice(v),
-            Activation::Softmax => v.chunks_exact_mut(width.max(1)).for_each(softmax_row),
-            Activation::Gelu => gelu_slice(v),
-            Activation::Elu => v.iter_mut().for_each(|x| *x = elu(*x)),
-            Activation::Softplus => v.iter_mut().for_each(|x| *x = softplus(*x)),
+            Activation::Linear => fixed::Linear::apply(v, width),
+            Activation::Relu => fixed::Relu::apply(v, width),
+            Activation::Tanh => fixed::Tanh::apply(v, width),
+            Activation::Sigmoid => fixed::Sigmoid::apply(v, width),
+            Activation::Softmax => fixed::Softmax::apply(v, width),
+            Activation::Gelu => fixed::Gelu::apply(v, width),
+            Activation::Elu => fixed::Elu::apply(v, width),
+            Activation::Softplus => fixed::Softplus::apply(v, width),
         }
     }
 
@@ -328,32 +328,83 @@ pub fn softplus(x: f32) -> f32 {
     x.max(0.0) + ln_1p(exp_libm(-x.abs()))
 }
 
-/// The platform's `e^x - 1`, or `libm`'s without std.
+/// A dense activation fixed at compile time. The generated single-sample code names
+/// one per dense layer ([`fixed`]), so that a model links only the activations it
+/// uses: [`Activation::apply`], a run-time choice, links all eight (and `libm`'s
+/// `expm1f` / `log1pf` with them), which costs a `no_std` build kilobytes of flash.
+pub trait FixedActivation {
+    /// The run-time value this type stands for.
+    const ACTIVATION: Activation;
+    /// [`Activation::apply`] of [`ACTIVATION`](Self::ACTIVATION).
+    fn apply(v: &mut [f32], width: usize);
+}
+
+/// One type per [`Activation`], each a [`FixedActivation`].
+pub mod fixed {
+    use super::{
+        elu, gelu_slice, sigmoid_slice, softmax_row, softplus, tanh_slice, Activation,
+        FixedActivation,
+    };
+
+    /// Defines a unit type implementing [`FixedActivation`] with the given body.
+    macro_rules! fixed {
+        ($($(#[$doc:meta])* $name:ident => |$v:ident, $width:ident| $body:expr;)*) => {$(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug)]
+            pub struct $name;
+
+            impl FixedActivation for $name {
+                const ACTIVATION: Activation = Activation::$name;
+                #[inline]
+                fn apply($v: &mut [f32], $width: usize) {
+                    $body
+                }
+            }
+        )*};
+    }
+
+    fixed! {
+        /// [`Activation::Linear`].
+        Linear => |v, width| { let _ = (v, width); };
+        /// [`Activation::Relu`].
+        Relu => |v, width| { let _ = width; v.iter_mut().for_each(|x| *x = x.max(0.0)) };
+        /// [`Activation::Tanh`].
+        Tanh => |v, width| { let _ = width; tanh_slice(v) };
+        /// [`Activation::Sigmoid`].
+        Sigmoid => |v, width| { let _ = width; sigmoid_slice(v) };
+        /// [`Activation::Softmax`]: each row of `width` on its own.
+        Softmax => |v, width| v.chunks_exact_mut(width.max(1)).for_each(softmax_row);
+        /// [`Activation::Gelu`].
+        Gelu => |v, width| { let _ = width; gelu_slice(v) };
+        /// [`Activation::Elu`].
+        Elu => |v, width| { let _ = width; v.iter_mut().for_each(|x| *x = elu(*x)) };
+        /// [`Activation::Softplus`].
+        Softplus => |v, width| { let _ = width; v.iter_mut().for_each(|x| *x = softplus(*x)) };
+    }
+}
+
+// ELU and softplus take their `expm1`, `exp` and `log1p` from the pure-Rust `libm`
+// crate in every build, never from the platform's C library: the `no_std` build has no
+// other, and the host must reproduce the device's bits (`tests/nostd_parity.rs` sweeps
+// every activation). Both are accurate to within an ulp or so; they differ from each
+// other in the last bit of a few values in a hundred.
+
+/// `e^x - 1`.
 #[inline(always)]
 fn exp_m1(x: f32) -> f32 {
-    #[cfg(feature = "std")]
-    return x.exp_m1();
-    #[cfg(not(feature = "std"))]
-    return libm::expm1f(x);
+    libm::expm1f(x)
 }
 
-/// The platform's correctly rounded `e^x` (softplus keeps it for the tiny values that
-/// [`exp`] flushes), or `libm`'s without std.
+/// `e^x`, kept for the tiny values of softplus that [`exp`] flushes.
 #[inline(always)]
 fn exp_libm(x: f32) -> f32 {
-    #[cfg(feature = "std")]
-    return x.exp();
-    #[cfg(not(feature = "std"))]
-    return libm::expf(x);
+    libm::expf(x)
 }
 
-/// The platform's `ln(1 + x)`, or `libm`'s without std.
+/// `ln(1 + x)`.
 #[inline(always)]
 fn ln_1p(x: f32) -> f32 {
-    #[cfg(feature = "std")]
-    return x.ln_1p();
-    #[cfg(not(feature = "std"))]
-    return libm::log1pf(x);
+    libm::log1pf(x)
 }
 
 /// Softmax of one row in place; shifted by the row's maximum so that no `exp`

@@ -5,7 +5,7 @@ use super::ensure;
 use super::tensor::{Stored, Tensor};
 #[cfg(feature = "std")]
 use crate::init::glorot_uniform;
-use crate::kernels::activation::Activation;
+use crate::kernels::activation::{Activation, FixedActivation};
 #[cfg(feature = "std")]
 use crate::kernels::gemm::{add_column_sums, gemm, matvec_add, Op};
 #[cfg(feature = "std")]
@@ -108,13 +108,32 @@ impl<const I: usize, const N: usize> DenseLayer<I, N> {
 
     /// Forward pass of one sample, without allocation.
     pub fn forward_one(&self, x: &[f32; I]) -> [f32; N] {
+        let mut y = self.product_one(x);
+        self.activation.apply(&mut y, N);
+        y
+    }
+
+    /// [`forward_one`](Self::forward_one) with the activation fixed at compile time,
+    /// which must be this layer's (checked in debug builds): what generated code
+    /// calls, so that a model links only the activations it uses.
+    #[doc(hidden)]
+    #[inline]
+    pub fn forward_one_as<A: FixedActivation>(&self, x: &[f32; I]) -> [f32; N] {
+        debug_assert_eq!(self.activation, A::ACTIVATION, "the generated activation");
+        let mut y = self.product_one(x);
+        A::apply(&mut y, N);
+        y
+    }
+
+    /// `bias + weight · x`.
+    #[inline]
+    fn product_one(&self, x: &[f32; I]) -> [f32; N] {
         let mut y = [0.0; N];
         y.copy_from_slice(self.bias.flat());
         #[cfg(feature = "std")]
         matvec_add(self.weight.flat(), x, &mut y);
         #[cfg(not(feature = "std"))]
         crate::kernels::matvec::matvec_add_portable(self.weight.flat(), x, &mut y);
-        self.activation.apply(&mut y, N);
         y
     }
 

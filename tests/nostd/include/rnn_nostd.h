@@ -1,5 +1,5 @@
 /* C interface of tests/nostd (librnn_nostd_staticlib.a): the seed model and a
- * streaming GRU compiled without std or an allocator, their weights in flash.
+ * streaming GRU and a gesture classifier compiled without std or an allocator, their weights in flash.
  *
  * Written by hand to match tests/nostd/src/lib.rs; scripts/nostd_footprint.sh builds
  * its C program through this header and checks the constants below against the ones
@@ -26,6 +26,11 @@ extern "C" {
 /* Floats of hidden state a caller keeps between rnn_gru_push calls (zeros to start). */
 #define RNN_GRU_STATE 16
 
+/* The gesture classifier, input(32, 3), gru(16), dense(4, softmax). */
+#define RNN_GESTURE_TIMESTEPS 32
+#define RNN_GESTURE_FEATURES 3
+#define RNN_GESTURE_CLASSES 4
+
 /* The seed model's prediction for x[RNN_SEED_TIMESTEPS][RNN_SEED_FEATURES]. */
 float rnn_seed_predict(const float *x);
 
@@ -37,10 +42,15 @@ void rnn_gru_push(float *h, const float *x, float *out);
  * out[RNN_GRU_TIMESTEPS][RNN_GRU_OUTPUTS]. */
 void rnn_gru_predict(const float *x, float *out);
 
+/* The gesture classifier's class probabilities for
+ * x[RNN_GESTURE_TIMESTEPS][RNN_GESTURE_FEATURES], written to out[RNN_GESTURE_CLASSES]. */
+void rnn_gesture_predict(const float *x, float *out);
+
 /* The models' generated cost constants (SeedNet::STACK_BYTES, ...), exported so that
  * firmware can size its stacks and RAM from the library it links. */
 extern const size_t RNN_SEED_STACK_BYTES;
 extern const size_t RNN_GRU_STACK_BYTES;
+extern const size_t RNN_GESTURE_STACK_BYTES;
 extern const size_t RNN_GRU_STATE_BYTES;
 extern const size_t RNN_GRU_STATE_LEN;
 

@@ -30,6 +30,10 @@ pub static SEED: SeedNet = SeedNet::from_le_bytes(include_bytes!("../weights/see
 /// The streaming GRU's weights, in flash.
 pub static GRU: GruNet = GruNet::from_le_bytes(include_bytes!("../weights/gru.bin"));
 
+/// The gesture classifier's weights, in flash.
+pub static GESTURE: GestureNet =
+    GestureNet::from_le_bytes(include_bytes!("../weights/gesture.bin"));
+
 /// Width of [`GRU`]'s hidden state, the state a C caller keeps between steps.
 pub const GRU_STATE: usize = GruNet::STATE_BYTES / 4;
 
@@ -40,6 +44,10 @@ pub static RNN_SEED_STACK_BYTES: usize = SeedNet::STACK_BYTES;
 /// `GruNet::STACK_BYTES`, for C.
 #[no_mangle]
 pub static RNN_GRU_STACK_BYTES: usize = GruNet::STACK_BYTES;
+
+/// `GestureNet::STACK_BYTES`, for C.
+#[no_mangle]
+pub static RNN_GESTURE_STACK_BYTES: usize = GestureNet::STACK_BYTES;
 
 /// `GruNet::STATE_BYTES`, for C.
 #[no_mangle]
@@ -70,4 +78,10 @@ pub extern "C" fn rnn_gru_push(h: &mut [f32; GRU_STATE], x: &[f32; 3], out: &mut
 #[no_mangle]
 pub extern "C" fn rnn_gru_predict(x: &[[f32; 3]; 8], out: &mut [[f32; 2]; 8]) {
     *out = GRU.predict_one(x);
+}
+
+/// The gesture classifier's class probabilities for 32 steps of three axes.
+#[no_mangle]
+pub extern "C" fn rnn_gesture_predict(x: &[[f32; 3]; 32], out: &mut [f32; 4]) {
+    *out = GESTURE.predict_one(x);
 }

@@ -10,3 +10,8 @@ rnn_runtime::model! {
     /// A streaming GRU: three features per step, an output pair at every step.
     pub struct GruNet < input(8, 3), gru(16, return_sequences = true), dense(2, activation = tanh) >
 }
+
+rnn_runtime::model! {
+    /// A gesture classifier: 32 steps of a 3-axis accelerometer, four classes.
+    pub struct GestureNet < input(32, 3), gru(16), dense(4, activation = softmax) >
+}

@@ -6,7 +6,8 @@
 //! for bit.
 
 use rnn_nostd::{
-    rnn_gru_predict, rnn_gru_push, rnn_seed_predict, GruNet, SeedNet, GRU_STATE, SEED,
+    rnn_gesture_predict, rnn_gru_predict, rnn_gru_push, rnn_seed_predict, GestureNet, GruNet,
+    SeedNet, GESTURE, GRU_STATE, SEED,
 };
 use rnn_runtime::{flat, Error, Params};
 
@@ -48,6 +49,28 @@ fn outputs_equal_the_std_build_bit_for_bit() {
             }
         }
     }
+}
+
+#[test]
+fn heads_and_activations_equal_the_std_build_bit_for_bit() {
+    let expected = read_f32s("heads.bin");
+    assert_eq!(expected.len(), HEADS_VALUES);
+    let mut got = [0.0; HEADS_VALUES];
+    heads(&GESTURE, &mut got);
+    for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
+        assert_bits(
+            *g,
+            *w,
+            if k < GESTURE_SAMPLES * 4 {
+                "gesture"
+            } else {
+                "activation"
+            },
+        );
+    }
+    let mut out = [0.0; 4];
+    rnn_gesture_predict(&gesture_sample(0), &mut out);
+    assert_eq!(out, GESTURE.predict_one(&gesture_sample(0)));
 }
 
 #[test]
