@@ -249,3 +249,47 @@ fn from_le_bytes_rebuilds_every_layer_kind() {
 fn debug_is_the_same_as_without_std() {
     assert_eq!(format!("{:?}", SeedNet::new(0)), SEED_DEBUG);
 }
+
+/// `use_portable_kernels`, the API form of `RNN_PORTABLE=1`, run in child processes of
+/// this test binary because the choice is made once per process: called first, the
+/// std build gives the `no_std` reference's bits with no environment variable; called
+/// after a model ran with the accelerated kernels, it is refused and changes nothing.
+#[test]
+fn use_portable_kernels_reproduces_the_nostd_bits() {
+    match std::env::var("RNN_KERNELS_CHILD").as_deref() {
+        Ok("first") => {
+            rnn_runtime::use_portable_kernels().unwrap();
+            assert!(rnn_runtime::portable_kernels());
+            let seed = SeedNet::from_le_bytes(read("seed.bin").as_slice().try_into().unwrap());
+            let gru = GruNet::from_le_bytes(read("gru.bin").as_slice().try_into().unwrap());
+            let expected = read("expected.bin");
+            let got: Vec<u8> = outputs(&seed, &gru)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            assert!(got == expected, "the portable kernels give the no_std bits");
+        }
+        Ok("late") => {
+            let seed = SeedNet::new(1);
+            let before = seed.predict_one(&seed_window(0));
+            if rnn_runtime::portable_kernels() {
+                return; // a CPU without AVX2: nothing was accelerated to refuse
+            }
+            let err = rnn_runtime::use_portable_kernels().unwrap_err();
+            assert!(matches!(err, rnn_runtime::Error::KernelsChosen), "{err}");
+            assert!(!rnn_runtime::portable_kernels());
+            assert_eq!(seed.predict_one(&seed_window(0)), before);
+        }
+        _ => {
+            for mode in ["first", "late"] {
+                let status = std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["--exact", "use_portable_kernels_reproduces_the_nostd_bits"])
+                    .env("RNN_KERNELS_CHILD", mode)
+                    .env_remove("RNN_PORTABLE")
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "child process `{mode}` failed");
+            }
+        }
+    }
+}

@@ -217,6 +217,12 @@ pub enum Error {
         /// The mismatch, naming both sides.
         reason: String,
     },
+    /// `use_portable_kernels` came after a computation chose the accelerated kernels.
+    #[error(
+        "the accelerated kernels are already in use by this process: call \
+         use_portable_kernels() before building any model, or set RNN_PORTABLE=1"
+    )]
+    KernelsChosen,
     /// A flat weights file whose header does not fit the model reading it.
     #[error("cannot load these weights: {0}")]
     WeightsHeader(crate::flat::HeaderMismatch),

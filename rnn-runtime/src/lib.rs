@@ -46,16 +46,24 @@
 //! - the inference path that `predict`, `forward` and `evaluate` take (keeping nothing
 //!   for backward) against the forward pass of training, on the same batch
 //!   (`Network::forward_batch` with and without `Network::inference_only`): the same
-//!   kernels run on the same rows.
+//!   kernels run on the same rows;
+//! - the `no_std` build (a device) against the `std` build running the portable
+//!   kernels ([`use_portable_kernels`] first thing in `main`, or `RNN_PORTABLE=1`):
+//!   `predict_one` and `push` of every layer kind and every activation — ELU and
+//!   softplus take `libm`'s pure-Rust `expm1f` / `expf` / `log1pf` in both builds, not
+//!   the platform's. `tests/nostd_parity.rs` and the `no_std` crate's own test check
+//!   the seed model, a streaming GRU, a softmax classifier and every dense activation
+//!   over [-40, 40].
 //!
 //! These are **not** bit-identical, and agree only to within a tolerance:
 //!
 //! - results on CPUs that take different kernel paths. On x86-64 the matrix products
 //!   use fused multiply-adds where the CPU has AVX2 + FMA or AVX-512, and round
-//!   differently from the portable kernels.
-//!   Setting the environment variable `RNN_PORTABLE` forces the portable kernels;
-//! - the `no_std` build against the default `std` build on the host: they match bit
-//!   for bit only when the host runs the portable kernels (`RNN_PORTABLE=1`);
+//!   differently from the portable kernels. [`use_portable_kernels`] (or the
+//!   environment variable `RNN_PORTABLE`) forces the portable kernels;
+//! - the `no_std` build against the default `std` build on a host with AVX2 or
+//!   AVX-512: the single-sample products fuse multiply-adds there (the seed model's
+//!   outputs differ by up to ~5e-7);
 //! - the batch API (`predict`, `forward`) against the single-sample step
 //!   (`predict_one`, `stream`), which use different kernels (about 1e-5 apart).
 //!
@@ -172,6 +180,9 @@ pub use io::load_safetensors_from_bytes;
 pub use io::{load_params, save_params};
 #[cfg(feature = "std")]
 pub use io::{load_safetensors, save_safetensors};
+pub use kernels::simd::portable_kernels;
+#[cfg(feature = "std")]
+pub use kernels::simd::use_portable_kernels;
 #[cfg(feature = "std")]
 pub use loss::{mse, mse_grad, Loss};
 #[cfg(feature = "std")]

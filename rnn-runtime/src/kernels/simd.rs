@@ -14,14 +14,56 @@
 //! which every product falls back to under `RNN_PORTABLE`. See the crate's
 //! "Reproducibility" section.
 
+/// The process's choice, made once: at the first kernel that asks, from
+/// `RNN_PORTABLE`, or earlier by [`use_portable_kernels`].
+#[cfg(feature = "std")]
+static ACCELERATED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// Whether kernels may use instruction-set extensions found at run time: true unless
-/// the environment variable `RNN_PORTABLE` is set, which forces the baseline x86-64
-/// (SSE2) code and portable fallbacks everywhere — how the test suite checks the code
-/// paths that CPUs without AVX2 or AVX-512 take.
+/// the environment variable `RNN_PORTABLE` is set or [`use_portable_kernels`] was
+/// called, which force the baseline x86-64 (SSE2) code and portable fallbacks
+/// everywhere — how the test suite checks the code paths that CPUs without AVX2 or
+/// AVX-512 take, and how a host reproduces a `no_std` build's bits.
 #[cfg(feature = "std")]
 pub(crate) fn accelerated() -> bool {
-    static ACCELERATED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ACCELERATED.get_or_init(|| std::env::var_os("RNN_PORTABLE").is_none())
+}
+
+/// Makes every kernel of this process the portable one, as the environment variable
+/// `RNN_PORTABLE=1` does: no AVX2 or AVX-512, no fused multiply-adds, the arithmetic of
+/// the `no_std` build. A host then reproduces a device's outputs bit for bit (see
+/// "Reproducibility" in the crate documentation), at the portable kernels' speed.
+///
+/// The choice is made once per process, by the first computation of any model, and
+/// cannot change afterwards (results would then depend on when a model ran); call
+/// this first, before building a model.
+///
+/// # Errors
+/// [`Error::KernelsChosen`](crate::Error::KernelsChosen) if the accelerated kernels
+/// were already chosen; nothing changes then.
+///
+/// ```
+/// // First thing in `main`, before any model is built.
+/// rnn_runtime::use_portable_kernels()?;
+/// assert!(rnn_runtime::portable_kernels());
+/// # Ok::<(), rnn_runtime::Error>(())
+/// ```
+#[cfg(feature = "std")]
+pub fn use_portable_kernels() -> crate::Result<()> {
+    // `set` fails if the choice is made; it stands if it was the portable one.
+    if ACCELERATED.set(false).is_err() && accelerated() {
+        return Err(crate::Error::KernelsChosen);
+    }
+    Ok(())
+}
+
+/// Whether this process runs the portable kernels ([`use_portable_kernels`] or
+/// `RNN_PORTABLE`); makes the choice if nothing has yet. Always true without `std`.
+pub fn portable_kernels() -> bool {
+    #[cfg(feature = "std")]
+    return !accelerated();
+    #[cfg(not(feature = "std"))]
+    true
 }
 
 /// Defines `$vis fn $name(args) -> ret` whose body runs compiled for AVX-512, or for
