@@ -3,8 +3,8 @@
  * header (tests/nostd/include/rnn_nostd.h), with unused sections dropped.
  *
  * Built several ways by nostd_footprint.sh. With -DBASELINE the calls go to stubs, so
- * that the size difference of -DONLY_SEED / -DONLY_GRU / -DONLY_GESTURE is what one
- * model costs. With
+ * that the size difference of -DONLY_SEED / -DONLY_GRU / -DONLY_GESTURE / -DONLY_BI is
+ * what one model costs. With
  * -DCHECK it calls every entry point and checks each stack high-water mark against the
  * model's generated STACK_BYTES and the header's constants against the library's;
  * it exits 1 if one does not hold. The stack is measured by painting the stack below
@@ -31,6 +31,11 @@ static void gru_push(float *h, const float *x, float *out) { out[0] = out[1] = h
 #define gesture_predict rnn_gesture_predict
 #else
 static void gesture_predict(const float *x, float *out) { out[0] = out[1] = out[2] = out[3] = x[0]; }
+#endif
+#if defined(ONLY_BI)
+#define bi_predict rnn_bi_predict
+#else
+static void bi_predict(const float *x, float *out) { out[0] = out[1] = out[2] = x[0]; }
 #endif
 
 static inline char *stack_pointer(void) {
@@ -87,6 +92,12 @@ int main(void) {
         STACK_USED(rnn_gesture_predict(g, probs), used);
         check_stack("gesture predict_one", used, RNN_GESTURE_STACK_BYTES);
     }
+    {
+        float b[10 * 2], three[3];
+        for (int k = 0; k < 10 * 2; k++) b[k] = 0.3f * (float)(k % 7) - 0.8f;
+        STACK_USED(rnn_bi_predict(b, three), used);
+        check_stack("bidirectional predict_one", used, RNN_BI_STACK_BYTES);
+    }
     check_equal("RNN_GRU_STATE", RNN_GRU_STATE, RNN_GRU_STATE_LEN);
     check_equal("RNN_GRU_STATE floats", RNN_GRU_STATE * sizeof(float), RNN_GRU_STATE_BYTES);
     printf("outputs %g %g %g %g\n", (double)y, (double)out[0], (double)out[1], (double)seq_out[15]);
@@ -94,18 +105,21 @@ int main(void) {
 }
 #else
 int main(void) {
-    float x[20], h[16] = {0}, step[3], out[2], y = 0.0f, g[32 * 3], probs[4];
-    long seed_stack, gru_stack, gesture_stack;
+    float x[20], h[16] = {0}, step[3], out[2], y = 0.0f, g[32 * 3], probs[4], b[10 * 2], three[3];
+    long seed_stack, gru_stack, gesture_stack, bi_stack;
     for (int t = 0; t < 20; t++) x[t] = (float)t * 0.1f;
     for (int f = 0; f < 3; f++) step[f] = 0.5f * (float)f;
     for (int k = 0; k < 32 * 3; k++) g[k] = 0.05f * (float)(k % 17);
     STACK_USED(y = seed_predict(x), seed_stack);
     STACK_USED(gru_push(h, step, out), gru_stack);
     STACK_USED(gesture_predict(g, probs), gesture_stack);
+    for (int k = 0; k < 10 * 2; k++) b[k] = 0.3f * (float)(k % 7) - 0.8f;
+    STACK_USED(bi_predict(b, three), bi_stack);
     printf("seed_stack_bytes %ld\n", seed_stack);
     printf("gru_stack_bytes %ld\n", gru_stack);
     printf("gesture_stack_bytes %ld\n", gesture_stack);
-    printf("outputs %g %g %g %g\n", (double)y, (double)out[0], (double)out[1], (double)probs[0]);
+    printf("bi_stack_bytes %ld\n", bi_stack);
+    printf("outputs %g %g %g %g\n", (double)y, (double)out[0], (double)out[1], (double)probs[0] + (double)three[0]);
     return 0;
 }
 #endif

@@ -9,7 +9,7 @@
 # LTO, one codegen unit and panic = "abort", as tests/nostd/Cargo.toml recommends),
 # links scripts/nostd_footprint.c against the static library with --gc-sections, once
 # calling only the seed model, only the streaming GRU's push, only the gesture
-# classifier (a softmax head), and subtracts a build
+# classifier (a softmax head), only the bidirectional model, and subtracts a build
 # that calls stubs: what remains is the code (.text) and constant data (.rodata: the
 # weights) the model adds. The stack high-water marks come from running the program
 # (stack painting).
@@ -62,7 +62,7 @@ for profile in "${profiles[@]}"; do
   checks+="$("$work/check")"$'\n'"$(no_panic_or_alloc "$work/check" "$profile")"$'\n'
   [ "$table" = 1 ] || continue
   # One program per model, so that each keeps only its own code and weights.
-  for model in seed gru gesture; do
+  for model in seed gru gesture bi; do
     keep=-DONLY_$(echo "$model" | tr a-z A-Z)
     cc "${cflags[@]}" "$keep" scripts/nostd_footprint.c "$lib" -o "$work/$model"
     text=$(( $(section "$work/$model" .text) - $(section "$work/baseline" .text) ))

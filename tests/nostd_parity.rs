@@ -102,26 +102,29 @@ fn heads_and_activations_are_the_nostd_reference() {
     let portable = std::env::var_os("RNN_PORTABLE").is_some();
     if std::env::var_os("RNN_BLESS_NOSTD").is_some() {
         assert!(portable, "bless with RNN_PORTABLE=1");
-        let gesture = GestureNet::new(22);
+        let (gesture, bi) = (GestureNet::new(22), BiNet::new(23));
         std::fs::write(path("gesture.bin"), flat::to_le_bytes(&gesture)).unwrap();
+        std::fs::write(path("bi.bin"), flat::to_le_bytes(&bi)).unwrap();
         let mut out = [0.0; HEADS_VALUES];
-        heads(&gesture, &mut out);
+        heads(&gesture, &bi, &mut out);
         let bytes: Vec<u8> = out.iter().flat_map(|v| v.to_le_bytes()).collect();
         std::fs::write(path("heads.bin"), bytes).unwrap();
     }
     let bytes = read("gesture.bin");
     let gesture = GestureNet::from_le_bytes(bytes.as_slice().try_into().unwrap());
     assert!(gesture == GestureNet::new(22));
+    let bi = BiNet::from_le_bytes(read("bi.bin").as_slice().try_into().unwrap());
+    assert!(bi == BiNet::new(23));
     let expected: Vec<f32> = read("heads.bin")
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect();
     assert_eq!(expected.len(), HEADS_VALUES);
     let mut got = [0.0; HEADS_VALUES];
-    heads(&gesture, &mut got);
+    heads(&gesture, &bi, &mut got);
     // The activations act element by element on the same code in both builds: equal
-    // bits whatever the kernels. The model's outputs go through the products.
-    let model_values = GESTURE_SAMPLES * 4;
+    // bits whatever the kernels. The models' outputs go through the products.
+    let model_values = GESTURE_SAMPLES * (4 + 3);
     for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
         if portable || k >= model_values {
             assert_eq!(

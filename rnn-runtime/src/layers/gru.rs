@@ -8,6 +8,8 @@ use super::tensor::Tensor;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
+use crate::kernels::cell_activation::apply_slice;
+#[cfg(feature = "std")]
 use crate::kernels::simd::multiversion;
 #[cfg(feature = "std")]
 use crate::rng::Rng;
@@ -102,6 +104,7 @@ multiversion! {
 }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// The element-wise part of one GRU step for every row. `gates` (`[rows, 3H]`)
     /// holds the input side of the pre-activations `[r, z, n]` and becomes the
@@ -148,6 +151,40 @@ multiversion! {
                 }
             }
         }
+    }
+}
+
+/// The element-wise part of one step of one sample: [`forward_step`] for one row, the
+/// same operations in the same order, so the same bits. Its sizes are in the type, so
+/// no index needs a check: where layers of several sizes share the slice kernel, a
+/// firmware build would keep its bounds checks, and the panic machinery with them.
+#[inline]
+fn step_row<const H: usize>(
+    input_side: &mut [f32],
+    hidden_side: &[f32],
+    h: &mut [f32; H],
+    acts: CellActivations,
+) {
+    let ((xs, _), (hs, _)) = (
+        input_side.as_chunks_mut::<H>(),
+        hidden_side.as_chunks::<H>(),
+    );
+    let ([r, z, n], [hr, hz, hn]) = (xs, hs) else {
+        return;
+    };
+    for j in 0..H {
+        r[j] += hr[j];
+        z[j] += hz[j];
+    }
+    apply_slice(acts.recurrent_activation, r);
+    apply_slice(acts.recurrent_activation, z);
+    for j in 0..H {
+        n[j] += r[j] * hn[j];
+    }
+    apply_slice(acts.activation, n);
+    let h_prev = *h;
+    for j in 0..H {
+        h[j] = (1.0 - z[j]) * n[j] + z[j] * h_prev[j];
     }
 }
 
@@ -480,17 +517,7 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
     ) {
         self.cell
             .gates_one(x, h, Some(&mut *hidden_side), input_side);
-        let h_prev = *h;
-        let mut hidden_n = [0.0; H];
-        forward_step(
-            input_side,
-            hidden_side,
-            &h_prev,
-            h,
-            &mut hidden_n,
-            H,
-            self.activations,
-        );
+        step_row(input_side, hidden_side, h, self.activations);
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

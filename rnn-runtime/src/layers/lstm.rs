@@ -5,7 +5,11 @@ use super::infer::tiles;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
+#[cfg(feature = "std")]
 use crate::kernels::activation::{sigmoid_in_place, tanh_in_place};
+use crate::kernels::activation::{sigmoid_slice, tanh_slice};
+use crate::kernels::cell_activation::apply_slice;
+#[cfg(feature = "std")]
 use crate::kernels::simd::multiversion;
 #[cfg(feature = "std")]
 use crate::rng::Rng;
@@ -49,6 +53,7 @@ impl<const H: usize, const G: usize> Default for LstmState<H, G> {
     }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// The element-wise part of one LSTM step for every row: activates `gates`
     /// (`[rows, 4H]`, pre-activations in, `[σ(i), σ(f), tanh(g), σ(o)]` out) and
@@ -97,6 +102,53 @@ multiversion! {
             }
     }
 }
+}
+
+/// The element-wise part of one step of one sample: [`forward_step`] (default
+/// activations) or [`forward_step_general`] for one row, the same operations in the
+/// same order, so the same bits. Its sizes are in the type, so no index needs a check:
+/// where layers of several sizes share the slice kernels, a firmware build would keep
+/// their bounds checks, and the panic machinery with them.
+#[inline]
+fn step_row<const H: usize>(
+    gates: &mut [f32],
+    c: &mut [f32; H],
+    h: &mut [f32; H],
+    acts: CellActivations,
+) {
+    let (blocks, _) = gates.as_chunks_mut::<H>();
+    let [i, f, g, o] = blocks else {
+        return;
+    };
+    let c_prev = *c;
+    let mut act_c = [0.0; H];
+    if acts == CellActivations::DEFAULT {
+        // tanh(g) as 2σ(2g) − 1, as `forward_step`.
+        g.iter_mut().for_each(|v| *v *= 2.0);
+        for block in [&mut *i, &mut *f, &mut *g, &mut *o] {
+            sigmoid_slice(block);
+        }
+        g.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+        for j in 0..H {
+            c[j] = f[j] * c_prev[j] + i[j] * g[j];
+        }
+        act_c = *c;
+        tanh_slice(&mut act_c);
+    } else {
+        let (act, rec) = (acts.activation, acts.recurrent_activation);
+        apply_slice(rec, i);
+        apply_slice(rec, f);
+        apply_slice(act, g);
+        apply_slice(rec, o);
+        for j in 0..H {
+            c[j] = f[j] * c_prev[j] + i[j] * g[j];
+        }
+        act_c.copy_from_slice(c);
+        apply_slice(act, &mut act_c);
+    }
+    for j in 0..H {
+        h[j] = o[j] * act_c[j];
+    }
 }
 
 #[cfg(feature = "std")]
@@ -155,6 +207,7 @@ multiversion! {
 }
 }
 
+#[cfg(feature = "std")]
 multiversion! {
     /// [`forward_step`] for any pair of activations: `gates` becomes
     /// `[ρ(i), ρ(f), α(g), ρ(o)]` and `act_c` holds `α(c)`, with `ρ` the recurrent
@@ -542,13 +595,7 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         gates: &mut [f32],
     ) {
         self.cell.gates_one(x, h, None, gates);
-        let c_prev = *c;
-        let mut act_c = [0.0; H];
-        if self.activations == CellActivations::DEFAULT {
-            forward_step(gates, &c_prev, c, &mut act_c, h, H);
-        } else {
-            forward_step_general(gates, &c_prev, c, &mut act_c, h, H, self.activations);
-        }
+        step_row(gates, c, h, self.activations);
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

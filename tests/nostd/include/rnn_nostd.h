@@ -1,5 +1,5 @@
 /* C interface of tests/nostd (librnn_nostd_staticlib.a): the seed model and a
- * streaming GRU and a gesture classifier compiled without std or an allocator, their weights in flash.
+ * streaming GRU, a gesture classifier and a bidirectional model compiled without std or an allocator, their weights in flash.
  *
  * Written by hand to match tests/nostd/src/lib.rs; scripts/nostd_footprint.sh builds
  * its C program through this header and checks the constants below against the ones
@@ -46,11 +46,16 @@ void rnn_gru_predict(const float *x, float *out);
  * x[RNN_GESTURE_TIMESTEPS][RNN_GESTURE_FEATURES], written to out[RNN_GESTURE_CLASSES]. */
 void rnn_gesture_predict(const float *x, float *out);
 
+/* input(10, 2), bidirectional(lstm(8, return_sequences = true)), gru(6), dense(3):
+ * out[3] for x[10][2]. */
+void rnn_bi_predict(const float *x, float *out);
+
 /* The models' generated cost constants (SeedNet::STACK_BYTES, ...), exported so that
  * firmware can size its stacks and RAM from the library it links. */
 extern const size_t RNN_SEED_STACK_BYTES;
 extern const size_t RNN_GRU_STACK_BYTES;
 extern const size_t RNN_GESTURE_STACK_BYTES;
+extern const size_t RNN_BI_STACK_BYTES;
 extern const size_t RNN_GRU_STATE_BYTES;
 extern const size_t RNN_GRU_STATE_LEN;
 

@@ -30,6 +30,9 @@ pub static SEED: SeedNet = SeedNet::from_le_bytes(include_bytes!("../weights/see
 /// The streaming GRU's weights, in flash.
 pub static GRU: GruNet = GruNet::from_le_bytes(include_bytes!("../weights/gru.bin"));
 
+/// The bidirectional model's weights, in flash.
+pub static BI: BiNet = BiNet::from_le_bytes(include_bytes!("../weights/bi.bin"));
+
 /// The gesture classifier's weights, in flash.
 pub static GESTURE: GestureNet =
     GestureNet::from_le_bytes(include_bytes!("../weights/gesture.bin"));
@@ -48,6 +51,10 @@ pub static RNN_GRU_STACK_BYTES: usize = GruNet::STACK_BYTES;
 /// `GestureNet::STACK_BYTES`, for C.
 #[no_mangle]
 pub static RNN_GESTURE_STACK_BYTES: usize = GestureNet::STACK_BYTES;
+
+/// `BiNet::STACK_BYTES`, for C.
+#[no_mangle]
+pub static RNN_BI_STACK_BYTES: usize = BiNet::STACK_BYTES;
 
 /// `GruNet::STATE_BYTES`, for C.
 #[no_mangle]
@@ -84,4 +91,10 @@ pub extern "C" fn rnn_gru_predict(x: &[[f32; 3]; 8], out: &mut [[f32; 2]; 8]) {
 #[no_mangle]
 pub extern "C" fn rnn_gesture_predict(x: &[[f32; 3]; 32], out: &mut [f32; 4]) {
     *out = GESTURE.predict_one(x);
+}
+
+/// The bidirectional model's three outputs for 10 steps of two features.
+#[no_mangle]
+pub extern "C" fn rnn_bi_predict(x: &[[f32; 2]; 10], out: &mut [f32; 3]) {
+    *out = BI.predict_one(x);
 }

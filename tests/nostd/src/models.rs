@@ -15,3 +15,9 @@ rnn_runtime::model! {
     /// A gesture classifier: 32 steps of a 3-axis accelerometer, four classes.
     pub struct GestureNet < input(32, 3), gru(16), dense(4, activation = softmax) >
 }
+
+rnn_runtime::model! {
+    /// A bidirectional LSTM under a GRU, run layer by layer over whole sequences: the
+    /// stack's largest case, and layer sizes the other models do not have.
+    pub struct BiNet < input(10, 2), bidirectional(lstm(8, return_sequences = true)), gru(6), dense(3) >
+}

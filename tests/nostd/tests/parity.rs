@@ -6,8 +6,8 @@
 //! for bit.
 
 use rnn_nostd::{
-    rnn_gesture_predict, rnn_gru_predict, rnn_gru_push, rnn_seed_predict, GestureNet, GruNet,
-    SeedNet, GESTURE, GRU_STATE, SEED,
+    rnn_bi_predict, rnn_gesture_predict, rnn_gru_predict, rnn_gru_push, rnn_seed_predict, BiNet,
+    GestureNet, GruNet, SeedNet, BI, GESTURE, GRU_STATE, SEED,
 };
 use rnn_runtime::{flat, Error, Params};
 
@@ -56,18 +56,18 @@ fn heads_and_activations_equal_the_std_build_bit_for_bit() {
     let expected = read_f32s("heads.bin");
     assert_eq!(expected.len(), HEADS_VALUES);
     let mut got = [0.0; HEADS_VALUES];
-    heads(&GESTURE, &mut got);
+    heads(&GESTURE, &BI, &mut got);
     for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
-        assert_bits(
-            *g,
-            *w,
-            if k < GESTURE_SAMPLES * 4 {
-                "gesture"
-            } else {
-                "activation"
-            },
-        );
+        let what = if k < GESTURE_SAMPLES * (4 + 3) {
+            "model"
+        } else {
+            "activation"
+        };
+        assert_bits(*g, *w, what);
     }
+    let mut three = [0.0; 3];
+    rnn_bi_predict(&bi_sample(1), &mut three);
+    assert_eq!(three, BI.predict_one(&bi_sample(1)));
     let mut out = [0.0; 4];
     rnn_gesture_predict(&gesture_sample(0), &mut out);
     assert_eq!(out, GESTURE.predict_one(&gesture_sample(0)));

@@ -2,7 +2,8 @@
 // (`tests/nostd_parity.rs` of the main workspace) and this crate's (`tests/parity.rs`).
 // `weights/expected.bin` holds the std build's outputs for them as little-endian f32:
 // `SEED_WINDOWS` outputs of `SeedNet`, then `GRU_SEQUENCES × 8 × 2` of `GruNet`.
-// `weights/heads.bin` holds `GESTURE_SAMPLES × 4` outputs of `GestureNet`, then every
+// `weights/heads.bin` holds `GESTURE_SAMPLES × 4` outputs of `GestureNet` and as many
+// × 3 of `BiNet` (on the first 10 steps, first 2 axes of the same samples), then every
 // dense activation applied to the `SWEEP` values of `sweep_value` (rows of 8 for
 // softmax), in the order of `ACTIVATIONS`: what `HEADS_VALUES` counts.
 
@@ -49,7 +50,7 @@ const ACTIVATIONS: [rnn_runtime::Activation; 8] = [
 ];
 
 /// Values in `heads.bin`.
-const HEADS_VALUES: usize = GESTURE_SAMPLES * 4 + ACTIVATIONS.len() * SWEEP;
+const HEADS_VALUES: usize = GESTURE_SAMPLES * (4 + 3) + ACTIVATIONS.len() * SWEEP;
 
 /// Sample `i` of three axes, a different rhythm on each.
 fn gesture_sample(i: usize) -> [[f32; 3]; 32] {
@@ -65,13 +66,23 @@ fn sweep_value(k: usize) -> f32 {
     40.0 * u * u * u + 0.37 * u
 }
 
-/// The gesture model's outputs then the sweep through each activation: what
-/// `heads.bin` holds.
-fn heads(gesture: &GestureNet, out: &mut [f32; HEADS_VALUES]) {
+/// The first 10 steps and 2 axes of gesture sample `i`: `BiNet`'s input.
+fn bi_sample(i: usize) -> [[f32; 2]; 10] {
+    let g = gesture_sample(i);
+    core::array::from_fn(|t| [g[t][0], g[t][1]])
+}
+
+/// The gesture and bidirectional models' outputs, then the sweep through each
+/// activation: what `heads.bin` holds.
+fn heads(gesture: &GestureNet, bi: &BiNet, out: &mut [f32; HEADS_VALUES]) {
     for i in 0..GESTURE_SAMPLES {
         out[i * 4..(i + 1) * 4].copy_from_slice(&gesture.predict_one(&gesture_sample(i)));
     }
     let mut at = GESTURE_SAMPLES * 4;
+    for i in 0..GESTURE_SAMPLES {
+        out[at..at + 3].copy_from_slice(&bi.predict_one(&bi_sample(i)));
+        at += 3;
+    }
     for act in ACTIVATIONS {
         let v = &mut out[at..at + SWEEP];
         for (k, x) in v.iter_mut().enumerate() {
