@@ -608,7 +608,12 @@ mod tests {
     #[test]
     fn packed_panels_change_no_bit() {
         use crate::kernels::tiled::Product;
-        for (m, k, n) in [(23, 257, 71), (64, 300, 40), (1024, 140, 256), (17, 1, 33)] {
+        for (m, k, n) in [
+            (23, 257, 71),
+            (1024, 140, 256),
+            (1030, 130, 40),
+            (1100, 1, 33),
+        ] {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
             let p = Product {
