@@ -2,12 +2,13 @@
 //!
 //! Kernels keep their data in flat `Vec<f32>` buffers; [`gemm`] states the shapes once
 //! and reads a transposed left operand through its strides, so no transposed copy is
-//! made, and no packed copy either: the register-tiled kernel of `tiled` reads both
-//! operands in place, which leaves nothing to allocate per call.
+//! made, and no packed copy on the heap either: the register-tiled kernel of `tiled`
+//! reads both operands in place (a transposed `a` through a panel on the stack),
+//! which leaves nothing to allocate per call.
 
 use crate::kernels::matvec::{dot, matvec_add_portable};
 use crate::kernels::simd::multiversion;
-use crate::kernels::tiled::{run, Portable, Product};
+use crate::kernels::tiled::{run, run_packed, Portable, Product};
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +90,7 @@ fn tiled(p: &Product<'_>, c: &mut [f32]) {
         return unsafe { tiled_avx2(p, c) };
     }
     // SAFETY: the portable lanes run on any CPU; shapes checked above.
-    unsafe { run::<Portable, 4, 1>(p, c) }
+    unsafe { run_packed::<Portable, 4, 1>(p, c) }
 }
 
 /// # Safety
@@ -106,7 +107,7 @@ unsafe fn tiled_avx512(p: &Product<'_>, c: &mut [f32]) {
             // (often a new page). Sixteen rows × one vector use all of that line in
             // one tile and read one line of `b`: measured ~8% faster on dW_hh at
             // H = 256 than the tile below.
-            run::<Avx512, 16, 1>(p, c)
+            run_packed::<Avx512, 16, 1>(p, c)
         } else {
             // Eight rows × three vectors: 24 accumulators, three vectors of `b` and
             // one broadcast fill 28 of the 32 registers; a shard of 16 rows is two
@@ -123,7 +124,7 @@ unsafe fn tiled_avx512(p: &Product<'_>, c: &mut [f32]) {
 unsafe fn tiled_avx2(p: &Product<'_>, c: &mut [f32]) {
     // Six rows × two vectors: 12 accumulators of the 16 registers.
     // SAFETY: forwarded from the caller.
-    unsafe { run::<crate::kernels::tiled::Avx2, 6, 2>(p, c) }
+    unsafe { run_packed::<crate::kernels::tiled::Avx2, 6, 2>(p, c) }
 }
 
 multiversion! {
@@ -553,7 +554,7 @@ mod tests {
         type Kernel = fn(&Product<'_>, &mut [f32]);
         let mut kernels: Vec<(&str, Kernel)> = vec![("portable", |p, c| {
             // SAFETY: portable lanes; the test's shapes fit.
-            unsafe { run::<Portable, 4, 1>(p, c) }
+            unsafe { run_packed::<Portable, 4, 1>(p, c) }
         })];
         #[cfg(target_arch = "x86_64")]
         {
@@ -598,6 +599,51 @@ mod tests {
                         assert!((g - (w + 0.5)).abs() < 1e-4, "{name} {m}x{k}x{n} {ta:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// A transposed `a` packed onto the stack adds the same products in the same
+    /// order as the in-place tiles: bit for bit the same results.
+    #[test]
+    fn packed_panels_change_no_bit() {
+        use crate::kernels::tiled::Product;
+        for (m, k, n) in [
+            (23, 257, 71),
+            (1024, 140, 256),
+            (1030, 130, 40),
+            (1100, 1, 33),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+            let p = Product {
+                m,
+                k,
+                n,
+                a: &a,
+                a_row: 1,
+                a_col: m,
+                b: &b,
+                accumulate: true,
+            };
+            let mut packed = vec![0.5; m * n];
+            let mut in_place = packed.clone();
+            // SAFETY: portable lanes; the shapes fit.
+            unsafe {
+                run_packed::<Portable, 4, 1>(&p, &mut packed);
+                run::<Portable, 4, 1>(&p, &mut in_place);
+            }
+            assert_eq!(packed, in_place, "portable {m}x{k}x{n}");
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx512f") {
+                use crate::kernels::tiled::Avx512;
+                let (mut packed, mut in_place) = (vec![0.5; m * n], vec![0.5; m * n]);
+                // SAFETY: AVX-512F just detected; the shapes fit.
+                unsafe {
+                    run_packed::<Avx512, 16, 1>(&p, &mut packed);
+                    run::<Avx512, 16, 1>(&p, &mut in_place);
+                }
+                assert_eq!(packed, in_place, "avx512 {m}x{k}x{n}");
             }
         }
     }
