@@ -209,7 +209,7 @@ fn the_header_refuses_weights_of_another_spec() {
     let err = flat::load_flat(&mut net, &newer).unwrap_err();
     assert!(matches!(
         err,
-        Error::WeightsHeader(HeaderMismatch::Version { found: 2 })
+        Error::WeightsHeader(HeaderMismatch::Version { found: 2, .. })
     ));
     assert!(matches!(
         flat::load_flat(&mut net, &bytes[..7]),

@@ -225,7 +225,7 @@ pub enum Error {
     KernelsChosen,
     /// A flat weights file whose header does not fit the model reading it.
     #[error("cannot load these weights: {0}")]
-    WeightsHeader(crate::flat::HeaderMismatch),
+    WeightsHeader(HeaderMismatch),
     /// A flat parameter vector does not have one value per parameter of the model.
     #[error("the model has {expected} parameters, but {got} values were given")]
     ParamCount {
@@ -597,3 +597,68 @@ fn quote_cell(value: &str) -> String {
 
 /// `Result` with the runtime's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Why a flat weights file's header does not fit the model reading it
+/// ([`flat::check_header`](crate::flat::check_header)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderMismatch {
+    /// Fewer bytes than a header.
+    Short,
+    /// The first bytes are not `flat::MAGIC`: not a flat weights file (or one written
+    /// before the format had a header; write it again with `flat::to_le_bytes`).
+    Magic,
+    /// Another version of the format.
+    Version {
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// Written for another model: other layers, sizes or activations.
+    Spec {
+        /// This model's [`Params::SPEC_HASH`](crate::Params::SPEC_HASH).
+        expected: u64,
+        /// The hash in the file.
+        found: u64,
+    },
+}
+
+impl HeaderMismatch {
+    /// What went wrong and what to do, without the numbers: the message of the
+    /// compile-time error of a `static` model's `from_le_bytes`.
+    pub const fn message(self) -> &'static str {
+        match self {
+            HeaderMismatch::Short => "the weights are shorter than the 16-byte header",
+            HeaderMismatch::Magic => {
+                "the weights do not start with the flat header `RNNW`: write them with \
+                 rnn_runtime::flat::to_le_bytes (or the model's to_le_bytes)"
+            }
+            HeaderMismatch::Version { .. } => {
+                "the weights were written in another version of the flat format: write them \
+                 again with this version's rnn_runtime::flat::to_le_bytes"
+            }
+            HeaderMismatch::Spec { .. } => {
+                "the weights were written for another model (its layers, sizes or activations \
+                 differ from this one's spec)"
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for HeaderMismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())?;
+        match *self {
+            HeaderMismatch::Version { found, expected } => {
+                write!(f, " (file: version {found}, this build: {expected})")
+            }
+            HeaderMismatch::Spec { expected, found } => {
+                write!(
+                    f,
+                    " (file: spec hash {found:#018x}, this model: {expected:#018x})"
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -46,67 +46,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Bytes of the header in front of the parameters.
 pub const HEADER_BYTES: usize = 16;
 
-/// Why a flat weights file's header does not fit the model reading it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HeaderMismatch {
-    /// Fewer bytes than a header.
-    Short,
-    /// The first bytes are not [`MAGIC`]: not a flat weights file (or one written
-    /// before the format had a header; write it again with [`to_le_bytes`]).
-    Magic,
-    /// Another version of the format.
-    Version {
-        /// The version in the file.
-        found: u32,
-    },
-    /// Written for another model: other layers, sizes or activations.
-    Spec {
-        /// This model's [`Params::SPEC_HASH`].
-        expected: u64,
-        /// The hash in the file.
-        found: u64,
-    },
-}
-
-impl HeaderMismatch {
-    /// What went wrong and what to do, without the numbers: the message of the
-    /// compile-time error of a `static` model's `from_le_bytes`.
-    pub const fn message(self) -> &'static str {
-        match self {
-            HeaderMismatch::Short => "the weights are shorter than the 16-byte header",
-            HeaderMismatch::Magic => {
-                "the weights do not start with the flat header `RNNW`: write them with \
-                 rnn_runtime::flat::to_le_bytes (or the model's to_le_bytes)"
-            }
-            HeaderMismatch::Version { .. } => {
-                "the weights were written in another version of the flat format: write them \
-                 again with this version's rnn_runtime::flat::to_le_bytes"
-            }
-            HeaderMismatch::Spec { .. } => {
-                "the weights were written for another model (its layers, sizes or activations \
-                 differ from this one's spec)"
-            }
-        }
-    }
-}
-
-impl core::fmt::Display for HeaderMismatch {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.message())?;
-        match *self {
-            HeaderMismatch::Version { found } => {
-                write!(f, " (file: version {found}, this build: {FORMAT_VERSION})")
-            }
-            HeaderMismatch::Spec { expected, found } => {
-                write!(
-                    f,
-                    " (file: spec hash {found:#018x}, this model: {expected:#018x})"
-                )
-            }
-            _ => Ok(()),
-        }
-    }
-}
+pub use crate::error::HeaderMismatch;
 
 /// The header of a flat weights file for a model whose [`Params::SPEC_HASH`] is
 /// `spec_hash`.
@@ -147,7 +87,10 @@ pub const fn check_header(
     }
     let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     if found != FORMAT_VERSION {
-        return Err(HeaderMismatch::Version { found });
+        return Err(HeaderMismatch::Version {
+            found,
+            expected: FORMAT_VERSION,
+        });
     }
     let found = u64::from_le_bytes([
         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],

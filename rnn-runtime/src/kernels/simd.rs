@@ -49,10 +49,10 @@ pub(crate) fn accelerated() -> bool {
 /// # Ok::<(), rnn_runtime::Error>(())
 /// ```
 #[cfg(feature = "std")]
-pub fn use_portable_kernels() -> crate::Result<()> {
+pub fn use_portable_kernels() -> crate::error::Result<()> {
     // `set` fails if the choice is made; it stands if it was the portable one.
     if ACCELERATED.set(false).is_err() && accelerated() {
-        return Err(crate::Error::KernelsChosen);
+        return Err(crate::error::Error::KernelsChosen);
     }
     Ok(())
 }
