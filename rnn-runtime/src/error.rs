@@ -238,6 +238,19 @@ pub enum Error {
         /// The step (batch) within the epoch, counted from 1.
         step: usize,
     },
+    /// A parameter of a model to quantise to int8 is NaN or infinite: its row would
+    /// have no finite scale.
+    #[error(
+        "parameter {tensor}, value {index} is {value}: only finite parameters can be quantised"
+    )]
+    NonFiniteWeight {
+        /// The tensor's name, as in `param_specs` (e.g. `0.weight_hh`).
+        tensor: &'static str,
+        /// The value's index in the tensor, row-major.
+        index: usize,
+        /// The value found.
+        value: f32,
+    },
     /// An input feature is NaN or infinite.
     #[error("x sample {sample}, step {step}, feature {feature} is {value}: inputs must be finite")]
     NonFiniteInput {

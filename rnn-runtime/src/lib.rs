@@ -104,6 +104,7 @@ pub mod loss;
 mod summary;
 // Layers.
 pub mod layers;
+pub mod quant;
 // The model trait.
 #[cfg(feature = "std")]
 mod model;
