@@ -25,6 +25,7 @@ mod batch;
 mod layers;
 mod network;
 mod params;
+mod quant;
 mod single;
 mod summary;
 
@@ -182,6 +183,7 @@ pub fn expand(model: &Model) -> TokenStream {
     let summary = summary::expand(model);
     let params = params::params_impl(model);
     let network = network::network_impl(model);
+    let int8 = quant::expand(model);
     quote! {
         #struct_def
         #workspace
@@ -191,6 +193,7 @@ pub fn expand(model: &Model) -> TokenStream {
         #summary
         #params
         #network
+        #int8
     }
 }
 

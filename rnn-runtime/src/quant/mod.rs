@@ -128,3 +128,15 @@ pub fn le_bytes_of(visit: impl FnOnce(&mut dyn FnMut(&[f32]))) -> Vec<u8> {
     visit(&mut |values| out.extend(values.iter().flat_map(|v| v.to_le_bytes())));
     out
 }
+
+/// `bytes` as an array of its length `N`, for a generated `from_le_bytes`.
+///
+/// # Panics
+/// If `bytes` does not hold exactly `N` bytes: a generated caller's sizes disagree.
+#[cfg(feature = "std")]
+pub fn as_array<const N: usize>(bytes: &[u8]) -> &[u8; N] {
+    match bytes.try_into() {
+        Ok(array) => array,
+        Err(_) => panic!("{} bytes where the model has {N}", bytes.len()),
+    }
+}
