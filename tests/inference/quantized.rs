@@ -16,6 +16,7 @@ model! { struct QGru < input(10, 4), gru(16), dense(3, activation = softmax) > }
 model! { struct QRnn < input(8, 2), simple_rnn(20, return_sequences = true), dense(2, activation = tanh) > }
 model! { struct QActs < input(6, 2), lstm(8, activation = relu, return_sequences = true), simple_rnn(6, activation = relu), dense(1) > }
 model! { struct QTokens < input(9), embedding(30, 6), gru(10), dense(3, activation = softmax) > }
+model! { struct QMasked < input(7, 2), masking(0.0), lstm(6), dense(2) > }
 
 /// Largest difference allowed between an int8 model's outputs and its twin's.
 const TOLERANCE: f32 = 1e-6;
@@ -147,6 +148,27 @@ fn an_embedding_model_matches_its_twin() {
         q.predict_one(&[30; 9]).is_err(),
         "an id outside the vocabulary"
     );
+}
+
+#[test]
+fn a_masked_model_skips_padded_steps_as_its_twin() {
+    let net = with_biases(QMasked::new(13), 13);
+    let q = net.quantize().unwrap();
+    let twin = q.dequantize();
+    for (k, mut x) in samples::<7, 2>(8, 14).into_iter().enumerate() {
+        // The last k % 4 steps are padding.
+        for x_t in x.iter_mut().rev().take(k % 4) {
+            *x_t = [0.0; 2];
+        }
+        let (a, b) = (q.predict_one(&x), twin.predict_one(&x));
+        assert!(max_diff(&a, &b) <= TOLERANCE, "{a:?} vs {b:?}");
+        let mut stream = q.stream();
+        let mut last = [0.0; 2];
+        for x_t in &x {
+            last = stream.push(x_t);
+        }
+        assert_eq!(last, a);
+    }
 }
 
 #[test]

@@ -228,6 +228,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
         &allow,
     );
     let api_types = api::fallback_types(header);
+    let int8 = quant::fallback(header, shape);
     let methods = api::inherent_impls(&types, true, &allow, |_| {
         (TokenStream::new(), never.clone())
     });
@@ -240,6 +241,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
         #api_types
         #methods
         #summary
+        #int8
 
         #[allow(unused_variables, clippy::all)]
         impl ::rnn_runtime::Params for #name {

@@ -13,7 +13,7 @@ use quote::{format_ident, quote};
 use super::api::{Method, Types};
 use super::layers::{activation, cell_activation, tensors};
 use super::{field, lit, single};
-use crate::spec::{Cell, Input, Layer, LayerKind, Model};
+use crate::spec::{Cell, Header, Input, Layer, LayerKind, Model, PartialShape};
 
 /// Bytes of a layer's parameters in the int8 format: one per weight and four per row
 /// scale of each weight matrix, four per value of a bias.
@@ -301,6 +301,70 @@ pub fn expand(model: &Model) -> TokenStream {
                     let bytes = ::rnn_runtime::quant::quantize_params(self)?;
                     #p::Ok(#int8::from_le_bytes(::rnn_runtime::quant::as_array::<#bytes_lit>(&bytes)))
                 }
+            }
+        }
+    }
+}
+
+/// The int8 twin as the fallback after a spec error declares it: every item, with
+/// bodies that never run, so that code using it adds no errors of its own.
+pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
+    let (name, vis) = (&header.name, &header.vis);
+    let int8 = format_ident!("{}Int8", name);
+    let stream = format_ident!("{}Int8Stream", name);
+    let state = format_ident!("{}State", name);
+    let p = quote!(::rnn_runtime::__private);
+    let never = quote!({ #p::unreachable!() });
+    let types = Types::loose(header, shape);
+    let signature = |m: Method| types.signature(m);
+    let predict_one = signature(Method::PredictOne);
+    let stream_methods = [
+        Method::Push,
+        Method::StreamState,
+        Method::IntoState,
+        Method::Steps,
+        Method::Reset,
+    ]
+    .map(signature);
+    let allow = quote!(#[allow(dead_code, unused_variables, missing_docs, clippy::all)]);
+    quote! {
+        #allow
+        #[derive(#p::Clone, #p::PartialEq, #p::Debug)]
+        #vis struct #int8 {}
+
+        #allow
+        #[derive(#p::Clone, #p::Debug)]
+        #vis struct #stream<'m> {
+            model: &'m #int8,
+            state: #state,
+        }
+
+        #allow
+        impl #int8 {
+            pub const WEIGHT_BYTES: usize = 0;
+            ::rnn_runtime::__const_without_std! {
+                pub fn from_le_bytes(bytes: &[u8]) -> Self #never
+            }
+            pub #predict_one #never
+            pub fn stream(&self) -> #stream<'_> #never
+            pub fn stream_from(&self, state: #state) -> #stream<'_> #never
+        }
+
+        #allow
+        impl #stream<'_> {
+            #(pub #stream_methods #never)*
+        }
+
+        ::rnn_runtime::__if_std! {
+            #allow
+            impl #int8 {
+                pub fn to_le_bytes(&self) -> #p::Vec<u8> #never
+                pub fn dequantize(&self) -> #name #never
+            }
+
+            #allow
+            impl #name {
+                pub fn quantize(&self) -> ::rnn_runtime::Result<#int8> #never
             }
         }
     }
