@@ -64,6 +64,10 @@ fn a_matrix_reads_and_writes_its_bytes_and_multiplies_as_its_dequantised_self() 
     let bytes = matrix_bytes();
     let m = QWeights::<10, 3, 2>::from_le_bytes(&bytes, 0);
     assert_eq!(bytes.len(), QWeights::<10, 3, 2>::BYTES);
+    assert_eq!(
+        m.value(2, 3),
+        i8::from_le_bytes([bytes[6 * 4 + 2 * 10 + 3]])
+    );
     let mut again = Vec::new();
     m.write_le(&mut again);
     assert_eq!(again, bytes);

@@ -15,9 +15,13 @@ pub(crate) type Stored<A> = A;
 /// A weight matrix of `B · R` rows and `C` columns (`B` blocks of `R` rows: a cell's
 /// gates), as `i8` values with one `f32` scale per row: weight `[r, c]` is
 /// `q[r, c] · scale[r]`.
+///
+/// The values are stored by column (`[C][B][R]`), so that a product streams each
+/// column over all rows at once and every row's sum vectorises without a horizontal
+/// reduction; the byte format is row-major, as the tensor's canonical order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QWeights<const C: usize, const R: usize, const B: usize> {
-    q: Stored<[[[i8; C]; R]; B]>,
+    q: Stored<[[[i8; R]; B]; C]>,
     scale: Stored<[[f32; R]; B]>,
 }
 
@@ -27,9 +31,12 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
     /// Bytes of the matrix in the int8 format: the scales, then the values.
     pub const BYTES: usize = B * R * (4 + C);
 
-    /// The values `q`, row-major.
-    pub fn values(&self) -> &[i8] {
-        self.q.as_flattened().as_flattened()
+    /// The value `q[r, c]`.
+    ///
+    /// # Panics
+    /// If `r >= ROWS` or `c >= C`.
+    pub fn value(&self, r: usize, c: usize) -> i8 {
+        self.q[c].as_flattened()[r]
     }
 
     /// The scale of each row.
@@ -37,19 +44,25 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
         self.scale.as_flattened()
     }
 
-    /// `out[r] += scale[r] · Σ_c q[r, c] · x[c]` for every row: the sum in `f32`, the
-    /// scale applied once per row.
+    /// `out[r] += scale[r] · Σ_c q[r, c] · x[c]` for every row: each row summed in
+    /// `f32` in order of `c`, the scale applied once per row.
     #[inline(always)]
     pub(crate) fn matvec_add(&self, x: &[f32; C], out: &mut [f32]) {
-        qmatvec_add(self.values(), self.scales(), x, out);
+        let mut sums = [[0.0f32; R]; B];
+        qmatvec_add(
+            self.q.as_flattened().as_flattened(),
+            self.scales(),
+            x,
+            sums.as_flattened_mut(),
+            out,
+        );
     }
 
     /// Row `r` dequantised into `out` (`C` values): an embedding's lookup.
     pub(crate) fn row_into(&self, r: usize, out: &mut [f32; C]) {
-        let (block, row) = (r / R.max(1), r % R.max(1));
-        let s = self.scale[block][row];
-        for (o, q) in out.iter_mut().zip(&self.q[block][row]) {
-            *o = f32::from(*q) * s;
+        let s = self.scales()[r];
+        for (o, column) in out.iter_mut().zip(self.q.iter()) {
+            *o = f32::from(column.as_flattened()[r]) * s;
         }
     }
 
@@ -59,7 +72,7 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
     /// If `bytes` is shorter than `at + BYTES` (at compile time in a constant).
     #[cfg(not(feature = "std"))]
     pub const fn from_le_bytes(bytes: &[u8], at: usize) -> Self {
-        let mut q = [[[0i8; C]; R]; B];
+        let mut q = [[[0i8; R]; B]; C];
         let mut scale = [[0.0f32; R]; B];
         let values = at + 4 * B * R;
         let mut b = 0;
@@ -72,7 +85,7 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
                     f32::from_le_bytes([bytes[s], bytes[s + 1], bytes[s + 2], bytes[s + 3]]);
                 let mut c = 0;
                 while c < C {
-                    q[b][r][c] = bytes[values + row * C + c] as i8;
+                    q[c][b][r] = bytes[values + row * C + c] as i8;
                     c += 1;
                 }
                 r += 1;
@@ -95,12 +108,15 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
             .iter()
             .map(|b| f32::from_le_bytes(*b))
             .collect();
-        let values: Vec<i8> = bytes[at + 4 * rows..at + Self::BYTES]
-            .iter()
-            .map(|b| *b as i8)
-            .collect();
+        let values = &bytes[at + 4 * rows..at + Self::BYTES];
+        let mut by_column = vec![0i8; rows * C];
+        for (row, row_values) in values.chunks(C.max(1)).enumerate().take(rows) {
+            for (c, v) in row_values.iter().enumerate() {
+                by_column[c * rows + row] = *v as i8;
+            }
+        }
         QWeights {
-            q: boxed3(&values),
+            q: boxed3(&by_column),
             scale: boxed2(&scales),
         }
     }
@@ -109,17 +125,17 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
     #[cfg(feature = "std")]
     pub fn write_le(&self, out: &mut Vec<u8>) {
         out.extend(self.scales().iter().flat_map(|s| s.to_le_bytes()));
-        out.extend(self.values().iter().map(|q| q.to_le_bytes()[0]));
+        for r in 0..B * R {
+            out.extend((0..C).map(|c| self.value(r, c).to_le_bytes()[0]));
+        }
     }
 
     /// Every weight as `f32`, `q · scale`, row-major.
     #[cfg(feature = "std")]
     pub fn dequantize(&self) -> Vec<f32> {
-        let cols = C.max(1);
-        self.values()
-            .chunks(cols)
-            .zip(self.scales())
-            .flat_map(|(row, s)| row.iter().map(move |q| f32::from(*q) * s))
+        let scales = self.scales();
+        (0..B * R)
+            .flat_map(|r| (0..C).map(move |c| f32::from(self.value(r, c)) * scales[r]))
             .collect()
     }
 }
@@ -162,33 +178,23 @@ fn rows<const C: usize, T: Copy + Default>(flat: &[T], n: usize) -> Vec<[T; C]> 
 }
 
 multiversion! {
-    /// `out[r] += scale[r] · Σ_c q[r, c] · x[c]`: eight partial sums per row so that
-    /// the conversion and the multiply-add vectorise, then the scale once.
-    fn qmatvec_add(q: &[i8], scale: &[f32], x: &[f32], out: &mut [f32]) {
-        let cols = x.len().max(1);
-        for ((o, row), s) in out.iter_mut().zip(q.chunks_exact(cols)).zip(scale) {
-            *o += s * qdot(row, x);
+    /// `out[r] += scale[r] · Σ_c q[r, c] · x[c]` over the column-major values `q`
+    /// (`[C, rows]`): `sums` (`rows`, zero) accumulates one column at a time over every
+    /// row, in order of `c`, then each row's scale is applied once.
+    fn qmatvec_add(q: &[i8], scale: &[f32], x: &[f32], sums: &mut [f32], out: &mut [f32]) {
+        let rows = sums.len();
+        if rows == 0 {
+            return;
+        }
+        for (column, xc) in q.chunks_exact(rows).zip(x) {
+            for (acc, v) in sums.iter_mut().zip(column) {
+                *acc += f32::from(*v) * xc;
+            }
+        }
+        for ((o, acc), s) in out.iter_mut().zip(sums.iter()).zip(scale) {
+            *o += s * acc;
         }
     }
-}
-
-/// `Σ_c q[c] · x[c]` with eight independent partial sums.
-#[inline(always)]
-fn qdot(q: &[i8], x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let n = q.len().min(x.len());
-    let whole = n / 8 * 8;
-    for (cq, cx) in q[..whole].chunks_exact(8).zip(x[..whole].chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] += f32::from(cq[l]) * cx[l];
-        }
-    }
-    let tail: f32 = q[whole..n]
-        .iter()
-        .zip(&x[whole..n])
-        .map(|(q, x)| f32::from(*q) * x)
-        .sum();
-    acc.iter().sum::<f32>() + tail
 }
 
 /// `[B, N]` `f32`s from the `4BN` little-endian bytes at offset `at`: a bias.
