@@ -1,8 +1,9 @@
 //! The int8 layers: the `f32` layers' single-sample forward passes over [`QWeights`].
 
 use super::weights::{f32_block_le, QWeights, Stored};
-use crate::kernels::activation::Activation;
-use crate::kernels::cell_activation::CellActivations;
+use crate::kernels::activation::{sigmoid_in_place, tanh_in_place, Activation};
+use crate::kernels::cell_activation::{CellActivation, CellActivations};
+use crate::kernels::simd::multiversion;
 use crate::layers::SampleState;
 
 /// A dense layer with `I` inputs and `N` units and int8 weights.
@@ -300,23 +301,7 @@ impl<const I: usize, const H: usize> LstmInt8<I, H> {
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H]) {
         let mut gates = [[0.0f32; H]; 4];
         self.cell.gates(x, h, &mut gates);
-        let (act, rec) = (
-            self.activations.activation,
-            self.activations.recurrent_activation,
-        );
-        let [i, f, g, o] = &mut gates;
-        rec.apply(i);
-        rec.apply(f);
-        act.apply(g);
-        rec.apply(o);
-        for j in 0..H {
-            c[j] = f[j] * c[j] + i[j] * g[j];
-        }
-        let mut act_c = *c;
-        act.apply(&mut act_c);
-        for j in 0..H {
-            h[j] = o[j] * act_c[j];
-        }
+        lstm_pointwise(gates.as_flattened_mut(), c, h, self.activations);
     }
 
     /// [`step`](Self::step) on a [`SampleState`]; returns the new `h`.
@@ -332,24 +317,12 @@ impl<const I: usize, const H: usize> GruInt8<I, H> {
         let mut input = [[0.0f32; H]; 3];
         let mut hidden = [[0.0f32; H]; 3];
         self.cell.sides(x, h, &mut input, &mut hidden);
-        let (act, rec) = (
-            self.activations.activation,
-            self.activations.recurrent_activation,
+        gru_pointwise(
+            input.as_flattened_mut(),
+            hidden.as_flattened(),
+            h,
+            self.activations,
         );
-        let [r, z, n] = &mut input;
-        for j in 0..H {
-            r[j] += hidden[0][j];
-            z[j] += hidden[1][j];
-        }
-        rec.apply(r);
-        rec.apply(z);
-        for j in 0..H {
-            n[j] += r[j] * hidden[2][j];
-        }
-        act.apply(n);
-        for j in 0..H {
-            h[j] = (1.0 - z[j]) * n[j] + z[j] * h[j];
-        }
     }
 
     /// [`step`](Self::step) on a [`SampleState`] (whose `c` is unused); returns the
@@ -366,7 +339,7 @@ impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
         let mut pre = [[0.0f32; H]; 1];
         self.cell.gates(x, h, &mut pre);
         let [pre] = &mut pre;
-        self.activations.activation.apply(pre);
+        activate(self.activations.activation, pre);
         *h = *pre;
     }
 
@@ -375,5 +348,65 @@ impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
         self.step(x, &mut s.h);
         &s.h
+    }
+}
+
+/// `a` applied to `v`, with sigmoid and tanh inlined so that the multiversioned
+/// callers run them vectorised for the CPU.
+#[inline(always)]
+fn activate(a: CellActivation, v: &mut [f32]) {
+    match a {
+        CellActivation::Sigmoid => sigmoid_in_place(v),
+        CellActivation::Tanh => tanh_in_place(v),
+        other => other.apply(v),
+    }
+}
+
+multiversion! {
+    /// The element-wise part of an LSTM step: `gates` (`[i, f, g, o]` pre-activations,
+    /// `4H`) activated, then `c` and `h` advanced. With the default activations one
+    /// sigmoid pass covers all four gates (`tanh(g) = 2σ(2g) − 1`), as the `f32` cell's.
+    fn lstm_pointwise(gates: &mut [f32], c: &mut [f32], h: &mut [f32], acts: CellActivations) {
+        let n = c.len();
+        if acts == CellActivations::DEFAULT {
+            gates[2 * n..3 * n].iter_mut().for_each(|v| *v *= 2.0);
+            sigmoid_in_place(gates);
+            gates[2 * n..3 * n].iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+        } else {
+            activate(acts.recurrent_activation, &mut gates[..2 * n]);
+            activate(acts.activation, &mut gates[2 * n..3 * n]);
+            activate(acts.recurrent_activation, &mut gates[3 * n..]);
+        }
+        let (i, rest) = gates.split_at(n);
+        let (f, rest) = rest.split_at(n);
+        let (g, o) = rest.split_at(n);
+        for j in 0..n {
+            c[j] = f[j] * c[j] + i[j] * g[j];
+        }
+        h.copy_from_slice(c);
+        activate(acts.activation, h);
+        for j in 0..n {
+            h[j] *= o[j];
+        }
+    }
+}
+
+multiversion! {
+    /// The element-wise part of a GRU step: `input` and `hidden` the two sides of the
+    /// `[r, z, n]` pre-activations (`3H` each); advances `h`.
+    fn gru_pointwise(input: &mut [f32], hidden: &[f32], h: &mut [f32], acts: CellActivations) {
+        let n = h.len();
+        let (rz, candidate) = input.split_at_mut(2 * n);
+        rz.iter_mut().zip(&hidden[..2 * n]).for_each(|(v, h)| *v += h);
+        activate(acts.recurrent_activation, rz);
+        let (r, z) = rz.split_at(n);
+        let hidden_n = &hidden[2 * n..3 * n];
+        for j in 0..n {
+            candidate[j] += r[j] * hidden_n[j];
+        }
+        activate(acts.activation, candidate);
+        for j in 0..n {
+            h[j] = (1.0 - z[j]) * candidate[j] + z[j] * h[j];
+        }
     }
 }

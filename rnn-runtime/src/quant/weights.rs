@@ -177,17 +177,36 @@ fn rows<const C: usize, T: Copy + Default>(flat: &[T], n: usize) -> Vec<[T; C]> 
     }
 }
 
+/// Rows whose sums a product keeps in registers at once: four AVX-512 or eight AVX2
+/// registers, independent chains that hide the latency of the additions.
+const TILE: usize = 64;
+
 multiversion! {
     /// `out[r] += scale[r] · Σ_c q[r, c] · x[c]` over the column-major values `q`
-    /// (`[C, rows]`): `sums` (`rows`, zero) accumulates one column at a time over every
-    /// row, in order of `c`, then each row's scale is applied once.
+    /// (`[C, rows]`): each row summed in `f32` in order of `c` into `sums` (`rows`),
+    /// a tile of rows at a time, then its scale applied once.
     fn qmatvec_add(q: &[i8], scale: &[f32], x: &[f32], sums: &mut [f32], out: &mut [f32]) {
         let rows = sums.len();
         if rows == 0 {
             return;
         }
+        let tiled = rows / TILE * TILE;
+        for (r0, tile_sums) in (0..tiled).step_by(TILE).zip(sums.chunks_exact_mut(TILE)) {
+            let mut acc = [0.0f32; TILE];
+            for (column, xc) in q.chunks_exact(rows).zip(x) {
+                let Ok(values) = <&[i8; TILE]>::try_from(&column[r0..r0 + TILE]) else {
+                    unreachable!("a tile lies within its column");
+                };
+                for l in 0..TILE {
+                    acc[l] += f32::from(values[l]) * xc;
+                }
+            }
+            tile_sums.copy_from_slice(&acc);
+        }
+        let rest = &mut sums[tiled..];
+        rest.fill(0.0);
         for (column, xc) in q.chunks_exact(rows).zip(x) {
-            for (acc, v) in sums.iter_mut().zip(column) {
+            for (acc, v) in rest.iter_mut().zip(&column[tiled..]) {
                 *acc += f32::from(*v) * xc;
             }
         }
