@@ -65,7 +65,9 @@
 //! what remains is single-sample inference — the layer types, `predict_one`, `stream`
 //! and the `…State` types — plus the weight-loading paths [`flat::load_flat`] and the
 //! generated `const fn from_le_bytes`, which builds a model (weights in flash) from
-//! the bytes of [`flat::to_le_bytes`].
+//! the bytes of [`flat::to_le_bytes`]. A model's int8 twin (`NameInt8`, from
+//! `Name::quantize` on the host; see [`quant`]) runs there too, in about a quarter of
+//! the flash.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
