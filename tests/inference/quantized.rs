@@ -143,6 +143,12 @@ fn an_embedding_model_matches_its_twin() {
         let x: [u32; 9] = core::array::from_fn(|t| ((x[t] + 2.0) * 7.4) as u32 % 30);
         let (a, b) = (q.predict_one(&x).unwrap(), twin.predict_one(&x).unwrap());
         assert!(max_diff(&a, &b) <= TOLERANCE, "{a:?} vs {b:?}");
+        let mut stream = q.stream();
+        let mut last = [0.0; 3];
+        for id in x {
+            last = stream.push(id).unwrap();
+        }
+        assert_eq!(last, a, "stream vs predict_one");
     }
     assert!(
         q.predict_one(&[30; 9]).is_err(),
