@@ -10,15 +10,24 @@
 #define PAINT 0xA5
 #define DEPTH (256 * 1024)
 
-/* Each model is measured in a program of its own (-DONLY_SEED, -DONLY_GRU), so that
+/* Each model is measured in a program of its own (-DONLY_SEED, -DONLY_SEED_INT8,
+ * -DONLY_GRU), so that
  * it keeps only its own code and weights; the other call goes to a stub. */
 #if defined(BASELINE) || defined(ONLY_GRU)
 static float seed_predict(const float *x) { return x[0]; }
+#elif defined(ONLY_SEED_INT8)
+/* The seed model quantised to int8 (-DONLY_SEED_INT8), in the seed model's place. */
+float rnn_seed_int8_predict(const float *x);
+#define seed_predict rnn_seed_int8_predict
+#define SEED_LABEL "seed_int8"
 #else
 float rnn_seed_predict(const float *x);
 #define seed_predict rnn_seed_predict
 #endif
-#if defined(BASELINE) || defined(ONLY_SEED)
+#ifndef SEED_LABEL
+#define SEED_LABEL "seed"
+#endif
+#if defined(BASELINE) || defined(ONLY_SEED) || defined(ONLY_SEED_INT8)
 static void gru_push(float *h, const float *x, float *out) { out[0] = out[1] = h[0] + x[0]; }
 #else
 void rnn_gru_push(float *h, const float *x, float *out);
@@ -50,7 +59,7 @@ int main(void) {
     for (int f = 0; f < 3; f++) step[f] = 0.5f * (float)f;
     STACK_USED(y = seed_predict(x), seed_stack);
     STACK_USED(gru_push(h, step, out), gru_stack);
-    printf("seed_stack_bytes %ld\n", seed_stack);
+    printf(SEED_LABEL "_stack_bytes %ld\n", seed_stack);
     printf("gru_stack_bytes %ld\n", gru_stack);
     printf("outputs %g %g %g\n", (double)y, (double)out[0], (double)out[1]);
     return 0;

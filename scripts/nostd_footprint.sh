@@ -24,8 +24,8 @@ for profile in release release-size; do
     --profile "$profile"
   lib="tests/nostd/target/$profile/librnn_nostd_staticlib.a"
   # One program per model, so that each keeps only its own code and weights.
-  for model in seed gru; do
-    keep=$([ "$model" = seed ] && echo -DONLY_SEED || echo -DONLY_GRU)
+  for model in seed seed_int8 gru; do
+    keep=-DONLY_$(echo "$model" | tr '[:lower:]' '[:upper:]')
     cc "${cflags[@]}" "$keep" scripts/nostd_footprint.c "$lib" -o "$work/$model"
     text=$(( $(section "$work/$model" .text) - $(section "$work/baseline" .text) ))
     rodata=$(( $(section "$work/$model" .rodata) - $(section "$work/baseline" .rodata) ))
