@@ -48,14 +48,7 @@ impl<const C: usize, const R: usize, const B: usize> QWeights<C, R, B> {
     /// `f32` in order of `c`, the scale applied once per row.
     #[inline(always)]
     pub(crate) fn matvec_add(&self, x: &[f32; C], out: &mut [f32]) {
-        let mut sums = [[0.0f32; R]; B];
-        qmatvec_add(
-            self.q.as_flattened().as_flattened(),
-            self.scales(),
-            x,
-            sums.as_flattened_mut(),
-            out,
-        );
+        qmatvec_add(self.q.as_flattened().as_flattened(), self.scales(), x, out);
     }
 
     /// Row `r` dequantised into `out` (`C` values): an embedding's lookup.
@@ -183,35 +176,36 @@ const TILE: usize = 64;
 
 multiversion! {
     /// `out[r] += scale[r] · Σ_c q[r, c] · x[c]` over the column-major values `q`
-    /// (`[C, rows]`): each row summed in `f32` in order of `c` into `sums` (`rows`),
-    /// a tile of rows at a time, then its scale applied once.
-    fn qmatvec_add(q: &[i8], scale: &[f32], x: &[f32], sums: &mut [f32], out: &mut [f32]) {
-        let rows = sums.len();
+    /// (`[C, rows]`, `rows = out.len()`): each row summed in `f32` in order of `c`, a
+    /// tile of rows at a time in registers, then its scale applied once.
+    fn qmatvec_add(q: &[i8], scale: &[f32], x: &[f32], out: &mut [f32]) {
+        let rows = out.len();
         if rows == 0 {
             return;
         }
-        let tiled = rows / TILE * TILE;
-        for (r0, tile_sums) in (0..tiled).step_by(TILE).zip(sums.chunks_exact_mut(TILE)) {
+        for r0 in (0..rows).step_by(TILE) {
             let mut acc = [0.0f32; TILE];
-            for (column, xc) in q.chunks_exact(rows).zip(x) {
-                let Ok(values) = <&[i8; TILE]>::try_from(&column[r0..r0 + TILE]) else {
-                    unreachable!("a tile lies within its column");
-                };
-                for l in 0..TILE {
-                    acc[l] += f32::from(values[l]) * xc;
+            let tile = TILE.min(rows - r0);
+            if tile == TILE {
+                for (column, xc) in q.chunks_exact(rows).zip(x) {
+                    let Ok(values) = <&[i8; TILE]>::try_from(&column[r0..r0 + TILE]) else {
+                        unreachable!("a tile lies within its column");
+                    };
+                    for l in 0..TILE {
+                        acc[l] += f32::from(values[l]) * xc;
+                    }
+                }
+            } else {
+                for (column, xc) in q.chunks_exact(rows).zip(x) {
+                    for (a, v) in acc.iter_mut().zip(&column[r0..]) {
+                        *a += f32::from(*v) * xc;
+                    }
                 }
             }
-            tile_sums.copy_from_slice(&acc);
-        }
-        let rest = &mut sums[tiled..];
-        rest.fill(0.0);
-        for (column, xc) in q.chunks_exact(rows).zip(x) {
-            for (acc, v) in rest.iter_mut().zip(&column[tiled..]) {
-                *acc += f32::from(*v) * xc;
+            let span = r0..r0 + tile;
+            for ((o, a), s) in out[span.clone()].iter_mut().zip(&acc).zip(&scale[span]) {
+                *o += s * a;
             }
-        }
-        for ((o, acc), s) in out.iter_mut().zip(sums.iter()).zip(scale) {
-            *o += s * acc;
         }
     }
 }
