@@ -3,8 +3,8 @@
  * header (tests/nostd/include/rnn_nostd.h), with unused sections dropped.
  *
  * Built several ways by nostd_footprint.sh. With -DBASELINE the calls go to stubs, so
- * that the size difference of -DONLY_SEED / -DONLY_GRU / -DONLY_GESTURE / -DONLY_BI is
- * what one model costs. With
+ * that the size difference of -DONLY_SEED / -DONLY_SEED_INT8 / -DONLY_GRU /
+ * -DONLY_GESTURE / -DONLY_BI is what one model costs. With
  * -DCHECK it calls every entry point and checks each stack high-water mark against the
  * model's generated STACK_BYTES and the header's constants against the library's;
  * it exits 1 if one does not hold. The stack is measured by painting the stack below
@@ -19,8 +19,16 @@
 
 #if defined(ONLY_SEED)
 #define seed_predict rnn_seed_predict
+#elif defined(ONLY_SEED_INT8)
+/* The seed model quantised to int8, measured in the seed model's place. */
+float rnn_seed_int8_predict(const float *x);
+#define seed_predict rnn_seed_int8_predict
+#define SEED_LABEL "seed_int8"
 #else
 static float seed_predict(const float *x) { return x[0]; }
+#endif
+#ifndef SEED_LABEL
+#define SEED_LABEL "seed"
 #endif
 #if defined(ONLY_GRU)
 #define gru_push rnn_gru_push
@@ -82,6 +90,9 @@ int main(void) {
     for (int k = 0; k < RNN_GRU_TIMESTEPS * RNN_GRU_FEATURES; k++) seq[k] = 0.1f * (float)k;
     STACK_USED(y = rnn_seed_predict(x), used);
     check_stack("seed predict_one", used, RNN_SEED_STACK_BYTES);
+    /* The int8 twin holds the same arrays as its f32 model, and is held to its bound. */
+    STACK_USED(y = rnn_seed_int8_predict(x), used);
+    check_stack("seed int8 predict_one", used, RNN_SEED_STACK_BYTES);
     STACK_USED(rnn_gru_push(h, step, out), used);
     check_stack("gru push", used, RNN_GRU_STACK_BYTES);
     STACK_USED(rnn_gru_predict(seq, seq_out), used);
@@ -115,7 +126,7 @@ int main(void) {
     STACK_USED(gesture_predict(g, probs), gesture_stack);
     for (int k = 0; k < 10 * 2; k++) b[k] = 0.3f * (float)(k % 7) - 0.8f;
     STACK_USED(bi_predict(b, three), bi_stack);
-    printf("seed_stack_bytes %ld\n", seed_stack);
+    printf(SEED_LABEL "_stack_bytes %ld\n", seed_stack);
     printf("gru_stack_bytes %ld\n", gru_stack);
     printf("gesture_stack_bytes %ld\n", gesture_stack);
     printf("bi_stack_bytes %ld\n", bi_stack);

@@ -8,7 +8,7 @@
 # For each Rust profile (release: opt-level 3; release-size: opt-level "s"; both with
 # LTO, one codegen unit and panic = "abort", as tests/nostd/Cargo.toml recommends),
 # links scripts/nostd_footprint.c against the static library with --gc-sections, once
-# calling only the seed model, only the streaming GRU's push, only the gesture
+# calling only the seed model, only its int8 twin, only the streaming GRU's push, only the gesture
 # classifier (a softmax head), only the bidirectional model, and subtracts a build
 # that calls stubs: what remains is the code (.text) and constant data (.rodata: the
 # weights) the model adds. The stack high-water marks come from running the program
@@ -62,8 +62,8 @@ for profile in "${profiles[@]}"; do
   checks+="$("$work/check")"$'\n'"$(no_panic_or_alloc "$work/check" "$profile")"$'\n'
   [ "$table" = 1 ] || continue
   # One program per model, so that each keeps only its own code and weights.
-  for model in seed gru gesture bi; do
-    keep=-DONLY_$(echo "$model" | tr a-z A-Z)
+  for model in seed seed_int8 gru gesture bi; do
+    keep=-DONLY_$(echo "$model" | tr '[:lower:]' '[:upper:]')
     cc "${cflags[@]}" "$keep" scripts/nostd_footprint.c "$lib" -o "$work/$model"
     text=$(( $(section "$work/$model" .text) - $(section "$work/baseline" .text) ))
     rodata=$(( $(section "$work/$model" .rodata) - $(section "$work/baseline" .rodata) ))

@@ -117,6 +117,9 @@ fn forward_equals_the_training_forward_of_its_chunks() {
     assert_eq!(got, want);
 }
 
+#[path = "inference/quantized.rs"]
+mod quantized;
+
 mod counting {
     //! A global allocator that counts the calling thread's allocations.
     use std::alloc::{GlobalAlloc, Layout, System};

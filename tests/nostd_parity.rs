@@ -296,3 +296,41 @@ fn use_portable_kernels_reproduces_the_nostd_bits() {
         }
     }
 }
+
+/// `weights/seed_int8.bin` is `seed.bin`'s model quantised, and `expected_int8.bin` the
+/// int8 model's outputs for the seed windows (written with `RNN_PORTABLE=1`, as the
+/// `no_std` build's test reads them bit for bit); elsewhere within the parity
+/// tolerance. Blessed with the other files.
+#[test]
+fn the_int8_seed_model_is_the_quantised_file_and_its_outputs_the_reference() {
+    let portable = std::env::var_os("RNN_PORTABLE").is_some();
+    let seed = SeedNet::from_le_bytes(read("seed.bin").as_slice().try_into().unwrap());
+    let q = seed.quantize().unwrap();
+    let outputs: Vec<f32> = (0..SEED_WINDOWS)
+        .flat_map(|i| q.predict_one(&seed_window(i)))
+        .collect();
+    if std::env::var_os("RNN_BLESS_NOSTD").is_some() {
+        assert!(portable, "bless with RNN_PORTABLE=1");
+        std::fs::write(path("seed_int8.bin"), q.to_le_bytes()).unwrap();
+        let bytes: Vec<u8> = outputs.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(path("expected_int8.bin"), bytes).unwrap();
+    }
+    let file = read("seed_int8.bin");
+    assert_eq!(file.len(), flat::HEADER_BYTES + SeedNetInt8::WEIGHT_BYTES);
+    assert_eq!(q.to_le_bytes(), file);
+    let expected: Vec<f32> = read("expected_int8.bin")
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(expected.len(), SEED_WINDOWS);
+    for (k, (g, w)) in outputs.iter().zip(&expected).enumerate() {
+        if portable {
+            assert_eq!(g.to_bits(), w.to_bits(), "window {k}: {g} vs {w}");
+        } else {
+            assert!(
+                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                "window {k}: {g} vs {w}"
+            );
+        }
+    }
+}

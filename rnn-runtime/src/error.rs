@@ -247,6 +247,19 @@ pub enum Error {
         /// The step (batch) within the epoch, counted from 1.
         step: usize,
     },
+    /// A parameter of a model to quantise to int8 is NaN or infinite: its row would
+    /// have no finite scale.
+    #[error(
+        "parameter {tensor}, value {index} is {value}: only finite parameters can be quantised"
+    )]
+    NonFiniteWeight {
+        /// The tensor's name, as in `param_specs` (e.g. `0.weight_hh`).
+        tensor: &'static str,
+        /// The value's index in the tensor, row-major.
+        index: usize,
+        /// The value found.
+        value: f32,
+    },
     /// An input feature is NaN or infinite.
     #[error("x sample {sample}, step {step}, feature {feature} is {value}: inputs must be finite")]
     NonFiniteInput {
@@ -604,8 +617,9 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 pub enum HeaderMismatch {
     /// Fewer bytes than a header.
     Short,
-    /// The first bytes are not `flat::MAGIC`: not a flat weights file (or one written
-    /// before the format had a header; write it again with `flat::to_le_bytes`).
+    /// The first bytes are not the expected magic (`flat::MAGIC`, or
+    /// `flat::INT8_MAGIC` for an int8 model): not a weights file of this kind, or one
+    /// written before the format had a header (write it again with `to_le_bytes`).
     Magic,
     /// Another version of the format.
     Version {
@@ -630,8 +644,9 @@ impl HeaderMismatch {
         match self {
             HeaderMismatch::Short => "the weights are shorter than the 16-byte header",
             HeaderMismatch::Magic => {
-                "the weights do not start with the flat header `RNNW`: write them with \
-                 rnn_runtime::flat::to_le_bytes (or the model's to_le_bytes)"
+                "the weights do not start with this kind of file's header (`RNNW` for f32, \
+                 `RNNQ` for int8): write them with the model's to_le_bytes (or its int8 \
+                 twin's)"
             }
             HeaderMismatch::Version { .. } => {
                 "the weights were written in another version of the flat format: write them \

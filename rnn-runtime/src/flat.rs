@@ -40,6 +40,11 @@ use crate::params::Params;
 /// The first four bytes of a flat weights file.
 pub const MAGIC: [u8; 4] = *b"RNNW";
 
+/// The first four bytes of an int8 weights file (a generated `NameInt8`'s
+/// `to_le_bytes`): the same header with another magic, so that neither kind of file
+/// loads as the other.
+pub const INT8_MAGIC: [u8; 4] = *b"RNNQ";
+
 /// The version of the flat format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -51,12 +56,17 @@ pub use crate::error::HeaderMismatch;
 /// The header of a flat weights file for a model whose [`Params::SPEC_HASH`] is
 /// `spec_hash`.
 pub const fn header(spec_hash: u64) -> [u8; HEADER_BYTES] {
+    header_for(MAGIC, spec_hash)
+}
+
+/// The header of a weights file with the given magic ([`MAGIC`] or [`INT8_MAGIC`]).
+pub const fn header_for(magic: [u8; 4], spec_hash: u64) -> [u8; HEADER_BYTES] {
     let mut out = [0u8; HEADER_BYTES];
     let version = FORMAT_VERSION.to_le_bytes();
     let hash = spec_hash.to_le_bytes();
     let mut i = 0;
     while i < 4 {
-        out[i] = MAGIC[i];
+        out[i] = magic[i];
         out[4 + i] = version[i];
         i += 1;
     }
@@ -78,10 +88,22 @@ pub const fn check_header(
     bytes: &[u8],
     spec_hash: u64,
 ) -> core::result::Result<(), HeaderMismatch> {
+    check_header_for(bytes, MAGIC, spec_hash)
+}
+
+/// [`check_header`] for a file with the given magic ([`MAGIC`] or [`INT8_MAGIC`]).
+///
+/// # Errors
+/// The first [`HeaderMismatch`] found, in the order of the variants.
+pub const fn check_header_for(
+    bytes: &[u8],
+    magic: [u8; 4],
+    spec_hash: u64,
+) -> core::result::Result<(), HeaderMismatch> {
     if bytes.len() < HEADER_BYTES {
         return Err(HeaderMismatch::Short);
     }
-    if bytes[0] != MAGIC[0] || bytes[1] != MAGIC[1] || bytes[2] != MAGIC[2] || bytes[3] != MAGIC[3]
+    if bytes[0] != magic[0] || bytes[1] != magic[1] || bytes[2] != magic[2] || bytes[3] != magic[3]
     {
         return Err(HeaderMismatch::Magic);
     }

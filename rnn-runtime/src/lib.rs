@@ -73,7 +73,9 @@
 //! what remains is single-sample inference — the layer types, `predict_one`, `stream`
 //! and the `…State` types — plus the weight-loading paths [`flat::load_flat`] and the
 //! generated `const fn from_le_bytes`, which builds a model (weights in flash) from
-//! the bytes of [`flat::to_le_bytes`].
+//! the bytes of [`flat::to_le_bytes`]. A model's int8 twin (`NameInt8`, from
+//! `Name::quantize` on the host; see [`quant`]) runs there too, in about a third of
+//! the flash.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -112,6 +114,7 @@ pub mod loss;
 mod summary;
 // Layers.
 pub mod layers;
+pub mod quant;
 // The model trait.
 #[cfg(feature = "std")]
 mod model;

@@ -42,7 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "descriptions",
         &["architecture", "summary", "loss", "init", "dropout"],
     ),
-    ("layers", &["layers"]),
+    ("layers", &["layers", "quant"]),
     ("model trait", &["model"]),
     (
         "batch compute",

@@ -122,6 +122,22 @@ pub const TRAITS: [&str; 6] = [
     "Network",
 ];
 
+/// The items of the int8 twin (`codegen::quant`), as the `model!` documentation names
+/// them: generated for every model that runs step by step, the same as `NameState`.
+#[cfg_attr(not(test), allow(dead_code, reason = "read by the documentation test"))]
+pub const INT8: [&str; 10] = [
+    "Name::quantize(",
+    "NameInt8",
+    "NameInt8::WEIGHT_BYTES",
+    "NameInt8::from_le_bytes(",
+    "NameInt8::to_le_bytes(",
+    "NameInt8::dequantize(",
+    "NameInt8::predict_one(",
+    "NameInt8::stream(",
+    "NameInt8::stream_from(",
+    "NameInt8Stream",
+];
+
 /// Every generated method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -692,7 +708,7 @@ pub fn fallback_types(header: &Header) -> TokenStream {
 
 #[cfg(test)]
 mod tests {
-    use super::{Method, Owner, CONSTS, TRAITS, TYPES};
+    use super::{Method, Owner, CONSTS, INT8, TRAITS, TYPES};
 
     /// The `model!` documentation (`rnn-runtime/docs/model.md`) names every item of
     /// the table, so that it cannot drift from what the macro generates.
@@ -731,6 +747,11 @@ mod tests {
         for (suffix, _) in TYPES {
             if !named(&format!("Name{suffix}")) {
                 missing.push(format!("Name{suffix}"));
+            }
+        }
+        for item in INT8 {
+            if !doc.contains(&format!("`{item}")) {
+                missing.push(item.to_owned());
             }
         }
         assert!(missing.is_empty(), "not in {}: {missing:?}", path.display());

@@ -25,6 +25,7 @@ mod batch;
 mod layers;
 mod network;
 mod params;
+mod quant;
 mod single;
 mod summary;
 
@@ -188,6 +189,7 @@ pub fn expand(model: &Model) -> TokenStream {
     let summary = summary::expand(model);
     let params = params::params_impl(model);
     let network = network::network_impl(model);
+    let int8 = quant::expand(model);
     quote! {
         #struct_def
         #workspace
@@ -197,6 +199,7 @@ pub fn expand(model: &Model) -> TokenStream {
         #summary
         #params
         #network
+        #int8
     }
 }
 
@@ -241,6 +244,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
         &allow,
     );
     let api_types = api::fallback_types(header);
+    let int8 = quant::fallback(header, shape);
     let methods = api::inherent_impls(&types, true, &allow, |_| {
         (TokenStream::new(), never.clone())
     });
@@ -253,6 +257,7 @@ pub fn fallback(header: &Header, shape: Option<PartialShape>) -> TokenStream {
         #api_types
         #methods
         #summary
+        #int8
 
         #[allow(unused_variables, clippy::all)]
         impl ::rnn_runtime::Params for #name {

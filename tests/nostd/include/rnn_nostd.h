@@ -42,6 +42,10 @@ void rnn_gru_push(float *h, const float *x, float *out);
  * out[RNN_GRU_TIMESTEPS][RNN_GRU_OUTPUTS]. */
 void rnn_gru_predict(const float *x, float *out);
 
+/* The seed model quantised to int8 (SeedNetInt8): the prediction for
+ * x[RNN_SEED_TIMESTEPS][RNN_SEED_FEATURES]. */
+float rnn_seed_int8_predict(const float *x);
+
 /* The gesture classifier's class probabilities for
  * x[RNN_GESTURE_TIMESTEPS][RNN_GESTURE_FEATURES], written to out[RNN_GESTURE_CLASSES]. */
 void rnn_gesture_predict(const float *x, float *out);

@@ -27,6 +27,11 @@ include!("models.rs");
 /// The seed model's weights, in flash.
 pub static SEED: SeedNet = SeedNet::from_le_bytes(include_bytes!("../weights/seed.bin"));
 
+/// The seed model quantised to int8 (`SeedNet::quantize` on the host, written by
+/// `SeedNetInt8::to_le_bytes`), in flash: about a quarter of [`SEED`]'s bytes.
+pub static SEED_INT8: SeedNetInt8 =
+    SeedNetInt8::from_le_bytes(include_bytes!("../weights/seed_int8.bin"));
+
 /// The streaming GRU's weights, in flash.
 pub static GRU: GruNet = GruNet::from_le_bytes(include_bytes!("../weights/gru.bin"));
 
@@ -68,6 +73,12 @@ pub static RNN_GRU_STATE_LEN: usize = GRU_STATE;
 #[no_mangle]
 pub extern "C" fn rnn_seed_predict(x: &[[f32; 1]; 20]) -> f32 {
     SEED.predict_one(x)[0]
+}
+
+/// The int8 seed model's prediction for one window of 20 samples.
+#[no_mangle]
+pub extern "C" fn rnn_seed_int8_predict(x: &[[f32; 1]; 20]) -> f32 {
+    SEED_INT8.predict_one(x)[0]
 }
 
 /// One step of the streaming GRU: reads and updates the hidden state `h` (zeros to

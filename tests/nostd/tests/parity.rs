@@ -6,8 +6,9 @@
 //! for bit.
 
 use rnn_nostd::{
-    rnn_bi_predict, rnn_gesture_predict, rnn_gru_predict, rnn_gru_push, rnn_seed_predict, BiNet,
-    GestureNet, GruNet, SeedNet, BI, GESTURE, GRU_STATE, SEED,
+    rnn_bi_predict, rnn_gesture_predict, rnn_gru_predict, rnn_gru_push, rnn_seed_int8_predict,
+    rnn_seed_predict, BiNet, GestureNet, GruNet, SeedNet, SeedNetInt8, BI, GESTURE, GRU_STATE,
+    SEED, SEED_INT8,
 };
 use rnn_runtime::{flat, Error, Params};
 
@@ -120,4 +121,21 @@ fn debug_names_the_architecture_without_std() {
         format!("{:?}", rnn_nostd::GRU),
         "GruNet { input(8, 3), gru(16, return_sequences = true), dense(2, activation = tanh), params: 1042 }"
     );
+}
+
+#[test]
+fn the_int8_model_in_flash_equals_the_std_build_bit_for_bit() {
+    let expected = read_f32s("expected_int8.bin");
+    assert_eq!(expected.len(), SEED_WINDOWS);
+    for (i, want) in expected.iter().enumerate() {
+        let got = rnn_seed_int8_predict(&seed_window(i));
+        assert_bits(got, *want, "int8 seed window");
+        // Quantisation moves the output, but not far from the f32 model's.
+        assert!((got - SEED.predict_one(&seed_window(i))[0]).abs() < 0.05);
+    }
+    assert_eq!(
+        SEED_INT8.to_owned(),
+        SeedNetInt8::from_le_bytes(include_bytes!("../weights/seed_int8.bin"))
+    );
+    const { assert!(SeedNetInt8::WEIGHT_BYTES * 3 < SeedNet::PARAMS * 4) };
 }
