@@ -306,7 +306,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 /// model computes, up to rounding.
                 pub fn dequantize(&self) -> #name {
                     let mut bytes = ::rnn_runtime::flat::header(#spec_hash).to_vec();
-                    bytes.extend(::rnn_runtime::quant::le_bytes_of(|f| { #visits }));
+                    bytes.extend_from_slice(&::rnn_runtime::quant::le_bytes_of(|f| { #visits }));
                     #name::from_le_bytes(::rnn_runtime::quant::as_array::<{ ::rnn_runtime::flat::HEADER_BYTES + #f32_bytes }>(&bytes))
                 }
             }
@@ -322,7 +322,7 @@ pub fn expand(model: &Model) -> TokenStream {
                         #spec_hash,
                     )
                     .to_vec();
-                    bytes.extend(::rnn_runtime::quant::quantize_params(self)?);
+                    bytes.extend_from_slice(&::rnn_runtime::quant::quantize_params(self)?);
                     #p::Ok(#int8::from_le_bytes(::rnn_runtime::quant::as_array::<{ #file_bytes }>(&bytes)))
                 }
             }
