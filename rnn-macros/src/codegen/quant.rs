@@ -73,56 +73,20 @@ fn from_bytes_expr(layer: &Layer, at: usize) -> Option<TokenStream> {
     })
 }
 
-/// Index of the first layer after the last recurrent layer's last state (as
-/// `single`'s): the layers that run once per sample rather than per step.
-fn head_start(model: &Model) -> usize {
-    match model.layers.iter().rposition(|l| l.kind.is_recurrent()) {
-        Some(k) if !model.layers[k].sequence_out => k + 1,
-        _ => model.layers.len(),
-    }
-}
-
-/// Statements that carry `v` through layers `range` for one time step, advancing the
-/// recurrent layers' fields of `state` (a `NameState`).
-fn pipeline(model: &Model, range: std::ops::Range<usize>) -> TokenStream {
-    range
-        .map(|i| {
-            let f = field(i);
-            match model.layers[i].kind {
-                LayerKind::Recurrent(r) if r.cell == Cell::Lstm => quote! {
-                    self.#f.step(&v, &mut state.#f.h, &mut state.#f.c);
-                    let v = state.#f.h;
-                },
-                LayerKind::Recurrent(_) => quote! {
-                    self.#f.step(&v, &mut state.#f.h);
-                    let v = state.#f.h;
-                },
-                LayerKind::Dense(_) => quote!(let v = self.#f.forward_one(&v);),
-                LayerKind::Embedding { .. } => {
-                    let d = lit(model.layers[i].units);
-                    quote! {
-                        let mut e = [0.0f32; #d];
-                        self.#f.forward_one(v, &mut e);
-                        let v = e;
-                    }
-                }
-                LayerKind::Dropout(_) => TokenStream::new(),
-            }
-        })
-        .collect()
-}
-
 /// `__step` and `__head` of `NameInt8`, with the signatures of the `f32` model's, so
 /// that the bodies `single` writes run on it unchanged.
 fn helpers(model: &Model, int8: &Ident, state: &Ident) -> TokenStream {
-    let head = head_start(model);
+    let head = super::single::head_start(model);
     let step_width = lit(match head.checked_sub(1) {
         Some(k) => model.layers[k].units,
         None => model.features(),
     });
     let outputs = lit(model.outputs());
-    let step_body = pipeline(model, 0..head);
-    let head_body = pipeline(model, head..model.layers.len());
+    // The int8 layers have the `f32` layers' single-sample methods, so `single`'s
+    // pipeline runs on them as written.
+    let state_var = quote!(state);
+    let step_body = super::single::pipeline(model, 0..head, &state_var);
+    let head_body = super::single::pipeline(model, head..model.layers.len(), &state_var);
     let (x_arg, first) = match model.input {
         Input::Tokens => (quote!(x: u32), quote!(let v = x;)),
         Input::Features(f) => {

@@ -102,7 +102,7 @@ pub fn item(model: &Model, method: Method) -> (TokenStream, TokenStream) {
 
 /// Index of the first layer of the head: after the last recurrent layer when it passes
 /// on only its last state, otherwise none (every layer runs per step).
-fn head_start(model: &Model) -> usize {
+pub(super) fn head_start(model: &Model) -> usize {
     match model.layers.iter().rposition(|l| l.kind.is_recurrent()) {
         Some(k) if !model.layers[k].sequence_out => k + 1,
         _ => model.layers.len(),
@@ -122,7 +122,11 @@ fn state_type(cell: Cell, hidden: usize) -> TokenStream {
 
 /// Statements that carry `v` (the current vector, `[f32; width]`) through layers
 /// `range`, one time step; recurrent layers advance `state`.
-fn pipeline(model: &Model, range: std::ops::Range<usize>, state: &TokenStream) -> TokenStream {
+pub(super) fn pipeline(
+    model: &Model,
+    range: std::ops::Range<usize>,
+    state: &TokenStream,
+) -> TokenStream {
     range
         .map(|i| {
             let f = field(i);

@@ -159,7 +159,7 @@ multiversion! {
 /// no index needs a check: where layers of several sizes share the slice kernel, a
 /// firmware build would keep its bounds checks, and the panic machinery with them.
 #[inline]
-fn step_row<const H: usize>(
+pub(crate) fn step_row<const H: usize>(
     input_side: &mut [f32],
     hidden_side: &[f32],
     h: &mut [f32; H],

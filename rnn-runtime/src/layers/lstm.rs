@@ -110,7 +110,7 @@ multiversion! {
 /// where layers of several sizes share the slice kernels, a firmware build would keep
 /// their bounds checks, and the panic machinery with them.
 #[inline]
-fn step_row<const H: usize>(
+pub(crate) fn step_row<const H: usize>(
     gates: &mut [f32],
     c: &mut [f32; H],
     h: &mut [f32; H],

@@ -43,6 +43,7 @@ mod tests_fixtures;
 mod tests_fused;
 
 pub use crate::kernels::cell_activation::{CellActivation, CellActivations};
+// The single-sample element-wise steps, shared with the int8 cells (`quant`).
 pub use bidirectional::BidirectionalLayer;
 #[cfg(feature = "std")]
 pub use bidirectional::{BiSeqOptions, BidirectionalBuffers};
@@ -50,9 +51,11 @@ pub use cell::CellParams;
 #[cfg(feature = "std")]
 pub use dense::DenseBuffers;
 pub use dense::DenseLayer;
+pub(crate) use gru::step_row as gru_step_row;
 pub use gru::{GruLayer, GruState};
 #[cfg(feature = "std")]
 pub use infer::Inference;
+pub(crate) use lstm::step_row as lstm_step_row;
 pub use lstm::{LstmLayer, LstmState};
 #[cfg(feature = "std")]
 pub use options::SeqOptions;

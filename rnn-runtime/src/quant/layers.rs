@@ -1,10 +1,10 @@
 //! The int8 layers: the `f32` layers' single-sample forward passes over [`QWeights`].
 
 use super::weights::{f32_block_le, QWeights, Stored};
-use crate::kernels::activation::{sigmoid_in_place, tanh_in_place, Activation};
-use crate::kernels::cell_activation::{CellActivation, CellActivations};
-use crate::kernels::simd::multiversion;
-use crate::layers::SampleState;
+use crate::kernels::activation::{Activation, FixedActivation};
+use crate::kernels::cell_activation::{apply_slice, CellActivations};
+use crate::layers::{gru_step_row, lstm_step_row};
+use crate::layers::{GruState, LstmState, SampleState, SimpleRnnState};
 
 /// A dense layer with `I` inputs and `N` units and int8 weights.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +54,19 @@ impl<const I: usize, const N: usize> DenseInt8<I, N> {
         let mut y = self.bias[0];
         self.weight.matvec_add(x, &mut y);
         self.activation.apply(&mut y, N);
+        y
+    }
+
+    /// [`forward_one`](Self::forward_one) with the activation fixed at compile time,
+    /// which must be this layer's (checked in debug builds): what generated code calls,
+    /// so that a model links only the activations it uses.
+    #[doc(hidden)]
+    #[inline]
+    pub fn forward_one_as<A: FixedActivation>(&self, x: &[f32; I]) -> [f32; N] {
+        debug_assert_eq!(self.activation, A::ACTIVATION, "the generated activation");
+        let mut y = self.bias[0];
+        self.weight.matvec_add(x, &mut y);
+        A::apply(&mut y, N);
         y
     }
 
@@ -297,11 +310,22 @@ int8_cell!(
 );
 
 impl<const I: usize, const H: usize> LstmInt8<I, H> {
-    /// One time step of one sample: advances `h` and `c`.
+    /// One time step of one sample: advances `h` and `c` (the `f32` cell's
+    /// element-wise step, so the same operations on the same sums).
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H]) {
         let mut gates = [[0.0f32; H]; 4];
         self.cell.gates(x, h, &mut gates);
-        lstm_pointwise(gates.as_flattened_mut(), c, h, self.activations);
+        lstm_step_row(gates.as_flattened_mut(), c, h, self.activations);
+    }
+
+    /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
+    pub fn step_one<'s, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut LstmState<H, G>,
+    ) -> &'s [f32; H] {
+        self.step(x, &mut s.h, &mut s.c);
+        &s.h
     }
 
     /// [`step`](Self::step) on a [`SampleState`]; returns the new `h`.
@@ -312,17 +336,27 @@ impl<const I: usize, const H: usize> LstmInt8<I, H> {
 }
 
 impl<const I: usize, const H: usize> GruInt8<I, H> {
-    /// One time step of one sample: advances `h`.
+    /// One time step of one sample: advances `h` (the `f32` cell's element-wise step).
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H]) {
         let mut input = [[0.0f32; H]; 3];
         let mut hidden = [[0.0f32; H]; 3];
         self.cell.sides(x, h, &mut input, &mut hidden);
-        gru_pointwise(
+        gru_step_row(
             input.as_flattened_mut(),
             hidden.as_flattened(),
             h,
             self.activations,
         );
+    }
+
+    /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
+    pub fn step_one<'s, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut GruState<H, G>,
+    ) -> &'s [f32; H] {
+        self.step(x, &mut s.h);
+        &s.h
     }
 
     /// [`step`](Self::step) on a [`SampleState`] (whose `c` is unused); returns the
@@ -339,8 +373,14 @@ impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
         let mut pre = [[0.0f32; H]; 1];
         self.cell.gates(x, h, &mut pre);
         let [pre] = &mut pre;
-        activate(self.activations.activation, pre);
+        apply_slice(self.activations.activation, pre);
         *h = *pre;
+    }
+
+    /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
+    pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
+        self.step(x, &mut s.h);
+        &s.h
     }
 
     /// [`step`](Self::step) on a [`SampleState`] (whose `c` is unused); returns the
@@ -348,65 +388,5 @@ impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
         self.step(x, &mut s.h);
         &s.h
-    }
-}
-
-/// `a` applied to `v`, with sigmoid and tanh inlined so that the multiversioned
-/// callers run them vectorised for the CPU.
-#[inline(always)]
-fn activate(a: CellActivation, v: &mut [f32]) {
-    match a {
-        CellActivation::Sigmoid => sigmoid_in_place(v),
-        CellActivation::Tanh => tanh_in_place(v),
-        other => other.apply(v),
-    }
-}
-
-multiversion! {
-    /// The element-wise part of an LSTM step: `gates` (`[i, f, g, o]` pre-activations,
-    /// `4H`) activated, then `c` and `h` advanced. With the default activations one
-    /// sigmoid pass covers all four gates (`tanh(g) = 2σ(2g) − 1`), as the `f32` cell's.
-    fn lstm_pointwise(gates: &mut [f32], c: &mut [f32], h: &mut [f32], acts: CellActivations) {
-        let n = c.len();
-        if acts == CellActivations::DEFAULT {
-            gates[2 * n..3 * n].iter_mut().for_each(|v| *v *= 2.0);
-            sigmoid_in_place(gates);
-            gates[2 * n..3 * n].iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
-        } else {
-            activate(acts.recurrent_activation, &mut gates[..2 * n]);
-            activate(acts.activation, &mut gates[2 * n..3 * n]);
-            activate(acts.recurrent_activation, &mut gates[3 * n..]);
-        }
-        let (i, rest) = gates.split_at(n);
-        let (f, rest) = rest.split_at(n);
-        let (g, o) = rest.split_at(n);
-        for j in 0..n {
-            c[j] = f[j] * c[j] + i[j] * g[j];
-        }
-        h.copy_from_slice(c);
-        activate(acts.activation, h);
-        for j in 0..n {
-            h[j] *= o[j];
-        }
-    }
-}
-
-multiversion! {
-    /// The element-wise part of a GRU step: `input` and `hidden` the two sides of the
-    /// `[r, z, n]` pre-activations (`3H` each); advances `h`.
-    fn gru_pointwise(input: &mut [f32], hidden: &[f32], h: &mut [f32], acts: CellActivations) {
-        let n = h.len();
-        let (rz, candidate) = input.split_at_mut(2 * n);
-        rz.iter_mut().zip(&hidden[..2 * n]).for_each(|(v, h)| *v += h);
-        activate(acts.recurrent_activation, rz);
-        let (r, z) = rz.split_at(n);
-        let hidden_n = &hidden[2 * n..3 * n];
-        for j in 0..n {
-            candidate[j] += r[j] * hidden_n[j];
-        }
-        activate(acts.activation, candidate);
-        for j in 0..n {
-            h[j] = (1.0 - z[j]) * candidate[j] + z[j] * h[j];
-        }
     }
 }

@@ -13,8 +13,9 @@
 //! `f32` layers, their tensors are boxed with `std` and inline without, where a
 //! `const fn from_le_bytes` builds them into a `static` in flash.
 //!
-//! The byte format (`to_le_bytes`, `from_le_bytes`) follows the canonical order of the
-//! model's tensors; a weight matrix of `R` rows and `C` columns is its `R` scales as
+//! The byte format (`to_le_bytes`, `from_le_bytes`) is a 16-byte header — the magic
+//! [`flat::INT8_MAGIC`](crate::flat::INT8_MAGIC), the format version and the spec's hash,
+//! checked by `from_le_bytes` — then the model's tensors in canonical order; a weight matrix of `R` rows and `C` columns is its `R` scales as
 //! little-endian `f32` followed by its `R · C` values of `q` as `i8`, row-major, and any
 //! other tensor (a bias) is its little-endian `f32`s.
 
