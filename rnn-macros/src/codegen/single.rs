@@ -13,7 +13,7 @@ use quote::{format_ident, quote};
 
 use super::api::{self, Method};
 use super::{field, lit};
-use crate::spec::{Cell, Input, LayerKind, Model, Padding};
+use crate::spec::{Cell, CellActivation, Input, LayerKind, Model, Padding};
 
 /// The types of the single-sample API of a model that streams: `NameState` and
 /// `NameStream`, and the private step functions its methods share.
@@ -131,8 +131,17 @@ pub(super) fn pipeline(
         .map(|i| {
             let f = field(i);
             match model.layers[i].kind {
-                LayerKind::Recurrent(_) => {
-                    quote!(let v = *self.#f.step_one(&v, &mut #state.#f);)
+                LayerKind::Recurrent(r) => {
+                    // Whether the cell runs its default activations, as a constant, so
+                    // that only that element-wise path is linked.
+                    let default = r.activation == CellActivation::Tanh
+                        && (r.cell == Cell::SimpleRnn
+                            || r.recurrent_activation == CellActivation::Sigmoid);
+                    if r.cell == Cell::SimpleRnn {
+                        quote!(let v = *self.#f.step_one_as::<#default>(&v, &mut #state.#f);)
+                    } else {
+                        quote!(let v = *self.#f.step_one_as::<#default, _>(&v, &mut #state.#f);)
+                    }
                 }
                 LayerKind::Dense(a) => {
                     let a = super::layers::fixed_activation(a);

@@ -8,6 +8,7 @@ use super::tensor::Tensor;
 #[cfg(feature = "std")]
 use super::{ensure, RecurrentBuffers, SeqGrad, SeqOptions};
 use super::{CellActivations, CellParams, SampleState};
+use crate::kernels::activation::{sigmoid_slice, tanh_slice};
 use crate::kernels::cell_activation::apply_slice;
 #[cfg(feature = "std")]
 use crate::kernels::simd::multiversion;
@@ -158,8 +159,10 @@ multiversion! {
 /// same operations in the same order, so the same bits. Its sizes are in the type, so
 /// no index needs a check: where layers of several sizes share the slice kernel, a
 /// firmware build would keep its bounds checks, and the panic machinery with them.
+/// `DEFAULT` says whether `acts` is the default pair (sigmoid, tanh), at compile time
+/// where the caller knows it (generated code does), so that only that path is linked.
 #[inline]
-pub(crate) fn step_row<const H: usize>(
+pub(crate) fn step_row<const H: usize, const DEFAULT: bool>(
     input_side: &mut [f32],
     hidden_side: &[f32],
     h: &mut [f32; H],
@@ -176,12 +179,21 @@ pub(crate) fn step_row<const H: usize>(
         r[j] += hr[j];
         z[j] += hz[j];
     }
-    apply_slice(acts.recurrent_activation, r);
-    apply_slice(acts.recurrent_activation, z);
+    if DEFAULT {
+        sigmoid_slice(r);
+        sigmoid_slice(z);
+    } else {
+        apply_slice(acts.recurrent_activation, r);
+        apply_slice(acts.recurrent_activation, z);
+    }
     for j in 0..H {
         n[j] += r[j] * hn[j];
     }
-    apply_slice(acts.activation, n);
+    if DEFAULT {
+        tanh_slice(n);
+    } else {
+        apply_slice(acts.activation, n);
+    }
     let h_prev = *h;
     for j in 0..H {
         h[j] = (1.0 - z[j]) * n[j] + z[j] * h_prev[j];
@@ -478,6 +490,29 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
         &s.h
     }
 
+    /// [`step_one`](Self::step_one) with whether the activations are the default pair
+    /// known at compile time (checked in debug builds): what generated code calls, so
+    /// that a model links only the element-wise path it takes.
+    #[doc(hidden)]
+    #[inline]
+    pub fn step_one_as<'s, const DEFAULT: bool, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut GruState<H, G>,
+    ) -> &'s [f32; H] {
+        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
+        if !self.fused_step(x, &mut s.h) {
+            let (mut input_side, mut hidden_side) = ([[0.0f32; H]; 3], [[0.0f32; H]; 3]);
+            let (xs, hs) = (
+                input_side.as_flattened_mut(),
+                hidden_side.as_flattened_mut(),
+            );
+            self.cell.gates_one(x, &s.h, Some(&mut *hs), xs);
+            step_row::<H, DEFAULT>(xs, hs, &mut s.h, self.activations);
+        }
+        &s.h
+    }
+
     /// [`step_one`](Self::step_one) on a [`SampleState`] (whose `c` is unused), with
     /// the gate scratch on the stack.
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
@@ -517,7 +552,11 @@ impl<const I: usize, const H: usize> GruLayer<I, H> {
     ) {
         self.cell
             .gates_one(x, h, Some(&mut *hidden_side), input_side);
-        step_row(input_side, hidden_side, h, self.activations);
+        if self.activations == CellActivations::DEFAULT {
+            step_row::<H, true>(input_side, hidden_side, h, self.activations);
+        } else {
+            step_row::<H, false>(input_side, hidden_side, h, self.activations);
+        }
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

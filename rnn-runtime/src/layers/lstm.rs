@@ -108,9 +108,11 @@ multiversion! {
 /// activations) or [`forward_step_general`] for one row, the same operations in the
 /// same order, so the same bits. Its sizes are in the type, so no index needs a check:
 /// where layers of several sizes share the slice kernels, a firmware build would keep
-/// their bounds checks, and the panic machinery with them.
+/// their bounds checks, and the panic machinery with them. `DEFAULT` says whether
+/// `acts` is the default pair, at compile time where the caller knows it (generated
+/// code does), so that only the path taken is linked.
 #[inline]
-pub(crate) fn step_row<const H: usize>(
+pub(crate) fn step_row<const H: usize, const DEFAULT: bool>(
     gates: &mut [f32],
     c: &mut [f32; H],
     h: &mut [f32; H],
@@ -122,7 +124,7 @@ pub(crate) fn step_row<const H: usize>(
     };
     let c_prev = *c;
     let mut act_c = [0.0; H];
-    if acts == CellActivations::DEFAULT {
+    if DEFAULT {
         // tanh(g) as 2σ(2g) − 1, as `forward_step`.
         g.iter_mut().for_each(|v| *v *= 2.0);
         for block in [&mut *i, &mut *f, &mut *g, &mut *o] {
@@ -562,6 +564,30 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         &s.h
     }
 
+    /// [`step_one`](Self::step_one) with whether the activations are the default pair
+    /// known at compile time (checked in debug builds): what generated code calls, so
+    /// that a model links only the element-wise path it takes.
+    #[doc(hidden)]
+    #[inline]
+    pub fn step_one_as<'s, const DEFAULT: bool, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut LstmState<H, G>,
+    ) -> &'s [f32; H] {
+        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
+        if !self.fused_step(x, &mut s.h, &mut s.c) {
+            let mut gates = [[0.0f32; H]; 4];
+            self.cell.gates_one(x, &s.h, None, gates.as_flattened_mut());
+            step_row::<H, DEFAULT>(
+                gates.as_flattened_mut(),
+                &mut s.c,
+                &mut s.h,
+                self.activations,
+            );
+        }
+        &s.h
+    }
+
     /// [`step_one`](Self::step_one) on a [`SampleState`], with the gate scratch (if
     /// any) on the stack.
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
@@ -595,7 +621,11 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         gates: &mut [f32],
     ) {
         self.cell.gates_one(x, h, None, gates);
-        step_row(gates, c, h, self.activations);
+        if self.activations == CellActivations::DEFAULT {
+            step_row::<H, true>(gates, c, h, self.activations);
+        } else {
+            step_row::<H, false>(gates, c, h, self.activations);
+        }
     }
 
     /// Calls `f` on each parameter tensor in canonical order.

@@ -260,6 +260,30 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
         &s.h
     }
 
+    /// [`step_one`](Self::step_one) with whether the activation is the default (tanh)
+    /// known at compile time (checked in debug builds): what generated code calls, so
+    /// that a model links only the path it takes.
+    #[doc(hidden)]
+    #[inline]
+    pub fn step_one_as<'s, const DEFAULT: bool>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut SimpleRnnState<H>,
+    ) -> &'s [f32; H] {
+        debug_assert_eq!(self.fused(), DEFAULT);
+        if !self.fused_step(x, &mut s.h) {
+            let mut pre = [0.0f32; H];
+            self.cell.gates_one(x, &s.h, None, &mut pre[..]);
+            if DEFAULT {
+                tanh_slice(&mut pre);
+            } else {
+                apply_slice(self.activations.activation, &mut pre);
+            }
+            s.h = pre;
+        }
+        &s.h
+    }
+
     /// [`step_one`](Self::step_one) on a [`SampleState`] (whose `c` is unused).
     pub fn step_sample<'s>(&self, x: &[f32; I], s: &'s mut SampleState<H>) -> &'s [f32; H] {
         if !self.fused_step(x, &mut s.h) {

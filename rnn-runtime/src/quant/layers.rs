@@ -1,7 +1,7 @@
 //! The int8 layers: the `f32` layers' single-sample forward passes over [`QWeights`].
 
 use super::weights::{f32_block_le, QWeights, Stored};
-use crate::kernels::activation::{Activation, FixedActivation};
+use crate::kernels::activation::{tanh_slice, Activation, FixedActivation};
 use crate::kernels::cell_activation::{apply_slice, CellActivations};
 use crate::layers::{gru_step_row, lstm_step_row};
 use crate::layers::{GruState, LstmState, SampleState, SimpleRnnState};
@@ -315,7 +315,32 @@ impl<const I: usize, const H: usize> LstmInt8<I, H> {
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H]) {
         let mut gates = [[0.0f32; H]; 4];
         self.cell.gates(x, h, &mut gates);
-        lstm_step_row(gates.as_flattened_mut(), c, h, self.activations);
+        if self.activations == CellActivations::DEFAULT {
+            lstm_step_row::<H, true>(gates.as_flattened_mut(), c, h, self.activations);
+        } else {
+            lstm_step_row::<H, false>(gates.as_flattened_mut(), c, h, self.activations);
+        }
+    }
+
+    /// [`step`](Self::step) with whether the activations are the default pair known at
+    /// compile time, on the `f32` layer's state: what generated code calls.
+    #[doc(hidden)]
+    #[inline]
+    pub fn step_one_as<'s, const DEFAULT: bool, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut LstmState<H, G>,
+    ) -> &'s [f32; H] {
+        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
+        let mut gates = [[0.0f32; H]; 4];
+        self.cell.gates(x, &s.h, &mut gates);
+        lstm_step_row::<H, DEFAULT>(
+            gates.as_flattened_mut(),
+            &mut s.c,
+            &mut s.h,
+            self.activations,
+        );
+        &s.h
     }
 
     /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
@@ -341,12 +366,43 @@ impl<const I: usize, const H: usize> GruInt8<I, H> {
         let mut input = [[0.0f32; H]; 3];
         let mut hidden = [[0.0f32; H]; 3];
         self.cell.sides(x, h, &mut input, &mut hidden);
-        gru_step_row(
+        if self.activations == CellActivations::DEFAULT {
+            gru_step_row::<H, true>(
+                input.as_flattened_mut(),
+                hidden.as_flattened(),
+                h,
+                self.activations,
+            );
+        } else {
+            gru_step_row::<H, false>(
+                input.as_flattened_mut(),
+                hidden.as_flattened(),
+                h,
+                self.activations,
+            );
+        }
+    }
+
+    /// [`step`](Self::step) with whether the activations are the default pair known at
+    /// compile time, on the `f32` layer's state: what generated code calls.
+    #[doc(hidden)]
+    #[inline]
+    pub fn step_one_as<'s, const DEFAULT: bool, const G: usize>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut GruState<H, G>,
+    ) -> &'s [f32; H] {
+        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
+        let mut input = [[0.0f32; H]; 3];
+        let mut hidden = [[0.0f32; H]; 3];
+        self.cell.sides(x, &s.h, &mut input, &mut hidden);
+        gru_step_row::<H, DEFAULT>(
             input.as_flattened_mut(),
             hidden.as_flattened(),
-            h,
+            &mut s.h,
             self.activations,
         );
+        &s.h
     }
 
     /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
@@ -380,6 +436,31 @@ impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
     /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
     pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
         self.step(x, &mut s.h);
+        &s.h
+    }
+
+    /// [`step`](Self::step) with whether the activation is the default (tanh) known at
+    /// compile time, on the `f32` layer's state: what generated code calls.
+    #[doc(hidden)]
+    #[inline]
+    pub fn step_one_as<'s, const DEFAULT: bool>(
+        &self,
+        x: &[f32; I],
+        s: &'s mut SimpleRnnState<H>,
+    ) -> &'s [f32; H] {
+        debug_assert_eq!(
+            self.activations.activation == CellActivations::DEFAULT.activation,
+            DEFAULT
+        );
+        let mut pre = [[0.0f32; H]; 1];
+        self.cell.gates(x, &s.h, &mut pre);
+        let [pre] = &mut pre;
+        if DEFAULT {
+            tanh_slice(pre);
+        } else {
+            apply_slice(self.activations.activation, pre);
+        }
+        s.h = *pre;
         &s.h
     }
 
