@@ -21,7 +21,6 @@
 #define seed_predict rnn_seed_predict
 #elif defined(ONLY_SEED_INT8)
 /* The seed model quantised to int8, measured in the seed model's place. */
-float rnn_seed_int8_predict(const float *x);
 #define seed_predict rnn_seed_int8_predict
 #define SEED_LABEL "seed_int8"
 #else

@@ -1,5 +1,6 @@
-/* C interface of tests/nostd (librnn_nostd_staticlib.a): the seed model and a
- * streaming GRU, a gesture classifier and a bidirectional model compiled without std or an allocator, their weights in flash.
+/* C interface of tests/nostd (librnn_nostd_staticlib.a): the seed model (f32 and
+ * int8), a streaming GRU, a gesture classifier and a bidirectional model, compiled
+ * without std or an allocator, their weights in flash.
  *
  * Written by hand to match tests/nostd/src/lib.rs; scripts/nostd_footprint.sh builds
  * its C program through this header and checks the constants below against the ones
