@@ -23,6 +23,35 @@ fn read(name: &str) -> Vec<u8> {
     std::fs::read(path(name)).unwrap_or_else(|e| panic!("{}: {e}", path(name)))
 }
 
+/// A reference file of little-endian `f32`s.
+fn read_f32s(name: &str) -> Vec<f32> {
+    read(name)
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+/// `got` against the `no_std` reference `want`: bit for bit where `exact(k)` (the
+/// portable kernels, or code that runs no product), else within the parity tolerance
+/// (the AVX-512 products fuse multiply-adds).
+fn assert_reference(got: &[f32], want: &[f32], exact: impl Fn(usize) -> bool) {
+    assert_eq!(got.len(), want.len());
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        if exact(k) {
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "value {k}: {g} vs no_std reference {w}"
+            );
+        } else {
+            assert!(
+                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                "value {k}: {g} vs no_std reference {w}"
+            );
+        }
+    }
+}
+
 /// The outputs `expected.bin` holds, computed by this build; the streaming outputs
 /// are also checked against `predict_one`.
 fn outputs(seed: &SeedNet, gru: &GruNet) -> Vec<f32> {
@@ -70,33 +99,12 @@ fn weight_files_round_trip_and_outputs_are_the_nostd_reference() {
     // make the files reproducible.
     assert!(seed == SeedNet::new(20) && gru == GruNet::new(21));
 
-    let expected: Vec<f32> = read("expected.bin")
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    let expected = read_f32s("expected.bin");
     let got = outputs(&seed, &gru);
     assert_eq!(got.len(), EXPECTED_VALUES);
-    assert_eq!(expected.len(), EXPECTED_VALUES);
-    for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
-        if portable {
-            assert_eq!(
-                g.to_bits(),
-                w.to_bits(),
-                "value {k}: {g} vs no_std reference {w}"
-            );
-        } else {
-            assert!(
-                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
-                "value {k}: {g} vs no_std reference {w}"
-            );
-        }
-    }
+    assert_reference(&got, &expected, |_| portable);
 }
 
-/// The gesture model (a softmax head) and every dense activation over a sweep of
-/// [-40, 40]: `heads.bin`, which the `no_std` build reproduces bit for bit. With the
-/// portable kernels this build must match it bit for bit too — ELU and softplus take
-/// `libm`'s pure-Rust `expm1f` / `expf` / `log1pf` in both builds, not the platform's.
 #[test]
 fn heads_and_activations_are_the_nostd_reference() {
     let portable = std::env::var_os("RNN_PORTABLE").is_some();
@@ -115,30 +123,14 @@ fn heads_and_activations_are_the_nostd_reference() {
     assert!(gesture == GestureNet::new(22));
     let bi = BiNet::from_le_bytes(read("bi.bin").as_slice().try_into().unwrap());
     assert!(bi == BiNet::new(23));
-    let expected: Vec<f32> = read("heads.bin")
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    let expected = read_f32s("heads.bin");
     assert_eq!(expected.len(), HEADS_VALUES);
     let mut got = [0.0; HEADS_VALUES];
     heads(&gesture, &bi, &mut got);
     // The activations act element by element on the same code in both builds: equal
     // bits whatever the kernels. The models' outputs go through the products.
     let model_values = GESTURE_SAMPLES * (4 + 3);
-    for (k, (g, w)) in got.iter().zip(&expected).enumerate() {
-        if portable || k >= model_values {
-            assert_eq!(
-                g.to_bits(),
-                w.to_bits(),
-                "value {k}: {g} vs no_std reference {w}"
-            );
-        } else {
-            assert!(
-                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
-                "value {k}: {g} vs {w}"
-            );
-        }
-    }
+    assert_reference(&got, &expected, |k| portable || k >= model_values);
 }
 
 #[test]
@@ -318,19 +310,7 @@ fn the_int8_seed_model_is_the_quantised_file_and_its_outputs_the_reference() {
     let file = read("seed_int8.bin");
     assert_eq!(file.len(), flat::HEADER_BYTES + SeedNetInt8::WEIGHT_BYTES);
     assert_eq!(q.to_le_bytes(), file);
-    let expected: Vec<f32> = read("expected_int8.bin")
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    let expected = read_f32s("expected_int8.bin");
     assert_eq!(expected.len(), SEED_WINDOWS);
-    for (k, (g, w)) in outputs.iter().zip(&expected).enumerate() {
-        if portable {
-            assert_eq!(g.to_bits(), w.to_bits(), "window {k}: {g} vs {w}");
-        } else {
-            assert!(
-                (g - w).abs() <= 1e-5 + 1e-4 * w.abs(),
-                "window {k}: {g} vs {w}"
-            );
-        }
-    }
+    assert_reference(&outputs, &expected, |_| portable);
 }
