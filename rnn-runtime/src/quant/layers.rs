@@ -313,17 +313,25 @@ impl<const I: usize, const H: usize> LstmInt8<I, H> {
     /// One time step of one sample: advances `h` and `c` (the `f32` cell's
     /// element-wise step, so the same operations on the same sums).
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H]) {
-        let mut gates = [[0.0f32; H]; 4];
-        self.cell.gates(x, h, &mut gates);
         if self.activations == CellActivations::DEFAULT {
-            lstm_step_row::<H, true>(gates.as_flattened_mut(), c, h, self.activations);
+            self.step_as::<true>(x, h, c);
         } else {
-            lstm_step_row::<H, false>(gates.as_flattened_mut(), c, h, self.activations);
+            self.step_as::<false>(x, h, c);
         }
     }
 
     /// [`step`](Self::step) with whether the activations are the default pair known at
-    /// compile time, on the `f32` layer's state: what generated code calls.
+    /// compile time (checked in debug builds), so that only that path is linked.
+    #[inline]
+    fn step_as<const DEFAULT: bool>(&self, x: &[f32; I], h: &mut [f32; H], c: &mut [f32; H]) {
+        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
+        let mut gates = [[0.0f32; H]; 4];
+        self.cell.gates(x, h, &mut gates);
+        lstm_step_row::<H, DEFAULT>(gates.as_flattened_mut(), c, h, self.activations);
+    }
+
+    /// [`step`](Self::step) with the activations' path known at compile time, on the
+    /// `f32` layer's state: what generated code calls.
     #[doc(hidden)]
     #[inline]
     pub fn step_one_as<'s, const DEFAULT: bool, const G: usize>(
@@ -331,15 +339,7 @@ impl<const I: usize, const H: usize> LstmInt8<I, H> {
         x: &[f32; I],
         s: &'s mut LstmState<H, G>,
     ) -> &'s [f32; H] {
-        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
-        let mut gates = [[0.0f32; H]; 4];
-        self.cell.gates(x, &s.h, &mut gates);
-        lstm_step_row::<H, DEFAULT>(
-            gates.as_flattened_mut(),
-            &mut s.c,
-            &mut s.h,
-            self.activations,
-        );
+        self.step_as::<DEFAULT>(x, &mut s.h, &mut s.c);
         &s.h
     }
 
@@ -363,28 +363,27 @@ impl<const I: usize, const H: usize> LstmInt8<I, H> {
 impl<const I: usize, const H: usize> GruInt8<I, H> {
     /// One time step of one sample: advances `h` (the `f32` cell's element-wise step).
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H]) {
-        let mut input = [[0.0f32; H]; 3];
-        let mut hidden = [[0.0f32; H]; 3];
-        self.cell.sides(x, h, &mut input, &mut hidden);
         if self.activations == CellActivations::DEFAULT {
-            gru_step_row::<H, true>(
-                input.as_flattened_mut(),
-                hidden.as_flattened(),
-                h,
-                self.activations,
-            );
+            self.step_as::<true>(x, h);
         } else {
-            gru_step_row::<H, false>(
-                input.as_flattened_mut(),
-                hidden.as_flattened(),
-                h,
-                self.activations,
-            );
+            self.step_as::<false>(x, h);
         }
     }
 
     /// [`step`](Self::step) with whether the activations are the default pair known at
-    /// compile time, on the `f32` layer's state: what generated code calls.
+    /// compile time (checked in debug builds), so that only that path is linked.
+    #[inline]
+    fn step_as<const DEFAULT: bool>(&self, x: &[f32; I], h: &mut [f32; H]) {
+        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
+        let mut input = [[0.0f32; H]; 3];
+        let mut hidden = [[0.0f32; H]; 3];
+        self.cell.sides(x, h, &mut input, &mut hidden);
+        let (input, hidden) = (input.as_flattened_mut(), hidden.as_flattened());
+        gru_step_row::<H, DEFAULT>(input, hidden, h, self.activations);
+    }
+
+    /// [`step`](Self::step) with the activations' path known at compile time, on the
+    /// `f32` layer's state: what generated code calls.
     #[doc(hidden)]
     #[inline]
     pub fn step_one_as<'s, const DEFAULT: bool, const G: usize>(
@@ -392,16 +391,7 @@ impl<const I: usize, const H: usize> GruInt8<I, H> {
         x: &[f32; I],
         s: &'s mut GruState<H, G>,
     ) -> &'s [f32; H] {
-        debug_assert_eq!(self.activations == CellActivations::DEFAULT, DEFAULT);
-        let mut input = [[0.0f32; H]; 3];
-        let mut hidden = [[0.0f32; H]; 3];
-        self.cell.sides(x, &s.h, &mut input, &mut hidden);
-        gru_step_row::<H, DEFAULT>(
-            input.as_flattened_mut(),
-            hidden.as_flattened(),
-            &mut s.h,
-            self.activations,
-        );
+        self.step_as::<DEFAULT>(x, &mut s.h);
         &s.h
     }
 
@@ -426,21 +416,32 @@ impl<const I: usize, const H: usize> GruInt8<I, H> {
 impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
     /// One time step of one sample: advances `h`.
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H]) {
-        let mut pre = [[0.0f32; H]; 1];
-        self.cell.gates(x, h, &mut pre);
-        let [pre] = &mut pre;
-        apply_slice(self.activations.activation, pre);
-        *h = *pre;
-    }
-
-    /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
-    pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
-        self.step(x, &mut s.h);
-        &s.h
+        if self.activations.activation == CellActivations::DEFAULT.activation {
+            self.step_as::<true>(x, h);
+        } else {
+            self.step_as::<false>(x, h);
+        }
     }
 
     /// [`step`](Self::step) with whether the activation is the default (tanh) known at
-    /// compile time, on the `f32` layer's state: what generated code calls.
+    /// compile time (checked in debug builds), so that only that path is linked.
+    #[inline]
+    fn step_as<const DEFAULT: bool>(&self, x: &[f32; I], h: &mut [f32; H]) {
+        let default = self.activations.activation == CellActivations::DEFAULT.activation;
+        debug_assert_eq!(default, DEFAULT);
+        let mut pre = [[0.0f32; H]; 1];
+        self.cell.gates(x, h, &mut pre);
+        let [pre] = &mut pre;
+        if DEFAULT {
+            tanh_slice(pre);
+        } else {
+            apply_slice(self.activations.activation, pre);
+        }
+        *h = *pre;
+    }
+
+    /// [`step`](Self::step) with the activation's path known at compile time, on the
+    /// `f32` layer's state: what generated code calls.
     #[doc(hidden)]
     #[inline]
     pub fn step_one_as<'s, const DEFAULT: bool>(
@@ -448,19 +449,13 @@ impl<const I: usize, const H: usize> SimpleRnnInt8<I, H> {
         x: &[f32; I],
         s: &'s mut SimpleRnnState<H>,
     ) -> &'s [f32; H] {
-        debug_assert_eq!(
-            self.activations.activation == CellActivations::DEFAULT.activation,
-            DEFAULT
-        );
-        let mut pre = [[0.0f32; H]; 1];
-        self.cell.gates(x, &s.h, &mut pre);
-        let [pre] = &mut pre;
-        if DEFAULT {
-            tanh_slice(pre);
-        } else {
-            apply_slice(self.activations.activation, pre);
-        }
-        s.h = *pre;
+        self.step_as::<DEFAULT>(x, &mut s.h);
+        &s.h
+    }
+
+    /// [`step`](Self::step) on the `f32` layer's state; returns the new `h`.
+    pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
+        self.step(x, &mut s.h);
         &s.h
     }
 
