@@ -557,11 +557,11 @@ impl<const I: usize, const H: usize> LstmLayer<I, H> {
         x: &[f32; I],
         s: &'s mut LstmState<H, G>,
     ) -> &'s [f32; H] {
-        if !self.fused_step(x, &mut s.h, &mut s.c) {
-            let mut gates = [0.0f32; G];
-            self.step_parts(x, &mut s.h, &mut s.c, &mut gates);
+        if self.activations == CellActivations::DEFAULT {
+            self.step_one_as::<true, G>(x, s)
+        } else {
+            self.step_one_as::<false, G>(x, s)
         }
-        &s.h
     }
 
     /// [`step_one`](Self::step_one) with whether the activations are the default pair

@@ -253,11 +253,11 @@ impl<const I: usize, const H: usize> SimpleRnnLayer<I, H> {
 
     /// One time step of one sample, for allocation-free inference; returns the new `h`.
     pub fn step_one<'s>(&self, x: &[f32; I], s: &'s mut SimpleRnnState<H>) -> &'s [f32; H] {
-        if !self.fused_step(x, &mut s.h) {
-            let mut pre = [0.0f32; H];
-            self.step_parts(x, &mut s.h, &mut pre);
+        if self.fused() {
+            self.step_one_as::<true>(x, s)
+        } else {
+            self.step_one_as::<false>(x, s)
         }
-        &s.h
     }
 
     /// [`step_one`](Self::step_one) with whether the activation is the default (tanh)
